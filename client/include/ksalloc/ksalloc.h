@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef KSALLOC_KSALLOC_H
+#define KSALLOC_KSALLOC_H
+
+/*
+ * libksalloc's native API: talk to ksallocd, the daemon that owns frame pools
+ * in shared memory. <ksalloc/ksproxy.h> is the Windows-shaped layer on top.
+ *
+ * Conventions, as in systemd's libraries:
+ * - Functions that can fail return 0 (or a count) on success and a negative
+ *   errno on failure. ret_* out-parameters are written only on success.
+ * - The library never logs and never raises SIGPIPE. After a failure,
+ *   ksalloc_client_error() describes it in one line for a person.
+ * - Destructors accept NULL and return NULL.
+ * - A client may be shared by threads: its calls are serialized. Each call
+ *   sends one request and waits for its reply, at most the client's timeout.
+ *
+ * Errors common to every call that talks to the daemon:
+ *   -ECONNREFUSED  the daemon is not running (no socket, or nobody listening)
+ *   -ETIME         the daemon did not answer within the timeout
+ *   -EPIPE         the daemon went away (the client must be reopened)
+ *   -EBADMSG       the daemon's reply could not be decoded
+ *   -EUSERS        the daemon refused the connection: too many sessions
+ *   -ENOMEM        out of memory
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef KSALLOC_EXPORT
+#define KSALLOC_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Where clients find the daemon when neither the options nor $KSALLOC_SOCKET say. */
+#define KSALLOC_DEFAULT_SOCKET "/run/ksallocd/ksallocd.sock"
+#define KSALLOC_DEFAULT_TIMEOUT_MS 5000u
+#define KSALLOC_POOL_NAME_MAX 64 /* bytes, with the NUL */
+
+struct ksalloc_client;
+struct ksalloc_pool;
+
+struct ksalloc_client_options {
+	/* Socket path; NULL: $KSALLOC_SOCKET, else KSALLOC_DEFAULT_SOCKET. */
+	const char *socket_path;
+	/* Shown by ksallocctl; NULL: the program's name. */
+	const char *client_name;
+	/* Longest wait for one reply, in ms; 0 is replaced by the default. */
+	uint32_t timeout_ms;
+};
+
+/* KSALLOCATOR_FRAMING without its Reserved word. */
+struct ksalloc_framing {
+	uint32_t options_flags;  /* KSALLOCATOR_OPTIONF_* */
+	uint32_t pool_type;      /* 0 NonPagedPool, 1 PagedPool */
+	uint32_t frames;         /* frames in the pool */
+	uint32_t frame_size;     /* bytes per frame */
+	uint32_t file_alignment; /* alignment mask: alignment - 1 */
+};
+
+struct ksalloc_status {
+	struct ksalloc_framing framing; /* as the pool was created */
+	/* Frames handed out and not yet returned, when the daemon answered. */
+	uint32_t allocated_frames;
+};
+
+struct ksalloc_pool_info {
+	char name[KSALLOC_POOL_NAME_MAX];
+	uint32_t pool_id; /* the daemon's id; never 0 */
+	char backend[16]; /* "memfd" */
+	uint64_t size_bytes; /* shared memory of the whole pool */
+	struct ksalloc_status status;
+};
+
+/* Fills @opts with the defaults; call it before setting fields, so new fields get theirs. */
+KSALLOC_EXPORT void ksalloc_client_options_init(struct ksalloc_client_options *opts);
+
+/*
+ * Connects to the daemon and says hello. @opts may be NULL for the defaults.
+ * Returns 0 and *ret_client, or a negative errno (see above; also -EINVAL for
+ * a socket path that does not fit in sockaddr_un). On failure *ret_client is
+ * untouched; there is no client to ask for the error message, so
+ * ksalloc_client_open_error() gives it, for the calling thread.
+ */
+KSALLOC_EXPORT int ksalloc_client_open(const struct ksalloc_client_options *opts,
+				       struct ksalloc_client **ret_client);
+
+/* The message of the calling thread's last failed ksalloc_client_open(). */
+KSALLOC_EXPORT const char *ksalloc_client_open_error(void);
+
+/*
+ * Closes the connection. Pools opened through @client must be closed first.
+ * Accepts NULL; returns NULL.
+ */
+KSALLOC_EXPORT struct ksalloc_client *ksalloc_client_close(struct ksalloc_client *client);
+
+/*
+ * One line describing the last failure of a call on @client (the daemon's own
+ * words when it refused a request). Valid until the next call on @client.
+ */
+KSALLOC_EXPORT const char *ksalloc_client_error(const struct ksalloc_client *client);
+
+/* The socket path the client connected to. */
+KSALLOC_EXPORT const char *ksalloc_client_socket_path(const struct ksalloc_client *client);
+
+/*
+ * Lists the daemon's pools, in the daemon's order. On success *ret_pools is a
+ * malloc'ed array of *ret_n_pools entries (NULL when there are none), which
+ * the caller frees with free(). Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_list_pools(struct ksalloc_client *client,
+					     struct ksalloc_pool_info **ret_pools,
+					     size_t *ret_n_pools);
+
+/*
+ * Status of the pool called @name, without opening it. Returns 0, -ENOENT
+ * when there is no such pool, -EINVAL for a malformed name, or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_pool_status(struct ksalloc_client *client, const char *name,
+					      struct ksalloc_status *ret_status);
+
+/*
+ * Opens the pool called @name: the daemon hands over the pool's sealed memfd
+ * and the library maps it. The pool borrows @client, which must outlive it.
+ * Returns 0 and *ret_pool, -ENOENT (no such pool), -EINVAL (malformed name),
+ * -EBADMSG (the pool's memory is not a valid ksalloc pool), or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_pool_open(struct ksalloc_client *client, const char *name,
+				     struct ksalloc_pool **ret_pool);
+
+/* Unmaps and forgets the pool. Accepts NULL; returns NULL. */
+KSALLOC_EXPORT struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *pool);
+
+/* What the daemon said about the pool when it was opened (status as of then). */
+KSALLOC_EXPORT const struct ksalloc_pool_info *ksalloc_pool_get_info(const struct ksalloc_pool *pool);
+
+/*
+ * Asks the daemon for the pool's status now: one request, one reply.
+ * Returns 0, -ENOENT when the pool no longer exists, or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_pool_status(struct ksalloc_pool *pool, struct ksalloc_status *ret_status);
+
+/* The client a pool was opened through. */
+KSALLOC_EXPORT struct ksalloc_client *ksalloc_pool_get_client(const struct ksalloc_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+#ifndef KSALLOC_KSPROXY_H
+#define KSALLOC_KSPROXY_H
+
+/*
+ * <ksalloc/ksproxy.h>: the allocator part of Windows' ks.h, ksproxy.h and strmif.h, for Linux.
+ *
+ * A Windows Kernel Streaming client that uses IKsAllocator / IKsAllocatorEx compiles against this
+ * header unchanged, apart from how it obtains the allocator (KsOpenAllocator() at the end of this
+ * file: there are no pins to ask on Linux). Every structure has Windows' x86-64 size and field
+ * offsets, checked by static asserts below, and every interface has Windows' vtable slot order.
+ *
+ * Integer widths. Windows is LLP64: ULONG, LONG, DWORD, BOOL, HRESULT and the IDL "long" fields of
+ * ALLOCATOR_PROPERTIES(_EX) are 32 bits wide. Here they are uint32_t / int32_t, because a Linux
+ * "long" is 64 bits and would change every layout. The one source difference this leaves: printf
+ * needs %u / %d / %x for ULONG, LONG, DWORD and HRESULT, not %lu / %ld / %lx (which -Wformat
+ * rejects). LONGLONG and REFERENCE_TIME are "long long", so %lld works on both systems.
+ *
+ * Calling convention. STDMETHODCALLTYPE and WINAPI are empty: the objects are built by a Linux
+ * library and called by Linux code, so both sides use the System V ABI. (Talking to PE code
+ * under Wine would need __attribute__((ms_abi)); that is not a goal.)
+ *
+ * What the IKsAllocatorEx object returned by KsOpenAllocator() does:
+ * - KsGetAllocatorStatus() sends one request to the daemon, ksallocd, and waits for its reply;
+ *   nothing is cached. Framing is the KSALLOCATOR_FRAMING the pool was created with.
+ *   AllocatedFrames is the number of frames handed out and not yet returned (not a cumulative
+ *   count), a snapshot taken when the daemon answered: other processes may acquire or release
+ *   frames before the caller reads it. Reserved is 0.
+ * - KsGetAllocatorHandle() returns the daemon's id of the pool as a pointer-sized value. It is
+ *   never NULL for an open pool. It is not a file descriptor and nothing can be done with it
+ *   except compare it and pass it back to this library.
+ * - KsGetAllocatorMode() reports what KsSetAllocatorMode() last stored; KsAllocatorMode_User is
+ *   the default. The mode changes nothing else.
+ * - KsCreateAllocatorAndGetHandle() returns NULL: it needs a kernel pin, and Linux has none.
+ * - QueryInterface() answers IID_IUnknown, IID_IKsAllocator and IID_IKsAllocatorEx, all with the
+ *   same pointer, and E_NOINTERFACE for every other IID (IMemAllocator is declared here only so
+ *   that DirectShow-style code compiles).
+ *
+ * GUIDs (IID_*, KSMEMORY_TYPE_*, KSPROPSETID_*, ...) are data exported by libksalloc, as
+ * ksuser.lib / strmiids.lib provide them on Windows: link with libksalloc (pkg-config ksalloc).
+ * As on Windows, REFIID / REFGUID are "const GUID *" in C (pass &IID_IKsAllocator) and
+ * "const GUID &" in C++ (pass IID_IKsAllocator).
+ *
+ * Names that other Windows-compatibility headers also define (TRUE, S_OK, SUCCEEDED, GUID, ...)
+ * are guarded with #ifndef, so this header can sit beside them as long as they agree on widths.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library is built with -fvisibility=hidden: every symbol declared here is exported. */
+#ifndef KSALLOC_EXPORT
+#define KSALLOC_EXPORT __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+#define KSALLOC_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
+#else
+#define KSALLOC_STATIC_ASSERT(expr, msg) _Static_assert(expr, msg)
+#endif
+
+/*
+ * Windows base types.
+ *
+ * Typedefs cannot be guarded by name, but C11 and C++ accept a repeated typedef of the same type,
+ * and int32_t / uint32_t are "int" / "unsigned int" on Linux, so another header that spells
+ * ULONG as "unsigned int" agrees with this one.
+ */
+
+#ifndef VOID
+#define VOID void
+#endif
+#ifndef CONST
+#define CONST const
+#endif
+
+typedef void *PVOID;
+typedef void *LPVOID;
+typedef unsigned char BYTE;
+typedef unsigned char UCHAR;
+typedef char CHAR;
+typedef unsigned short USHORT;
+typedef unsigned short WORD;
+typedef short SHORT;
+typedef int INT;
+typedef unsigned int UINT;
+typedef uint32_t ULONG;
+typedef ULONG *PULONG;
+typedef int32_t LONG;
+typedef LONG *PLONG;
+typedef uint32_t DWORD;
+typedef DWORD *LPDWORD;
+typedef int32_t BOOL;
+typedef BYTE BOOLEAN;
+/* long long rather than int64_t (a "long" here), so that %lld matches as it does on Windows. */
+typedef long long LONGLONG;
+typedef unsigned long long ULONGLONG;
+typedef void *HANDLE;
+typedef HANDLE *PHANDLE;
+/* DirectShow time: 100-nanosecond units. */
+typedef LONGLONG REFERENCE_TIME;
+
+#ifndef _HRESULT_DEFINED
+#define _HRESULT_DEFINED
+typedef int32_t HRESULT;
+#endif
+
+#ifndef TRUE
+#define TRUE 1
+#endif
+#ifndef FALSE
+#define FALSE 0
+#endif
+#ifndef INFINITE
+#define INFINITE 0xFFFFFFFF
+#endif
+#ifndef INVALID_HANDLE_VALUE
+#define INVALID_HANDLE_VALUE ((HANDLE)(intptr_t)-1)
+#endif
+
+#ifndef WINAPI
+#define WINAPI
+#endif
+#ifndef STDMETHODCALLTYPE
+#define STDMETHODCALLTYPE
+#endif
+#ifndef STDAPICALLTYPE
+#define STDAPICALLTYPE
+#endif
+#ifndef EXTERN_C
+#ifdef __cplusplus
+#define EXTERN_C extern "C"
+#else
+#define EXTERN_C extern
+#endif
+#endif
+#ifndef STDAPI
+#define STDAPI EXTERN_C HRESULT STDAPICALLTYPE
+#endif
+
+/* GUIDs: 16 bytes, Data1..Data3 in host (little-endian) order, as Windows lays them out. */
+
+#ifndef GUID_DEFINED
+#define GUID_DEFINED
+typedef struct _GUID {
+	uint32_t Data1;
+	uint16_t Data2;
+	uint16_t Data3;
+	uint8_t Data4[8];
+} GUID;
+#endif
+
+typedef GUID IID;
+typedef GUID CLSID;
+typedef GUID *LPGUID;
+typedef IID *LPIID;
+typedef CLSID *LPCLSID;
+
+#ifdef __cplusplus
+#ifndef _REFGUID_DEFINED
+#define _REFGUID_DEFINED
+#define REFGUID const GUID &
+#endif
+#ifndef _REFIID_DEFINED
+#define _REFIID_DEFINED
+#define REFIID const IID &
+#endif
+#ifndef _REFCLSID_DEFINED
+#define _REFCLSID_DEFINED
+#define REFCLSID const CLSID &
+#endif
+#else
+#ifndef _REFGUID_DEFINED
+#define _REFGUID_DEFINED
+#define REFGUID const GUID *
+#endif
+#ifndef _REFIID_DEFINED
+#define _REFIID_DEFINED
+#define REFIID const IID *
+#endif
+#ifndef _REFCLSID_DEFINED
+#define _REFCLSID_DEFINED
+#define REFCLSID const CLSID *
+#endif
+#endif
+
+/* Nonzero when both GUIDs are equal. C takes pointers, C++ references, as guiddef.h does. */
+#ifndef IsEqualGUID
+#ifdef __cplusplus
+} /* extern "C" */
+extern "C++" {
+inline int IsEqualGUID(REFGUID rguid1, REFGUID rguid2)
+{
+	return !memcmp(&rguid1, &rguid2, sizeof(GUID));
+}
+inline bool operator==(REFGUID guidOne, REFGUID guidOther)
+{
+	return !!IsEqualGUID(guidOne, guidOther);
+}
+inline bool operator!=(REFGUID guidOne, REFGUID guidOther)
+{
+	return !(guidOne == guidOther);
+}
+}
+extern "C" {
+#else
+#define IsEqualGUID(rguid1, rguid2) (!memcmp(rguid1, rguid2, sizeof(GUID)))
+#endif
+#endif
+#ifndef IsEqualIID
+#define IsEqualIID(riid1, riid2) IsEqualGUID(riid1, riid2)
+#endif
+#ifndef IsEqualCLSID
+#define IsEqualCLSID(rclsid1, rclsid2) IsEqualGUID(rclsid1, rclsid2)
+#endif
+
+/*
+ * DEFINE_GUID as guiddef.h has it, for clients that define GUIDs of their own: a declaration,
+ * or a definition where INITGUID is defined before this header.
+ */
+#ifndef DEFINE_GUID
+#if defined(INITGUID) && defined(__cplusplus)
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8) \
+	EXTERN_C const GUID name = { l, w1, w2, { b1, b2, b3, b4, b5, b6, b7, b8 } }
+#elif defined(INITGUID)
+/* A const object at file scope already has external linkage in C; "extern" would draw a warning. */
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8) \
+	const GUID name = { l, w1, w2, { b1, b2, b3, b4, b5, b6, b7, b8 } }
+#else
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8) EXTERN_C const GUID name
+#endif
+#endif
+
+/* ks.h: the STATIC_ initializer of a named GUID, usable inside an aggregate initializer. */
+#ifndef STATICGUIDOF
+#define STATICGUIDOF(guid) STATIC_##guid
+#endif
+
+/*
+ * HRESULT: bit 31 is failure, bits 16..26 the facility, bits 0..15 the code.
+ * HRESULT_FROM_WIN32 is a macro, as in older SDKs, so that it works in case labels; like Windows'
+ * it evaluates its argument twice.
+ */
+
+#ifndef FACILITY_WIN32
+#define FACILITY_WIN32 7
+#endif
+#ifndef SEVERITY_SUCCESS
+#define SEVERITY_SUCCESS 0
+#endif
+#ifndef SEVERITY_ERROR
+#define SEVERITY_ERROR 1
+#endif
+#ifndef SUCCEEDED
+#define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
+#endif
+#ifndef FAILED
+#define FAILED(hr) (((HRESULT)(hr)) < 0)
+#endif
+#ifndef IS_ERROR
+#define IS_ERROR(status) (((uint32_t)(status)) >> 31 == SEVERITY_ERROR)
+#endif
+#ifndef HRESULT_CODE
+#define HRESULT_CODE(hr) ((hr) & 0xFFFF)
+#endif
+#ifndef HRESULT_FACILITY
+#define HRESULT_FACILITY(hr) (((hr) >> 16) & 0x1FFF)
+#endif
+#ifndef HRESULT_SEVERITY
+#define HRESULT_SEVERITY(hr) (((hr) >> 31) & 0x1)
+#endif
+#ifndef MAKE_HRESULT
+#define MAKE_HRESULT(sev, fac, code) \
+	((HRESULT)(((uint32_t)(sev) << 31) | ((uint32_t)(fac) << 16) | ((uint32_t)(code))))
+#endif
+/*
+ * Zero and negative values (already HRESULTs) pass through; an error code x > 0 becomes
+ * 0x8007xxxx, keeping its low 16 bits.
+ */
+#ifndef HRESULT_FROM_WIN32
+#define HRESULT_FROM_WIN32(x)                                                                   \
+	((HRESULT)(x) <= 0 ? (HRESULT)(x)                                                       \
+			   : (HRESULT)(((uint32_t)(x) & 0x0000FFFFu) |                          \
+				       ((uint32_t)FACILITY_WIN32 << 16) | 0x80000000u))
+#endif
+
+/*
+ * Win32 error codes that ksalloc's HRESULTs are built from. Plain int, not Windows' "2L": int is
+ * this system's 32-bit integer, so %d / %u print them.
+ */
+#ifndef ERROR_SUCCESS
+#define ERROR_SUCCESS 0
+#endif
+#ifndef ERROR_FILE_NOT_FOUND
+#define ERROR_FILE_NOT_FOUND 2
+#endif
+#ifndef ERROR_ACCESS_DENIED
+#define ERROR_ACCESS_DENIED 5
+#endif
+#ifndef ERROR_INVALID_HANDLE
+#define ERROR_INVALID_HANDLE 6
+#endif
+#ifndef ERROR_INVALID_DATA
+#define ERROR_INVALID_DATA 13
+#endif
+#ifndef ERROR_OUTOFMEMORY
+#define ERROR_OUTOFMEMORY 14
+#endif
+#ifndef ERROR_NOT_SUPPORTED
+#define ERROR_NOT_SUPPORTED 50
+#endif
+#ifndef ERROR_INVALID_PARAMETER
+#define ERROR_INVALID_PARAMETER 87
+#endif
+#ifndef ERROR_REQ_NOT_ACCEP
+#define ERROR_REQ_NOT_ACCEP 71
+#endif
+#ifndef ERROR_BROKEN_PIPE
+#define ERROR_BROKEN_PIPE 109
+#endif
+#ifndef ERROR_ALREADY_EXISTS
+#define ERROR_ALREADY_EXISTS 183
+#endif
+#ifndef ERROR_SERVICE_NOT_ACTIVE
+#define ERROR_SERVICE_NOT_ACTIVE 1062
+#endif
+#ifndef ERROR_TIMEOUT
+#define ERROR_TIMEOUT 1460
+#endif
+
+/* winerror.h */
+#ifndef S_OK
+#define S_OK ((HRESULT)0x00000000L)
+#endif
+#ifndef NOERROR
+#define NOERROR ((HRESULT)0x00000000L)
+#endif
+#ifndef S_FALSE
+#define S_FALSE ((HRESULT)0x00000001L)
+#endif
+#ifndef E_UNEXPECTED
+#define E_UNEXPECTED ((HRESULT)0x8000FFFFL)
+#endif
+#ifndef E_NOTIMPL
+#define E_NOTIMPL ((HRESULT)0x80004001L)
+#endif
+#ifndef E_NOINTERFACE
+#define E_NOINTERFACE ((HRESULT)0x80004002L)
+#endif
+#ifndef E_POINTER
+#define E_POINTER ((HRESULT)0x80004003L)
+#endif
+#ifndef E_ABORT
+#define E_ABORT ((HRESULT)0x80004004L)
+#endif
+#ifndef E_FAIL
+#define E_FAIL ((HRESULT)0x80004005L)
+#endif
+#ifndef E_ACCESSDENIED
+#define E_ACCESSDENIED ((HRESULT)0x80070005L)
+#endif
+#ifndef E_HANDLE
+#define E_HANDLE ((HRESULT)0x80070006L)
+#endif
+#ifndef E_OUTOFMEMORY
+#define E_OUTOFMEMORY ((HRESULT)0x8007000EL)
+#endif
+#ifndef E_INVALIDARG
+#define E_INVALIDARG ((HRESULT)0x80070057L)
+#endif
+
+/* vfwmsgs.h: the IMemAllocator errors. */
+#ifndef VFW_E_NO_ALLOCATOR
+#define VFW_E_NO_ALLOCATOR ((HRESULT)0x8004020AL)
+#endif
+#ifndef VFW_E_BUFFER_NOTSET
+#define VFW_E_BUFFER_NOTSET ((HRESULT)0x8004020CL)
+#endif
+#ifndef VFW_E_BUFFER_OVERFLOW
+#define VFW_E_BUFFER_OVERFLOW ((HRESULT)0x8004020DL)
+#endif
+#ifndef VFW_E_BADALIGN
+#define VFW_E_BADALIGN ((HRESULT)0x8004020EL)
+#endif
+#ifndef VFW_E_ALREADY_COMMITTED
+#define VFW_E_ALREADY_COMMITTED ((HRESULT)0x8004020FL)
+#endif
+#ifndef VFW_E_BUFFERS_OUTSTANDING
+#define VFW_E_BUFFERS_OUTSTANDING ((HRESULT)0x80040210L)
+#endif
+#ifndef VFW_E_NOT_COMMITTED
+#define VFW_E_NOT_COMMITTED ((HRESULT)0x80040211L)
+#endif
+#ifndef VFW_E_SIZENOTSET
+#define VFW_E_SIZENOTSET ((HRESULT)0x80040212L)
+#endif
+#ifndef VFW_E_NOT_STOPPED
+#define VFW_E_NOT_STOPPED ((HRESULT)0x80040224L)
+#endif
+#ifndef VFW_E_WRONG_STATE
+#define VFW_E_WRONG_STATE ((HRESULT)0x80040227L)
+#endif
+#ifndef VFW_E_TIMEOUT
+#define VFW_E_TIMEOUT ((HRESULT)0x8004022EL)
+#endif
+
+/* Enums. All are 4 bytes wide, as Windows' C enums are (never build with -fshort-enums). */
+
+typedef enum {
+	KsAllocatorMode_User = 0,
+	KsAllocatorMode_Kernel = 1,
+} KSALLOCATORMODE;
+
+typedef enum {
+	PipeState_DontCare = 0,
+	PipeState_RangeNotFixed = 1,
+	PipeState_RangeFixed = 2,
+	PipeState_CompressionUnknown = 3,
+	PipeState_Finalized = 4,
+} PIPE_STATE;
+
+typedef enum {
+	Pipe_Allocator_None = 0,
+	Pipe_Allocator_FirstPin = 1,
+	Pipe_Allocator_LastPin = 2,
+	Pipe_Allocator_MiddlePin = 3,
+} PIPE_ALLOCATOR_PLACE;
+typedef PIPE_ALLOCATOR_PLACE *PPIPE_ALLOCATOR_PLACE;
+
+typedef enum {
+	KS_MemoryTypeDontCare = 0,
+	KS_MemoryTypeKernelPaged = 1,
+	KS_MemoryTypeKernelNonPaged = 2,
+	KS_MemoryTypeDeviceHostMapped = 3,
+	KS_MemoryTypeDeviceSpecific = 4,
+	KS_MemoryTypeUser = 5,
+	KS_MemoryTypeAnyHost = 6,
+} KS_LogicalMemoryType;
+typedef KS_LogicalMemoryType *PKS_LogicalMemoryType;
+
+/*
+ * wdm.h's kernel pools. KSALLOCATOR_FRAMING.PoolType stays a ULONG, as in Windows' user-mode
+ * headers; ksalloc accepts only NonPagedPool (pages locked in memory) and PagedPool.
+ */
+typedef enum _POOL_TYPE {
+	NonPagedPool = 0,
+	PagedPool = 1,
+	NonPagedPoolMustSucceed = 2,
+	DontUseThisType = 3,
+	NonPagedPoolCacheAligned = 4,
+	PagedPoolCacheAligned = 5,
+	NonPagedPoolCacheAlignedMustS = 6,
+	MaxPoolType = 7,
+	NonPagedPoolSession = 32,
+	PagedPoolSession = 33,
+	NonPagedPoolMustSucceedSession = 34,
+	DontUseThisTypeSession = 35,
+	NonPagedPoolCacheAlignedSession = 36,
+	PagedPoolCacheAlignedSession = 37,
+	NonPagedPoolCacheAlignedMustSSession = 38,
+	NonPagedPoolNx = 512,
+	NonPagedPoolNxCacheAligned = 516,
+} POOL_TYPE;
+
+/* KSALLOCATOR_FRAMING.RequirementsFlags: what a pin reports it needs. */
+#define KSALLOCATOR_REQUIREMENTF_INPLACE_MODIFIER 0x00000001
+#define KSALLOCATOR_REQUIREMENTF_SYSTEM_MEMORY 0x00000002
+#define KSALLOCATOR_REQUIREMENTF_FRAME_INTEGRITY 0x00000004
+#define KSALLOCATOR_REQUIREMENTF_MUST_ALLOCATE 0x00000008
+#define KSALLOCATOR_REQUIREMENTF_SYSTEM_MEMORY_CUSTOM_ALLOCATION 0x00000010
+#define KSALLOCATOR_REQUIREMENTF_PREFERENCES_ONLY 0x80000000
+
+/* KSALLOCATOR_FRAMING.OptionsFlags: how an allocator is created. */
+#define KSALLOCATOR_OPTIONF_COMPATIBLE 0x00000001
+#define KSALLOCATOR_OPTIONF_SYSTEM_MEMORY 0x00000002
+#define KSALLOCATOR_OPTIONF_VALID 0x00000003
+
+/* KS_FRAMING_ITEM.Flags and ALLOCATOR_PROPERTIES_EX.Flags: pipe bits. */
+#define KSALLOCATOR_FLAG_PARTIAL_READ_SUPPORT 0x00000010
+#define KSALLOCATOR_FLAG_DEVICE_SPECIFIC 0x00000020
+#define KSALLOCATOR_FLAG_CAN_ALLOCATE 0x00000040
+#define KSALLOCATOR_FLAG_INSIST_ON_FRAMESIZE_RATIO 0x00000080
+#define KSALLOCATOR_FLAG_NO_FRAME_INTEGRITY 0x00000100
+#define KSALLOCATOR_FLAG_MULTIPLE_OUTPUT 0x00000200
+#define KSALLOCATOR_FLAG_CYCLE 0x00000400
+#define KSALLOCATOR_FLAG_ALLOCATOR_EXISTS 0x00000800
+#define KSALLOCATOR_FLAG_INDEPENDENT_RANGES 0x00001000
+#define KSALLOCATOR_FLAG_ATTENTION_STEPPING 0x00002000
+#define KSALLOCATOR_FLAG_ENABLE_CACHED_MDL 0x00004000
+#define KSALLOCATOR_FLAG_2D_BUFFER_REQUIRED 0x00008000
+
+/* ALLOCATOR_PROPERTIES_EX.Strategy */
+#define AllocatorStrategy_DontCare 0
+#define AllocatorStrategy_MinimizeNumberOfFrames 0x00000001
+#define AllocatorStrategy_MinimizeFrameSize 0x00000002
+#define AllocatorStrategy_MinimizeNumberOfAllocators 0x00000004
+#define AllocatorStrategy_MaximizeSpeed 0x00000008
+
+/* PIPE_TERMINATION.OutsideFactors and ALLOCATOR_PROPERTIES_EX.InsideFactors */
+#define PipeFactor_None 0
+#define PipeFactor_UserModeUpstream 0x00000001
+#define PipeFactor_UserModeDownstream 0x00000002
+#define PipeFactor_MemoryTypes 0x00000004
+#define PipeFactor_Flags 0x00000008
+#define PipeFactor_PhysicalRanges 0x00000010
+#define PipeFactor_OptimalRanges 0x00000020
+#define PipeFactor_FixedCompression 0x00000040
+#define PipeFactor_UnknownCompression 0x00000080
+#define PipeFactor_Buffers 0x00000100
+#define PipeFactor_Align 0x00000200
+#define PipeFactor_PhysicalEnd 0x00000400
+#define PipeFactor_LogicalEnd 0x00000800
+
+/*
+ * FileAlignment values are masks (alignment - 1), not alignments:
+ * FileAlignment = ALLOCATOR_PROPERTIES.cbAlign - 1.
+ */
+#ifndef FILE_BYTE_ALIGNMENT
+#define FILE_BYTE_ALIGNMENT 0x00000000
+#endif
+#ifndef FILE_WORD_ALIGNMENT
+#define FILE_WORD_ALIGNMENT 0x00000001
+#endif
+#ifndef FILE_LONG_ALIGNMENT
+#define FILE_LONG_ALIGNMENT 0x00000003
+#endif
+#ifndef FILE_QUAD_ALIGNMENT
+#define FILE_QUAD_ALIGNMENT 0x00000007
+#endif
+#ifndef FILE_OCTA_ALIGNMENT
+#define FILE_OCTA_ALIGNMENT 0x0000000F
+#endif
+#ifndef FILE_32_BYTE_ALIGNMENT
+#define FILE_32_BYTE_ALIGNMENT 0x0000001F
+#endif
+#ifndef FILE_64_BYTE_ALIGNMENT
+#define FILE_64_BYTE_ALIGNMENT 0x0000003F
+#endif
+#ifndef FILE_128_BYTE_ALIGNMENT
+#define FILE_128_BYTE_ALIGNMENT 0x0000007F
+#endif
+#ifndef FILE_256_BYTE_ALIGNMENT
+#define FILE_256_BYTE_ALIGNMENT 0x000000FF
+#endif
+#ifndef FILE_512_BYTE_ALIGNMENT
+#define FILE_512_BYTE_ALIGNMENT 0x000001FF
+#endif
+
+/* IMemAllocator::GetBuffer dwFlags */
+#define AM_GBF_PREVFRAMESKIPPED 1
+#define AM_GBF_NOTASYNCPOINT 2
+#define AM_GBF_NOWAIT 4
+#define AM_GBF_NODDSURFACELOCK 8
+
+/* KSPROPERTY.Flags / KSMETHOD.Flags */
+#define KSPROPERTY_TYPE_GET 0x00000001
+#define KSPROPERTY_TYPE_SET 0x00000002
+#define KSMETHOD_TYPE_READ 0x00000001
+#define KSMETHOD_TYPE_WRITE 0x00000002
+
+/* Ids in KSPROPSETID_StreamAllocator, KSMETHODSETID_StreamAllocator and KSEVENTSETID_... */
+typedef enum {
+	KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE = 0,
+	KSPROPERTY_STREAMALLOCATOR_STATUS = 1,
+} KSPROPERTY_STREAMALLOCATOR;
+
+typedef enum {
+	KSMETHOD_STREAMALLOCATOR_ALLOC = 0,
+	KSMETHOD_STREAMALLOCATOR_FREE = 1,
+} KSMETHOD_STREAMALLOCATOR;
+
+typedef enum {
+	KSEVENT_STREAMALLOCATOR_INTERNAL_FREEFRAME = 0,
+	KSEVENT_STREAMALLOCATOR_FREEFRAME = 1,
+} KSEVENT_STREAMALLOCATOR;
+
+/* Ids in KSPROPSETID_Stream */
+typedef enum {
+	KSPROPERTY_STREAM_ALLOCATOR = 0,
+	KSPROPERTY_STREAM_QUALITY = 1,
+	KSPROPERTY_STREAM_DEGRADATION = 2,
+	KSPROPERTY_STREAM_MASTERCLOCK = 3,
+	KSPROPERTY_STREAM_TIMEFORMAT = 4,
+	KSPROPERTY_STREAM_PRESENTATIONTIME = 5,
+	KSPROPERTY_STREAM_PRESENTATIONEXTENT = 6,
+	KSPROPERTY_STREAM_FRAMETIME = 7,
+	KSPROPERTY_STREAM_RATECAPABILITY = 8,
+	KSPROPERTY_STREAM_RATE = 9,
+	KSPROPERTY_STREAM_PIPE_ID = 10,
+} KSPROPERTY_STREAM;
+
+/* Ids in KSPROPSETID_Connection */
+typedef enum {
+	KSPROPERTY_CONNECTION_STATE = 0,
+	KSPROPERTY_CONNECTION_PRIORITY = 1,
+	KSPROPERTY_CONNECTION_DATAFORMAT = 2,
+	KSPROPERTY_CONNECTION_ALLOCATORFRAMING = 3,
+	KSPROPERTY_CONNECTION_PROPOSEDATAFORMAT = 4,
+	KSPROPERTY_CONNECTION_ACQUIREORDERING = 5,
+	KSPROPERTY_CONNECTION_ALLOCATORFRAMING_EX = 6,
+	KSPROPERTY_CONNECTION_STARTAT = 7,
+} KSPROPERTY_CONNECTION;
+
+/*
+ * Named GUIDs. STATIC_<NAME> is a complete initializer, braces included:
+ * "const GUID g = STATIC_KSMEMORY_TYPE_SYSTEM;". ks.h leaves the braces out and is used as
+ * "{ STATIC_... }", but gcc's -Wall (-Wmissing-braces) rejects that brace elision, so such code
+ * drops its outer braces here. STATICGUIDOF() inside a larger initializer works unchanged.
+ */
+
+#define STATIC_GUID_NULL \
+	{ 0x00000000, 0x0000, 0x0000, { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 } }
+
+#define STATIC_KSMEMORY_TYPE_SYSTEM \
+	{ 0x091bb638, 0x603f, 0x11d1, { 0xb0, 0x67, 0x00, 0xa0, 0xc9, 0x06, 0x28, 0x02 } }
+#define STATIC_KSMEMORY_TYPE_USER \
+	{ 0x8cb0fc28, 0x7893, 0x11d1, { 0xb0, 0x69, 0x00, 0xa0, 0xc9, 0x06, 0x28, 0x02 } }
+#define STATIC_KSMEMORY_TYPE_KERNEL_PAGED \
+	{ 0xd833f8f8, 0x7894, 0x11d1, { 0xb0, 0x69, 0x00, 0xa0, 0xc9, 0x06, 0x28, 0x02 } }
+#define STATIC_KSMEMORY_TYPE_KERNEL_NONPAGED \
+	{ 0x4a6d5fc4, 0x7895, 0x11d1, { 0xb0, 0x69, 0x00, 0xa0, 0xc9, 0x06, 0x28, 0x02 } }
+#define STATIC_KSMEMORY_TYPE_DEVICE_UNKNOWN \
+	{ 0x091bb639, 0x603f, 0x11d1, { 0xb0, 0x67, 0x00, 0xa0, 0xc9, 0x06, 0x28, 0x02 } }
+/* ks.h makes these three plain aliases of GUID_NULL, so they are the same object here too. */
+#define STATIC_KSMEMORY_TYPE_WILDCARD STATIC_GUID_NULL
+#define KSMEMORY_TYPE_WILDCARD GUID_NULL
+#define STATIC_KSMEMORY_TYPE_DONT_CARE STATIC_GUID_NULL
+#define KSMEMORY_TYPE_DONT_CARE GUID_NULL
+#define STATIC_KS_TYPE_DONT_CARE STATIC_GUID_NULL
+#define KS_TYPE_DONT_CARE GUID_NULL
+
+#define STATIC_KSPROPSETID_StreamAllocator \
+	{ 0xcf6e4342, 0xec87, 0x11cf, { 0xa1, 0x30, 0x00, 0x20, 0xaf, 0xd1, 0x56, 0xe4 } }
+#define STATIC_KSMETHODSETID_StreamAllocator \
+	{ 0xcf6e4341, 0xec87, 0x11cf, { 0xa1, 0x30, 0x00, 0x20, 0xaf, 0xd1, 0x56, 0xe4 } }
+#define STATIC_KSEVENTSETID_StreamAllocator \
+	{ 0x75d95571, 0x073c, 0x11d0, { 0xa1, 0x61, 0x00, 0x20, 0xaf, 0xd1, 0x56, 0xe4 } }
+#define STATIC_KSPROPSETID_Stream \
+	{ 0x65aaba60, 0x98ae, 0x11cf, { 0xa1, 0x0d, 0x00, 0x20, 0xaf, 0xd1, 0x56, 0xe4 } }
+#define STATIC_KSPROPSETID_Connection \
+	{ 0x1d58c920, 0xac9b, 0x11cf, { 0xa5, 0xd6, 0x28, 0xdb, 0x04, 0xc1, 0x00, 0x00 } }
+/*
+ * The allocator's object name under a pin. Windows' KSSTRING_Allocator is this GUID as a wide
+ * string, left out because wchar_t is 4 bytes here.
+ */
+#define STATIC_KSNAME_Allocator \
+	{ 0x642f5d00, 0x4791, 0x11d0, { 0xa5, 0xd6, 0x28, 0xdb, 0x04, 0xc1, 0x00, 0x00 } }
+
+#define STATIC_IID_IUnknown \
+	{ 0x00000000, 0x0000, 0x0000, { 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46 } }
+#define STATIC_IID_IMemAllocator \
+	{ 0x56a8689c, 0x0ad4, 0x11ce, { 0xb0, 0x3a, 0x00, 0x20, 0xaf, 0x0b, 0xa7, 0x70 } }
+#define STATIC_IID_IMediaSample \
+	{ 0x56a8689a, 0x0ad4, 0x11ce, { 0xb0, 0x3a, 0x00, 0x20, 0xaf, 0x0b, 0xa7, 0x70 } }
+#define STATIC_IID_IMemAllocatorCallbackTemp \
+	{ 0x379a0cf0, 0xc1de, 0x11d2, { 0xab, 0xf5, 0x00, 0xa0, 0xc9, 0x05, 0xf3, 0x75 } }
+#define STATIC_IID_IMemAllocatorNotifyCallbackTemp \
+	{ 0x92980b30, 0xc1de, 0x11d2, { 0xab, 0xf5, 0x00, 0xa0, 0xc9, 0x05, 0xf3, 0x75 } }
+/* Not KSNAME_Allocator, which ReactOS's kernel code reuses as a private IID of its own. */
+#define STATIC_IID_IKsAllocator \
+	{ 0x8da64899, 0xc0d9, 0x11d0, { 0x84, 0x13, 0x00, 0x00, 0xf8, 0x22, 0xfe, 0x8a } }
+#define STATIC_IID_IKsAllocatorEx \
+	{ 0x091bb63a, 0x603f, 0x11d1, { 0xb0, 0x67, 0x00, 0xa0, 0xc9, 0x06, 0x28, 0x02 } }
+#define STATIC_IID_IKsPin \
+	{ 0xb61178d1, 0xa2d9, 0x11cf, { 0x9e, 0x53, 0x00, 0xaa, 0x00, 0xa2, 0x16, 0xa1 } }
+#define STATIC_IID_IKsObject \
+	{ 0x423c13a2, 0x2070, 0x11d0, { 0x9e, 0xf7, 0x00, 0xaa, 0x00, 0xa2, 0x16, 0xa1 } }
+#define STATIC_CLSID_MemoryAllocator \
+	{ 0x1e651cc0, 0xb199, 0x11d0, { 0x82, 0x12, 0x00, 0xc0, 0x4f, 0xc3, 0x2c, 0x45 } }
+
+extern KSALLOC_EXPORT const GUID GUID_NULL;
+extern KSALLOC_EXPORT const GUID KSMEMORY_TYPE_SYSTEM;
+extern KSALLOC_EXPORT const GUID KSMEMORY_TYPE_USER;
+extern KSALLOC_EXPORT const GUID KSMEMORY_TYPE_KERNEL_PAGED;
+extern KSALLOC_EXPORT const GUID KSMEMORY_TYPE_KERNEL_NONPAGED;
+extern KSALLOC_EXPORT const GUID KSMEMORY_TYPE_DEVICE_UNKNOWN;
+extern KSALLOC_EXPORT const GUID KSPROPSETID_StreamAllocator;
+extern KSALLOC_EXPORT const GUID KSMETHODSETID_StreamAllocator;
+extern KSALLOC_EXPORT const GUID KSEVENTSETID_StreamAllocator;
+extern KSALLOC_EXPORT const GUID KSPROPSETID_Stream;
+extern KSALLOC_EXPORT const GUID KSPROPSETID_Connection;
+extern KSALLOC_EXPORT const GUID KSNAME_Allocator;
+extern KSALLOC_EXPORT const GUID IID_IUnknown;
+extern KSALLOC_EXPORT const GUID IID_IMemAllocator;
+extern KSALLOC_EXPORT const GUID IID_IMediaSample;
+extern KSALLOC_EXPORT const GUID IID_IMemAllocatorCallbackTemp;
+extern KSALLOC_EXPORT const GUID IID_IMemAllocatorNotifyCallbackTemp;
+extern KSALLOC_EXPORT const GUID IID_IKsAllocator;
+extern KSALLOC_EXPORT const GUID IID_IKsAllocatorEx;
+extern KSALLOC_EXPORT const GUID IID_IKsPin;
+extern KSALLOC_EXPORT const GUID IID_IKsObject;
+extern KSALLOC_EXPORT const GUID CLSID_MemoryAllocator;
+
+/* Interfaces, declared ahead because ALLOCATOR_PROPERTIES_EX points at IKsAllocatorEx. */
+typedef struct IUnknown IUnknown;
+typedef IUnknown *LPUNKNOWN;
+typedef struct IKsAllocator IKsAllocator;
+typedef struct IKsAllocatorEx IKsAllocatorEx;
+typedef struct IMemAllocator IMemAllocator;
+typedef IMemAllocator *PMEMALLOCATOR;
+typedef struct IMemAllocatorCallbackTemp IMemAllocatorCallbackTemp;
+typedef struct IMemAllocatorNotifyCallbackTemp IMemAllocatorNotifyCallbackTemp;
+/* Named by methods here but never implemented on Linux: left incomplete. */
+typedef struct IMediaSample IMediaSample;
+typedef struct IKsPin IKsPin;
+typedef struct IKsObject IKsObject;
+
+/*
+ * Structures. Field names, anonymous unions and sizes are Windows'; the asserts after each one
+ * are the x86-64 sizes from the Windows headers.
+ */
+
+/* The shape of an allocator: what KsCreateAllocator takes and KsGetAllocatorStatus reports. */
+typedef struct {
+	union {
+		ULONG OptionsFlags;      /* KSALLOCATOR_OPTIONF_*, when creating an allocator */
+		ULONG RequirementsFlags; /* KSALLOCATOR_REQUIREMENTF_*, when a pin reports needs */
+	};
+	ULONG PoolType;  /* POOL_TYPE: NonPagedPool or PagedPool */
+	ULONG Frames;    /* frames that may be outstanding at once */
+	ULONG FrameSize; /* bytes per frame */
+	union {
+		ULONG FileAlignment; /* alignment mask: alignment - 1 (FILE_*_ALIGNMENT) */
+		LONG FramePitch;     /* row pitch; newer SDKs only */
+	};
+	ULONG Reserved; /* 0 */
+} KSALLOCATOR_FRAMING, *PKSALLOCATOR_FRAMING;
+KSALLOC_STATIC_ASSERT(sizeof(KSALLOCATOR_FRAMING) == 24, "KSALLOCATOR_FRAMING is 24 bytes");
+
+typedef struct {
+	ULONG MinFrameSize;
+	ULONG MaxFrameSize;
+	ULONG Stepping;
+} KS_FRAMING_RANGE, *PKS_FRAMING_RANGE;
+KSALLOC_STATIC_ASSERT(sizeof(KS_FRAMING_RANGE) == 12, "KS_FRAMING_RANGE is 12 bytes");
+
+typedef struct {
+	KS_FRAMING_RANGE Range;
+	ULONG InPlaceWeight;
+	ULONG NotInPlaceWeight;
+} KS_FRAMING_RANGE_WEIGHTED, *PKS_FRAMING_RANGE_WEIGHTED;
+KSALLOC_STATIC_ASSERT(sizeof(KS_FRAMING_RANGE_WEIGHTED) == 20,
+		      "KS_FRAMING_RANGE_WEIGHTED is 20 bytes");
+
+/* Output size = input size * RatioNumerator / RatioDenominator + RatioConstantMargin. */
+typedef struct {
+	ULONG RatioNumerator;
+	ULONG RatioDenominator;
+	ULONG RatioConstantMargin;
+} KS_COMPRESSION, *PKS_COMPRESSION;
+KSALLOC_STATIC_ASSERT(sizeof(KS_COMPRESSION) == 12, "KS_COMPRESSION is 12 bytes");
+
+typedef struct {
+	GUID MemoryType; /* KSMEMORY_TYPE_* */
+	GUID BusType;    /* bus reaching that memory, or KS_TYPE_DONT_CARE */
+	ULONG MemoryFlags;
+	ULONG BusFlags;
+	ULONG Flags; /* KSALLOCATOR_REQUIREMENTF_* / _OPTIONF_* / _FLAG_* */
+	ULONG Frames;
+	union {
+		ULONG FileAlignment;
+		LONG FramePitch;
+	};
+	ULONG MemoryTypeWeight;
+	KS_FRAMING_RANGE PhysicalRange;
+	KS_FRAMING_RANGE_WEIGHTED FramingRange;
+} KS_FRAMING_ITEM, *PKS_FRAMING_ITEM;
+KSALLOC_STATIC_ASSERT(sizeof(KS_FRAMING_ITEM) == 88, "KS_FRAMING_ITEM is 88 bytes");
+
+/* Variable length: 24 + 88 * CountItems bytes. */
+typedef struct {
+	ULONG CountItems;
+	ULONG PinFlags;
+	KS_COMPRESSION OutputCompression;
+	ULONG PinWeight;
+	KS_FRAMING_ITEM FramingItem[1];
+} KSALLOCATOR_FRAMING_EX, *PKSALLOCATOR_FRAMING_EX;
+KSALLOC_STATIC_ASSERT(sizeof(KSALLOCATOR_FRAMING_EX) == 112,
+		      "KSALLOCATOR_FRAMING_EX is 112 bytes with one item");
+
+/* KSPROPERTY_STREAMALLOCATOR_STATUS, and what KsGetAllocatorStatus fills in. */
+typedef struct {
+	KSALLOCATOR_FRAMING Framing; /* as the pool was created */
+	ULONG AllocatedFrames;       /* frames handed out and not yet returned */
+	ULONG Reserved;              /* 0 */
+} KSSTREAMALLOCATOR_STATUS, *PKSSTREAMALLOCATOR_STATUS;
+KSALLOC_STATIC_ASSERT(sizeof(KSSTREAMALLOCATOR_STATUS) == 32,
+		      "KSSTREAMALLOCATOR_STATUS is 32 bytes");
+
+/* Only well formed with Framing.CountItems == 1: the counters follow the single item. */
+typedef struct {
+	KSALLOCATOR_FRAMING_EX Framing;
+	ULONG AllocatedFrames;
+	ULONG Reserved;
+} KSSTREAMALLOCATOR_STATUS_EX, *PKSSTREAMALLOCATOR_STATUS_EX;
+KSALLOC_STATIC_ASSERT(sizeof(KSSTREAMALLOCATOR_STATUS_EX) == 120,
+		      "KSSTREAMALLOCATOR_STATUS_EX is 120 bytes");
+
+typedef struct _PIPE_DIMENSIONS {
+	KS_COMPRESSION AllocatorPin;
+	KS_COMPRESSION MaxExpansionPin;
+	KS_COMPRESSION EndPin;
+} PIPE_DIMENSIONS, *PPIPE_DIMENSIONS;
+KSALLOC_STATIC_ASSERT(sizeof(PIPE_DIMENSIONS) == 36, "PIPE_DIMENSIONS is 36 bytes");
+
+typedef struct _PIPE_TERMINATION {
+	ULONG Flags;
+	ULONG OutsideFactors; /* PipeFactor_* */
+	ULONG Weigth;         /* sic: every Windows header spells it so */
+	KS_FRAMING_RANGE PhysicalRange;
+	KS_FRAMING_RANGE_WEIGHTED OptimalRange;
+	KS_COMPRESSION Compression;
+} PIPE_TERMINATION;
+KSALLOC_STATIC_ASSERT(sizeof(PIPE_TERMINATION) == 56, "PIPE_TERMINATION is 56 bytes");
+
+/* strmif.h. The IDL "long" fields are 32 bits on Windows, hence LONG. */
+typedef struct _AllocatorProperties {
+	LONG cBuffers; /* number of buffers */
+	LONG cbBuffer; /* bytes per buffer, not counting the prefix */
+	LONG cbAlign;  /* alignment in bytes (not a mask) of the start of the prefix */
+	LONG cbPrefix; /* bytes in front of each buffer */
+} ALLOCATOR_PROPERTIES, *PALLOCATOR_PROPERTIES;
+KSALLOC_STATIC_ASSERT(sizeof(ALLOCATOR_PROPERTIES) == 16, "ALLOCATOR_PROPERTIES is 16 bytes");
+
+/* ksproxy.h, "proxy use only". PrevSegment and NextSegments are pointers of this process. */
+typedef struct _ALLOCATOR_PROPERTIES_EX {
+	LONG cBuffers;
+	LONG cbBuffer;
+	LONG cbAlign;
+	LONG cbPrefix;
+	GUID MemoryType;
+	GUID BusType;
+	PIPE_STATE State;
+	PIPE_TERMINATION Input;
+	PIPE_TERMINATION Output;
+	ULONG Strategy; /* AllocatorStrategy_* */
+	ULONG Flags;    /* KSALLOCATOR_FLAG_* */
+	ULONG Weight;
+	KS_LogicalMemoryType LogicalMemoryType;
+	PIPE_ALLOCATOR_PLACE AllocatorPlace;
+	PIPE_DIMENSIONS Dimensions;
+	KS_FRAMING_RANGE PhysicalRange;
+	IKsAllocatorEx *PrevSegment;
+	ULONG CountNextSegments; /* followed by 4 bytes of padding on 64-bit systems */
+	IKsAllocatorEx **NextSegments;
+	ULONG InsideFactors; /* PipeFactor_* */
+	ULONG NumberPins;
+} ALLOCATOR_PROPERTIES_EX, *PALLOCATOR_PROPERTIES_EX;
+/* The only structure with pointers, so the only one whose size depends on their width. */
+#if defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ == 8
+KSALLOC_STATIC_ASSERT(sizeof(ALLOCATOR_PROPERTIES_EX) == 264,
+		      "ALLOCATOR_PROPERTIES_EX is 264 bytes");
+KSALLOC_STATIC_ASSERT(offsetof(ALLOCATOR_PROPERTIES_EX, PrevSegment) == 0xE8,
+		      "ALLOCATOR_PROPERTIES_EX.PrevSegment is at 0xE8");
+KSALLOC_STATIC_ASSERT(offsetof(ALLOCATOR_PROPERTIES_EX, NextSegments) == 0xF8,
+		      "ALLOCATOR_PROPERTIES_EX.NextSegments is at 0xF8");
+#endif
+
+/*
+ * Interfaces, laid out as MIDL lays out C COM objects: an object starts with a pointer to a
+ * table of function pointers in Windows' slot order, and every function takes the object as
+ * This. Call them through the macros after each table: IKsAllocator_KsGetAllocatorStatus(p, &s).
+ * An IKsAllocatorEx can be passed wherever an IKsAllocator is wanted (cast the pointer): its
+ * first seven slots are IKsAllocator's.
+ */
+
+typedef struct IUnknownVtbl {
+	/* See IKsAllocatorVtbl: the first three slots of every interface are these. */
+	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IUnknown *This, REFIID riid, void **ppvObject);
+	ULONG(STDMETHODCALLTYPE *AddRef)(IUnknown *This);
+	ULONG(STDMETHODCALLTYPE *Release)(IUnknown *This);
+} IUnknownVtbl;
+
+struct IUnknown {
+	const struct IUnknownVtbl *lpVtbl;
+};
+
+#define IUnknown_QueryInterface(This, riid, ppvObject) \
+	((This)->lpVtbl->QueryInterface(This, riid, ppvObject))
+#define IUnknown_AddRef(This) ((This)->lpVtbl->AddRef(This))
+#define IUnknown_Release(This) ((This)->lpVtbl->Release(This))
+
+typedef struct IKsAllocatorVtbl {
+	/*
+	 * 0: QueryInterface - ask the object for another of its interfaces.
+	 * @riid: the interface wanted.
+	 * @ppvObject: receives the interface with one new reference (release it), or NULL.
+	 * Returns S_OK for IID_IUnknown, IID_IKsAllocator and IID_IKsAllocatorEx (all the same
+	 * pointer), E_NOINTERFACE for any other IID, E_POINTER if @ppvObject is NULL.
+	 */
+	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IKsAllocator *This, REFIID riid,
+						   void **ppvObject);
+
+	/* 1: AddRef - take one more reference. Returns the new count, for debugging only. */
+	ULONG(STDMETHODCALLTYPE *AddRef)(IKsAllocator *This);
+
+	/*
+	 * 2: Release - drop one reference; the last one closes the pool for this process and frees
+	 * the object. Returns the remaining count, for debugging only.
+	 */
+	ULONG(STDMETHODCALLTYPE *Release)(IKsAllocator *This);
+
+	/*
+	 * 3: KsGetAllocatorHandle - the allocator's handle: here the daemon's pool id as a
+	 * pointer-sized value, never NULL for an open pool. Not a file descriptor: do not close
+	 * it.
+	 */
+	HANDLE(STDMETHODCALLTYPE *KsGetAllocatorHandle)(IKsAllocator *This);
+
+	/* 4: KsGetAllocatorMode - the mode last stored by KsSetAllocatorMode (default User). */
+	KSALLOCATORMODE(STDMETHODCALLTYPE *KsGetAllocatorMode)(IKsAllocator *This);
+
+	/*
+	 * 5: KsGetAllocatorStatus - ask the daemon for the pool's framing and the number of frames
+	 * currently handed out (one request and its reply per call; a snapshot).
+	 * @AllocatorStatus: caller-owned, filled in completely on success (Reserved = 0) and left
+	 * untouched on failure.
+	 * Returns S_OK; E_POINTER if @AllocatorStatus is NULL; when the daemon cannot answer, the
+	 * same errors as KsOpenAllocator (HRESULT_FROM_WIN32 of ERROR_SERVICE_NOT_ACTIVE,
+	 * ERROR_TIMEOUT or ERROR_BROKEN_PIPE).
+	 */
+	HRESULT(STDMETHODCALLTYPE *KsGetAllocatorStatus)(IKsAllocator *This,
+							 PKSSTREAMALLOCATOR_STATUS AllocatorStatus);
+
+	/* 6: KsSetAllocatorMode - store @Mode, which KsGetAllocatorMode then reports. */
+	VOID(STDMETHODCALLTYPE *KsSetAllocatorMode)(IKsAllocator *This, KSALLOCATORMODE Mode);
+} IKsAllocatorVtbl;
+
+struct IKsAllocator {
+	const struct IKsAllocatorVtbl *lpVtbl;
+};
+
+#define IKsAllocator_QueryInterface(This, riid, ppvObject) \
+	((This)->lpVtbl->QueryInterface(This, riid, ppvObject))
+#define IKsAllocator_AddRef(This) ((This)->lpVtbl->AddRef(This))
+#define IKsAllocator_Release(This) ((This)->lpVtbl->Release(This))
+#define IKsAllocator_KsGetAllocatorHandle(This) ((This)->lpVtbl->KsGetAllocatorHandle(This))
+#define IKsAllocator_KsGetAllocatorMode(This) ((This)->lpVtbl->KsGetAllocatorMode(This))
+#define IKsAllocator_KsGetAllocatorStatus(This, AllocatorStatus) \
+	((This)->lpVtbl->KsGetAllocatorStatus(This, AllocatorStatus))
+#define IKsAllocator_KsSetAllocatorMode(This, Mode) ((This)->lpVtbl->KsSetAllocatorMode(This, Mode))
+
+typedef struct IKsAllocatorExVtbl {
+	/* 0-6: as in IKsAllocatorVtbl, with This typed as IKsAllocatorEx. */
+	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IKsAllocatorEx *This, REFIID riid,
+						   void **ppvObject);
+	ULONG(STDMETHODCALLTYPE *AddRef)(IKsAllocatorEx *This);
+	ULONG(STDMETHODCALLTYPE *Release)(IKsAllocatorEx *This);
+	HANDLE(STDMETHODCALLTYPE *KsGetAllocatorHandle)(IKsAllocatorEx *This);
+	KSALLOCATORMODE(STDMETHODCALLTYPE *KsGetAllocatorMode)(IKsAllocatorEx *This);
+	HRESULT(STDMETHODCALLTYPE *KsGetAllocatorStatus)(IKsAllocatorEx *This,
+							 PKSSTREAMALLOCATOR_STATUS AllocatorStatus);
+	VOID(STDMETHODCALLTYPE *KsSetAllocatorMode)(IKsAllocatorEx *This, KSALLOCATORMODE Mode);
+
+	/*
+	 * 7: KsGetProperties - the object's own ALLOCATOR_PROPERTIES_EX, not a copy: owned by the
+	 * object, valid until its last Release, not to be freed by the caller.
+	 */
+	PALLOCATOR_PROPERTIES_EX(STDMETHODCALLTYPE *KsGetProperties)(IKsAllocatorEx *This);
+
+	/* 8: KsSetProperties - copy the whole of @AllocEx (caller-owned) into the object. */
+	VOID(STDMETHODCALLTYPE *KsSetProperties)(IKsAllocatorEx *This,
+						 PALLOCATOR_PROPERTIES_EX AllocEx);
+
+	/* 9: KsSetAllocatorHandle - store the handle that KsGetAllocatorHandle reports. */
+	VOID(STDMETHODCALLTYPE *KsSetAllocatorHandle)(IKsAllocatorEx *This, HANDLE AllocatorHandle);
+
+	/*
+	 * 10: KsCreateAllocatorAndGetHandle - on Windows, create a kernel allocator on @KsPin.
+	 * Linux has no pins, so this returns NULL.
+	 */
+	HANDLE(STDMETHODCALLTYPE *KsCreateAllocatorAndGetHandle)(IKsAllocatorEx *This,
+								 IKsPin *KsPin);
+} IKsAllocatorExVtbl;
+
+struct IKsAllocatorEx {
+	const struct IKsAllocatorExVtbl *lpVtbl;
+};
+
+#define IKsAllocatorEx_QueryInterface(This, riid, ppvObject) \
+	((This)->lpVtbl->QueryInterface(This, riid, ppvObject))
+#define IKsAllocatorEx_AddRef(This) ((This)->lpVtbl->AddRef(This))
+#define IKsAllocatorEx_Release(This) ((This)->lpVtbl->Release(This))
+#define IKsAllocatorEx_KsGetAllocatorHandle(This) ((This)->lpVtbl->KsGetAllocatorHandle(This))
+#define IKsAllocatorEx_KsGetAllocatorMode(This) ((This)->lpVtbl->KsGetAllocatorMode(This))
+#define IKsAllocatorEx_KsGetAllocatorStatus(This, AllocatorStatus) \
+	((This)->lpVtbl->KsGetAllocatorStatus(This, AllocatorStatus))
+#define IKsAllocatorEx_KsSetAllocatorMode(This, Mode) \
+	((This)->lpVtbl->KsSetAllocatorMode(This, Mode))
+#define IKsAllocatorEx_KsGetProperties(This) ((This)->lpVtbl->KsGetProperties(This))
+#define IKsAllocatorEx_KsSetProperties(This, AllocEx) \
+	((This)->lpVtbl->KsSetProperties(This, AllocEx))
+#define IKsAllocatorEx_KsSetAllocatorHandle(This, AllocatorHandle) \
+	((This)->lpVtbl->KsSetAllocatorHandle(This, AllocatorHandle))
+#define IKsAllocatorEx_KsCreateAllocatorAndGetHandle(This, KsPin) \
+	((This)->lpVtbl->KsCreateAllocatorAndGetHandle(This, KsPin))
+
+/*
+ * DirectShow's allocator, with its Windows contract. ksalloc's objects do not implement it
+ * (QueryInterface answers E_NOINTERFACE); it is here so that code written for both compiles.
+ */
+typedef struct IMemAllocatorVtbl {
+	/* 0-2: IUnknown. */
+	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMemAllocator *This, REFIID riid,
+						   void **ppvObject);
+	ULONG(STDMETHODCALLTYPE *AddRef)(IMemAllocator *This);
+	ULONG(STDMETHODCALLTYPE *Release)(IMemAllocator *This);
+
+	/*
+	 * 3: SetProperties - ask for @pRequest (caller-owned); @pActual receives what was granted
+	 * (it may differ). Only while decommitted with no samples out: else
+	 * VFW_E_ALREADY_COMMITTED / VFW_E_BUFFERS_OUTSTANDING. VFW_E_BADALIGN for cbAlign 0.
+	 */
+	HRESULT(STDMETHODCALLTYPE *SetProperties)(IMemAllocator *This,
+						  ALLOCATOR_PROPERTIES *pRequest,
+						  ALLOCATOR_PROPERTIES *pActual);
+
+	/* 4: GetProperties - copy the current properties into @pProps (caller-owned). */
+	HRESULT(STDMETHODCALLTYPE *GetProperties)(IMemAllocator *This,
+						  ALLOCATOR_PROPERTIES *pProps);
+
+	/* 5: Commit - allocate the buffers; S_OK if already committed. */
+	HRESULT(STDMETHODCALLTYPE *Commit)(IMemAllocator *This);
+
+	/*
+	 * 6: Decommit - stop handing out buffers (GetBuffer then fails with VFW_E_NOT_COMMITTED);
+	 * memory is freed when the last outstanding sample comes back. S_OK if already done.
+	 */
+	HRESULT(STDMETHODCALLTYPE *Decommit)(IMemAllocator *This);
+
+	/*
+	 * 7: GetBuffer - a free sample with one reference in *@ppBuffer; waits for one unless
+	 * @dwFlags has AM_GBF_NOWAIT (then VFW_E_TIMEOUT). @pStartTime / @pEndTime are hints.
+	 */
+	HRESULT(STDMETHODCALLTYPE *GetBuffer)(IMemAllocator *This, IMediaSample **ppBuffer,
+					      REFERENCE_TIME *pStartTime,
+					      REFERENCE_TIME *pEndTime, DWORD dwFlags);
+
+	/* 8: ReleaseBuffer - called by a sample whose count reached 0, to return to the pool. */
+	HRESULT(STDMETHODCALLTYPE *ReleaseBuffer)(IMemAllocator *This, IMediaSample *pBuffer);
+} IMemAllocatorVtbl;
+
+struct IMemAllocator {
+	const struct IMemAllocatorVtbl *lpVtbl;
+};
+
+#define IMemAllocator_QueryInterface(This, riid, ppvObject) \
+	((This)->lpVtbl->QueryInterface(This, riid, ppvObject))
+#define IMemAllocator_AddRef(This) ((This)->lpVtbl->AddRef(This))
+#define IMemAllocator_Release(This) ((This)->lpVtbl->Release(This))
+#define IMemAllocator_SetProperties(This, pRequest, pActual) \
+	((This)->lpVtbl->SetProperties(This, pRequest, pActual))
+#define IMemAllocator_GetProperties(This, pProps) ((This)->lpVtbl->GetProperties(This, pProps))
+#define IMemAllocator_Commit(This) ((This)->lpVtbl->Commit(This))
+#define IMemAllocator_Decommit(This) ((This)->lpVtbl->Decommit(This))
+#define IMemAllocator_GetBuffer(This, ppBuffer, pStartTime, pEndTime, dwFlags) \
+	((This)->lpVtbl->GetBuffer(This, ppBuffer, pStartTime, pEndTime, dwFlags))
+#define IMemAllocator_ReleaseBuffer(This, pBuffer) ((This)->lpVtbl->ReleaseBuffer(This, pBuffer))
+
+typedef struct IMemAllocatorNotifyCallbackTempVtbl {
+	/* 0-2: IUnknown. */
+	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMemAllocatorNotifyCallbackTemp *This,
+						   REFIID riid, void **ppvObject);
+	ULONG(STDMETHODCALLTYPE *AddRef)(IMemAllocatorNotifyCallbackTemp *This);
+	ULONG(STDMETHODCALLTYPE *Release)(IMemAllocatorNotifyCallbackTemp *This);
+
+	/* 3: NotifyRelease - a sample went back to the allocator's free list. */
+	HRESULT(STDMETHODCALLTYPE *NotifyRelease)(IMemAllocatorNotifyCallbackTemp *This);
+} IMemAllocatorNotifyCallbackTempVtbl;
+
+struct IMemAllocatorNotifyCallbackTemp {
+	const struct IMemAllocatorNotifyCallbackTempVtbl *lpVtbl;
+};
+
+#define IMemAllocatorNotifyCallbackTemp_QueryInterface(This, riid, ppvObject) \
+	((This)->lpVtbl->QueryInterface(This, riid, ppvObject))
+#define IMemAllocatorNotifyCallbackTemp_AddRef(This) ((This)->lpVtbl->AddRef(This))
+#define IMemAllocatorNotifyCallbackTemp_Release(This) ((This)->lpVtbl->Release(This))
+#define IMemAllocatorNotifyCallbackTemp_NotifyRelease(This) ((This)->lpVtbl->NotifyRelease(This))
+
+typedef struct IMemAllocatorCallbackTempVtbl {
+	/* 0-8: as in IMemAllocatorVtbl, with This typed as IMemAllocatorCallbackTemp. */
+	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMemAllocatorCallbackTemp *This, REFIID riid,
+						   void **ppvObject);
+	ULONG(STDMETHODCALLTYPE *AddRef)(IMemAllocatorCallbackTemp *This);
+	ULONG(STDMETHODCALLTYPE *Release)(IMemAllocatorCallbackTemp *This);
+	HRESULT(STDMETHODCALLTYPE *SetProperties)(IMemAllocatorCallbackTemp *This,
+						  ALLOCATOR_PROPERTIES *pRequest,
+						  ALLOCATOR_PROPERTIES *pActual);
+	HRESULT(STDMETHODCALLTYPE *GetProperties)(IMemAllocatorCallbackTemp *This,
+						  ALLOCATOR_PROPERTIES *pProps);
+	HRESULT(STDMETHODCALLTYPE *Commit)(IMemAllocatorCallbackTemp *This);
+	HRESULT(STDMETHODCALLTYPE *Decommit)(IMemAllocatorCallbackTemp *This);
+	HRESULT(STDMETHODCALLTYPE *GetBuffer)(IMemAllocatorCallbackTemp *This,
+					      IMediaSample **ppBuffer, REFERENCE_TIME *pStartTime,
+					      REFERENCE_TIME *pEndTime, DWORD dwFlags);
+	HRESULT(STDMETHODCALLTYPE *ReleaseBuffer)(IMemAllocatorCallbackTemp *This,
+						  IMediaSample *pBuffer);
+
+	/*
+	 * 9: SetNotify - call @pNotify's NotifyRelease whenever a sample comes back; the
+	 * allocator holds a reference to @pNotify until replaced (NULL clears it).
+	 */
+	HRESULT(STDMETHODCALLTYPE *SetNotify)(IMemAllocatorCallbackTemp *This,
+					      IMemAllocatorNotifyCallbackTemp *pNotify);
+
+	/* 10: GetFreeCount - the number of free samples into *@plBuffersFree (caller-owned). */
+	HRESULT(STDMETHODCALLTYPE *GetFreeCount)(IMemAllocatorCallbackTemp *This,
+						 LONG *plBuffersFree);
+} IMemAllocatorCallbackTempVtbl;
+
+struct IMemAllocatorCallbackTemp {
+	const struct IMemAllocatorCallbackTempVtbl *lpVtbl;
+};
+
+#define IMemAllocatorCallbackTemp_QueryInterface(This, riid, ppvObject) \
+	((This)->lpVtbl->QueryInterface(This, riid, ppvObject))
+#define IMemAllocatorCallbackTemp_AddRef(This) ((This)->lpVtbl->AddRef(This))
+#define IMemAllocatorCallbackTemp_Release(This) ((This)->lpVtbl->Release(This))
+#define IMemAllocatorCallbackTemp_SetProperties(This, pRequest, pActual) \
+	((This)->lpVtbl->SetProperties(This, pRequest, pActual))
+#define IMemAllocatorCallbackTemp_GetProperties(This, pProps) \
+	((This)->lpVtbl->GetProperties(This, pProps))
+#define IMemAllocatorCallbackTemp_Commit(This) ((This)->lpVtbl->Commit(This))
+#define IMemAllocatorCallbackTemp_Decommit(This) ((This)->lpVtbl->Decommit(This))
+#define IMemAllocatorCallbackTemp_GetBuffer(This, ppBuffer, pStartTime, pEndTime, dwFlags) \
+	((This)->lpVtbl->GetBuffer(This, ppBuffer, pStartTime, pEndTime, dwFlags))
+#define IMemAllocatorCallbackTemp_ReleaseBuffer(This, pBuffer) \
+	((This)->lpVtbl->ReleaseBuffer(This, pBuffer))
+#define IMemAllocatorCallbackTemp_SetNotify(This, pNotify) \
+	((This)->lpVtbl->SetNotify(This, pNotify))
+#define IMemAllocatorCallbackTemp_GetFreeCount(This, plBuffersFree) \
+	((This)->lpVtbl->GetFreeCount(This, plBuffersFree))
+
+/*
+ * KsOpenAllocator() - open a pool that the daemon, ksallocd, owns. This is how a Linux client
+ * gets the allocator that a Windows client would get from its pin.
+ * @PoolName: the pool's name, as configured in the daemon or given when the pool was created.
+ * @Allocator: receives a new object holding one reference, released with
+ *	IKsAllocatorEx_Release(); the pool stays open for this process until then. Untouched on
+ *	failure.
+ *
+ * The daemon is found at the socket named by $KSALLOC_SOCKET, else /run/ksallocd/ksallocd.sock.
+ * Any thread may call it.
+ *
+ * Returns:
+ * S_OK;
+ * E_POINTER if @PoolName or @Allocator is NULL;
+ * E_INVALIDARG if @PoolName is not a valid pool name;
+ * HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) (0x80070002) if the daemon has no such pool;
+ * HRESULT_FROM_WIN32(ERROR_SERVICE_NOT_ACTIVE) (0x80070426) if the daemon is not running or its
+ *	socket cannot be reached;
+ * HRESULT_FROM_WIN32(ERROR_TIMEOUT) (0x800705B4) if the daemon did not answer in time;
+ * HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE) (0x8007006D) if the daemon went away during the call;
+ * E_ACCESSDENIED if the pool's owner, group and mode do not let this process open it;
+ * E_OUTOFMEMORY.
+ */
+KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Allocator);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KSALLOC_KSPROXY_H */

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The Windows shape: IKsAllocatorEx as a C COM object over the native API.
+ * It translates arguments and results (errno to HRESULT through proto/hresult)
+ * and does nothing else.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ksalloc/ksalloc.h>
+#include <ksalloc/ksproxy.h>
+
+#include "hresult.h"
+
+struct ks_allocator {
+	IKsAllocatorEx iface; /* first: the interface pointer is the object pointer */
+	atomic_uint refs;
+	struct ksalloc_client *client;
+	struct ksalloc_pool *pool;
+	KSALLOCATORMODE mode;
+	HANDLE handle;
+	ALLOCATOR_PROPERTIES_EX properties;
+};
+
+static struct ks_allocator *from_iface(IKsAllocatorEx *This)
+{
+	return (struct ks_allocator *)This;
+}
+
+static ULONG STDMETHODCALLTYPE ks_add_ref(IKsAllocatorEx *This)
+{
+	return atomic_fetch_add(&from_iface(This)->refs, 1) + 1;
+}
+
+static ULONG STDMETHODCALLTYPE ks_release(IKsAllocatorEx *This)
+{
+	struct ks_allocator *a = from_iface(This);
+	ULONG refs = atomic_fetch_sub(&a->refs, 1) - 1;
+
+	if (refs == 0) {
+		ksalloc_pool_close(a->pool);
+		ksalloc_client_close(a->client);
+		free(a);
+	}
+	return refs;
+}
+
+static HRESULT STDMETHODCALLTYPE ks_query_interface(IKsAllocatorEx *This, REFIID riid,
+						    void **ppvObject)
+{
+	if (!ppvObject)
+		return E_POINTER;
+	*ppvObject = NULL;
+	if (!riid)
+		return E_POINTER;
+	/* IKsAllocatorEx extends IKsAllocator extends IUnknown: one vtable serves all three. */
+	if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IKsAllocator) &&
+	    !IsEqualIID(riid, &IID_IKsAllocatorEx))
+		return E_NOINTERFACE;
+	ks_add_ref(This);
+	*ppvObject = This;
+	return S_OK;
+}
+
+static HANDLE STDMETHODCALLTYPE ks_get_allocator_handle(IKsAllocatorEx *This)
+{
+	return from_iface(This)->handle;
+}
+
+static KSALLOCATORMODE STDMETHODCALLTYPE ks_get_allocator_mode(IKsAllocatorEx *This)
+{
+	return from_iface(This)->mode;
+}
+
+static HRESULT STDMETHODCALLTYPE ks_get_allocator_status(IKsAllocatorEx *This,
+							 PKSSTREAMALLOCATOR_STATUS AllocatorStatus)
+{
+	struct ksalloc_status st;
+	int r;
+
+	if (!AllocatorStatus)
+		return E_POINTER;
+	r = ksalloc_pool_status(from_iface(This)->pool, &st);
+	if (r < 0)
+		return hresult_from_errno(r);
+	memset(AllocatorStatus, 0, sizeof(*AllocatorStatus));
+	AllocatorStatus->Framing.OptionsFlags = st.framing.options_flags;
+	AllocatorStatus->Framing.PoolType = st.framing.pool_type;
+	AllocatorStatus->Framing.Frames = st.framing.frames;
+	AllocatorStatus->Framing.FrameSize = st.framing.frame_size;
+	AllocatorStatus->Framing.FileAlignment = st.framing.file_alignment;
+	AllocatorStatus->AllocatedFrames = st.allocated_frames;
+	return S_OK;
+}
+
+static VOID STDMETHODCALLTYPE ks_set_allocator_mode(IKsAllocatorEx *This, KSALLOCATORMODE Mode)
+{
+	from_iface(This)->mode = Mode;
+}
+
+static PALLOCATOR_PROPERTIES_EX STDMETHODCALLTYPE ks_get_properties(IKsAllocatorEx *This)
+{
+	/* The object's own copy, as Windows' proxy returns it: not to be freed. */
+	return &from_iface(This)->properties;
+}
+
+static VOID STDMETHODCALLTYPE ks_set_properties(IKsAllocatorEx *This, PALLOCATOR_PROPERTIES_EX Properties)
+{
+	if (Properties)
+		from_iface(This)->properties = *Properties;
+}
+
+static VOID STDMETHODCALLTYPE ks_set_allocator_handle(IKsAllocatorEx *This, HANDLE AllocatorHandle)
+{
+	from_iface(This)->handle = AllocatorHandle;
+}
+
+static HANDLE STDMETHODCALLTYPE ks_create_allocator_and_get_handle(IKsAllocatorEx *This, IKsPin *KsPin)
+{
+	/* There are no kernel pins on Linux to create an allocator on. */
+	return NULL;
+}
+
+static const IKsAllocatorExVtbl ks_allocator_vtbl = {
+	.QueryInterface = ks_query_interface,
+	.AddRef = ks_add_ref,
+	.Release = ks_release,
+	.KsGetAllocatorHandle = ks_get_allocator_handle,
+	.KsGetAllocatorMode = ks_get_allocator_mode,
+	.KsGetAllocatorStatus = ks_get_allocator_status,
+	.KsSetAllocatorMode = ks_set_allocator_mode,
+	.KsGetProperties = ks_get_properties,
+	.KsSetProperties = ks_set_properties,
+	.KsSetAllocatorHandle = ks_set_allocator_handle,
+	.KsCreateAllocatorAndGetHandle = ks_create_allocator_and_get_handle,
+};
+
+/* The properties Windows' proxy would derive from the pool's framing. */
+static void properties_from_framing(const struct ksalloc_framing *f, ALLOCATOR_PROPERTIES_EX *p)
+{
+	static const KS_COMPRESSION unity = { 1, 1, 0 };
+	bool paged = f->pool_type == 1;
+
+	memset(p, 0, sizeof(*p));
+	p->cBuffers = (LONG)f->frames;
+	p->cbBuffer = (LONG)f->frame_size;
+	p->cbAlign = (LONG)(f->file_alignment + 1);
+	p->cbPrefix = 0;
+	p->MemoryType = paged ? KSMEMORY_TYPE_KERNEL_PAGED : KSMEMORY_TYPE_KERNEL_NONPAGED;
+	p->BusType = GUID_NULL;
+	p->State = PipeState_Finalized;
+	p->Flags = f->options_flags;
+	p->LogicalMemoryType = paged ? KS_MemoryTypeKernelPaged : KS_MemoryTypeKernelNonPaged;
+	p->Dimensions.AllocatorPin = unity;
+	p->Dimensions.MaxExpansionPin = unity;
+	p->Dimensions.EndPin = unity;
+	p->PhysicalRange.MinFrameSize = f->frame_size;
+	p->PhysicalRange.MaxFrameSize = f->frame_size;
+	p->PhysicalRange.Stepping = 1;
+}
+
+KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Allocator)
+{
+	struct ks_allocator *a;
+	int r;
+
+	if (!Allocator)
+		return E_POINTER;
+	*Allocator = NULL;
+	if (!PoolName)
+		return E_POINTER;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return E_OUTOFMEMORY;
+	a->iface.lpVtbl = &ks_allocator_vtbl;
+	atomic_init(&a->refs, 1);
+	a->mode = KsAllocatorMode_User;
+
+	r = ksalloc_client_open(NULL, &a->client);
+	if (r == 0)
+		r = ksalloc_pool_open(a->client, PoolName, &a->pool);
+	if (r < 0) {
+		ksalloc_client_close(a->client);
+		free(a);
+		return hresult_from_errno(r);
+	}
+	a->handle = (HANDLE)(uintptr_t)ksalloc_pool_get_info(a->pool)->pool_id;
+	properties_from_framing(&ksalloc_pool_get_info(a->pool)->status.framing, &a->properties);
+	*Allocator = &a->iface;
+	return S_OK;
+}

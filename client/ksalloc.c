@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The native client: one SOCK_SEQPACKET connection to ksallocd, one request
+ * and one reply per call, blocking with a timeout (SO_SNDTIMEO/SO_RCVTIMEO,
+ * so a call costs exactly one sendmsg and one recvmsg).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ksalloc/ksalloc.h>
+
+#include "arena.h"
+#include "hresult.h"
+#include "shm.h"
+#include "wire.h"
+
+/* Replies to earlier, timed-out requests that one call skips at most. */
+#define STALE_REPLIES_MAX 64
+
+struct ksalloc_client {
+	pthread_mutex_t lock; /* one call at a time: buf, arena and error are shared */
+	int fd;
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uint32_t timeout_ms;
+	uint32_t next_id;
+	uint64_t session_token;
+	uint32_t max_message_size; /* the daemon's, from hello */
+	uint8_t *buf;              /* max_message_size bytes: request, then reply */
+	struct arena arena;        /* the last reply, decoded */
+	char error[256];
+};
+
+struct ksalloc_pool {
+	struct ksalloc_client *client;
+	struct ksalloc_pool_info info;
+	void *map;
+	size_t map_size;
+};
+
+static __thread char open_error[256];
+
+static void set_error(struct ksalloc_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_error(struct ksalloc_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+}
+
+void ksalloc_client_options_init(struct ksalloc_client_options *opts)
+{
+	*opts = (struct ksalloc_client_options){ .timeout_ms = KSALLOC_DEFAULT_TIMEOUT_MS };
+}
+
+static int set_timeouts(int fd, uint32_t timeout_ms)
+{
+	struct timeval tv = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_usec = (timeout_ms % 1000) * 1000,
+	};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Sends @req and waits for the reply with its id. Called with the lock held.
+ * On success *ret_reply lives in c->arena until the next call, and *ret_fd
+ * (if not NULL) receives the fd attached to the reply, or -1; the caller owns
+ * it. A reply carrying a failure HRESULT becomes its errno, with the daemon's
+ * message in c->error.
+ */
+static int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
+		       Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
+{
+	Ksalloc__Reply *reply = NULL;
+	int fd = -1;
+	ssize_t n;
+	int r;
+
+	arena_reset(&c->arena);
+	if (++c->next_id == 0)
+		c->next_id = 1;
+	req->id = c->next_id;
+
+	n = wire_pack(&req->base, c->buf, c->max_message_size);
+	if (n < 0) {
+		set_error(c, "request larger than the daemon's limit of %u bytes",
+			  c->max_message_size);
+		return -EMSGSIZE;
+	}
+	r = wire_send(c->fd, c->buf, (size_t)n, NULL, 0);
+	if (r == -EAGAIN) {
+		set_error(c, "ksallocd at %s did not take the request within %u ms",
+			  c->socket_path, c->timeout_ms);
+		return -ETIME;
+	}
+	/*
+	 * A daemon that hung up may have said why first (a refused session):
+	 * the receive below reads that, or reports the hang-up.
+	 */
+	if (r < 0 && r != -ECONNRESET && r != -EPIPE) {
+		set_error(c, "cannot send to ksallocd at %s: %s", c->socket_path, strerror(-r));
+		return r;
+	}
+
+	for (int stale = 0;; stale++) {
+		size_t n_fds = 0;
+
+		n = wire_recv(c->fd, c->buf, c->max_message_size, &fd, 1, &n_fds, NULL);
+		if (n == -EAGAIN) {
+			set_error(c, "ksallocd at %s did not answer within %u ms", c->socket_path,
+				  c->timeout_ms);
+			return -ETIME;
+		}
+		if (n == 0 || n == -ECONNRESET) {
+			set_error(c, "ksallocd at %s closed the connection", c->socket_path);
+			return -EPIPE;
+		}
+		if (n == -EMSGSIZE) {
+			set_error(c, "ksallocd sent a reply larger than its own limit (%u bytes)",
+				  c->max_message_size);
+			return -EBADMSG;
+		}
+		if (n < 0) {
+			set_error(c, "cannot receive from ksallocd: %s", strerror((int)-n));
+			return (int)n;
+		}
+		if (n_fds == 0)
+			fd = -1;
+
+		reply = ksalloc__reply__unpack(&c->arena.allocator, (size_t)n, c->buf);
+		if (!reply) {
+			set_error(c, "ksallocd sent a reply that could not be decoded");
+			r = -EBADMSG;
+			goto fail;
+		}
+		/* Id 0 answers a request the daemon could not read, or refuses the session. */
+		if (reply->id == req->id || (reply->id == 0 && reply->hresult < 0))
+			break;
+		/* A late reply to a request that timed out earlier: skip it. */
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		if (stale == STALE_REPLIES_MAX) {
+			set_error(c, "ksallocd sent too many replies to other requests");
+			return -EBADMSG;
+		}
+	}
+
+	if (reply->hresult < 0) { /* FAILED() */
+		set_error(c, "%s", reply->message[0] ? reply->message : "request failed");
+		r = hresult_to_errno(reply->hresult);
+		goto fail;
+	}
+	if (reply->body_case != expect) {
+		set_error(c, "ksallocd sent a reply of the wrong type");
+		r = -EBADMSG;
+		goto fail;
+	}
+	if (ret_fd)
+		*ret_fd = fd;
+	else if (fd >= 0)
+		close(fd);
+	*ret_reply = reply;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int client_connect(struct ksalloc_client *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r;
+
+	strcpy(sa.sun_path, c->socket_path);
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		r = -errno;
+		set_error(c, "cannot create a socket: %s", strerror(-r));
+		return r;
+	}
+	r = set_timeouts(c->fd, c->timeout_ms);
+	if (r < 0) {
+		set_error(c, "cannot set socket timeouts: %s", strerror(-r));
+		return r;
+	}
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		set_error(c, "cannot connect to ksallocd at %s: %s%s", c->socket_path,
+			  strerror(-r),
+			  r == -ENOENT || r == -ECONNREFUSED ? " (is ksallocd running?)" : "");
+		/* Nothing there, or nobody listening: to a caller both mean "not running". */
+		return r == -ENOENT || r == -ECONNREFUSED ? -ECONNREFUSED : r;
+	}
+	return 0;
+}
+
+static int client_hello(struct ksalloc_client *c, const char *name)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__HelloRequest hello = KSALLOC__HELLO_REQUEST__INIT;
+	Ksalloc__Reply *reply;
+	uint32_t max;
+	uint8_t *buf;
+	int r;
+
+	hello.protocol_version = WIRE_PROTOCOL_VERSION;
+	hello.client_name = (char *)name;
+	req.body_case = KSALLOC__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	r = client_call(c, &req, KSALLOC__REPLY__BODY_HELLO, &reply, NULL);
+	if (r < 0)
+		return r;
+	if (!reply->hello->limits || reply->hello->limits->max_message_size < WIRE_MIN_MAX_MESSAGE) {
+		set_error(c, "ksallocd announced no usable message size limit");
+		return -EBADMSG;
+	}
+	c->session_token = reply->hello->session_token;
+	max = reply->hello->limits->max_message_size;
+	if (max != c->max_message_size) {
+		buf = realloc(c->buf, max);
+		if (!buf)
+			return -ENOMEM;
+		c->buf = buf;
+		c->max_message_size = max;
+	}
+	return 0;
+}
+
+int ksalloc_client_open(const struct ksalloc_client_options *opts,
+			struct ksalloc_client **ret_client)
+{
+	struct ksalloc_client_options defaults;
+	struct ksalloc_client *c;
+	const char *path;
+	int r;
+
+	if (!opts) {
+		ksalloc_client_options_init(&defaults);
+		opts = &defaults;
+	}
+	path = opts->socket_path;
+	if (!path)
+		path = getenv("KSALLOC_SOCKET");
+	if (!path || !path[0])
+		path = KSALLOC_DEFAULT_SOCKET;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(open_error, sizeof(open_error), "out of memory");
+		return -ENOMEM;
+	}
+	c->fd = -1;
+	pthread_mutex_init(&c->lock, NULL);
+	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : KSALLOC_DEFAULT_TIMEOUT_MS;
+	c->max_message_size = WIRE_DEFAULT_MAX_MESSAGE;
+	if (strlen(path) >= sizeof(c->socket_path)) {
+		snprintf(open_error, sizeof(open_error),
+			 "socket path is longer than %zu bytes: %s", sizeof(c->socket_path) - 1,
+			 path);
+		ksalloc_client_close(c);
+		return -EINVAL;
+	}
+	strcpy(c->socket_path, path);
+	c->buf = malloc(c->max_message_size);
+	/* Twice the largest message: a decoded reply never outgrows its bytes by more. */
+	if (!c->buf || arena_init(&c->arena, 2 * (size_t)WIRE_DEFAULT_MAX_MESSAGE) < 0) {
+		set_error(c, "out of memory");
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = client_connect(c);
+	if (r < 0)
+		goto fail;
+	r = client_hello(c, opts->client_name ? opts->client_name : program_invocation_short_name);
+	if (r < 0)
+		goto fail;
+	*ret_client = c;
+	return 0;
+fail:
+	snprintf(open_error, sizeof(open_error), "%s", c->error);
+	ksalloc_client_close(c);
+	return r;
+}
+
+const char *ksalloc_client_open_error(void)
+{
+	return open_error;
+}
+
+struct ksalloc_client *ksalloc_client_close(struct ksalloc_client *c)
+{
+	if (!c)
+		return NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	arena_deinit(&c->arena);
+	free(c->buf);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	return NULL;
+}
+
+const char *ksalloc_client_error(const struct ksalloc_client *c)
+{
+	return c->error;
+}
+
+const char *ksalloc_client_socket_path(const struct ksalloc_client *c)
+{
+	return c->socket_path;
+}
+
+static void status_from_wire(const Ksalloc__Framing *f, uint32_t allocated,
+			     struct ksalloc_status *st)
+{
+	*st = (struct ksalloc_status){ .allocated_frames = allocated };
+	if (f)
+		st->framing = (struct ksalloc_framing){
+			.options_flags = f->options_flags,
+			.pool_type = f->pool_type,
+			.frames = f->frames,
+			.frame_size = f->frame_size,
+			.file_alignment = f->file_alignment,
+		};
+}
+
+static void info_from_wire(const Ksalloc__PoolInfo *w, struct ksalloc_pool_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", w->name);
+	snprintf(info->backend, sizeof(info->backend), "%s", w->backend);
+	info->pool_id = w->pool_id;
+	info->size_bytes = w->size_bytes;
+	status_from_wire(w->framing, w->allocated_frames, &info->status);
+}
+
+int ksalloc_client_list_pools(struct ksalloc_client *c, struct ksalloc_pool_info **ret_pools,
+			      size_t *ret_n_pools)
+{
+	struct ksalloc_pool_info *pools = NULL;
+	size_t n = 0, total = 0;
+	int r = 0;
+
+	pthread_mutex_lock(&c->lock);
+	do {
+		Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+		Ksalloc__ListPoolsRequest list = KSALLOC__LIST_POOLS_REQUEST__INIT;
+		Ksalloc__ListPoolsReply *page;
+		Ksalloc__Reply *reply;
+		struct ksalloc_pool_info *grown;
+
+		list.offset = (uint32_t)n;
+		req.body_case = KSALLOC__REQUEST__BODY_LIST_POOLS;
+		req.list_pools = &list;
+		r = client_call(c, &req, KSALLOC__REPLY__BODY_LIST_POOLS, &reply, NULL);
+		if (r < 0)
+			break;
+		page = reply->list_pools;
+		/* Pools come and go between pages: stop at an empty page. */
+		total = page->total;
+		if (page->n_pools == 0)
+			break;
+		grown = reallocarray(pools, n + page->n_pools, sizeof(*pools));
+		if (!grown) {
+			set_error(c, "out of memory");
+			r = -ENOMEM;
+			break;
+		}
+		pools = grown;
+		for (size_t i = 0; i < page->n_pools; i++)
+			info_from_wire(page->pools[i], &pools[n++]);
+	} while (n < total);
+	pthread_mutex_unlock(&c->lock);
+
+	if (r < 0) {
+		free(pools);
+		return r;
+	}
+	*ret_pools = pools;
+	*ret_n_pools = n;
+	return 0;
+}
+
+static int check_name(struct ksalloc_client *c, const char *name)
+{
+	if (!name) {
+		set_error(c, "pool name is NULL");
+		return -EINVAL;
+	}
+	if (!shm_name_valid(name)) {
+		set_error(c, "invalid pool name \"%.64s\": use 1 to %d of A-Z a-z 0-9 . _ -, not "
+			  "starting with . or -", name, SHM_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Status by id (an open pool) or by name. Called with the lock held. */
+static int client_status(struct ksalloc_client *c, uint32_t pool_id, const char *name,
+			 struct ksalloc_status *ret_status)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__GetStatusRequest get = KSALLOC__GET_STATUS_REQUEST__INIT;
+	Ksalloc__Reply *reply;
+	int r;
+
+	get.pool_id = pool_id;
+	if (name)
+		get.name = (char *)name;
+	req.body_case = KSALLOC__REQUEST__BODY_GET_STATUS;
+	req.get_status = &get;
+	r = client_call(c, &req, KSALLOC__REPLY__BODY_GET_STATUS, &reply, NULL);
+	if (r < 0)
+		return r;
+	status_from_wire(reply->get_status->framing, reply->get_status->allocated_frames,
+			 ret_status);
+	return 0;
+}
+
+int ksalloc_client_pool_status(struct ksalloc_client *c, const char *name,
+			       struct ksalloc_status *ret_status)
+{
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = check_name(c, name);
+	if (r == 0)
+		r = client_status(c, 0, name, ret_status);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/*
+ * Maps the pool memory @fd (not taken) that the daemon sent for @info, after
+ * checking that it cannot shrink under us and that its header is sane.
+ */
+static int pool_map(struct ksalloc_client *c, int fd, const struct ksalloc_pool_info *info,
+		    void **ret_map)
+{
+	const struct shm_header *h;
+	const char *reason = NULL;
+	struct stat st;
+	void *map;
+	int seals;
+
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != info->size_bytes) {
+		set_error(c, "pool %s: its memory is not the size the daemon announced", info->name);
+		return -EBADMSG;
+	}
+	/* Unsealed memory could be shrunk by someone else: a SIGBUS waiting to happen. */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		set_error(c, "pool %s: its memory is not sealed against resizing", info->name);
+		return -EBADMSG;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		int r = -errno;
+
+		set_error(c, "pool %s: cannot map its memory: %s", info->name, strerror(-r));
+		return r;
+	}
+	h = map;
+	if (shm_header_check(map, (size_t)st.st_size, &reason) < 0 || h->pool_id != info->pool_id ||
+	    strcmp(h->name, info->name) != 0) {
+		set_error(c, "pool %s: its memory is not a valid pool: %s", info->name,
+			  reason ? reason : "header names another pool");
+		munmap(map, (size_t)st.st_size);
+		return -EBADMSG;
+	}
+	*ret_map = map;
+	return 0;
+}
+
+int ksalloc_pool_open(struct ksalloc_client *c, const char *name, struct ksalloc_pool **ret_pool)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__OpenPoolRequest open = KSALLOC__OPEN_POOL_REQUEST__INIT;
+	Ksalloc__Reply *reply;
+	struct ksalloc_pool *p = NULL;
+	int fd = -1, r;
+
+	pthread_mutex_lock(&c->lock);
+	r = check_name(c, name);
+	if (r < 0)
+		goto out;
+	open.name = (char *)name;
+	req.body_case = KSALLOC__REQUEST__BODY_OPEN_POOL;
+	req.open_pool = &open;
+	r = client_call(c, &req, KSALLOC__REPLY__BODY_OPEN_POOL, &reply, &fd);
+	if (r < 0)
+		goto out;
+	if (!reply->open_pool->pool || fd < 0) {
+		set_error(c, "ksallocd opened pool %s but sent no memory for it", name);
+		r = -EBADMSG;
+		goto out;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		set_error(c, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	p->client = c;
+	info_from_wire(reply->open_pool->pool, &p->info);
+	r = pool_map(c, fd, &p->info, &p->map);
+	if (r < 0)
+		goto out;
+	p->map_size = p->info.size_bytes;
+	*ret_pool = p;
+	p = NULL;
+out:
+	/* The mapping keeps the memory alive; the fd is no longer needed. */
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *p)
+{
+	if (!p)
+		return NULL;
+	munmap(p->map, p->map_size);
+	free(p);
+	return NULL;
+}
+
+const struct ksalloc_pool_info *ksalloc_pool_get_info(const struct ksalloc_pool *p)
+{
+	return &p->info;
+}
+
+struct ksalloc_client *ksalloc_pool_get_client(const struct ksalloc_pool *p)
+{
+	return p->client;
+}
+
+int ksalloc_pool_status(struct ksalloc_pool *p, struct ksalloc_status *ret_status)
+{
+	struct ksalloc_client *c = p->client;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = client_status(c, p->info.pool_id, NULL, ret_status);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The daemon's configuration: an INI file parsed with inih.
+ *
+ *   [daemon]                    every key optional
+ *   socket = /run/ksallocd/ksallocd.sock
+ *   max_sessions = 1024
+ *   max_message_size = 65536    bytes (4096 .. 1048576)
+ *   max_pool_frames = 4096      limit for any pool
+ *   max_frame_size = 256M       limit for any pool; K, M, G suffixes (1024-based)
+ *   log_level = info            error, warning, info or debug
+ *
+ *   [pool NAME]                 one section per pool created at start
+ *   frames = 8                  required
+ *   frame_size = 3110400        required; K, M, G suffixes
+ *   alignment = 64              bytes, a power of two up to 4096; default 1
+ *   backend = memfd             default memfd (the only backend so far)
+ *
+ * Errors name the file, the line, the section and key, and the rule broken:
+ *   "/etc/ksallocd/ksallocd.conf:12: [pool video] frames: must be greater than 0"
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "framing.h"
+#include "log.h"
+
+#define CONFIG_POOL_NAME_MAX 63 /* bytes, without the NUL */
+#define CONFIG_DEFAULT_PATH "/etc/ksallocd/ksallocd.conf"
+#define CONFIG_DEFAULT_SOCKET "/run/ksallocd/ksallocd.sock"
+
+struct pool_config {
+	char name[CONFIG_POOL_NAME_MAX + 1];
+	struct framing framing; /* options_flags and pool_type are 0 for config pools */
+	char backend[16];       /* "memfd" */
+	unsigned line;          /* line of the [pool NAME] header, for later messages */
+};
+
+struct daemon_config {
+	char *socket_path;
+	uint32_t max_sessions;
+	uint32_t max_message_size;
+	struct framing_limits limits;
+	enum log_level log_level;
+
+	struct pool_config *pools;
+	size_t n_pools;
+};
+
+/* Fills @cfg with the defaults above and no pools. */
+int config_init(struct daemon_config *cfg);
+void config_deinit(struct daemon_config *cfg);
+
+/*
+ * config_load() parses @path into a new config (defaults for missing keys).
+ *
+ * Returns 0 and *ret_config, or -errno: -ENOENT (and others from fopen) when
+ * the file cannot be opened, -EINVAL when its contents break a rule, -ENOMEM.
+ * On failure *ret_error receives a malloc'ed one-line message for the user
+ * ("PATH:LINE: [SECTION] KEY: what is wrong", or "PATH: strerror" when the
+ * file can't be read) and *ret_config is untouched; the caller frees the message.
+ */
+int config_load(const char *path, struct daemon_config **ret_config, char **ret_error);
+
+/* Frees a config from config_load(); accepts NULL; returns NULL. */
+struct daemon_config *config_free(struct daemon_config *cfg);

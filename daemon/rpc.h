@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Request handlers: a decoded request in, a reply out. No libuv and no socket
+ * calls here; transport (server.c, session.c) owns the bytes and the fds.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arena.h"
+#include "framing.h"
+#include "storage.h"
+#include "wire.h"
+
+#define RPC_CLIENT_NAME_MAX 64 /* bytes, with the NUL */
+
+struct rpc_limits {
+	uint32_t max_message_size;
+	uint32_t max_sessions;
+	struct framing_limits framing;
+};
+
+struct rpc {
+	struct storage *storage; /* borrowed */
+	struct rpc_limits limits;
+	uint32_t next_session_id;
+};
+
+/* What the daemon knows of one connection; embedded in transport's session. */
+struct rpc_session {
+	uint32_t id;
+	uint64_t token;
+	pid_t pid; /* from SO_PEERCRED at connect time */
+	uid_t uid;
+	gid_t gid;
+	char name[RPC_CLIENT_NAME_MAX]; /* from hello, printable ASCII only */
+	bool greeted;                   /* hello done */
+};
+
+struct rpc_reply {
+	Ksalloc__Reply msg;
+	int fd; /* -1, or an fd to attach; borrowed from storage, valid until it changes */
+};
+
+void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits);
+
+void rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid);
+void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s);
+
+/*
+ * Handles @req for session @s and fills @out. Everything @out points to lives
+ * in @arena until the caller resets it. Never fails: a failure is a reply
+ * with an HRESULT and a message.
+ */
+void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+		  struct arena *arena, struct rpc_reply *out);
+
+/*
+ * Fills @out with a failure reply to request @id: @error (negative errno) as
+ * its HRESULT, and the printf-formatted message (kept in @arena).
+ */
+void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

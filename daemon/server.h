@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Transport: the listening socket and its sessions on a libuv loop. With
+ * session.c, the only code that includes uv.h. It moves datagrams and fds
+ * (through proto/wire.h) and hands decoded requests to rpc.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "arena.h"
+#include "rpc.h"
+
+struct session;
+
+struct server_options {
+	const char *socket_path; /* where to bind and listen */
+	uint32_t max_sessions;
+	uint32_t max_message_size; /* bytes, both directions */
+};
+
+struct server {
+	uv_loop_t *loop;
+	struct rpc *rpc; /* borrowed */
+	uv_poll_t listen_poll;
+	uv_timer_t accept_timer; /* resumes accepting after EMFILE */
+	int listen_fd;
+	char *socket_path; /* bound by us: unlinked at close */
+	uint32_t max_sessions;
+	uint32_t max_message_size;
+
+	struct session *sessions; /* doubly linked, newest first */
+	uint32_t n_sessions;
+	bool closing;
+
+	/* One loop thread, one request at a time: shared scratch, no malloc per request. */
+	uint8_t *rx_buf;
+	uint8_t *tx_buf;
+	struct arena arena;
+};
+
+/*
+ * Binds @opts->socket_path (replacing a stale socket file, refusing one that
+ * another daemon still listens on) and starts accepting on @loop.
+ * Returns 0 and *ret_server, or -errno.
+ */
+int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *rpc,
+	       struct server **ret_server);
+
+/*
+ * Stops accepting, closes every session and unlinks the socket file. The
+ * handles finish closing on the next loop iterations; call server_free()
+ * once uv_run() has returned.
+ */
+void server_close(struct server *srv);
+
+/* Frees a server after server_close() and the loop has run. Accepts NULL; returns NULL. */
+struct server *server_free(struct server *srv);

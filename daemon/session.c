@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+#include "wire.h"
+
+static void session_on_closed(uv_handle_t *h)
+{
+	struct session *s = h->data;
+
+	/* libuv no longer watches the fd: only now may it be closed. */
+	close(s->fd);
+	if (s->pending_fd >= 0)
+		close(s->pending_fd);
+	free(s->pending);
+	free(s);
+}
+
+void session_close(struct session *s)
+{
+	struct server *srv = s->srv;
+
+	if (uv_is_closing((uv_handle_t *)&s->poll))
+		return;
+	log_debug("session %u (%s): closed", s->rpc.id, s->rpc.name);
+	rpc_session_deinit(srv->rpc, &s->rpc);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->n_sessions--;
+	uv_close((uv_handle_t *)&s->poll, session_on_closed);
+}
+
+/* Keeps a reply the socket had no room for, and waits for it to drain. */
+static int session_defer(struct session *s, const void *buf, size_t len, int fd)
+{
+	s->pending = malloc(len);
+	if (!s->pending)
+		return -ENOMEM;
+	memcpy(s->pending, buf, len);
+	s->pending_len = len;
+	s->pending_fd = -1;
+	if (fd >= 0) {
+		/* Our own reference: the pool may go away before the reply does. */
+		s->pending_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (s->pending_fd < 0) {
+			int r = -errno;
+
+			free(s->pending);
+			s->pending = NULL;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void session_on_poll(uv_poll_t *h, int status, int events);
+
+/* Sends @out. Returns 0 when sent or deferred, -errno when the session must close. */
+static int session_send(struct session *s, struct rpc_reply *out)
+{
+	struct server *srv = s->srv;
+	ssize_t len;
+	int r;
+
+	len = wire_pack(&out->msg.base, srv->tx_buf, srv->max_message_size);
+	if (len == -EMSGSIZE) {
+		/* Never expected (lists are paged), but the client still gets an answer. */
+		log_warning("session %u: reply to request %u exceeds max_message_size", s->rpc.id,
+			    out->msg.id);
+		rpc_reply_error(out, &srv->arena, out->msg.id, -EMSGSIZE,
+				"reply larger than max_message_size (%u bytes)",
+				srv->max_message_size);
+		len = wire_pack(&out->msg.base, srv->tx_buf, srv->max_message_size);
+	}
+	if (len < 0)
+		return (int)len;
+
+	r = wire_send(s->fd, srv->tx_buf, (size_t)len, &out->fd, out->fd >= 0 ? 1 : 0);
+	if (r != -EAGAIN)
+		return r;
+	r = session_defer(s, srv->tx_buf, (size_t)len, out->fd);
+	if (r < 0)
+		return r;
+	return uv_poll_start(&s->poll, UV_WRITABLE, session_on_poll);
+}
+
+static int session_flush(struct session *s)
+{
+	int r = wire_send(s->fd, s->pending, s->pending_len, &s->pending_fd,
+			  s->pending_fd >= 0 ? 1 : 0);
+
+	if (r == -EAGAIN)
+		return 0;
+	if (r < 0)
+		return r;
+	free(s->pending);
+	s->pending = NULL;
+	if (s->pending_fd >= 0)
+		close(s->pending_fd);
+	s->pending_fd = -1;
+	return uv_poll_start(&s->poll, UV_READABLE, session_on_poll);
+}
+
+/* Reads, answers and forgets one request. Returns -errno when the session must close. */
+static int session_serve_one(struct session *s)
+{
+	struct server *srv = s->srv;
+	Ksalloc__Request *req;
+	struct rpc_reply out;
+	size_t n_dropped = 0;
+	ssize_t n;
+	int r;
+
+	n = wire_recv(s->fd, srv->rx_buf, srv->max_message_size, NULL, 0, NULL, &n_dropped);
+	if (n == -EAGAIN)
+		return 0;
+	if (n == 0 || n == -ECONNRESET)
+		return -ECONNRESET; /* hung up */
+	if (n == -EMSGSIZE) {
+		log_warning("session %u (%s): dropped a request larger than max_message_size (%u)",
+			    s->rpc.id, s->rpc.name, srv->max_message_size);
+		rpc_reply_error(&out, &srv->arena, 0, -EMSGSIZE,
+				"request larger than max_message_size (%u bytes): dropped",
+				srv->max_message_size);
+		goto reply;
+	}
+	if (n < 0)
+		return (int)n;
+
+	req = ksalloc__request__unpack(&srv->arena.allocator, (size_t)n, srv->rx_buf);
+	if (!req) {
+		log_warning("session %u (%s): dropped a request that is not a ksalloc.Request",
+			    s->rpc.id, s->rpc.name);
+		rpc_reply_error(&out, &srv->arena, 0, -EBADMSG,
+				"request could not be decoded as a ksalloc.Request");
+	} else if (n_dropped) {
+		log_warning("session %u (%s): closed %zu file descriptors it sent", s->rpc.id,
+			    s->rpc.name, n_dropped);
+		rpc_reply_error(&out, &srv->arena, req->id, -EINVAL,
+				"the daemon accepts no file descriptors; %zu closed", n_dropped);
+	} else {
+		rpc_dispatch(srv->rpc, &s->rpc, req, &srv->arena, &out);
+	}
+reply:
+	r = session_send(s, &out);
+	/* Nothing unpacked or built for this request outlives it. */
+	arena_reset(&srv->arena);
+	return r;
+}
+
+static void session_on_poll(uv_poll_t *h, int status, int events)
+{
+	struct session *s = h->data;
+	int r = status;
+
+	if (r >= 0 && (events & UV_WRITABLE))
+		r = session_flush(s);
+	/* A deferred reply blocks reading: its client must read before it may ask again. */
+	if (r >= 0 && (events & UV_READABLE) && !s->pending)
+		r = session_serve_one(s);
+	if (r < 0) {
+		if (r != -ECONNRESET && r != -EPIPE)
+			log_warning("session %u (%s): %s; closing it", s->rpc.id, s->rpc.name,
+				    strerror(-r));
+		session_close(s);
+	}
+}
+
+int session_new(struct server *srv, int fd, const struct ucred *cred)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->srv = srv;
+	s->fd = fd;
+	s->pending_fd = -1;
+	r = uv_poll_init(srv->loop, &s->poll, fd);
+	if (r < 0) {
+		close(fd);
+		free(s);
+		return r;
+	}
+	s->poll.data = s;
+	rpc_session_init(srv->rpc, &s->rpc, cred->pid, cred->uid, cred->gid);
+
+	s->next = srv->sessions;
+	if (s->next)
+		s->next->prev = s;
+	srv->sessions = s;
+	srv->n_sessions++;
+
+	r = uv_poll_start(&s->poll, UV_READABLE, session_on_poll);
+	if (r < 0) {
+		session_close(s);
+		return r;
+	}
+	log_debug("session %u: connected, pid %d uid %u gid %u", s->rpc.id, (int)cred->pid,
+		  (unsigned)cred->uid, (unsigned)cred->gid);
+	return 0;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "storage.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct storage {
+	struct pool **by_id; /* by_id[id - 1]; NULL for a destroyed pool */
+	uint32_t n_ids;      /* ids handed out so far */
+	size_t capacity;
+	size_t count; /* live pools */
+};
+
+int storage_new(struct storage **ret_storage)
+{
+	struct storage *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	*ret_storage = s;
+	return 0;
+}
+
+struct storage *storage_free(struct storage *s)
+{
+	if (!s)
+		return NULL;
+	for (uint32_t i = 0; i < s->n_ids; i++)
+		pool_free(s->by_id[i]);
+	free(s->by_id);
+	free(s);
+	return NULL;
+}
+
+int storage_add(struct storage *s, const char *name, const struct framing *f,
+		const char *backend_name, struct pool **ret_pool)
+{
+	const struct backend_ops *backend = backend_find(backend_name);
+	struct pool *p;
+	int r;
+
+	if (!backend)
+		return -ENOENT;
+	if (storage_find(s, name))
+		return -EEXIST;
+	if (s->n_ids == UINT32_MAX)
+		return -ENOSPC;
+	if (s->n_ids == s->capacity) {
+		size_t cap = s->capacity ? s->capacity * 2 : 16;
+		struct pool **by_id = reallocarray(s->by_id, cap, sizeof(*by_id));
+
+		if (!by_id)
+			return -ENOMEM;
+		s->by_id = by_id;
+		s->capacity = cap;
+	}
+	r = pool_new(s->n_ids + 1, name, f, backend, &p);
+	if (r < 0)
+		return r;
+	s->by_id[s->n_ids++] = p;
+	s->count++;
+	if (ret_pool)
+		*ret_pool = p;
+	return 0;
+}
+
+struct pool *storage_get(const struct storage *s, uint32_t id)
+{
+	if (id == 0 || id > s->n_ids)
+		return NULL;
+	return s->by_id[id - 1];
+}
+
+struct pool *storage_find(const struct storage *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->n_ids; i++)
+		if (s->by_id[i] && strcmp(s->by_id[i]->name, name) == 0)
+			return s->by_id[i];
+	return NULL;
+}
+
+size_t storage_count(const struct storage *s)
+{
+	return s->count;
+}
+
+struct pool *storage_next(const struct storage *s, uint32_t *id)
+{
+	while (*id < s->n_ids) {
+		struct pool *p = s->by_id[(*id)++];
+
+		if (p)
+			return p;
+	}
+	return NULL;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The daemon's pools, by id (O(1): the status fast path) and by name.
+ * Ids start at 1 and are never reused while the daemon runs, so a stale id
+ * from a client can only miss, never reach another pool.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool.h"
+
+struct storage;
+
+int storage_new(struct storage **ret_storage);
+/* Frees every pool. Accepts NULL; returns NULL. */
+struct storage *storage_free(struct storage *s);
+
+/*
+ * Creates a pool (pool_new()) under the next id. Returns 0 and *ret_pool
+ * (owned by @s; may be NULL), -EEXIST when the name is taken, -ENOENT when no
+ * backend is called @backend_name, or pool_new()'s -errno.
+ */
+int storage_add(struct storage *s, const char *name, const struct framing *f,
+		const char *backend_name, struct pool **ret_pool);
+
+struct pool *storage_get(const struct storage *s, uint32_t id);
+struct pool *storage_find(const struct storage *s, const char *name);
+size_t storage_count(const struct storage *s);
+
+/* Iterates: for (id = 0; (p = storage_next(s, &id));) visits pools in id order. */
+struct pool *storage_next(const struct storage *s, uint32_t *id);

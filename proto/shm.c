@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "shm.h"
+
+#include <errno.h>
+#include <string.h>
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+int shm_layout_compute(const struct framing *f, uint64_t max_size_bytes,
+		       struct shm_layout *ret_layout)
+{
+	struct shm_layout l;
+	uint64_t data_bytes;
+
+	l.frame_stride = framing_stride(f);
+	l.descriptors_offset = align_up(sizeof(struct shm_header), 64);
+	l.data_offset = align_up(l.descriptors_offset + (uint64_t)f->frames * sizeof(struct shm_frame),
+				 SHM_PAGE_SIZE);
+	/* frames < 2^32 and stride < 2^33: the product fits in 64 bits. */
+	data_bytes = (uint64_t)f->frames * l.frame_stride;
+	if (data_bytes > UINT64_MAX - l.data_offset - SHM_PAGE_SIZE)
+		return -EOVERFLOW;
+	l.size_bytes = align_up(l.data_offset + data_bytes, SHM_PAGE_SIZE);
+	if (l.size_bytes > max_size_bytes)
+		return -EOVERFLOW;
+	*ret_layout = l;
+	return 0;
+}
+
+void shm_header_write(void *map, const struct shm_layout *layout, uint32_t pool_id,
+		      const char *name, const struct framing *f)
+{
+	struct shm_header *h = map;
+	struct shm_frame *frames = shm_frames(map, layout);
+
+	memset(h, 0, sizeof(*h));
+	h->magic = SHM_MAGIC;
+	h->version = SHM_VERSION;
+	h->size_bytes = layout->size_bytes;
+	h->pool_id = pool_id;
+	h->frames = f->frames;
+	h->frame_size = f->frame_size;
+	h->file_alignment = f->file_alignment;
+	h->frame_stride = layout->frame_stride;
+	h->descriptors_offset = layout->descriptors_offset;
+	h->data_offset = layout->data_offset;
+	strncpy(h->name, name, SHM_NAME_MAX - 1);
+	for (uint32_t i = 0; i < f->frames; i++)
+		atomic_init(&frames[i].owner, 0);
+}
+
+int shm_header_check(const void *map, size_t map_size, const char **ret_reason)
+{
+	static const struct framing_limits no_limits = { UINT32_MAX, UINT32_MAX };
+	const struct shm_header *h = map;
+	struct framing f;
+	struct shm_layout l;
+	const char *reason = NULL;
+
+	if (map_size < sizeof(*h))
+		reason = "mapping is smaller than a pool header";
+	else if (h->magic != SHM_MAGIC)
+		reason = "bad magic: not a ksalloc pool";
+	else if (h->version != SHM_VERSION)
+		reason = "unsupported pool layout version";
+	else if (h->size_bytes != map_size)
+		reason = "header size does not match the memfd's size";
+	else if (memchr(h->name, 0, sizeof(h->name)) == NULL)
+		reason = "pool name is not terminated";
+	if (reason)
+		goto fail;
+
+	f = (struct framing){
+		.frames = h->frames,
+		.frame_size = h->frame_size,
+		.file_alignment = h->file_alignment,
+	};
+	/* framing_validate() sets reason itself when it fails. */
+	if (framing_validate(&f, &no_limits, &reason) < 0)
+		goto fail;
+	if (shm_layout_compute(&f, map_size, &l) < 0)
+		reason = "frames do not fit in the memfd";
+	else if (l.descriptors_offset != h->descriptors_offset || l.data_offset != h->data_offset ||
+		 l.frame_stride != h->frame_stride || l.size_bytes != h->size_bytes)
+		reason = "layout in the header does not match its framing";
+	if (reason)
+		goto fail;
+	return 0;
+fail:
+	*ret_reason = reason;
+	return -EBADMSG;
+}
+
+bool shm_name_valid(const char *name)
+{
+	size_t len = strnlen(name, SHM_NAME_MAX);
+
+	if (len == 0 || len >= SHM_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}

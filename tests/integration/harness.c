@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEADLINE_MS 30000
+
+const char *test_binary(const char *name)
+{
+	/* One slot per program, so paths stay valid side by side in an argv. */
+	static char paths[8][512];
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *base = strrchr(paths[i], '/');
+
+		if (paths[i][0] && strcmp(base + 1, name) == 0)
+			return paths[i];
+		if (!paths[i][0]) {
+			snprintf(paths[i], sizeof(paths[i]), "%s/%s", KSALLOC_BUILD_BIN_DIR, name);
+			return paths[i];
+		}
+	}
+	abort();
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t size = 0;
+
+	if (!f)
+		return strdup("");
+	{
+		FILE *mem = open_memstream(&buf, &size);
+		char chunk[4096];
+		size_t n;
+
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			fwrite(chunk, 1, n, mem);
+		fclose(mem);
+	}
+	fclose(f);
+	return buf;
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[512];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static void reap(struct test_daemon *d)
+{
+	int status;
+
+	if (d->pid <= 0)
+		return;
+	if (waitpid(d->pid, &status, 0) == d->pid)
+		d->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	d->pid = 0;
+}
+
+static void cleanup(struct test_daemon *d)
+{
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	if (d->notify_fd >= 0)
+		close(d->notify_fd);
+	d->pidfd = d->notify_fd = -1;
+	remove_dir(d->dir);
+}
+
+int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char notify_path[128];
+	const char *argv[32];
+	size_t n = 0;
+	int64_t deadline;
+
+	memset(d, 0, sizeof(*d));
+	d->pidfd = d->notify_fd = -1;
+	snprintf(d->dir, sizeof(d->dir), "/tmp/ksalloc-test-XXXXXX");
+	if (!mkdtemp(d->dir))
+		return -errno;
+	snprintf(d->socket_path, sizeof(d->socket_path), "%s/ksallocd.sock", d->dir);
+	snprintf(d->config_path, sizeof(d->config_path), "%s/ksallocd.conf", d->dir);
+	snprintf(d->log_path, sizeof(d->log_path), "%s/ksallocd.log", d->dir);
+	snprintf(notify_path, sizeof(notify_path), "%s/notify", d->dir);
+	if (write_file(d->config_path, config) < 0)
+		goto fail;
+
+	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	strcpy(sa.sun_path, notify_path);
+	if (d->notify_fd < 0 || bind(d->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+
+	argv[n++] = test_binary("ksallocd");
+	argv[n++] = "--config";
+	argv[n++] = d->config_path;
+	argv[n++] = "--socket";
+	argv[n++] = d->socket_path;
+	for (; args && *args && n < 30; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+
+	d->pid = fork();
+	if (d->pid < 0)
+		goto fail;
+	if (d->pid == 0) {
+		int log = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (log < 0 || dup2(log, STDERR_FILENO) < 0)
+			_exit(127);
+		setenv("NOTIFY_SOCKET", notify_path, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	d->pidfd = pidfd_open(d->pid, 0);
+	if (d->pidfd < 0)
+		goto fail;
+	setenv("KSALLOC_SOCKET", d->socket_path, 1);
+
+	deadline = now_ms() + DEADLINE_MS;
+	for (;;) {
+		struct pollfd fds[2] = {
+			{ .fd = d->notify_fd, .events = POLLIN },
+			{ .fd = d->pidfd, .events = POLLIN },
+		};
+		int64_t left = deadline - now_ms();
+		char msg[512];
+		ssize_t len;
+
+		if (left <= 0 || poll(fds, 2, (int)left) == 0) {
+			test_daemon_kill(d);
+			return -ETIMEDOUT;
+		}
+		if (fds[0].revents & POLLIN) {
+			len = recv(d->notify_fd, msg, sizeof(msg) - 1, 0);
+			if (len > 0) {
+				msg[len] = 0;
+				if (strstr(msg, "READY=1"))
+					return 0;
+			}
+		} else if (fds[1].revents & POLLIN) {
+			reap(d);
+			return -ECHILD;
+		}
+	}
+fail:
+	test_daemon_kill(d);
+	return -EIO;
+}
+
+int test_daemon_start(struct test_daemon *d, const char *config)
+{
+	return test_daemon_start_args(d, config, NULL);
+}
+
+int test_daemon_wait_exit(struct test_daemon *d)
+{
+	struct pollfd p = { .fd = d->pidfd, .events = POLLIN };
+
+	if (d->pid <= 0)
+		return 0;
+	if (poll(&p, 1, DEADLINE_MS) <= 0)
+		return -ETIMEDOUT;
+	reap(d);
+	return 0;
+}
+
+int test_daemon_stop(struct test_daemon *d)
+{
+	bool socket_left;
+	int r;
+
+	if (d->pid > 0)
+		kill(d->pid, SIGTERM);
+	r = test_daemon_wait_exit(d);
+	if (r < 0) {
+		test_daemon_kill(d);
+		return r;
+	}
+	socket_left = access(d->socket_path, F_OK) == 0;
+	if (d->exit_status != 0 || socket_left) {
+		char *log = test_daemon_log(d);
+
+		fprintf(stderr, "ksallocd exit status %d, socket %s; its log:\n%s\n",
+			d->exit_status, socket_left ? "left behind" : "removed", log);
+		free(log);
+		r = -EIO;
+	}
+	cleanup(d);
+	return r;
+}
+
+void test_daemon_kill(struct test_daemon *d)
+{
+	if (d->pid > 0)
+		kill(d->pid, SIGKILL);
+	reap(d);
+	cleanup(d);
+}
+
+char *test_daemon_log(const struct test_daemon *d)
+{
+	return read_file(d->log_path);
+}
+
+int test_run(char *const argv[], char **ret_out, char **ret_err)
+{
+	char out_path[] = "/tmp/ksalloc-run-out-XXXXXX";
+	char err_path[] = "/tmp/ksalloc-run-err-XXXXXX";
+	int out = mkostemp(out_path, O_CLOEXEC), err = mkostemp(err_path, O_CLOEXEC);
+	int status = -1, pidfd;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		dup2(out, STDOUT_FILENO);
+		dup2(err, STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		if (poll(&p, 1, 60000) <= 0)
+			kill(pid, SIGKILL);
+		close(pidfd);
+	}
+	if (waitpid(pid, &status, 0) == pid)
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	close(out);
+	close(err);
+	if (ret_out)
+		*ret_out = read_file(out_path);
+	if (ret_err)
+		*ret_err = read_file(err_path);
+	unlink(out_path);
+	unlink(err_path);
+	return status;
+}
+
+int test_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Integration test harness: runs the real ksallocd in a temporary folder on
+ * its own socket, waits for it by events (READY=1 on a NOTIFY_SOCKET of the
+ * test's own, or its exit), and takes everything down again.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct test_daemon {
+	pid_t pid;
+	int pidfd;
+	int notify_fd;
+	char dir[64];
+	char socket_path[128];
+	char config_path[128];
+	char log_path[128];
+	int exit_status; /* after test_daemon_stop() or test_daemon_wait_exit() */
+};
+
+/* ksallocd, ksallocctl, ... as built next to the tests (set by CMake). */
+const char *test_binary(const char *name);
+
+/*
+ * Writes @config to a fresh folder and starts ksallocd on it with
+ * --config and --socket. Returns 0 once the daemon said READY=1, -ECHILD
+ * if it exited first (exit_status says how), -ETIMEDOUT after 30 s.
+ * Sets KSALLOC_SOCKET for this process, so clients find it.
+ */
+int test_daemon_start(struct test_daemon *d, const char *config);
+
+/* Same, with extra daemon arguments (NULL-terminated) after the defaults. */
+int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args);
+
+/* Waits for the daemon to exit on its own; returns 0 or -ETIMEDOUT (30 s). */
+int test_daemon_wait_exit(struct test_daemon *d);
+
+/*
+ * SIGTERMs the daemon and reaps it. Returns 0 when it exited with status 0
+ * and removed its socket file; the folder is removed in every case.
+ */
+int test_daemon_stop(struct test_daemon *d);
+
+/* Kills (SIGKILL) and reaps the daemon without checking anything, then cleans up. */
+void test_daemon_kill(struct test_daemon *d);
+
+/* The daemon's stderr so far, malloc'ed. */
+char *test_daemon_log(const struct test_daemon *d);
+
+/*
+ * Runs @argv (argv[0] a path) with stdout and stderr captured, waits for it
+ * (60 s at most) and returns its exit status (-1 if killed by a signal).
+ * *ret_out and *ret_err (may be NULL) receive malloc'ed output.
+ */
+int test_run(char *const argv[], char **ret_out, char **ret_err);
+
+/* Number of open fds of this process: for leak checks around a test. */
+int test_count_fds(void);

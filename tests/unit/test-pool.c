@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage.h"
+
+static const struct framing video = { .frames = 8, .frame_size = 3110400, .file_alignment = 63 };
+
+START_TEST(test_pool_is_a_sealed_memfd_with_a_valid_header)
+{
+	struct pool *p;
+	const char *reason = NULL;
+	struct stat st;
+	int seals;
+
+	ck_assert_int_eq(pool_new(3, "video", &video, &backend_memfd, &p), 0);
+	ck_assert_int_eq(fstat(p->fd, &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, p->layout.size_bytes);
+	seals = fcntl(p->fd, F_GET_SEALS);
+	ck_assert_int_eq(seals, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	/* Nobody, the daemon included, can resize it now. */
+	ck_assert_int_eq(ftruncate(p->fd, 4096), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_ne(fcntl(p->fd, F_GETFD) & FD_CLOEXEC, 0);
+	ck_assert_int_eq(shm_header_check(p->map, p->layout.size_bytes, &reason), 0);
+	ck_assert_uint_eq(((struct shm_header *)p->map)->pool_id, 3);
+	ck_assert_str_eq(((struct shm_header *)p->map)->name, "video");
+	ck_assert_uint_eq(pool_allocated_frames(p), 0);
+	pool_free(p);
+}
+END_TEST
+
+START_TEST(test_pool_counts_owned_descriptors_whatever_they_hold)
+{
+	struct pool *p;
+	struct shm_frame *frames;
+
+	ck_assert_int_eq(pool_new(1, "video", &video, &backend_memfd, &p), 0);
+	frames = shm_frames(p->map, &p->layout);
+	atomic_store(&frames[0].owner, (UINT64_C(5) << 32) | 1);
+	atomic_store(&frames[7].owner, UINT64_MAX);
+	ck_assert_uint_eq(pool_allocated_frames(p), 2);
+	/* Scribbling over the header changes nothing the daemon relies on. */
+	memset(p->map, 0xff, sizeof(struct shm_header));
+	ck_assert_uint_eq(pool_allocated_frames(p), 2);
+	pool_free(p);
+}
+END_TEST
+
+START_TEST(test_storage_finds_pools_by_id_and_name)
+{
+	struct storage *s;
+	struct pool *a, *b, *p;
+	uint32_t id = 0;
+
+	ck_assert_int_eq(storage_new(&s), 0);
+	ck_assert_int_eq(storage_add(s, "a", &video, "memfd", &a), 0);
+	ck_assert_int_eq(storage_add(s, "b", &video, "memfd", &b), 0);
+	ck_assert_uint_eq(a->id, 1);
+	ck_assert_uint_eq(b->id, 2);
+	ck_assert_ptr_eq(storage_get(s, 2), b);
+	ck_assert_ptr_null(storage_get(s, 0));
+	ck_assert_ptr_null(storage_get(s, 3));
+	ck_assert_ptr_eq(storage_find(s, "a"), a);
+	ck_assert_ptr_null(storage_find(s, "c"));
+	ck_assert_uint_eq(storage_count(s), 2);
+	ck_assert_ptr_eq(storage_next(s, &id), a);
+	ck_assert_ptr_eq(storage_next(s, &id), b);
+	ck_assert_ptr_null(storage_next(s, &id));
+
+	ck_assert_int_eq(storage_add(s, "a", &video, "memfd", &p), -EEXIST);
+	ck_assert_int_eq(storage_add(s, "c", &video, "dmaheap:system", &p), -ENOENT);
+	ck_assert_uint_eq(storage_count(s), 2);
+	storage_free(s);
+}
+END_TEST
+
+START_TEST(test_storage_grows_past_its_first_allocation)
+{
+	struct storage *s;
+	struct framing tiny = { .frames = 1, .frame_size = 1 };
+
+	ck_assert_int_eq(storage_new(&s), 0);
+	for (int i = 0; i < 100; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		ck_assert_int_eq(storage_add(s, name, &tiny, "memfd", NULL), 0);
+	}
+	ck_assert_str_eq(storage_get(s, 100)->name, "p99");
+	storage_free(s);
+}
+END_TEST
+
+START_TEST(test_pool_refuses_what_it_cannot_map)
+{
+	struct framing huge = { .frames = 1u << 20, .frame_size = 1u << 31 };
+	struct pool *p = NULL;
+
+	ck_assert_int_eq(pool_new(1, "huge", &huge, &backend_memfd, &p), -EOVERFLOW);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(pool_new(0, "zero-id", &video, &backend_memfd, &p), -EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pool");
+	TCase *tc = tcase_create("memfd");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pool_is_a_sealed_memfd_with_a_valid_header);
+	tcase_add_test(tc, test_pool_counts_owned_descriptors_whatever_they_hold);
+	tcase_add_test(tc, test_pool_refuses_what_it_cannot_map);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("storage");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_storage_finds_pools_by_id_and_name);
+	tcase_add_test(tc, test_storage_grows_past_its_first_allocation);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shm.h"
+
+static const struct framing video = { .frames = 8, .frame_size = 3110400, .file_alignment = 63 };
+
+static void *make_pool(const struct framing *f, struct shm_layout *l)
+{
+	void *map;
+
+	ck_assert_int_eq(shm_layout_compute(f, UINT64_MAX, l), 0);
+	map = aligned_alloc(SHM_PAGE_SIZE, l->size_bytes);
+	ck_assert_ptr_nonnull(map);
+	shm_header_write(map, l, 7, "video", f);
+	return map;
+}
+
+START_TEST(test_shm_layout_aligns_frames_and_pages)
+{
+	struct shm_layout l;
+
+	ck_assert_int_eq(shm_layout_compute(&video, UINT64_MAX, &l), 0);
+	ck_assert_uint_eq(l.frame_stride, 3110400); /* already a multiple of 64 */
+	ck_assert_uint_eq(l.descriptors_offset % 64, 0);
+	ck_assert_uint_ge(l.descriptors_offset, sizeof(struct shm_header));
+	ck_assert_uint_eq(l.data_offset % SHM_PAGE_SIZE, 0);
+	ck_assert_uint_ge(l.data_offset, l.descriptors_offset + 8 * sizeof(struct shm_frame));
+	ck_assert_uint_eq(l.size_bytes % SHM_PAGE_SIZE, 0);
+	ck_assert_uint_ge(l.size_bytes, l.data_offset + 8 * l.frame_stride);
+}
+END_TEST
+
+START_TEST(test_shm_layout_refuses_pools_over_the_size_limit)
+{
+	struct framing huge = { .frames = UINT32_MAX, .frame_size = UINT32_MAX,
+				.file_alignment = 4095 };
+	struct shm_layout l;
+
+	ck_assert_int_eq(shm_layout_compute(&huge, UINT64_C(1) << 40, &l), -EOVERFLOW);
+	ck_assert_int_eq(shm_layout_compute(&video, 4096, &l), -EOVERFLOW);
+}
+END_TEST
+
+START_TEST(test_shm_header_check_accepts_a_fresh_pool)
+{
+	struct shm_layout l;
+	void *map = make_pool(&video, &l);
+	const char *reason = "untouched";
+	const struct shm_frame *frames = shm_frames(map, &l);
+
+	ck_assert_int_eq(shm_header_check(map, l.size_bytes, &reason), 0);
+	ck_assert_str_eq(reason, "untouched");
+	for (int i = 0; i < 8; i++)
+		ck_assert_uint_eq(atomic_load(&frames[i].owner), 0);
+	free(map);
+}
+END_TEST
+
+static void assert_rejected(void *map, size_t size, const char *expect)
+{
+	const char *reason = NULL;
+
+	ck_assert_int_eq(shm_header_check(map, size, &reason), -EBADMSG);
+	ck_assert_str_eq(reason, expect);
+}
+
+START_TEST(test_shm_header_check_rejects_a_scribbled_header)
+{
+	struct shm_layout l;
+	void *map = make_pool(&video, &l);
+	struct shm_header *h = map, saved = *h;
+
+	assert_rejected(map, 16, "mapping is smaller than a pool header");
+	h->magic ^= 1;
+	assert_rejected(map, l.size_bytes, "bad magic: not a ksalloc pool");
+	*h = saved;
+	h->version = 99;
+	assert_rejected(map, l.size_bytes, "unsupported pool layout version");
+	*h = saved;
+	assert_rejected(map, l.size_bytes - SHM_PAGE_SIZE, "header size does not match the memfd's size");
+	memset(h->name, 'x', sizeof(h->name));
+	assert_rejected(map, l.size_bytes, "pool name is not terminated");
+	*h = saved;
+	h->file_alignment = 62;
+	assert_rejected(map, l.size_bytes,
+			"FileAlignment must be a mask of the form 2^n - 1 (alignment - 1)");
+	*h = saved;
+	h->frames = 1000;
+	assert_rejected(map, l.size_bytes, "frames do not fit in the memfd");
+	*h = saved;
+	h->data_offset += 8;
+	assert_rejected(map, l.size_bytes, "layout in the header does not match its framing");
+	*h = saved;
+	h->frame_stride = 1;
+	assert_rejected(map, l.size_bytes, "layout in the header does not match its framing");
+	free(map);
+}
+END_TEST
+
+START_TEST(test_shm_pool_names_are_restricted)
+{
+	char long_name[SHM_NAME_MAX + 1];
+
+	ck_assert(shm_name_valid("video-1080p"));
+	ck_assert(shm_name_valid("a.b_c-D9"));
+	ck_assert(!shm_name_valid(""));
+	ck_assert(!shm_name_valid(".hidden"));
+	ck_assert(!shm_name_valid("-option"));
+	ck_assert(!shm_name_valid("a/b"));
+	ck_assert(!shm_name_valid("a b"));
+	ck_assert(!shm_name_valid("caf\xc3\xa9"));
+	memset(long_name, 'a', sizeof(long_name));
+	long_name[SHM_NAME_MAX - 1] = 0;
+	ck_assert(shm_name_valid(long_name)); /* 63 bytes */
+	long_name[SHM_NAME_MAX - 1] = 'a';
+	long_name[SHM_NAME_MAX] = 0;
+	ck_assert(!shm_name_valid(long_name)); /* 64 bytes */
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("shm");
+	TCase *tc = tcase_create("layout");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_shm_layout_aligns_frames_and_pages);
+	tcase_add_test(tc, test_shm_layout_refuses_pools_over_the_size_limit);
+	tcase_add_test(tc, test_shm_header_check_accepts_a_fresh_pool);
+	tcase_add_test(tc, test_shm_header_check_rejects_a_scribbled_header);
+	tcase_add_test(tc, test_shm_pool_names_are_restricted);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
