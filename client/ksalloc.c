@@ -125,6 +125,13 @@ static int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
 		size_t n_fds = 0;
 
 		n = wire_recv(c->fd, c->buf, c->max_message_size, &fd, 1, &n_fds, NULL);
+		/*
+		 * A daemon that closes while our request is unread makes the kernel
+		 * report ECONNRESET once, ahead of what it sent before closing (a
+		 * refusal that says why): read on to get that.
+		 */
+		if (n == -ECONNRESET)
+			n = wire_recv(c->fd, c->buf, c->max_message_size, &fd, 1, &n_fds, NULL);
 		if (n == -EAGAIN) {
 			set_error(c, "ksallocd at %s did not answer within %u ms", c->socket_path,
 				  c->timeout_ms);
@@ -404,13 +411,15 @@ int ksalloc_client_list_pools(struct ksalloc_client *c, struct ksalloc_pool_info
 
 static int check_name(struct ksalloc_client *c, const char *name)
 {
+	const char *problem;
+
 	if (!name) {
 		set_error(c, "pool name is NULL");
 		return -EINVAL;
 	}
-	if (!shm_name_valid(name)) {
-		set_error(c, "invalid pool name \"%.64s\": use 1 to %d of A-Z a-z 0-9 . _ -, not "
-			  "starting with . or -", name, SHM_NAME_MAX - 1);
+	problem = shm_name_problem(name);
+	if (problem) {
+		set_error(c, "invalid pool name: %s", problem);
 		return -EINVAL;
 	}
 	return 0;

@@ -14,13 +14,14 @@
 
 #include <ini.h>
 
+#include "backend.h"
+#include "shm.h"
+
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)
 #define POOL_BACKEND_SIZE sizeof(((struct pool_config *)NULL)->backend)
 
 
-/* The backends a config pool may name; the daemon's backend table has the final word. */
-static const char *const backend_names[] = { "memfd" };
 
 enum section_kind {
 	SECTION_NONE, /* before the first section header */
@@ -385,13 +386,11 @@ static int parse_backend(struct parser *p, const struct key *k, const char *valu
 {
 	(void)k;
 
-	for (size_t i = 0; i < ELEMENTSOF(backend_names); i++) {
-		if (strcmp(value, backend_names[i]) == 0) {
-			snprintf(dst, POOL_BACKEND_SIZE, "%s", backend_names[i]);
-			return 0;
-		}
+	if (backend_find(value)) {
+		snprintf(dst, POOL_BACKEND_SIZE, "%s", value);
+		return 0;
 	}
-	return fail_key(p, "unknown backend \"%s\" (available: memfd)", value);
+	return fail_key(p, "unknown backend \"%s\" (available: %s)", value, backend_names());
 }
 
 static int parse_socket(struct parser *p, const struct key *k, const char *value, void *dst)
@@ -431,23 +430,6 @@ static int parse_log_level(struct parser *p, const struct key *k, const char *va
 	return 0;
 }
 
-/* "[pool NAME]": NAME is what may appear in a path or a log line without quoting. */
-static const char *pool_name_problem(const char *name)
-{
-	static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				      "0123456789._-";
-
-	if (name[0] == '\0')
-		return "pool name is empty";
-	if (strlen(name) > CONFIG_POOL_NAME_MAX)
-		return "pool name is longer than 63 bytes";
-	if (name[strspn(name, allowed)] != '\0')
-		return "pool name may only contain A-Z a-z 0-9 . _ -";
-	if (name[0] == '.' || name[0] == '-')
-		return "pool name must not start with '.' or '-'";
-	return NULL;
-}
-
 static int pool_add(struct parser *p, const char *name)
 {
 	struct daemon_config *cfg = p->cfg;
@@ -468,7 +450,7 @@ static int pool_add(struct parser *p, const char *name)
 	/* frames and frame_size stay 0 until given; check_pools() reports them missing. */
 	*pool = (struct pool_config){ .line = p->lineno };
 	snprintf(pool->name, sizeof(pool->name), "%s", name);
-	snprintf(pool->backend, sizeof(pool->backend), "%s", backend_names[0]);
+	snprintf(pool->backend, sizeof(pool->backend), "%s", backend_memfd.name);
 	p->pool = cfg->n_pools++;
 	return 0;
 }
@@ -503,7 +485,7 @@ static int section_begin(struct parser *p, const char *text, size_t len)
 			    "unknown section (expected [daemon] or [pool NAME])");
 
 	name = section + 5;
-	problem = pool_name_problem(name);
+	problem = shm_name_problem(name);
 	if (problem)
 		return fail(p, p->lineno, section, NULL, "%s", problem);
 	for (size_t i = 0; i < p->cfg->n_pools; i++)
@@ -675,20 +657,20 @@ static int handle_key(void *userdata, const char *section, const char *name, con
 	return keys[i].parse(p, &keys[i], value, (char *)obj + keys[i].offset) == 0;
 }
 
-/* Which pool key a framing_validate() reason concerns, by the field its sentence starts with. */
-static const char *reason_key(const char *reason)
+/* The pool key behind each KSALLOCATOR_FRAMING field that a config can set. */
+static const char *field_key(const char *field)
 {
 	static const struct {
 		const char *field;
 		const char *key;
 	} fields[] = {
-		{ "Frames ", "frames" },
-		{ "FrameSize ", "frame_size" },
-		{ "FileAlignment ", "alignment" },
+		{ "Frames", "frames" },
+		{ "FrameSize", "frame_size" },
+		{ "FileAlignment", "alignment" },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-		if (strncmp(reason, fields[i].field, strlen(fields[i].field)) == 0)
+		if (strcmp(field, fields[i].field) == 0)
 			return fields[i].key;
 	return NULL;
 }
@@ -700,7 +682,7 @@ static int check_pools(struct parser *p)
 
 	for (size_t i = 0; i < cfg->n_pools; i++) {
 		const struct pool_config *pool = &cfg->pools[i];
-		const char *reason;
+		const char *field, *reason;
 		char section[CONFIG_POOL_NAME_MAX + 6];
 
 		snprintf(section, sizeof(section), "pool %s", pool->name);
@@ -709,8 +691,8 @@ static int check_pools(struct parser *p)
 			return fail(p, pool->line, section, "frames", "required key missing");
 		if (pool->framing.frame_size == 0)
 			return fail(p, pool->line, section, "frame_size", "required key missing");
-		if (framing_validate(&pool->framing, &cfg->limits, &reason) < 0)
-			return fail(p, pool->line, section, reason_key(reason), "%s", reason);
+		if (framing_validate(&pool->framing, &cfg->limits, &field, &reason) < 0)
+			return fail(p, pool->line, section, field_key(field), "%s", reason);
 	}
 	return 0;
 }

@@ -38,6 +38,7 @@ void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
 	/* Sessions own no frames yet; reclaim goes here. */
 }
 
+__attribute__((format(printf, 2, 0)))
 static char *arena_vprintf(struct arena *arena, const char *fmt, va_list ap)
 {
 	va_list copy;
@@ -217,15 +218,15 @@ static void handle_list_pools(struct rpc *rpc, const Ksalloc__Request *req, stru
 static void reply_no_pool(struct rpc_reply *out, struct arena *arena, uint32_t id, const char *what,
 			  const char *name)
 {
-	if (shm_name_valid(name))
+	const char *problem = shm_name_problem(name);
+
+	/* Only a valid name is quoted back: it is known to be printable. */
+	if (problem)
+		rpc_reply_error(out, arena, id, -EINVAL, "%s: %s", what, problem);
+	else
 		rpc_reply_error(out, arena, id, -ENOENT,
 				"%s: no pool named \"%s\" (ksallocctl list shows the pools)", what,
 				name);
-	else
-		rpc_reply_error(out, arena, id, -EINVAL,
-				"%s: invalid pool name: use 1 to %d of A-Z a-z 0-9 . _ -, not "
-				"starting with . or -",
-				what, SHM_NAME_MAX - 1);
 }
 
 static void handle_open_pool(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,

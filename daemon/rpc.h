@@ -13,7 +13,7 @@
 #include "arena.h"
 #include "framing.h"
 #include "storage.h"
-#include "wire.h"
+#include "protocol.h"
 
 #define RPC_CLIENT_NAME_MAX 64 /* bytes, with the NUL */
 

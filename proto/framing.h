@@ -35,12 +35,14 @@ struct framing_limits {
  * mask of the form 2^n - 1; Frames and FrameSize above zero; no unknown option
  * bits; PoolType NonPagedPool or PagedPool) and against @limits.
  *
- * Returns 0, or -EINVAL with *ret_reason set to a static sentence that names
- * the field and the rule it breaks (for an error reply or a config error).
- * *ret_reason is untouched on success.
+ * Returns 0, or -EINVAL with *ret_field set to the KSALLOCATOR_FRAMING field
+ * at fault ("Frames", "FrameSize", "FileAlignment", "OptionsFlags" or
+ * "PoolType"; ret_field may be NULL) and *ret_reason to a static sentence
+ * that names the field and the rule it breaks (for an error reply or a config
+ * error). Both are untouched on success.
  */
 int framing_validate(const struct framing *f, const struct framing_limits *limits,
-		     const char **ret_reason);
+		     const char **ret_field, const char **ret_reason);
 
 /* Bytes from one frame's start to the next: frame_size rounded up to the alignment. */
 uint64_t framing_stride(const struct framing *f);

@@ -79,7 +79,7 @@ int shm_header_check(const void *map, size_t map_size, const char **ret_reason)
 		.file_alignment = h->file_alignment,
 	};
 	/* framing_validate() sets reason itself when it fails. */
-	if (framing_validate(&f, &no_limits, &reason) < 0)
+	if (framing_validate(&f, &no_limits, NULL, &reason) < 0)
 		goto fail;
 	if (shm_layout_compute(&f, map_size, &l) < 0)
 		reason = "frames do not fit in the memfd";
@@ -94,18 +94,19 @@ fail:
 	return -EBADMSG;
 }
 
-bool shm_name_valid(const char *name)
+const char *shm_name_problem(const char *name)
 {
+	static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				      "0123456789._-";
 	size_t len = strnlen(name, SHM_NAME_MAX);
 
-	if (len == 0 || len >= SHM_NAME_MAX || name[0] == '.' || name[0] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
+	if (len == 0)
+		return "pool name is empty";
+	if (len >= SHM_NAME_MAX)
+		return "pool name is longer than 63 bytes";
+	if (name[strspn(name, allowed)] != '\0')
+		return "pool name may only contain A-Z a-z 0-9 . _ -";
+	if (name[0] == '.' || name[0] == '-')
+		return "pool name must not start with '.' or '-'";
+	return NULL;
 }

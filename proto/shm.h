@@ -18,7 +18,6 @@
  */
 
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +79,8 @@ static inline struct shm_frame *shm_frames(void *map, const struct shm_layout *l
 
 /*
  * Pool names: 1 to SHM_NAME_MAX - 1 bytes of [A-Za-z0-9._-], not starting
- * with '.' or '-' (they appear in file names, memfd names and log lines).
+ * with '.' or '-' (they appear in file names, memfd names and log lines
+ * without quoting). Returns NULL for a valid name, else a static sentence
+ * saying what is wrong with it.
  */
-bool shm_name_valid(const char *name);
+const char *shm_name_problem(const char *name);

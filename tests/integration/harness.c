@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -95,6 +96,34 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* Folders of daemons still up, removed at exit even when a failed check exits early. */
+static char live_dirs[8][64];
+
+static void remove_live_dirs(void)
+{
+	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
+		if (live_dirs[i][0])
+			remove_dir(live_dirs[i]);
+}
+
+static void track_dir(const char *dir, bool live)
+{
+	static bool registered;
+
+	if (!registered)
+		registered = atexit(remove_live_dirs) == 0;
+	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++) {
+		if (live && !live_dirs[i][0]) {
+			snprintf(live_dirs[i], sizeof(live_dirs[i]), "%s", dir);
+			return;
+		}
+		if (!live && strcmp(live_dirs[i], dir) == 0) {
+			live_dirs[i][0] = 0;
+			return;
+		}
+	}
+}
+
 static void reap(struct test_daemon *d)
 {
 	int status;
@@ -114,6 +143,7 @@ static void cleanup(struct test_daemon *d)
 		close(d->notify_fd);
 	d->pidfd = d->notify_fd = -1;
 	remove_dir(d->dir);
+	track_dir(d->dir, false);
 }
 
 int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args)
@@ -129,6 +159,7 @@ int test_daemon_start_args(struct test_daemon *d, const char *config, const char
 	snprintf(d->dir, sizeof(d->dir), "/tmp/ksalloc-test-XXXXXX");
 	if (!mkdtemp(d->dir))
 		return -errno;
+	track_dir(d->dir, true);
 	snprintf(d->socket_path, sizeof(d->socket_path), "%s/ksallocd.sock", d->dir);
 	snprintf(d->config_path, sizeof(d->config_path), "%s/ksallocd.conf", d->dir);
 	snprintf(d->log_path, sizeof(d->log_path), "%s/ksallocd.log", d->dir);
@@ -155,6 +186,9 @@ int test_daemon_start_args(struct test_daemon *d, const char *config, const char
 		goto fail;
 	if (d->pid == 0) {
 		int log = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		/* A test that fails exits at once: its daemon must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 		if (log < 0 || dup2(log, STDERR_FILENO) < 0)
 			_exit(127);

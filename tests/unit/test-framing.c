@@ -17,7 +17,7 @@ static const char *rejection(const struct framing *f)
 {
 	const char *reason = NULL;
 
-	ck_assert_int_eq(framing_validate(f, &limits, &reason), -EINVAL);
+	ck_assert_int_eq(framing_validate(f, &limits, NULL, &reason), -EINVAL);
 	ck_assert_ptr_nonnull(reason);
 	return reason;
 }
@@ -27,16 +27,16 @@ START_TEST(test_framing_accepts_windows_shaped_framing)
 	struct framing f = good();
 	const char *reason = "untouched";
 
-	ck_assert_int_eq(framing_validate(&f, &limits, &reason), 0);
+	ck_assert_int_eq(framing_validate(&f, &limits, NULL, &reason), 0);
 	ck_assert_str_eq(reason, "untouched");
 	f.options_flags = 0x3; /* KSALLOCATOR_OPTIONF_COMPATIBLE | _SYSTEM_MEMORY */
 	f.pool_type = 1;       /* PagedPool */
 	f.file_alignment = 0;  /* FILE_BYTE_ALIGNMENT */
-	ck_assert_int_eq(framing_validate(&f, &limits, &reason), 0);
+	ck_assert_int_eq(framing_validate(&f, &limits, NULL, &reason), 0);
 	f.file_alignment = 4095; /* page */
 	f.frames = 64;
 	f.frame_size = 1 << 20;
-	ck_assert_int_eq(framing_validate(&f, &limits, &reason), 0);
+	ck_assert_int_eq(framing_validate(&f, &limits, NULL, &reason), 0);
 }
 END_TEST
 

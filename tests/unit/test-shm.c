@@ -105,20 +105,22 @@ START_TEST(test_shm_pool_names_are_restricted)
 {
 	char long_name[SHM_NAME_MAX + 1];
 
-	ck_assert(shm_name_valid("video-1080p"));
-	ck_assert(shm_name_valid("a.b_c-D9"));
-	ck_assert(!shm_name_valid(""));
-	ck_assert(!shm_name_valid(".hidden"));
-	ck_assert(!shm_name_valid("-option"));
-	ck_assert(!shm_name_valid("a/b"));
-	ck_assert(!shm_name_valid("a b"));
-	ck_assert(!shm_name_valid("caf\xc3\xa9"));
+	const char *bad_char = "pool name may only contain A-Z a-z 0-9 . _ -";
+
+	ck_assert_ptr_null(shm_name_problem("video-1080p"));
+	ck_assert_ptr_null(shm_name_problem("a.b_c-D9"));
+	ck_assert_str_eq(shm_name_problem(""), "pool name is empty");
+	ck_assert_str_eq(shm_name_problem(".hidden"), "pool name must not start with '.' or '-'");
+	ck_assert_str_eq(shm_name_problem("-option"), "pool name must not start with '.' or '-'");
+	ck_assert_str_eq(shm_name_problem("a/b"), bad_char);
+	ck_assert_str_eq(shm_name_problem("a b"), bad_char);
+	ck_assert_str_eq(shm_name_problem("caf\xc3\xa9"), bad_char);
 	memset(long_name, 'a', sizeof(long_name));
 	long_name[SHM_NAME_MAX - 1] = 0;
-	ck_assert(shm_name_valid(long_name)); /* 63 bytes */
+	ck_assert_ptr_null(shm_name_problem(long_name)); /* 63 bytes */
 	long_name[SHM_NAME_MAX - 1] = 'a';
 	long_name[SHM_NAME_MAX] = 0;
-	ck_assert(!shm_name_valid(long_name)); /* 64 bytes */
+	ck_assert_str_eq(shm_name_problem(long_name), "pool name is longer than 63 bytes");
 }
 END_TEST
 

@@ -1,0 +1,36 @@
+# shellcheck shell=bash
+# Shared by scripts/run and scripts/test: what ksalloc needs from Debian 12, and
+# installing whatever of it is missing. Sourced, not run.
+
+KSALLOC_PACKAGES=(
+	gcc clang cmake make pkg-config binutils
+	libuv1-dev libprotobuf-c-dev protobuf-c-compiler check
+	libsystemd-dev libinih-dev libjson-c-dev
+)
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	else
+		sudo "$@"
+	fi
+}
+
+# Installs the packages of KSALLOC_PACKAGES (and any given as arguments) that
+# are not installed yet; a machine that has them all is not touched.
+ensure_packages() {
+	local missing=() p
+	for p in "${KSALLOC_PACKAGES[@]}" "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "Installing missing packages: ${missing[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+}
+
+jobs() {
+	nproc 2>/dev/null || echo 2
+}

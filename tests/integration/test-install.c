@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What an application developer does: install ksalloc into a folder, build
+ * examples/ks-status.c against it once with pkg-config and once with
+ * find_package(ksalloc), and run both against a real daemon.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char config[] = "[pool video]\nframes = 8\nframe_size = 3110400\nalignment = 64\n";
+static const char expected[] = "Frames=8 FrameSize=3110400 FileAlignment=0x3f PoolType=0 "
+			       "OptionsFlags=0x0 AllocatedFrames=0\n";
+
+static char root[64];
+
+/* Runs a shell command line; fails the test with its output if it fails. */
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char line[4096], *out, *err;
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	status = test_run((char *[]){ "/bin/sh", "-c", line, NULL }, &out, &err);
+	ck_assert_msg(status == 0, "`%s` failed (%d):\n%s\n%s", line, status, out, err);
+	free(out);
+	free(err);
+}
+
+static void install(void)
+{
+	snprintf(root, sizeof(root), "/tmp/ksalloc-install-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	/* At the configured prefix: ksalloc.pc names it. */
+	sh("DESTDIR=%s '%s' --install '%s' >/dev/null", root, CMAKE_COMMAND, PROJECT_BINARY_DIR);
+}
+
+static void uninstall(void)
+{
+	sh("rm -rf '%s'", root);
+}
+
+/* Runs @program against a daemon with the config above; returns its stdout. */
+static char *run_against_daemon(const char *program)
+{
+	struct test_daemon d;
+	char *out, *err, libdir[256];
+	int status;
+
+	ck_assert_int_eq(test_daemon_start(&d, config), 0);
+	snprintf(libdir, sizeof(libdir), "%s%s", root, CMAKE_INSTALL_FULL_LIBDIR);
+	setenv("LD_LIBRARY_PATH", libdir, 1);
+	status = test_run((char *[]){ (char *)program, "video", NULL }, &out, &err);
+	unsetenv("LD_LIBRARY_PATH");
+	ck_assert_msg(status == 0, "%s failed (%d): %s", program, status, err);
+	free(err);
+	ck_assert_int_eq(test_daemon_stop(&d), 0);
+	return out;
+}
+
+START_TEST(test_program_built_with_pkg_config_reads_the_status)
+{
+	char program[128], *out;
+
+	install();
+	snprintf(program, sizeof(program), "%s/ks-status", root);
+	/* The sysroot prefixes -I and -L with the staging folder, as for a cross build. */
+	sh("export PKG_CONFIG_SYSROOT_DIR=%s PKG_CONFIG_PATH=%s%s/pkgconfig; "
+	   "cc -std=gnu11 -Wall -Wextra -Werror '%s/examples/ks-status.c' -o %s "
+	   "$(pkg-config --cflags --libs ksalloc)",
+	   root, root, CMAKE_INSTALL_FULL_LIBDIR, PROJECT_SOURCE_DIR, program);
+	out = run_against_daemon(program);
+	ck_assert_str_eq(out, expected);
+	free(out);
+	uninstall();
+}
+END_TEST
+
+START_TEST(test_program_built_with_find_package_reads_the_status)
+{
+	char program[128], *out;
+
+	install();
+	sh("'%s' -S '%s/examples' -B %s/build -DCMAKE_PREFIX_PATH=%s%s >/dev/null && "
+	   "'%s' --build %s/build >/dev/null",
+	   CMAKE_COMMAND, PROJECT_SOURCE_DIR, root, root, CMAKE_INSTALL_PREFIX, CMAKE_COMMAND, root);
+	snprintf(program, sizeof(program), "%s/build/ks-status", root);
+	out = run_against_daemon(program);
+	ck_assert_str_eq(out, expected);
+	free(out);
+	uninstall();
+}
+END_TEST
+
+START_TEST(test_library_exports_only_its_public_api)
+{
+	char line[512], *out, *p;
+
+	install();
+	snprintf(line, sizeof(line),
+		 "nm -D --defined-only %s%s/libksalloc.so.1 | awk '{print $3}' | sed 's/@.*//' | sort", root,
+		 CMAKE_INSTALL_FULL_LIBDIR);
+	ck_assert_int_eq(test_run((char *[]){ "/bin/sh", "-c", line, NULL }, &out, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "KsOpenAllocator\n"));
+	ck_assert_ptr_nonnull(strstr(out, "ksalloc_client_open\n"));
+	ck_assert_ptr_nonnull(strstr(out, "IID_IKsAllocatorEx\n"));
+	for (p = strtok(out, "\n"); p; p = strtok(NULL, "\n"))
+		ck_assert_msg(strncmp(p, "ksalloc_client_", 15) == 0 ||
+				      strncmp(p, "ksalloc_pool_", 13) == 0 ||
+				      strncmp(p, "Ks", 2) == 0 || strncmp(p, "KS", 2) == 0 ||
+				      strncmp(p, "IID_", 4) == 0 || strncmp(p, "CLSID_", 6) == 0 ||
+				      strcmp(p, "GUID_NULL") == 0 || strcmp(p, "LIBKSALLOC_1") == 0,
+			      "libksalloc exports %s", p);
+	free(out);
+	sh("objdump -p %s%s/libksalloc.so.1 | grep -q 'SONAME *libksalloc.so.1$'", root,
+	   CMAKE_INSTALL_FULL_LIBDIR);
+	uninstall();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("install");
+	TCase *tc = tcase_create("destdir");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_program_built_with_pkg_config_reads_the_status);
+	tcase_add_test(tc, test_program_built_with_find_package_reads_the_status);
+	tcase_add_test(tc, test_library_exports_only_its_public_api);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	if (KSALLOC_SANITIZED) {
+		/* Programs built outside would need the sanitizer runtime too. */
+		printf("skipped: install tests do not run in a sanitizer build\n");
+		srunner_free(sr);
+		return 77;
+	}
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
