@@ -631,6 +631,38 @@ START_TEST(test_ksallocctl_without_daemon_says_so_in_one_line)
 }
 END_TEST
 
+START_TEST(test_help_and_version_exit_zero)
+{
+	char *out, *err;
+	char *help[] = { (char *)test_binary("ksallocd"), "--help", NULL };
+	char *version[] = { (char *)test_binary("ksallocd"), "--version", NULL };
+	char *bad[] = { (char *)test_binary("ksallocd"), "--no-such-option", NULL };
+	char *ctl_help[] = { (char *)test_binary("ksallocctl"), "--help", NULL };
+	char *ctl_bad[] = { (char *)test_binary("ksallocctl"), "frobnicate", NULL };
+
+	ck_assert_int_eq(test_run(help, &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--config PATH"));
+	ck_assert_ptr_nonnull(strstr(out, "--socket PATH"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(test_run(version, &out, &err), 0);
+	ck_assert_str_eq(out, "ksallocd " KSALLOC_VERSION "\n");
+	free(out);
+	free(err);
+	ck_assert_int_ne(test_run(bad, &out, &err), 0);
+	free(out);
+	free(err);
+	ck_assert_int_eq(test_run(ctl_help, &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "status NAME"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(test_run(ctl_bad, &out, &err), 2);
+	ck_assert_str_eq(err, "ksallocctl: unknown command 'frobnicate' (list, status NAME)\n");
+	free(out);
+	free(err);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -658,6 +690,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_second_daemon_on_the_same_socket_is_refused);
 	tcase_add_test(tc, test_sigint_shuts_down_cleanly);
 	tcase_add_test(tc, test_shutdown_with_connected_clients_is_clean);
+	tcase_add_test(tc, test_help_and_version_exit_zero);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("protocol");
