@@ -162,7 +162,12 @@ static void properties_from_framing(const struct ksalloc_framing *f, ALLOCATOR_P
 	p->PhysicalRange.Stepping = 1;
 }
 
-KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Allocator)
+/* The object's final step: a new client, a pool opened by @open, and the Windows view of it. */
+static HRESULT allocator_new(int (*open)(struct ksalloc_client *c, const char *name,
+					 const struct ksalloc_framing *framing,
+					 struct ksalloc_pool **ret_pool),
+			     const char *name, const struct ksalloc_framing *framing,
+			     IKsAllocatorEx **Allocator)
 {
 	struct ks_allocator *a;
 	int r;
@@ -170,7 +175,7 @@ KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Al
 	if (!Allocator)
 		return E_POINTER;
 	*Allocator = NULL;
-	if (!PoolName)
+	if (!name)
 		return E_POINTER;
 
 	a = calloc(1, sizeof(*a));
@@ -182,7 +187,7 @@ KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Al
 
 	r = ksalloc_client_open(NULL, &a->client);
 	if (r == 0)
-		r = ksalloc_pool_open(a->client, PoolName, &a->pool);
+		r = open(a->client, name, framing, &a->pool);
 	if (r < 0) {
 		ksalloc_client_close(a->client);
 		free(a);
@@ -192,4 +197,80 @@ KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Al
 	properties_from_framing(&ksalloc_pool_get_info(a->pool)->status.framing, &a->properties);
 	*Allocator = &a->iface;
 	return S_OK;
+}
+
+static int open_existing(struct ksalloc_client *c, const char *name,
+			 const struct ksalloc_framing *framing, struct ksalloc_pool **ret_pool)
+{
+	return ksalloc_pool_open(c, name, ret_pool);
+}
+
+KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Allocator)
+{
+	return allocator_new(open_existing, PoolName, NULL, Allocator);
+}
+
+KSALLOC_EXPORT HRESULT KsCreateNamedAllocator(const char *PoolName,
+					      const KSALLOCATOR_FRAMING *Framing,
+					      IKsAllocatorEx **Allocator)
+{
+	struct ksalloc_framing f;
+
+	if (!Framing) {
+		if (Allocator)
+			*Allocator = NULL;
+		return E_POINTER;
+	}
+	/* Reserved must be 0, as Windows' KsValidateAllocatorFramingEx insists. */
+	if (Framing->Reserved != 0) {
+		if (Allocator)
+			*Allocator = NULL;
+		return E_INVALIDARG;
+	}
+	f = (struct ksalloc_framing){
+		.options_flags = Framing->OptionsFlags,
+		.pool_type = Framing->PoolType,
+		.frames = Framing->Frames,
+		.frame_size = Framing->FrameSize,
+		.file_alignment = Framing->FileAlignment,
+	};
+	return allocator_new(ksalloc_pool_create, PoolName, &f, Allocator);
+}
+
+KSALLOC_EXPORT HRESULT KsAllocateFrame(IKsAllocatorEx *Allocator, ULONG TimeoutMs,
+				       KSALLOC_FRAME *Frame)
+{
+	struct ksalloc_frame f;
+	int r;
+
+	if (!Allocator || !Frame)
+		return E_POINTER;
+	/* INFINITE and KSALLOC_INFINITE are the same all-ones value. */
+	r = ksalloc_pool_acquire(from_iface(Allocator)->pool, TimeoutMs, &f);
+	if (r < 0)
+		return hresult_from_errno(r);
+	*Frame = (KSALLOC_FRAME){
+		.Data = f.data,
+		.Size = f.size,
+		.Index = f.index,
+		.Generation = f.generation,
+		.PoolId = f.pool_id,
+	};
+	return S_OK;
+}
+
+KSALLOC_EXPORT HRESULT KsFreeFrame(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Frame)
+{
+	struct ksalloc_frame f;
+
+	if (!Allocator || !Frame)
+		return E_POINTER;
+	f = (struct ksalloc_frame){
+		.data = Frame->Data,
+		.size = Frame->Size,
+		.index = Frame->Index,
+		.generation = Frame->Generation,
+		.pool_id = Frame->PoolId,
+	};
+	return hresult_from_errno(ksalloc_pool_release(from_iface(Allocator)->pool, &f));
 }

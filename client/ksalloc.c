@@ -21,6 +21,7 @@
 #include <ksalloc/ksalloc.h>
 
 #include "arena.h"
+#include "frame.h"
 #include "hresult.h"
 #include "shm.h"
 #include "wire.h"
@@ -35,6 +36,7 @@ struct ksalloc_client {
 	uint32_t timeout_ms;
 	uint32_t next_id;
 	uint64_t session_token;
+	uint32_t session_id;
 	uint32_t max_message_size; /* the daemon's, from hello */
 	uint8_t *buf;              /* max_message_size bytes: request, then reply */
 	struct arena arena;        /* the last reply, decoded */
@@ -46,6 +48,10 @@ struct ksalloc_pool {
 	struct ksalloc_pool_info info;
 	void *map;
 	size_t map_size;
+	struct frame_pool frames; /* computed from the layout we checked, never re-read */
+	struct shm_slot *slot;    /* this session's slot in the pool */
+	uint32_t session_id;
+	_Atomic uint32_t hint; /* where the next acquire starts looking: the last frame freed */
 };
 
 static __thread char open_error[256];
@@ -243,6 +249,11 @@ static int client_hello(struct ksalloc_client *c, const char *name)
 		return -EBADMSG;
 	}
 	c->session_token = reply->hello->session_token;
+	c->session_id = reply->hello->session_id;
+	if (c->session_id == 0) {
+		set_error(c, "ksallocd gave this session no id");
+		return -EBADMSG;
+	}
 	max = reply->hello->limits->max_message_size;
 	if (max != c->max_message_size) {
 		buf = realloc(c->buf, max);
@@ -338,6 +349,11 @@ const char *ksalloc_client_socket_path(const struct ksalloc_client *c)
 	return c->socket_path;
 }
 
+uint32_t ksalloc_client_session_id(const struct ksalloc_client *c)
+{
+	return c->session_id;
+}
+
 static void status_from_wire(const Ksalloc__Framing *f, uint32_t allocated,
 			     struct ksalloc_status *st)
 {
@@ -359,6 +375,8 @@ static void info_from_wire(const Ksalloc__PoolInfo *w, struct ksalloc_pool_info 
 	snprintf(info->backend, sizeof(info->backend), "%s", w->backend);
 	info->pool_id = w->pool_id;
 	info->size_bytes = w->size_bytes;
+	info->committed = w->committed;
+	info->persistent = w->persistent;
 	status_from_wire(w->framing, w->allocated_frames, &info->status);
 }
 
@@ -462,43 +480,102 @@ int ksalloc_client_pool_status(struct ksalloc_client *c, const char *name,
 
 /*
  * Maps the pool memory @fd (not taken) that the daemon sent for @info, after
- * checking that it cannot shrink under us and that its header is sane.
+ * checking that it cannot shrink under us and that its control block is sane.
+ * On success @p's mapping and frame view are set (any old mapping is gone).
  */
-static int pool_map(struct ksalloc_client *c, int fd, const struct ksalloc_pool_info *info,
-		    void **ret_map)
+static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolReply *open,
+		    struct ksalloc_pool *p)
 {
+	struct ksalloc_pool_info info;
 	const struct shm_header *h;
 	const char *reason = NULL;
+	struct shm_layout layout;
 	struct stat st;
 	void *map;
 	int seals;
 
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != info->size_bytes) {
-		set_error(c, "pool %s: its memory is not the size the daemon announced", info->name);
+	if (!open->pool || fd < 0) {
+		set_error(c, "ksallocd sent no pool memory");
+		return -EBADMSG;
+	}
+	info_from_wire(open->pool, &info);
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != info.size_bytes) {
+		set_error(c, "pool %s: its memory is not the size the daemon announced", info.name);
 		return -EBADMSG;
 	}
 	/* Unsealed memory could be shrunk by someone else: a SIGBUS waiting to happen. */
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
-		set_error(c, "pool %s: its memory is not sealed against resizing", info->name);
+		set_error(c, "pool %s: its memory is not sealed against resizing", info.name);
 		return -EBADMSG;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		int r = -errno;
 
-		set_error(c, "pool %s: cannot map its memory: %s", info->name, strerror(-r));
+		set_error(c, "pool %s: cannot map its memory: %s", info.name, strerror(-r));
 		return r;
 	}
 	h = map;
-	if (shm_header_check(map, (size_t)st.st_size, &reason) < 0 || h->pool_id != info->pool_id ||
-	    strcmp(h->name, info->name) != 0) {
-		set_error(c, "pool %s: its memory is not a valid pool: %s", info->name,
-			  reason ? reason : "header names another pool");
+	if (shm_header_check(map, (size_t)st.st_size, &layout, &reason) < 0 ||
+	    h->pool_id != info.pool_id || strcmp(h->name, info.name) != 0 ||
+	    h->frames != info.status.framing.frames || open->slot >= layout.n_slots) {
+		set_error(c, "pool %s: its memory is not a valid pool: %s", info.name,
+			  reason ? reason : "its control block does not match the daemon's reply");
 		munmap(map, (size_t)st.st_size);
 		return -EBADMSG;
 	}
-	*ret_map = map;
+
+	if (p->map)
+		munmap(p->map, p->map_size);
+	p->info = info;
+	p->map = map;
+	p->map_size = (size_t)st.st_size;
+	frame_pool_init(&p->frames, map, &layout, info.status.framing.frames);
+	p->slot = &p->frames.slots[open->slot];
+	p->session_id = c->session_id;
+	atomic_store_explicit(&p->hint, 0, memory_order_relaxed);
+	return 0;
+}
+
+/* Sends @req (an open, create or reshape) and maps the pool of its OpenPoolReply into @p. */
+static int pool_call(struct ksalloc_client *c, Ksalloc__Request *req,
+		     Ksalloc__Reply__BodyCase expect, struct ksalloc_pool *p)
+{
+	Ksalloc__Reply *reply;
+	const Ksalloc__OpenPoolReply *open;
+	int fd = -1, r;
+
+	r = client_call(c, req, expect, &reply, &fd);
+	if (r < 0)
+		return r;
+	open = expect == KSALLOC__REPLY__BODY_OPEN_POOL	  ? reply->open_pool :
+	       expect == KSALLOC__REPLY__BODY_CREATE_POOL ? reply->create_pool :
+							    reply->reshape_pool;
+	r = pool_map(c, fd, open, p);
+	/* The mapping keeps the memory alive; the fd is no longer needed. */
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
+			  Ksalloc__Reply__BodyCase expect, struct ksalloc_pool **ret_pool)
+{
+	struct ksalloc_pool *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p) {
+		set_error(c, "out of memory");
+		return -ENOMEM;
+	}
+	p->client = c;
+	r = pool_call(c, req, expect, p);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	*ret_pool = p;
 	return 0;
 }
 
@@ -506,44 +583,91 @@ int ksalloc_pool_open(struct ksalloc_client *c, const char *name, struct ksalloc
 {
 	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
 	Ksalloc__OpenPoolRequest open = KSALLOC__OPEN_POOL_REQUEST__INIT;
-	Ksalloc__Reply *reply;
-	struct ksalloc_pool *p = NULL;
-	int fd = -1, r;
+	int r;
 
 	pthread_mutex_lock(&c->lock);
 	r = check_name(c, name);
-	if (r < 0)
-		goto out;
-	open.name = (char *)name;
-	req.body_case = KSALLOC__REQUEST__BODY_OPEN_POOL;
-	req.open_pool = &open;
-	r = client_call(c, &req, KSALLOC__REPLY__BODY_OPEN_POOL, &reply, &fd);
-	if (r < 0)
-		goto out;
-	if (!reply->open_pool->pool || fd < 0) {
-		set_error(c, "ksallocd opened pool %s but sent no memory for it", name);
-		r = -EBADMSG;
-		goto out;
+	if (r == 0) {
+		open.name = (char *)name;
+		req.body_case = KSALLOC__REQUEST__BODY_OPEN_POOL;
+		req.open_pool = &open;
+		r = pool_open_with(c, &req, KSALLOC__REPLY__BODY_OPEN_POOL, ret_pool);
 	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		set_error(c, "out of memory");
-		r = -ENOMEM;
-		goto out;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static void framing_to_wire(const struct ksalloc_framing *f, Ksalloc__Framing *w)
+{
+	ksalloc__framing__init(w);
+	w->options_flags = f->options_flags;
+	w->pool_type = f->pool_type;
+	w->frames = f->frames;
+	w->frame_size = f->frame_size;
+	w->file_alignment = f->file_alignment;
+}
+
+int ksalloc_pool_create(struct ksalloc_client *c, const char *name,
+			const struct ksalloc_framing *framing, struct ksalloc_pool **ret_pool)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__CreatePoolRequest create = KSALLOC__CREATE_POOL_REQUEST__INIT;
+	Ksalloc__Framing f;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = check_name(c, name);
+	if (r == 0 && !framing) {
+		set_error(c, "framing is NULL");
+		r = -EINVAL;
 	}
-	p->client = c;
-	info_from_wire(reply->open_pool->pool, &p->info);
-	r = pool_map(c, fd, &p->info, &p->map);
-	if (r < 0)
-		goto out;
-	p->map_size = p->info.size_bytes;
-	*ret_pool = p;
-	p = NULL;
-out:
-	/* The mapping keeps the memory alive; the fd is no longer needed. */
-	if (fd >= 0)
-		close(fd);
-	free(p);
+	if (r == 0) {
+		framing_to_wire(framing, &f);
+		create.name = (char *)name;
+		create.framing = &f;
+		req.body_case = KSALLOC__REQUEST__BODY_CREATE_POOL;
+		req.create_pool = &create;
+		r = pool_open_with(c, &req, KSALLOC__REPLY__BODY_CREATE_POOL, ret_pool);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int ksalloc_pool_reshape(struct ksalloc_pool *p, const struct ksalloc_framing *framing)
+{
+	struct ksalloc_client *c = p->client;
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__ReshapePoolRequest reshape = KSALLOC__RESHAPE_POOL_REQUEST__INIT;
+	Ksalloc__Framing f;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	framing_to_wire(framing, &f);
+	reshape.pool_id = p->info.pool_id;
+	reshape.framing = &f;
+	req.body_case = KSALLOC__REQUEST__BODY_RESHAPE_POOL;
+	req.reshape_pool = &reshape;
+	r = pool_call(c, &req, KSALLOC__REPLY__BODY_RESHAPE_POOL, p);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int ksalloc_pool_set_committed(struct ksalloc_pool *p, bool committed)
+{
+	struct ksalloc_client *c = p->client;
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__SetCommittedRequest set = KSALLOC__SET_COMMITTED_REQUEST__INIT;
+	Ksalloc__Reply *reply;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	set.pool_id = p->info.pool_id;
+	set.committed = committed;
+	req.body_case = KSALLOC__REQUEST__BODY_SET_COMMITTED;
+	req.set_committed = &set;
+	r = client_call(c, &req, KSALLOC__REPLY__BODY_SET_COMMITTED, &reply, NULL);
+	if (r == 0)
+		p->info.committed = committed;
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -576,4 +700,154 @@ int ksalloc_pool_status(struct ksalloc_pool *p, struct ksalloc_status *ret_statu
 	r = client_status(c, p->info.pool_id, NULL, ret_status);
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksalloc_frame *ret_frame)
+{
+	uint32_t hint = atomic_load_explicit(&p->hint, memory_order_relaxed), index, generation;
+	int r;
+
+	r = frame_acquire(&p->frames, p->session_id, p->slot, &hint, timeout_ms, &index,
+			  &generation);
+	if (r < 0)
+		return r;
+	atomic_store_explicit(&p->hint, hint, memory_order_relaxed);
+	*ret_frame = (struct ksalloc_frame){
+		.data = frame_data(&p->frames, index),
+		.size = p->info.status.framing.frame_size,
+		.index = index,
+		.generation = generation,
+		.pool_id = p->info.pool_id,
+	};
+	return 0;
+}
+
+int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *frame)
+{
+	int r;
+
+	if (frame->pool_id != p->info.pool_id)
+		return -EINVAL;
+	r = frame_release(&p->frames, p->session_id, frame->index, frame->generation);
+	if (r == 0)
+		/* The frame just freed is warm in this CPU's cache: take it next. */
+		atomic_store_explicit(&p->hint, frame->index, memory_order_relaxed);
+	return r;
+}
+
+int ksalloc_client_pool_stats(struct ksalloc_client *c, const char *name,
+			      struct ksalloc_pool_stats *ret_stats)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__GetStatusRequest get = KSALLOC__GET_STATUS_REQUEST__INIT;
+	struct ksalloc_pool_stats st = { 0 };
+	const Ksalloc__GetStatusReply *w;
+	Ksalloc__Reply *reply;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = check_name(c, name);
+	if (r < 0)
+		goto out;
+	get.name = (char *)name;
+	get.extended = true;
+	req.body_case = KSALLOC__REQUEST__BODY_GET_STATUS;
+	req.get_status = &get;
+	r = client_call(c, &req, KSALLOC__REPLY__BODY_GET_STATUS, &reply, NULL);
+	if (r < 0)
+		goto out;
+	w = reply->get_status;
+	status_from_wire(w->framing, w->allocated_frames, &st.status);
+	st.free_frames = w->free_frames;
+	st.peak_frames = w->peak_frames;
+	st.waiters = w->waiters;
+	st.sessions = w->sessions;
+	st.acquisitions = w->acquisitions;
+	st.timeouts = w->timeouts;
+	st.reclaimed = w->reclaimed;
+	st.committed = w->committed;
+	snprintf(st.backend, sizeof(st.backend), "%s", w->backend);
+	if (w->n_holders) {
+		st.holders = calloc(w->n_holders, sizeof(*st.holders));
+		if (!st.holders) {
+			set_error(c, "out of memory");
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < w->n_holders; i++) {
+		const Ksalloc__Holder *h = w->holders[i];
+		struct ksalloc_holder *o = &st.holders[st.n_holders++];
+
+		o->session_id = h->session_id;
+		o->pid = h->pid;
+		o->uid = h->uid;
+		snprintf(o->name, sizeof(o->name), "%s", h->name);
+		o->frames_held = h->frames_held;
+		o->oldest_hold_ms = h->oldest_hold_ms;
+	}
+	*ret_stats = st;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int ksalloc_client_list_sessions(struct ksalloc_client *c, struct ksalloc_session_info **ret_sessions,
+				 size_t *ret_n_sessions)
+{
+	struct ksalloc_session_info *sessions = NULL;
+	size_t n = 0, total = 0;
+	int r = 0;
+
+	pthread_mutex_lock(&c->lock);
+	do {
+		Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+		Ksalloc__ListSessionsRequest list = KSALLOC__LIST_SESSIONS_REQUEST__INIT;
+		Ksalloc__ListSessionsReply *page;
+		struct ksalloc_session_info *grown;
+		Ksalloc__Reply *reply;
+
+		list.offset = (uint32_t)n;
+		req.body_case = KSALLOC__REQUEST__BODY_LIST_SESSIONS;
+		req.list_sessions = &list;
+		r = client_call(c, &req, KSALLOC__REPLY__BODY_LIST_SESSIONS, &reply, NULL);
+		if (r < 0)
+			break;
+		page = reply->list_sessions;
+		total = page->total;
+		/* Sessions come and go between pages: stop at an empty page. */
+		if (page->n_sessions == 0)
+			break;
+		grown = reallocarray(sessions, n + page->n_sessions, sizeof(*sessions));
+		if (!grown) {
+			set_error(c, "out of memory");
+			r = -ENOMEM;
+			break;
+		}
+		sessions = grown;
+		for (size_t i = 0; i < page->n_sessions; i++) {
+			const Ksalloc__SessionInfo *w = page->sessions[i];
+			struct ksalloc_session_info *o = &sessions[n++];
+
+			*o = (struct ksalloc_session_info){
+				.session_id = w->session_id,
+				.pid = w->pid,
+				.uid = w->uid,
+				.gid = w->gid,
+				.pools_open = w->pools_open,
+				.frames_held = w->frames_held,
+				.connected_ms = w->connected_ms,
+			};
+			snprintf(o->name, sizeof(o->name), "%s", w->name);
+		}
+	} while (n < total);
+	pthread_mutex_unlock(&c->lock);
+
+	if (r < 0) {
+		free(sessions);
+		return r;
+	}
+	*ret_sessions = sessions;
+	*ret_n_sessions = n;
+	return 0;
 }

@@ -39,7 +39,7 @@ struct key {
 	uint32_t min, max;
 };
 
-#define SECTION_KEYS_MAX 8
+#define SECTION_KEYS_MAX 16
 
 struct parser {
 	const char *path;
@@ -77,6 +77,7 @@ static int parse_alignment(struct parser *p, const struct key *k, const char *va
 static int parse_backend(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_socket(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_log_level(struct parser *p, const struct key *k, const char *value, void *dst);
+static int parse_bool(struct parser *p, const struct key *k, const char *value, void *dst);
 
 static const struct key daemon_keys[] = {
 	{ "socket", parse_socket, offsetof(struct daemon_config, socket_path), 0, 0 },
@@ -88,6 +89,10 @@ static const struct key daemon_keys[] = {
 	{ "max_frame_size", parse_u32, offsetof(struct daemon_config, limits.max_frame_size), 1,
 	  UINT32_MAX },
 	{ "log_level", parse_log_level, offsetof(struct daemon_config, log_level), 0, 0 },
+	{ "max_pool_sessions", parse_u32, offsetof(struct daemon_config, max_pool_sessions), 1,
+	  CONFIG_POOL_SESSIONS_MAX },
+	{ "keep_created_pools", parse_bool, offsetof(struct daemon_config, keep_created_pools), 0,
+	  0 },
 };
 
 static const struct key pool_keys[] = {
@@ -112,6 +117,7 @@ int config_init(struct daemon_config *cfg)
 			.max_frame_size = 256u << 20,
 		},
 		.log_level = LOG_LEVEL_INFO,
+		.max_pool_sessions = 64,
 	};
 	cfg->socket_path = strdup(CONFIG_DEFAULT_SOCKET);
 	if (!cfg->socket_path)
@@ -413,6 +419,19 @@ static int parse_socket(struct parser *p, const struct key *k, const char *value
 	free(*path);
 	*path = copy;
 	return 0;
+}
+
+static int parse_bool(struct parser *p, const struct key *k, const char *value, void *dst)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0) {
+		*(bool *)dst = true;
+		return 0;
+	}
+	if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0) {
+		*(bool *)dst = false;
+		return 0;
+	}
+	return fail_key(p, "expected yes or no, got \"%s\"", value);
 }
 
 static int parse_log_level(struct parser *p, const struct key *k, const char *value, void *dst)

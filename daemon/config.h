@@ -11,6 +11,9 @@
  *   max_pool_frames = 4096      limit for any pool
  *   max_frame_size = 256M       limit for any pool; K, M, G suffixes (1024-based)
  *   log_level = info            error, warning, info or debug
+ *   max_pool_sessions = 64      sessions that may have one pool open at once (1 .. 1024)
+ *   keep_created_pools = no     yes: pools created by clients stay after their last
+ *                               session closes (until the daemon stops)
  *
  *   [pool NAME]                 one section per pool created at start
  *   frames = 8                  required
@@ -22,6 +25,7 @@
  *   "/etc/ksallocd/ksallocd.conf:12: [pool video] frames: must be greater than 0"
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +33,7 @@
 #include "log.h"
 
 #define CONFIG_POOL_NAME_MAX 63 /* bytes, without the NUL */
+#define CONFIG_POOL_SESSIONS_MAX 1024
 #define CONFIG_DEFAULT_PATH "/etc/ksallocd/ksallocd.conf"
 #define CONFIG_DEFAULT_SOCKET "/run/ksallocd/ksallocd.sock"
 
@@ -45,6 +50,8 @@ struct daemon_config {
 	uint32_t max_message_size;
 	struct framing_limits limits;
 	enum log_level log_level;
+	uint32_t max_pool_sessions;
+	bool keep_created_pools;
 
 	struct pool_config *pools;
 	size_t n_pools;

@@ -78,7 +78,8 @@ static int create_pools(const struct daemon_config *cfg, const char *config_path
 	for (size_t i = 0; i < cfg->n_pools; i++) {
 		const struct pool_config *pc = &cfg->pools[i];
 		struct pool *p;
-		int r = storage_add(storage, pc->name, &pc->framing, pc->backend, &p);
+		int r = storage_add(storage, pc->name, &pc->framing, pc->backend,
+				    cfg->max_pool_sessions, true, &p);
 
 		if (r < 0) {
 			log_error("%s:%u: [pool %s]: cannot create the pool: %s",
@@ -156,8 +157,10 @@ int main(int argc, char **argv)
 		 &(struct rpc_limits){
 			 .max_message_size = cfg->max_message_size,
 			 .max_sessions = cfg->max_sessions,
+			 .max_pool_sessions = cfg->max_pool_sessions,
 			 .framing = cfg->limits,
-		 });
+		 },
+		 cfg->keep_created_pools);
 
 	r = uv_loop_init(&d.loop);
 	if (r < 0) {

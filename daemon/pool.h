@@ -3,13 +3,16 @@
 
 /*
  * A pool: frames of one framing in one shared memory object, with its control
- * block (proto/shm.h). Storage knows no sockets and no protobuf; it is I/O-free
- * apart from its own memory syscalls.
+ * block (proto/shm.h), and the daemon's own record of which session has which
+ * slot in it. Storage knows no sockets and no protobuf; it is I/O-free apart
+ * from its own memory syscalls and the futex wakes of proto/frame.c.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backend.h"
+#include "frame.h"
 #include "framing.h"
 #include "shm.h"
 
@@ -24,22 +27,81 @@ struct pool {
 	struct shm_layout layout;
 	int fd;    /* the sealed memory object, handed to clients */
 	void *map; /* the daemon's own mapping of all of it */
+	struct frame_pool frames;
+
+	bool persistent; /* stays when its last session closes */
+	bool committed;
+
+	/* slot_sessions[i]: the session that has slot i, 0 if free. The daemon's truth, not shm's. */
+	uint32_t *slot_sessions;
+	uint32_t n_attached;
+
+	/* Counters of sessions that have gone, kept when their slots are reused. */
+	uint64_t acquisitions_closed;
+	uint64_t timeouts_closed;
+	uint64_t reclaimed;
+};
+
+struct pool_stats {
+	uint32_t allocated; /* frames owned right now (counted from the ownership words) */
+	uint32_t peak;
+	uint32_t waiters;
+	uint64_t acquisitions;
+	uint64_t timeouts;
+	uint64_t reclaimed;
 };
 
 /*
  * Creates pool @id called @name with framing @f (already validated) in
- * @backend's memory: creates, maps, writes the control block, seals.
- * Returns 0 and *ret_pool, or -errno (-EOVERFLOW: too large to map).
+ * @backend's memory, with room for @n_slots sessions: creates, maps, writes
+ * the control block, seals. Returns 0 and *ret_pool, or -errno (-EOVERFLOW:
+ * too large to map).
  */
 int pool_new(uint32_t id, const char *name, const struct framing *f,
-	     const struct backend_ops *backend, struct pool **ret_pool);
+	     const struct backend_ops *backend, uint32_t n_slots, bool persistent,
+	     struct pool **ret_pool);
 
-/* Unmaps and closes; clients keep their own mappings. Accepts NULL; returns NULL. */
+/*
+ * Marks the pool destroyed (waking its waiters), unmaps and closes it; the
+ * clients keep their own mappings. Accepts NULL; returns NULL.
+ */
 struct pool *pool_free(struct pool *p);
 
 /*
- * Frames owned right now, read from the descriptors in shared memory. A
- * client may write anything there; every word is only compared, so garbage
- * can make the count wrong for that pool but never makes the daemon misbehave.
+ * Gives @session a slot (the one it has, if it has one). Returns 0 and
+ * *ret_slot, or -EUSERS when every slot is taken.
  */
+int pool_attach(struct pool *p, uint32_t session, uint32_t *ret_slot);
+
+/*
+ * Takes @slot back from its session: every frame the session still owns is
+ * freed (or handed to a waiter), as is every frame owned by no session that
+ * has the pool open (what a crashed or scribbling client can leave). Returns
+ * the number of frames taken back.
+ */
+uint32_t pool_detach(struct pool *p, uint32_t slot);
+
+/* Commit or decommit: decommitting wakes every waiter, who then fails. */
+void pool_set_committed(struct pool *p, bool committed);
+
+void pool_get_stats(const struct pool *p, struct pool_stats *ret_stats);
+
+/* Frames owned right now, counted from the ownership words. */
 uint32_t pool_allocated_frames(const struct pool *p);
+
+/*
+ * Counts what each slot's session holds: @held[slot] frames, the oldest
+ * acquired at @oldest_ms[slot] (CLOCK_MONOTONIC_COARSE ms; 0 when none).
+ * Both arrays have layout.n_slots entries.
+ */
+void pool_count_holds(const struct pool *p, uint32_t *held, uint64_t *oldest_ms);
+
+/*
+ * Replaces the pool's memory with memory of framing @f (validated). The
+ * caller makes sure nobody else uses the pool. Returns 0 or -errno, in which
+ * case the pool is unchanged.
+ */
+int pool_reshape(struct pool *p, const struct framing *f);
+
+/* CLOCK_MONOTONIC_COARSE in ms, the clock of shm_frame.acquired_ms. */
+uint64_t pool_now_ms(void);

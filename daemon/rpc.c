@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -17,29 +18,114 @@
 /* Room kept for the Reply envelope (id, hresult, oneof tag) around a list. */
 #define RPC_ENVELOPE_BYTES 64u
 
-void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits)
+void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
+	      bool keep_created_pools)
 {
-	*rpc = (struct rpc){ .storage = storage, .limits = *limits, .next_session_id = 1 };
+	*rpc = (struct rpc){
+		.storage = storage,
+		.limits = *limits,
+		.keep_created_pools = keep_created_pools,
+		.next_session_id = 1,
+	};
 }
 
 void rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid)
 {
-	*s = (struct rpc_session){ .id = rpc->next_session_id++, .pid = pid, .uid = uid, .gid = gid };
+	*s = (struct rpc_session){
+		.id = rpc->next_session_id++,
+		.pid = pid,
+		.uid = uid,
+		.gid = gid,
+		.connected_ms = pool_now_ms(),
+	};
+	/* 0 means "free" in an ownership word: never a session's id. */
 	if (rpc->next_session_id == 0)
 		rpc->next_session_id = 1;
 	/* The token is an identity the client proves later, so it must not be guessable. */
 	if (getrandom(&s->token, sizeof(s->token), GRND_NONBLOCK) != sizeof(s->token))
 		s->token = ((uint64_t)s->id << 32) ^ (uint64_t)pid;
 	snprintf(s->name, sizeof(s->name), "pid %d", (int)pid);
+
+	s->next = rpc->sessions;
+	if (s->next)
+		s->next->prev = s;
+	rpc->sessions = s;
+	rpc->n_sessions++;
 }
 
 void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
 {
-	/* Sessions own no frames yet; reclaim goes here. */
+	for (uint32_t i = 0; i < s->n_bindings; i++) {
+		struct pool *p = storage_get(rpc->storage, s->bindings[i].pool_id);
+		uint32_t reclaimed;
+
+		if (!p)
+			continue;
+		reclaimed = pool_detach(p, s->bindings[i].slot);
+		if (reclaimed)
+			log_info("session %u (%s, pid %d) closed holding %u frames of pool %s: "
+				 "reclaimed",
+				 s->id, s->name, (int)s->pid, reclaimed, p->name);
+		if (!p->persistent && p->n_attached == 0) {
+			log_info("pool %s: last session closed, destroying it", p->name);
+			storage_remove(rpc->storage, p->id);
+		}
+	}
+	free(s->bindings);
+	s->bindings = NULL;
+	s->n_bindings = 0;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (rpc->sessions == s)
+		rpc->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	rpc->n_sessions--;
 }
 
-__attribute__((format(printf, 2, 0)))
-static char *arena_vprintf(struct arena *arena, const char *fmt, va_list ap)
+static struct rpc_session *find_session(const struct rpc *rpc, uint32_t id)
+{
+	for (struct rpc_session *s = rpc->sessions; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static struct rpc_binding *find_binding(const struct rpc_session *s, uint32_t pool_id)
+{
+	for (uint32_t i = 0; i < s->n_bindings; i++)
+		if (s->bindings[i].pool_id == pool_id)
+			return &s->bindings[i];
+	return NULL;
+}
+
+/* Opens @p in session @s: a slot in the pool, remembered for the session's end. */
+static int session_bind(struct rpc_session *s, struct pool *p, uint32_t *ret_slot)
+{
+	struct rpc_binding *b = find_binding(s, p->id), *grown;
+	uint32_t slot;
+	int r;
+
+	if (b) {
+		*ret_slot = b->slot;
+		return 0;
+	}
+	grown = reallocarray(s->bindings, s->n_bindings + 1, sizeof(*s->bindings));
+	if (!grown)
+		return -ENOMEM;
+	s->bindings = grown;
+	r = pool_attach(p, s->id, &slot);
+	if (r < 0)
+		return r;
+	s->bindings[s->n_bindings++] = (struct rpc_binding){ .pool_id = p->id, .slot = slot };
+	*ret_slot = slot;
+	return 0;
+}
+
+__attribute__((format(printf, 2, 0))) static char *arena_vprintf(struct arena *arena,
+								  const char *fmt, va_list ap)
 {
 	va_list copy;
 	char *s;
@@ -73,23 +159,32 @@ void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, in
 	out->fd = -1;
 }
 
-static void reply_ok(struct rpc_reply *out, uint32_t id)
+static void reply_ok(struct rpc_reply *out, uint32_t id, Ksalloc__Reply__BodyCase body)
 {
 	ksalloc__reply__init(&out->msg);
 	out->msg.id = id;
 	out->msg.hresult = 0;
+	out->msg.body_case = body;
 	out->fd = -1;
 }
 
 #define REPLY_OOM(out, arena, id) rpc_reply_error(out, arena, id, -ENOMEM, "daemon out of memory")
 
+/* A zeroed protobuf-c message of type @T in @arena, or NULL. */
+#define ARENA_NEW(arena, T, init)                              \
+	({                                                     \
+		T *_m = arena_alloc(arena, sizeof(T));         \
+		if (_m)                                        \
+			init(_m);                              \
+		_m;                                            \
+	})
+
 static Ksalloc__Framing *framing_to_wire(struct arena *arena, const struct framing *f)
 {
-	Ksalloc__Framing *w = arena_alloc(arena, sizeof(*w));
+	Ksalloc__Framing *w = ARENA_NEW(arena, Ksalloc__Framing, ksalloc__framing__init);
 
 	if (!w)
 		return NULL;
-	ksalloc__framing__init(w);
 	w->options_flags = f->options_flags;
 	w->pool_type = f->pool_type;
 	w->frames = f->frames;
@@ -98,19 +193,33 @@ static Ksalloc__Framing *framing_to_wire(struct arena *arena, const struct frami
 	return w;
 }
 
+static struct framing framing_from_wire(const Ksalloc__Framing *w)
+{
+	if (!w)
+		return (struct framing){ 0 };
+	return (struct framing){
+		.options_flags = w->options_flags,
+		.pool_type = w->pool_type,
+		.frames = w->frames,
+		.frame_size = w->frame_size,
+		.file_alignment = w->file_alignment,
+	};
+}
+
 static Ksalloc__PoolInfo *pool_info_to_wire(struct arena *arena, const struct pool *p)
 {
-	Ksalloc__PoolInfo *w = arena_alloc(arena, sizeof(*w));
+	Ksalloc__PoolInfo *w = ARENA_NEW(arena, Ksalloc__PoolInfo, ksalloc__pool_info__init);
 
 	if (!w)
 		return NULL;
-	ksalloc__pool_info__init(w);
 	w->name = (char *)p->name;
 	w->pool_id = p->id;
 	w->framing = framing_to_wire(arena, &p->framing);
 	w->allocated_frames = pool_allocated_frames(p);
 	w->backend = (char *)p->backend->name;
 	w->size_bytes = p->layout.size_bytes;
+	w->committed = p->committed;
+	w->persistent = p->persistent;
 	return w->framing ? w : NULL;
 }
 
@@ -141,8 +250,8 @@ static void handle_hello(struct rpc *rpc, struct rpc_session *s, const Ksalloc__
 		rpc_reply_error(out, arena, req->id, -EPROTO, "hello: this session already said hello");
 		return;
 	}
-	r = arena_alloc(arena, sizeof(*r));
-	limits = arena_alloc(arena, sizeof(*limits));
+	r = ARENA_NEW(arena, Ksalloc__HelloReply, ksalloc__hello_reply__init);
+	limits = ARENA_NEW(arena, Ksalloc__Limits, ksalloc__limits__init);
 	if (!r || !limits) {
 		REPLY_OOM(out, arena, req->id);
 		return;
@@ -153,19 +262,18 @@ static void handle_hello(struct rpc *rpc, struct rpc_session *s, const Ksalloc__
 	log_debug("session %u: hello from \"%s\" (pid %d, uid %u), protocol %u", s->id, s->name,
 		  (int)s->pid, (unsigned)s->uid, hello->protocol_version);
 
-	ksalloc__limits__init(limits);
 	limits->max_message_size = rpc->limits.max_message_size;
 	limits->max_pool_frames = rpc->limits.framing.max_pool_frames;
 	limits->max_frame_size = rpc->limits.framing.max_frame_size;
 	limits->max_sessions = rpc->limits.max_sessions;
-	ksalloc__hello_reply__init(r);
+	limits->max_pool_sessions = rpc->limits.max_pool_sessions;
 	r->protocol_version = WIRE_PROTOCOL_VERSION;
 	r->daemon_version = (char *)KSALLOC_VERSION;
 	r->limits = limits;
 	r->session_token = s->token;
+	r->session_id = s->id;
 
-	reply_ok(out, req->id);
-	out->msg.body_case = KSALLOC__REPLY__BODY_HELLO;
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_HELLO);
 	out->msg.hello = r;
 }
 
@@ -175,14 +283,13 @@ static void handle_list_pools(struct rpc *rpc, const Ksalloc__Request *req, stru
 	size_t total = storage_count(rpc->storage);
 	size_t budget = rpc->limits.max_message_size - RPC_ENVELOPE_BYTES;
 	uint32_t skip = req->list_pools->offset;
-	Ksalloc__ListPoolsReply *r = arena_alloc(arena, sizeof(*r));
+	Ksalloc__ListPoolsReply *r;
 	struct pool *p;
 	uint32_t id = 0;
 
-	if (r) {
-		ksalloc__list_pools_reply__init(r);
+	r = ARENA_NEW(arena, Ksalloc__ListPoolsReply, ksalloc__list_pools_reply__init);
+	if (r)
 		r->pools = arena_alloc(arena, (total ? total : 1) * sizeof(*r->pools));
-	}
 	if (!r || !r->pools) {
 		REPLY_OOM(out, arena, req->id);
 		return;
@@ -210,51 +317,285 @@ static void handle_list_pools(struct rpc *rpc, const Ksalloc__Request *req, stru
 		r->pools[r->n_pools++] = info;
 	}
 
-	reply_ok(out, req->id);
-	out->msg.body_case = KSALLOC__REPLY__BODY_LIST_POOLS;
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_LIST_POOLS);
 	out->msg.list_pools = r;
 }
 
-static void reply_no_pool(struct rpc_reply *out, struct arena *arena, uint32_t id, const char *what,
-			  const char *name)
+/* Looks a pool up by name for request @what; on failure the reply says why. */
+static struct pool *pool_by_name(struct rpc *rpc, const char *name, const char *what,
+				 struct arena *arena, uint32_t id, struct rpc_reply *out)
 {
 	const char *problem = shm_name_problem(name);
+	struct pool *p;
 
 	/* Only a valid name is quoted back: it is known to be printable. */
-	if (problem)
+	if (problem) {
 		rpc_reply_error(out, arena, id, -EINVAL, "%s: %s", what, problem);
-	else
+		return NULL;
+	}
+	p = storage_find(rpc->storage, name);
+	if (!p)
 		rpc_reply_error(out, arena, id, -ENOENT,
 				"%s: no pool named \"%s\" (ksallocctl list shows the pools)", what,
 				name);
+	return p;
+}
+
+/* Looks a pool up by id for request @what, and requires session @s to have it open. */
+static struct pool *pool_by_id_bound(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
+				     const char *what, struct arena *arena, uint32_t id,
+				     struct rpc_reply *out)
+{
+	struct pool *p = storage_get(rpc->storage, pool_id);
+
+	if (!p) {
+		rpc_reply_error(out, arena, id, -ENOENT,
+				"%s: no pool with id %u (it was destroyed, or the id is from "
+				"another daemon)",
+				what, pool_id);
+		return NULL;
+	}
+	if (!find_binding(s, pool_id)) {
+		rpc_reply_error(out, arena, id, -EPROTO, "%s: pool %s is not open in this session",
+				what, p->name);
+		return NULL;
+	}
+	return p;
+}
+
+/* Binds @p to @s and fills an OpenPoolReply carrying the pool's memory. */
+static Ksalloc__OpenPoolReply *reply_open(struct rpc *rpc, struct rpc_session *s, struct pool *p,
+					  const char *what, struct arena *arena, uint32_t id,
+					  struct rpc_reply *out)
+{
+	Ksalloc__OpenPoolReply *r;
+	uint32_t slot;
+	int err;
+
+	err = session_bind(s, p, &slot);
+	if (err == -EUSERS) {
+		rpc_reply_error(out, arena, id, -EUSERS,
+				"%s: pool %s is open in %u sessions already, the daemon's "
+				"max_pool_sessions",
+				what, p->name, p->n_attached);
+		return NULL;
+	}
+	if (err < 0) {
+		REPLY_OOM(out, arena, id);
+		return NULL;
+	}
+	r = ARENA_NEW(arena, Ksalloc__OpenPoolReply, ksalloc__open_pool_reply__init);
+	if (r)
+		r->pool = pool_info_to_wire(arena, p);
+	if (!r || !r->pool) {
+		REPLY_OOM(out, arena, id);
+		return NULL;
+	}
+	r->slot = slot;
+	out->fd = p->fd;
+	log_debug("session %u (%s): %s pool %s, slot %u", s->id, s->name, what, p->name, slot);
+	return r;
 }
 
 static void handle_open_pool(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
 			     struct arena *arena, struct rpc_reply *out)
 {
-	const char *name = req->open_pool->name;
-	struct pool *p = storage_find(rpc->storage, name);
+	struct pool *p = pool_by_name(rpc, req->open_pool->name, "open", arena, req->id, out);
 	Ksalloc__OpenPoolReply *r;
 
-	if (!p) {
-		reply_no_pool(out, arena, req->id, "open", name);
+	if (!p)
+		return;
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_OPEN_POOL);
+	r = reply_open(rpc, s, p, "open", arena, req->id, out);
+	if (r)
+		out->msg.open_pool = r;
+}
+
+static bool framing_equal(const struct framing *a, const struct framing *b)
+{
+	return a->options_flags == b->options_flags && a->pool_type == b->pool_type &&
+	       a->frames == b->frames && a->frame_size == b->frame_size &&
+	       a->file_alignment == b->file_alignment;
+}
+
+/* Checks a framing from a client: the reply says which field breaks which rule. */
+static bool framing_acceptable(struct rpc *rpc, const struct framing *f, const char *what,
+			       struct arena *arena, uint32_t id, struct rpc_reply *out)
+{
+	const char *field, *reason;
+
+	if (framing_validate(f, &rpc->limits.framing, &field, &reason) == 0)
+		return true;
+	rpc_reply_error(out, arena, id, -EINVAL, "%s: %s (Frames=%u FrameSize=%u "
+			"FileAlignment=0x%x OptionsFlags=0x%x PoolType=%u; limits: max_pool_frames "
+			"%u, max_frame_size %u)",
+			what, reason, f->frames, f->frame_size, f->file_alignment, f->options_flags,
+			f->pool_type, rpc->limits.framing.max_pool_frames,
+			rpc->limits.framing.max_frame_size);
+	return false;
+}
+
+static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+			       struct arena *arena, struct rpc_reply *out)
+{
+	const Ksalloc__CreatePoolRequest *q = req->create_pool;
+	struct framing f = framing_from_wire(q->framing);
+	const char *problem = shm_name_problem(q->name);
+	Ksalloc__OpenPoolReply *r;
+	struct pool *p;
+	int err;
+
+	if (problem) {
+		rpc_reply_error(out, arena, req->id, -EINVAL, "create: %s", problem);
 		return;
 	}
-	r = arena_alloc(arena, sizeof(*r));
-	if (r) {
-		ksalloc__open_pool_reply__init(r);
-		r->pool = pool_info_to_wire(arena, p);
+	if (!framing_acceptable(rpc, &f, "create", arena, req->id, out))
+		return;
+	p = storage_find(rpc->storage, q->name);
+	if (p && !framing_equal(&p->framing, &f)) {
+		rpc_reply_error(out, arena, req->id, -EEXIST,
+				"create: pool %s exists with another framing (Frames=%u "
+				"FrameSize=%u FileAlignment=0x%x)",
+				p->name, p->framing.frames, p->framing.frame_size,
+				p->framing.file_alignment);
+		return;
 	}
-	if (!r || !r->pool) {
+	if (!p) {
+		err = storage_add(rpc->storage, q->name, &f, backend_memfd.name,
+				  rpc->limits.max_pool_sessions, rpc->keep_created_pools, &p);
+		if (err < 0) {
+			rpc_reply_error(out, arena, req->id, err == -EOVERFLOW ? -EINVAL : err,
+					"create: cannot create pool %s: %s", q->name,
+					err == -EOVERFLOW ? "too large to map" : strerror(-err));
+			return;
+		}
+		log_info("session %u (%s, pid %d) created pool %s: %u frames of %u bytes", s->id,
+			 s->name, (int)s->pid, p->name, f.frames, f.frame_size);
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_CREATE_POOL);
+	r = reply_open(rpc, s, p, "create", arena, req->id, out);
+	if (r)
+		out->msg.create_pool = r;
+	else if (p->n_attached == 0 && !p->persistent)
+		storage_remove(rpc->storage, p->id);
+}
+
+static void handle_set_committed(struct rpc *rpc, struct rpc_session *s,
+				 const Ksalloc__Request *req, struct arena *arena,
+				 struct rpc_reply *out)
+{
+	const Ksalloc__SetCommittedRequest *q = req->set_committed;
+	const char *what = q->committed ? "commit" : "decommit";
+	struct pool *p = pool_by_id_bound(rpc, s, q->pool_id, what, arena, req->id, out);
+	Ksalloc__SetCommittedReply *r;
+
+	if (!p)
+		return;
+	r = ARENA_NEW(arena, Ksalloc__SetCommittedReply, ksalloc__set_committed_reply__init);
+	if (!r) {
 		REPLY_OOM(out, arena, req->id);
 		return;
 	}
-	log_debug("session %u (%s): opened pool %s", s->id, s->name, p->name);
+	if (p->committed != q->committed) {
+		pool_set_committed(p, q->committed);
+		log_info("session %u (%s, pid %d) %sed pool %s", s->id, s->name, (int)s->pid, what,
+			 p->name);
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_SET_COMMITTED);
+	out->msg.set_committed = r;
+}
 
-	reply_ok(out, req->id);
-	out->msg.body_case = KSALLOC__REPLY__BODY_OPEN_POOL;
-	out->msg.open_pool = r;
-	out->fd = p->fd;
+static void handle_reshape_pool(struct rpc *rpc, struct rpc_session *s,
+				const Ksalloc__Request *req, struct arena *arena,
+				struct rpc_reply *out)
+{
+	const Ksalloc__ReshapePoolRequest *q = req->reshape_pool;
+	struct framing f = framing_from_wire(q->framing);
+	struct pool *p = pool_by_id_bound(rpc, s, q->pool_id, "reshape", arena, req->id, out);
+	Ksalloc__OpenPoolReply *r;
+	uint32_t owned;
+	int err;
+
+	if (!p || !framing_acceptable(rpc, &f, "reshape", arena, req->id, out))
+		return;
+	if (p->persistent) {
+		rpc_reply_error(out, arena, req->id, -EPERM,
+				"reshape: pool %s is kept by the daemon (its config); only pools "
+				"that clients create can change their framing",
+				p->name);
+		return;
+	}
+	if (p->committed) {
+		rpc_reply_error(out, arena, req->id, -EBUSY,
+				"reshape: pool %s is committed: decommit it first", p->name);
+		return;
+	}
+	if (p->n_attached > 1) {
+		rpc_reply_error(out, arena, req->id, -EBUSY,
+				"reshape: pool %s is open in %u other sessions", p->name,
+				p->n_attached - 1);
+		return;
+	}
+	owned = pool_allocated_frames(p);
+	if (owned) {
+		rpc_reply_error(out, arena, req->id, -EBUSY, "reshape: %u frames of pool %s are held",
+				owned, p->name);
+		return;
+	}
+	if (!framing_equal(&p->framing, &f)) {
+		err = pool_reshape(p, &f);
+		if (err < 0) {
+			rpc_reply_error(out, arena, req->id, err == -EOVERFLOW ? -EINVAL : err,
+					"reshape: pool %s: %s", p->name,
+					err == -EOVERFLOW ? "too large to map" : strerror(-err));
+			return;
+		}
+		log_info("session %u (%s) reshaped pool %s: %u frames of %u bytes", s->id, s->name,
+			 p->name, f.frames, f.frame_size);
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_RESHAPE_POOL);
+	r = reply_open(rpc, s, p, "reshape", arena, req->id, out);
+	if (r)
+		out->msg.reshape_pool = r;
+}
+
+/* The holders of @p, for the extended status. Returns false when out of memory. */
+static bool add_holders(struct rpc *rpc, const struct pool *p, struct arena *arena,
+			Ksalloc__GetStatusReply *r)
+{
+	uint32_t n_slots = p->layout.n_slots;
+	uint32_t *held = arena_alloc(arena, n_slots * sizeof(*held));
+	uint64_t *oldest = arena_alloc(arena, n_slots * sizeof(*oldest));
+	uint64_t now = pool_now_ms();
+
+	if (!held || !oldest)
+		return false;
+	pool_count_holds(p, held, oldest);
+	r->holders = arena_alloc(arena, n_slots * sizeof(*r->holders));
+	if (!r->holders)
+		return false;
+	for (uint32_t i = 0; i < n_slots; i++) {
+		const struct rpc_session *s;
+		Ksalloc__Holder *h;
+
+		if (!held[i])
+			continue;
+		s = find_session(rpc, p->slot_sessions[i]);
+		h = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init);
+		if (!h)
+			return false;
+		h->session_id = p->slot_sessions[i];
+		h->frames_held = held[i];
+		/* acquired_ms comes from shared memory: a time in the future reads as 0. */
+		h->oldest_hold_ms = now > oldest[i] ? now - oldest[i] : 0;
+		if (s) {
+			h->pid = (uint32_t)s->pid;
+			h->uid = (uint32_t)s->uid;
+			h->name = (char *)s->name;
+		}
+		r->holders[r->n_holders++] = h;
+	}
+	return true;
 }
 
 static void handle_get_status(struct rpc *rpc, const Ksalloc__Request *req, struct arena *arena,
@@ -262,6 +603,7 @@ static void handle_get_status(struct rpc *rpc, const Ksalloc__Request *req, stru
 {
 	const Ksalloc__GetStatusRequest *q = req->get_status;
 	Ksalloc__GetStatusReply *r;
+	struct pool_stats st;
 	struct pool *p;
 
 	if (q->pool_id) {
@@ -274,26 +616,106 @@ static void handle_get_status(struct rpc *rpc, const Ksalloc__Request *req, stru
 			return;
 		}
 	} else {
-		p = storage_find(rpc->storage, q->name);
-		if (!p) {
-			reply_no_pool(out, arena, req->id, "status", q->name);
+		p = pool_by_name(rpc, q->name, "status", arena, req->id, out);
+		if (!p)
 			return;
-		}
 	}
-	r = arena_alloc(arena, sizeof(*r));
-	if (r) {
-		ksalloc__get_status_reply__init(r);
+	r = ARENA_NEW(arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
+	if (r)
 		r->framing = framing_to_wire(arena, &p->framing);
-	}
 	if (!r || !r->framing) {
 		REPLY_OOM(out, arena, req->id);
 		return;
 	}
-	r->allocated_frames = pool_allocated_frames(p);
-
-	reply_ok(out, req->id);
-	out->msg.body_case = KSALLOC__REPLY__BODY_GET_STATUS;
+	if (!q->extended) {
+		/* The KsGetAllocatorStatus path: one pass over the ownership words, nothing more. */
+		r->allocated_frames = pool_allocated_frames(p);
+	} else {
+		pool_get_stats(p, &st);
+		r->allocated_frames = st.allocated;
+		r->free_frames = p->framing.frames - st.allocated;
+		r->peak_frames = st.peak;
+		r->waiters = st.waiters;
+		r->acquisitions = st.acquisitions;
+		r->timeouts = st.timeouts;
+		r->reclaimed = st.reclaimed;
+		r->committed = p->committed;
+		r->backend = (char *)p->backend->name;
+		r->sessions = p->n_attached;
+		if (!add_holders(rpc, p, arena, r)) {
+			REPLY_OOM(out, arena, req->id);
+			return;
+		}
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_STATUS);
 	out->msg.get_status = r;
+}
+
+static uint32_t session_frames_held(const struct rpc *rpc, const struct rpc_session *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < s->n_bindings; i++) {
+		const struct pool *p = storage_get(rpc->storage, s->bindings[i].pool_id);
+
+		if (!p)
+			continue;
+		for (uint32_t f = 0; f < p->framing.frames; f++)
+			n += shm_owner_session(atomic_load(&p->frames.frames[f].owner)) == s->id;
+	}
+	return n;
+}
+
+static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
+				 struct arena *arena, struct rpc_reply *out)
+{
+	size_t budget = rpc->limits.max_message_size - RPC_ENVELOPE_BYTES;
+	uint32_t skip = req->list_sessions->offset;
+	uint64_t now = pool_now_ms();
+	Ksalloc__ListSessionsReply *r;
+
+	r = ARENA_NEW(arena, Ksalloc__ListSessionsReply, ksalloc__list_sessions_reply__init);
+	if (r)
+		r->sessions = arena_alloc(arena, (rpc->n_sessions + 1) * sizeof(*r->sessions));
+	if (!r || !r->sessions) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	r->total = rpc->n_sessions;
+	/* Oldest first: the list is kept newest first, so walk to its end and back. */
+	struct rpc_session *s = rpc->sessions;
+
+	while (s && s->next)
+		s = s->next;
+	for (; s; s = s->prev) {
+		Ksalloc__SessionInfo *info;
+		size_t size;
+
+		if (skip) {
+			skip--;
+			continue;
+		}
+		info = ARENA_NEW(arena, Ksalloc__SessionInfo, ksalloc__session_info__init);
+		if (!info) {
+			REPLY_OOM(out, arena, req->id);
+			return;
+		}
+		info->session_id = s->id;
+		info->pid = (uint32_t)s->pid;
+		info->uid = (uint32_t)s->uid;
+		info->gid = (uint32_t)s->gid;
+		info->name = s->name;
+		info->pools_open = s->n_bindings;
+		info->frames_held = session_frames_held(rpc, s);
+		info->connected_ms = now - s->connected_ms;
+		size = 1 + 3 + ksalloc__session_info__get_packed_size(info);
+		if (size > budget)
+			break;
+		budget -= size;
+		r->sessions[r->n_sessions++] = info;
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_LIST_SESSIONS);
+	out->msg.list_sessions = r;
 }
 
 void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
@@ -324,6 +746,18 @@ void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request
 		break;
 	case KSALLOC__REQUEST__BODY_GET_STATUS:
 		handle_get_status(rpc, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_CREATE_POOL:
+		handle_create_pool(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_SET_COMMITTED:
+		handle_set_committed(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_RESHAPE_POOL:
+		handle_reshape_pool(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_LIST_SESSIONS:
+		handle_list_sessions(rpc, req, arena, out);
 		break;
 	default:
 		rpc_reply_error(out, arena, req->id, -EOPNOTSUPP, "unknown request type %d",

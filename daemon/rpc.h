@@ -12,32 +12,49 @@
 
 #include "arena.h"
 #include "framing.h"
-#include "storage.h"
 #include "protocol.h"
+#include "storage.h"
 
 #define RPC_CLIENT_NAME_MAX 64 /* bytes, with the NUL */
 
 struct rpc_limits {
 	uint32_t max_message_size;
 	uint32_t max_sessions;
+	uint32_t max_pool_sessions;
 	struct framing_limits framing;
 };
+
+struct rpc_session;
 
 struct rpc {
 	struct storage *storage; /* borrowed */
 	struct rpc_limits limits;
+	bool keep_created_pools;
 	uint32_t next_session_id;
+	struct rpc_session *sessions; /* every live session, newest first */
+	uint32_t n_sessions;
+};
+
+/* A pool a session has open, and its slot there. */
+struct rpc_binding {
+	uint32_t pool_id;
+	uint32_t slot;
 };
 
 /* What the daemon knows of one connection; embedded in transport's session. */
 struct rpc_session {
-	uint32_t id;
+	struct rpc_session *prev, *next;
+	uint32_t id; /* also its id in frame ownership words */
 	uint64_t token;
 	pid_t pid; /* from SO_PEERCRED at connect time */
 	uid_t uid;
 	gid_t gid;
+	uint64_t connected_ms;
 	char name[RPC_CLIENT_NAME_MAX]; /* from hello, printable ASCII only */
 	bool greeted;                   /* hello done */
+
+	struct rpc_binding *bindings;
+	uint32_t n_bindings;
 };
 
 struct rpc_reply {
@@ -45,9 +62,15 @@ struct rpc_reply {
 	int fd; /* -1, or an fd to attach; borrowed from storage, valid until it changes */
 };
 
-void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits);
+void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
+	      bool keep_created_pools);
 
 void rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid);
+/*
+ * Ends a session: every pool it had open takes back the frames it held (and
+ * wakes waiters for them); a pool created by a client goes when its last
+ * session does, unless the config keeps it.
+ */
 void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s);
 
 /*

@@ -34,7 +34,7 @@ struct storage *storage_free(struct storage *s)
 }
 
 int storage_add(struct storage *s, const char *name, const struct framing *f,
-		const char *backend_name, struct pool **ret_pool)
+		const char *backend_name, uint32_t n_slots, bool persistent, struct pool **ret_pool)
 {
 	const struct backend_ops *backend = backend_find(backend_name);
 	struct pool *p;
@@ -55,7 +55,7 @@ int storage_add(struct storage *s, const char *name, const struct framing *f,
 		s->by_id = by_id;
 		s->capacity = cap;
 	}
-	r = pool_new(s->n_ids + 1, name, f, backend, &p);
+	r = pool_new(s->n_ids + 1, name, f, backend, n_slots, persistent, &p);
 	if (r < 0)
 		return r;
 	s->by_id[s->n_ids++] = p;
@@ -63,6 +63,14 @@ int storage_add(struct storage *s, const char *name, const struct framing *f,
 	if (ret_pool)
 		*ret_pool = p;
 	return 0;
+}
+
+void storage_remove(struct storage *s, uint32_t id)
+{
+	if (id == 0 || id > s->n_ids || !s->by_id[id - 1])
+		return;
+	s->by_id[id - 1] = pool_free(s->by_id[id - 1]);
+	s->count--;
 }
 
 struct pool *storage_get(const struct storage *s, uint32_t id)

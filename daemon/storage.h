@@ -24,7 +24,10 @@ struct storage *storage_free(struct storage *s);
  * backend is called @backend_name, or pool_new()'s -errno.
  */
 int storage_add(struct storage *s, const char *name, const struct framing *f,
-		const char *backend_name, struct pool **ret_pool);
+		const char *backend_name, uint32_t n_slots, bool persistent, struct pool **ret_pool);
+
+/* Destroys pool @id (pool_free()); its id is never handed out again. */
+void storage_remove(struct storage *s, uint32_t id);
 
 struct pool *storage_get(const struct storage *s, uint32_t id);
 struct pool *storage_find(const struct storage *s, const char *name);

@@ -21,6 +21,10 @@
  *   EPROTO        E_UNEXPECTED                                 out-of-order request
  *   EUSERS        HRESULT_FROM_WIN32(ERROR_REQ_NOT_ACCEP)      too many sessions
  *   EBADF         E_HANDLE
+ *   ESTALE        E_HANDLE                                     an old frame handle
+ *   EALREADY      HRESULT_FROM_WIN32(ERROR_NOT_OWNER)          frame released twice
+ *   EBUSY         VFW_E_WRONG_STATE                            pool in use, committed
+ *   ESHUTDOWN     VFW_E_NOT_COMMITTED                          pool decommitted or gone
  *   anything else E_FAIL (and E_FAIL or an unknown HRESULT reads back as EIO)
  *
  * Some errnos fold into the row of a sibling (ECONNRESET into EPIPE, EMSGSIZE

@@ -9,17 +9,19 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-int shm_layout_compute(const struct framing *f, uint64_t max_size_bytes,
+int shm_layout_compute(const struct framing *f, uint32_t n_slots, uint64_t max_size_bytes,
 		       struct shm_layout *ret_layout)
 {
-	struct shm_layout l;
+	struct shm_layout l = { .n_slots = n_slots };
 	uint64_t data_bytes;
 
 	l.frame_stride = framing_stride(f);
-	l.descriptors_offset = align_up(sizeof(struct shm_header), 64);
+	l.slots_offset = align_up(SHM_SHARED_OFFSET + sizeof(struct shm_shared), SHM_CACHELINE);
+	/* Slot and frame counts are 32-bit: these products cannot overflow 64 bits. */
+	l.descriptors_offset = align_up(l.slots_offset + (uint64_t)n_slots * sizeof(struct shm_slot),
+					SHM_CACHELINE);
 	l.data_offset = align_up(l.descriptors_offset + (uint64_t)f->frames * sizeof(struct shm_frame),
 				 SHM_PAGE_SIZE);
-	/* frames < 2^32 and stride < 2^33: the product fits in 64 bits. */
 	data_bytes = (uint64_t)f->frames * l.frame_stride;
 	if (data_bytes > UINT64_MAX - l.data_offset - SHM_PAGE_SIZE)
 		return -EOVERFLOW;
@@ -34,7 +36,9 @@ void shm_header_write(void *map, const struct shm_layout *layout, uint32_t pool_
 		      const char *name, const struct framing *f)
 {
 	struct shm_header *h = map;
-	struct shm_frame *frames = shm_frames(map, layout);
+	struct shm_shared *shared = (struct shm_shared *)((char *)map + SHM_SHARED_OFFSET);
+	struct shm_slot *slots = (struct shm_slot *)((char *)map + layout->slots_offset);
+	struct shm_frame *frames = (struct shm_frame *)((char *)map + layout->descriptors_offset);
 
 	memset(h, 0, sizeof(*h));
 	h->magic = SHM_MAGIC;
@@ -44,15 +48,37 @@ void shm_header_write(void *map, const struct shm_layout *layout, uint32_t pool_
 	h->frames = f->frames;
 	h->frame_size = f->frame_size;
 	h->file_alignment = f->file_alignment;
+	h->options_flags = f->options_flags;
+	h->pool_type = f->pool_type;
+	h->n_slots = layout->n_slots;
 	h->frame_stride = layout->frame_stride;
+	h->slots_offset = layout->slots_offset;
 	h->descriptors_offset = layout->descriptors_offset;
 	h->data_offset = layout->data_offset;
 	strncpy(h->name, name, SHM_NAME_MAX - 1);
-	for (uint32_t i = 0; i < f->frames; i++)
+
+	atomic_init(&shared->state, SHM_STATE_COMMITTED);
+	atomic_init(&shared->waiters, 0);
+	atomic_init(&shared->slots_used, 0);
+	atomic_init(&shared->ticket, 0);
+	atomic_init(&shared->allocated, 0);
+	atomic_init(&shared->peak, 0);
+	for (uint32_t i = 0; i < layout->n_slots; i++) {
+		atomic_init(&slots[i].session, 0);
+		atomic_init(&slots[i].waiting, 0);
+		atomic_init(&slots[i].wait_ticket, 0);
+		atomic_init(&slots[i].futex, 0);
+		atomic_init(&slots[i].acquisitions, 0);
+		atomic_init(&slots[i].timeouts, 0);
+	}
+	for (uint32_t i = 0; i < f->frames; i++) {
 		atomic_init(&frames[i].owner, 0);
+		atomic_init(&frames[i].acquired_ms, 0);
+	}
 }
 
-int shm_header_check(const void *map, size_t map_size, const char **ret_reason)
+int shm_header_check(const void *map, size_t map_size, struct shm_layout *ret_layout,
+		     const char **ret_reason)
 {
 	static const struct framing_limits no_limits = { UINT32_MAX, UINT32_MAX };
 	const struct shm_header *h = map;
@@ -60,8 +86,8 @@ int shm_header_check(const void *map, size_t map_size, const char **ret_reason)
 	struct shm_layout l;
 	const char *reason = NULL;
 
-	if (map_size < sizeof(*h))
-		reason = "mapping is smaller than a pool header";
+	if (map_size < SHM_SHARED_OFFSET + sizeof(struct shm_shared))
+		reason = "mapping is smaller than a pool's control block";
 	else if (h->magic != SHM_MAGIC)
 		reason = "bad magic: not a ksalloc pool";
 	else if (h->version != SHM_VERSION)
@@ -74,6 +100,8 @@ int shm_header_check(const void *map, size_t map_size, const char **ret_reason)
 		goto fail;
 
 	f = (struct framing){
+		.options_flags = h->options_flags,
+		.pool_type = h->pool_type,
 		.frames = h->frames,
 		.frame_size = h->frame_size,
 		.file_alignment = h->file_alignment,
@@ -81,13 +109,15 @@ int shm_header_check(const void *map, size_t map_size, const char **ret_reason)
 	/* framing_validate() sets reason itself when it fails. */
 	if (framing_validate(&f, &no_limits, NULL, &reason) < 0)
 		goto fail;
-	if (shm_layout_compute(&f, map_size, &l) < 0)
+	if (shm_layout_compute(&f, h->n_slots, map_size, &l) < 0)
 		reason = "frames do not fit in the memfd";
-	else if (l.descriptors_offset != h->descriptors_offset || l.data_offset != h->data_offset ||
-		 l.frame_stride != h->frame_stride || l.size_bytes != h->size_bytes)
+	else if (l.slots_offset != h->slots_offset || l.descriptors_offset != h->descriptors_offset ||
+		 l.data_offset != h->data_offset || l.frame_stride != h->frame_stride ||
+		 l.size_bytes != h->size_bytes)
 		reason = "layout in the header does not match its framing";
 	if (reason)
 		goto fail;
+	*ret_layout = l;
 	return 0;
 fail:
 	*ret_reason = reason;

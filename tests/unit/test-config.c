@@ -106,6 +106,8 @@ START_TEST(test_config_init_sets_the_documented_defaults)
 	ck_assert_uint_eq(cfg.limits.max_pool_frames, 4096);
 	ck_assert_uint_eq(cfg.limits.max_frame_size, 256u * 1024 * 1024);
 	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_INFO);
+	ck_assert_uint_eq(cfg.max_pool_sessions, 64);
+	ck_assert(!cfg.keep_created_pools);
 	ck_assert_ptr_null(cfg.pools);
 	ck_assert_uint_eq(cfg.n_pools, 0);
 	config_deinit(&cfg);
@@ -143,6 +145,8 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 					       "max_pool_frames = 1K\n"
 					       "max_frame_size = 3G\n"
 					       "log_level = debug\n"
+					       "max_pool_sessions = 1K\n"
+					       "keep_created_pools = yes\n"
 					       "\n"
 					       "[pool video-1080p]\n"
 					       "frames = 8\n"
@@ -163,10 +167,12 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 	ck_assert_uint_eq(cfg->limits.max_pool_frames, 1024);
 	ck_assert_uint_eq(cfg->limits.max_frame_size, 3221225472u);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_DEBUG);
+	ck_assert_uint_eq(cfg->max_pool_sessions, 1024);
+	ck_assert(cfg->keep_created_pools);
 
 	ck_assert_uint_eq(cfg->n_pools, 2);
 	ck_assert_str_eq(cfg->pools[0].name, "video-1080p");
-	ck_assert_uint_eq(cfg->pools[0].line, 9);
+	ck_assert_uint_eq(cfg->pools[0].line, 11);
 	ck_assert_uint_eq(cfg->pools[0].framing.frames, 8);
 	ck_assert_uint_eq(cfg->pools[0].framing.frame_size, 3110400);
 	ck_assert_uint_eq(cfg->pools[0].framing.file_alignment, 63);
@@ -175,7 +181,7 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 	ck_assert_str_eq(cfg->pools[0].backend, "memfd");
 
 	ck_assert_str_eq(cfg->pools[1].name, "A.b_c-9");
-	ck_assert_uint_eq(cfg->pools[1].line, 17);
+	ck_assert_uint_eq(cfg->pools[1].line, 19);
 	ck_assert_uint_eq(cfg->pools[1].framing.frames, 1024);
 	ck_assert_uint_eq(cfg->pools[1].framing.frame_size, 4u << 20);
 	ck_assert_uint_eq(cfg->pools[1].framing.file_alignment, 4095);
@@ -709,11 +715,11 @@ START_TEST(test_config_rejects_unknown_daemon_key_listing_the_valid_ones)
 {
 	assert_rejects("[daemon]\nmax_session = 5\n",
 		       ":2: [daemon] max_session: unknown key (valid keys: socket, max_sessions, "
-		       "max_message_size, max_pool_frames, max_frame_size, log_level)");
+		       "max_message_size, max_pool_frames, max_frame_size, log_level, max_pool_sessions, keep_created_pools)");
 	/* A pool key is not a daemon key. */
 	assert_rejects("[daemon]\nframes = 5\n",
 		       ":2: [daemon] frames: unknown key (valid keys: socket, max_sessions, "
-		       "max_message_size, max_pool_frames, max_frame_size, log_level)");
+		       "max_message_size, max_pool_frames, max_frame_size, log_level, max_pool_sessions, keep_created_pools)");
 }
 END_TEST
 
@@ -841,6 +847,15 @@ static const struct bad_value bad_values[] = {
 	  "/run/ksallocd/a-socket-path-that-is-far-too-long-to-fit-into-the-sun-path-field-of-"
 	  "sockaddr-un/ksallocd.sock",
 	  "is 108 bytes long, but sockaddr_un.sun_path holds at most 107" },
+
+	NOT_A_NUMBER("daemon", "max_pool_sessions"),
+	NEGATIVE("daemon", "max_pool_sessions"),
+	{ "daemon", "max_pool_sessions", "0", "must be between 1 and 1024" },
+	{ "daemon", "max_pool_sessions", "1025", "must be between 1 and 1024" },
+
+	{ "daemon", "keep_created_pools", "maybe", "expected yes or no, got \"maybe\"" },
+	{ "daemon", "keep_created_pools", "1", "expected yes or no, got \"1\"" },
+	{ "daemon", "keep_created_pools", "", "expected yes or no, got \"\"" },
 
 	{ "daemon", "log_level", "verbose",
 	  "unknown log level \"verbose\" (expected error, warning, info or debug)" },

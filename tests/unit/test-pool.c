@@ -16,10 +16,11 @@ START_TEST(test_pool_is_a_sealed_memfd_with_a_valid_header)
 {
 	struct pool *p;
 	const char *reason = NULL;
+	struct shm_layout l;
 	struct stat st;
 	int seals;
 
-	ck_assert_int_eq(pool_new(3, "video", &video, &backend_memfd, &p), 0);
+	ck_assert_int_eq(pool_new(3, "video", &video, &backend_memfd, 4, true, &p), 0);
 	ck_assert_int_eq(fstat(p->fd, &st), 0);
 	ck_assert_uint_eq((uint64_t)st.st_size, p->layout.size_bytes);
 	seals = fcntl(p->fd, F_GET_SEALS);
@@ -28,7 +29,7 @@ START_TEST(test_pool_is_a_sealed_memfd_with_a_valid_header)
 	ck_assert_int_eq(ftruncate(p->fd, 4096), -1);
 	ck_assert_int_eq(errno, EPERM);
 	ck_assert_int_ne(fcntl(p->fd, F_GETFD) & FD_CLOEXEC, 0);
-	ck_assert_int_eq(shm_header_check(p->map, p->layout.size_bytes, &reason), 0);
+	ck_assert_int_eq(shm_header_check(p->map, p->layout.size_bytes, &l, &reason), 0);
 	ck_assert_uint_eq(((struct shm_header *)p->map)->pool_id, 3);
 	ck_assert_str_eq(((struct shm_header *)p->map)->name, "video");
 	ck_assert_uint_eq(pool_allocated_frames(p), 0);
@@ -41,8 +42,8 @@ START_TEST(test_pool_counts_owned_descriptors_whatever_they_hold)
 	struct pool *p;
 	struct shm_frame *frames;
 
-	ck_assert_int_eq(pool_new(1, "video", &video, &backend_memfd, &p), 0);
-	frames = shm_frames(p->map, &p->layout);
+	ck_assert_int_eq(pool_new(1, "video", &video, &backend_memfd, 4, true, &p), 0);
+	frames = p->frames.frames;
 	atomic_store(&frames[0].owner, (UINT64_C(5) << 32) | 1);
 	atomic_store(&frames[7].owner, UINT64_MAX);
 	ck_assert_uint_eq(pool_allocated_frames(p), 2);
@@ -60,8 +61,8 @@ START_TEST(test_storage_finds_pools_by_id_and_name)
 	uint32_t id = 0;
 
 	ck_assert_int_eq(storage_new(&s), 0);
-	ck_assert_int_eq(storage_add(s, "a", &video, "memfd", &a), 0);
-	ck_assert_int_eq(storage_add(s, "b", &video, "memfd", &b), 0);
+	ck_assert_int_eq(storage_add(s, "a", &video, "memfd", 4, true, &a), 0);
+	ck_assert_int_eq(storage_add(s, "b", &video, "memfd", 4, true, &b), 0);
 	ck_assert_uint_eq(a->id, 1);
 	ck_assert_uint_eq(b->id, 2);
 	ck_assert_ptr_eq(storage_get(s, 2), b);
@@ -74,8 +75,8 @@ START_TEST(test_storage_finds_pools_by_id_and_name)
 	ck_assert_ptr_eq(storage_next(s, &id), b);
 	ck_assert_ptr_null(storage_next(s, &id));
 
-	ck_assert_int_eq(storage_add(s, "a", &video, "memfd", &p), -EEXIST);
-	ck_assert_int_eq(storage_add(s, "c", &video, "dmaheap:system", &p), -ENOENT);
+	ck_assert_int_eq(storage_add(s, "a", &video, "memfd", 4, true, &p), -EEXIST);
+	ck_assert_int_eq(storage_add(s, "c", &video, "dmaheap:system", 4, true, &p), -ENOENT);
 	ck_assert_uint_eq(storage_count(s), 2);
 	storage_free(s);
 }
@@ -91,7 +92,7 @@ START_TEST(test_storage_grows_past_its_first_allocation)
 		char name[16];
 
 		snprintf(name, sizeof(name), "p%d", i);
-		ck_assert_int_eq(storage_add(s, name, &tiny, "memfd", NULL), 0);
+		ck_assert_int_eq(storage_add(s, name, &tiny, "memfd", 4, true, NULL), 0);
 	}
 	ck_assert_str_eq(storage_get(s, 100)->name, "p99");
 	storage_free(s);
@@ -103,9 +104,9 @@ START_TEST(test_pool_refuses_what_it_cannot_map)
 	struct framing huge = { .frames = 1u << 20, .frame_size = 1u << 31 };
 	struct pool *p = NULL;
 
-	ck_assert_int_eq(pool_new(1, "huge", &huge, &backend_memfd, &p), -EOVERFLOW);
+	ck_assert_int_eq(pool_new(1, "huge", &huge, &backend_memfd, 4, true, &p), -EOVERFLOW);
 	ck_assert_ptr_null(p);
-	ck_assert_int_eq(pool_new(0, "zero-id", &video, &backend_memfd, &p), -EINVAL);
+	ck_assert_int_eq(pool_new(0, "zero-id", &video, &backend_memfd, 4, true, &p), -EINVAL);
 }
 END_TEST
 

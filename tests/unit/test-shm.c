@@ -12,7 +12,7 @@ static void *make_pool(const struct framing *f, struct shm_layout *l)
 {
 	void *map;
 
-	ck_assert_int_eq(shm_layout_compute(f, UINT64_MAX, l), 0);
+	ck_assert_int_eq(shm_layout_compute(f, 4, UINT64_MAX, l), 0);
 	map = aligned_alloc(SHM_PAGE_SIZE, l->size_bytes);
 	ck_assert_ptr_nonnull(map);
 	shm_header_write(map, l, 7, "video", f);
@@ -23,10 +23,13 @@ START_TEST(test_shm_layout_aligns_frames_and_pages)
 {
 	struct shm_layout l;
 
-	ck_assert_int_eq(shm_layout_compute(&video, UINT64_MAX, &l), 0);
+	ck_assert_int_eq(shm_layout_compute(&video, 4, UINT64_MAX, &l), 0);
 	ck_assert_uint_eq(l.frame_stride, 3110400); /* already a multiple of 64 */
+	ck_assert_uint_eq(l.n_slots, 4);
+	ck_assert_uint_eq(l.slots_offset % 64, 0);
+	ck_assert_uint_ge(l.slots_offset, SHM_SHARED_OFFSET + sizeof(struct shm_shared));
 	ck_assert_uint_eq(l.descriptors_offset % 64, 0);
-	ck_assert_uint_ge(l.descriptors_offset, sizeof(struct shm_header));
+	ck_assert_uint_ge(l.descriptors_offset, l.slots_offset + 4 * sizeof(struct shm_slot));
 	ck_assert_uint_eq(l.data_offset % SHM_PAGE_SIZE, 0);
 	ck_assert_uint_ge(l.data_offset, l.descriptors_offset + 8 * sizeof(struct shm_frame));
 	ck_assert_uint_eq(l.size_bytes % SHM_PAGE_SIZE, 0);
@@ -40,20 +43,28 @@ START_TEST(test_shm_layout_refuses_pools_over_the_size_limit)
 				.file_alignment = 4095 };
 	struct shm_layout l;
 
-	ck_assert_int_eq(shm_layout_compute(&huge, UINT64_C(1) << 40, &l), -EOVERFLOW);
-	ck_assert_int_eq(shm_layout_compute(&video, 4096, &l), -EOVERFLOW);
+	ck_assert_int_eq(shm_layout_compute(&huge, 1, UINT64_C(1) << 40, &l), -EOVERFLOW);
+	ck_assert_int_eq(shm_layout_compute(&video, 1, 4096, &l), -EOVERFLOW);
 }
 END_TEST
 
 START_TEST(test_shm_header_check_accepts_a_fresh_pool)
 {
-	struct shm_layout l;
+	struct shm_layout l, checked;
 	void *map = make_pool(&video, &l);
 	const char *reason = "untouched";
-	const struct shm_frame *frames = shm_frames(map, &l);
+	const struct shm_frame *frames = (struct shm_frame *)((char *)map + l.descriptors_offset);
+	const struct shm_shared *shared = (struct shm_shared *)((char *)map + SHM_SHARED_OFFSET);
 
-	ck_assert_int_eq(shm_header_check(map, l.size_bytes, &reason), 0);
+	ck_assert_int_eq(shm_header_check(map, l.size_bytes, &checked, &reason), 0);
 	ck_assert_str_eq(reason, "untouched");
+	ck_assert_uint_eq(checked.n_slots, l.n_slots);
+	ck_assert_uint_eq(checked.slots_offset, l.slots_offset);
+	ck_assert_uint_eq(checked.descriptors_offset, l.descriptors_offset);
+	ck_assert_uint_eq(checked.data_offset, l.data_offset);
+	ck_assert_uint_eq(checked.frame_stride, l.frame_stride);
+	ck_assert_uint_eq(checked.size_bytes, l.size_bytes);
+	ck_assert_uint_eq(atomic_load(&shared->state), SHM_STATE_COMMITTED);
 	for (int i = 0; i < 8; i++)
 		ck_assert_uint_eq(atomic_load(&frames[i].owner), 0);
 	free(map);
@@ -63,8 +74,9 @@ END_TEST
 static void assert_rejected(void *map, size_t size, const char *expect)
 {
 	const char *reason = NULL;
+	struct shm_layout l;
 
-	ck_assert_int_eq(shm_header_check(map, size, &reason), -EBADMSG);
+	ck_assert_int_eq(shm_header_check(map, size, &l, &reason), -EBADMSG);
 	ck_assert_str_eq(reason, expect);
 }
 
@@ -74,7 +86,7 @@ START_TEST(test_shm_header_check_rejects_a_scribbled_header)
 	void *map = make_pool(&video, &l);
 	struct shm_header *h = map, saved = *h;
 
-	assert_rejected(map, 16, "mapping is smaller than a pool header");
+	assert_rejected(map, 16, "mapping is smaller than a pool's control block");
 	h->magic ^= 1;
 	assert_rejected(map, l.size_bytes, "bad magic: not a ksalloc pool");
 	*h = saved;
@@ -97,6 +109,13 @@ START_TEST(test_shm_header_check_rejects_a_scribbled_header)
 	*h = saved;
 	h->frame_stride = 1;
 	assert_rejected(map, l.size_bytes, "layout in the header does not match its framing");
+	*h = saved;
+	h->n_slots = 5; /* the descriptors would move */
+	assert_rejected(map, l.size_bytes, "layout in the header does not match its framing");
+	*h = saved;
+	h->options_flags = 0x80;
+	assert_rejected(map, l.size_bytes,
+			"OptionsFlags has bits outside KSALLOCATOR_OPTIONF_VALID (0x3)");
 	free(map);
 }
 END_TEST

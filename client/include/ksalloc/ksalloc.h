@@ -15,6 +15,9 @@
  * - A client may be shared by threads: its calls are serialized. Each call
  *   sends one request and waits for its reply, at most the client's timeout.
  *
+ * Frames are acquired and released in shared memory, without a request to
+ * the daemon: see ksalloc_pool_acquire().
+ *
  * Errors common to every call that talks to the daemon:
  *   -ECONNREFUSED  the daemon is not running (no socket, or nobody listening)
  *   -ETIME         the daemon did not answer within the timeout
@@ -24,6 +27,7 @@
  *   -ENOMEM        out of memory
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +43,7 @@ extern "C" {
 #define KSALLOC_DEFAULT_SOCKET "/run/ksallocd/ksallocd.sock"
 #define KSALLOC_DEFAULT_TIMEOUT_MS 5000u
 #define KSALLOC_POOL_NAME_MAX 64 /* bytes, with the NUL */
+#define KSALLOC_INFINITE UINT32_MAX /* timeout_ms: wait for as long as it takes */
 
 struct ksalloc_client;
 struct ksalloc_pool;
@@ -73,6 +78,54 @@ struct ksalloc_pool_info {
 	char backend[16]; /* "memfd" */
 	uint64_t size_bytes; /* shared memory of the whole pool */
 	struct ksalloc_status status;
+	bool committed;  /* frames may be acquired */
+	bool persistent; /* stays when its last session closes */
+};
+
+/* A frame acquired with ksalloc_pool_acquire(); pass it back unchanged to release it. */
+struct ksalloc_frame {
+	void *data;          /* the frame's memory: mapped, writable, shared */
+	uint32_t size;       /* bytes: the pool's frame size */
+	uint32_t index;      /* the frame's index in its pool */
+	uint32_t generation; /* which acquisition of that frame this is */
+	uint32_t pool_id;
+};
+
+/* A session holding frames of a pool. */
+struct ksalloc_holder {
+	uint32_t session_id;
+	uint32_t pid;
+	uint32_t uid;
+	char name[64];           /* the client's name, from its hello */
+	uint32_t frames_held;
+	uint64_t oldest_hold_ms; /* age of its longest-held frame */
+};
+
+/* The extended status of a pool. */
+struct ksalloc_pool_stats {
+	struct ksalloc_status status;
+	uint32_t free_frames;
+	uint32_t peak_frames; /* highest allocated_frames since the pool was created */
+	uint32_t waiters;     /* threads blocked in acquire */
+	uint32_t sessions;    /* sessions that have the pool open */
+	uint64_t acquisitions;
+	uint64_t timeouts;  /* acquires that gave up */
+	uint64_t reclaimed; /* frames taken back from sessions that closed holding them */
+	bool committed;
+	char backend[16];
+	size_t n_holders;
+	struct ksalloc_holder *holders; /* malloc'ed: free() it */
+};
+
+struct ksalloc_session_info {
+	uint32_t session_id;
+	uint32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+	char name[64];
+	uint32_t pools_open;
+	uint32_t frames_held;
+	uint64_t connected_ms; /* how long ago it connected */
 };
 
 /* Fills @opts with the defaults; call it before setting fields, so new fields get theirs. */
@@ -106,6 +159,25 @@ KSALLOC_EXPORT const char *ksalloc_client_error(const struct ksalloc_client *cli
 /* The socket path the client connected to. */
 KSALLOC_EXPORT const char *ksalloc_client_socket_path(const struct ksalloc_client *client);
 
+/* The daemon's id of this session: what ksallocctl shows for its frames. */
+KSALLOC_EXPORT uint32_t ksalloc_client_session_id(const struct ksalloc_client *client);
+
+/*
+ * The extended status of pool @name: counters and the sessions holding its
+ * frames. On success the caller frees ret_stats->holders with free().
+ * Returns 0, -ENOENT, -EINVAL (malformed name) or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_pool_stats(struct ksalloc_client *client, const char *name,
+					     struct ksalloc_pool_stats *ret_stats);
+
+/*
+ * The daemon's sessions, oldest first. *ret_sessions is malloc'ed (NULL when
+ * there are none): free() it. Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_list_sessions(struct ksalloc_client *client,
+						struct ksalloc_session_info **ret_sessions,
+						size_t *ret_n_sessions);
+
 /*
  * Lists the daemon's pools, in the daemon's order. On success *ret_pools is a
  * malloc'ed array of *ret_n_pools entries (NULL when there are none), which
@@ -131,8 +203,61 @@ KSALLOC_EXPORT int ksalloc_client_pool_status(struct ksalloc_client *client, con
 KSALLOC_EXPORT int ksalloc_pool_open(struct ksalloc_client *client, const char *name,
 				     struct ksalloc_pool **ret_pool);
 
-/* Unmaps and forgets the pool. Accepts NULL; returns NULL. */
+/*
+ * Creates a pool of @framing called @name and opens it (as ksalloc_pool_open()).
+ * An existing pool of the same framing is opened; another framing fails with
+ * -EEXIST. Created pools go when their last session closes, unless the
+ * daemon's config keeps them. Returns 0, -EINVAL (a framing rule is broken:
+ * ksalloc_client_error() says which), -EEXIST, or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_pool_create(struct ksalloc_client *client, const char *name,
+				       const struct ksalloc_framing *framing,
+				       struct ksalloc_pool **ret_pool);
+
+/*
+ * Unmaps and forgets the pool. Frames still held stay held until the client
+ * closes (the daemon then takes them back). Accepts NULL; returns NULL.
+ */
 KSALLOC_EXPORT struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *pool);
+
+/*
+ * Takes a free frame, in shared memory: no request to the daemon, and no
+ * system call unless the pool is empty and the call waits. Waiters are
+ * served in the order they started waiting: a release hands its frame to
+ * the longest-waiting session directly.
+ *
+ * @timeout_ms: 0 does not wait; KSALLOC_INFINITE waits for as long as it takes.
+ * Returns 0 and *ret_frame, -ETIMEDOUT, or -ESHUTDOWN when the pool is
+ * decommitted or destroyed (also for a waiter when that happens while it
+ * waits). Any thread may call it.
+ */
+KSALLOC_EXPORT int ksalloc_pool_acquire(struct ksalloc_pool *pool, uint32_t timeout_ms,
+					struct ksalloc_frame *ret_frame);
+
+/*
+ * Gives back @frame. Returns 0, or -EINVAL (not a frame of this pool),
+ * -ESTALE (an old handle: the frame was released and acquired again since),
+ * -EALREADY (the frame is free: released twice), -EPERM (another session
+ * holds it). Any thread may call it.
+ */
+KSALLOC_EXPORT int ksalloc_pool_release(struct ksalloc_pool *pool, const struct ksalloc_frame *frame);
+
+/*
+ * Commits or decommits the pool for every session that uses it. While
+ * decommitted, acquire fails with -ESHUTDOWN and waiters are woken to fail
+ * so; frames already held stay valid. Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_pool_set_committed(struct ksalloc_pool *pool, bool committed);
+
+/*
+ * Gives a pool this client created a new framing, and maps its new memory.
+ * Only while the pool is decommitted, with no frame held, and open in this
+ * session alone. Returns 0, -EBUSY (committed, frames held, or open
+ * elsewhere), -EPERM (a pool of the daemon's config), -EINVAL (a framing rule
+ * is broken), or a negative errno; on failure the pool is unchanged.
+ */
+KSALLOC_EXPORT int ksalloc_pool_reshape(struct ksalloc_pool *pool,
+					const struct ksalloc_framing *framing);
 
 /* What the daemon said about the pool when it was opened (status as of then). */
 KSALLOC_EXPORT const struct ksalloc_pool_info *ksalloc_pool_get_info(const struct ksalloc_pool *pool);

@@ -318,6 +318,9 @@ extern "C" {
 #ifndef ERROR_INVALID_PARAMETER
 #define ERROR_INVALID_PARAMETER 87
 #endif
+#ifndef ERROR_NOT_OWNER
+#define ERROR_NOT_OWNER 288
+#endif
 #ifndef ERROR_REQ_NOT_ACCEP
 #define ERROR_REQ_NOT_ACCEP 71
 #endif
@@ -1143,8 +1146,8 @@ struct IMemAllocatorCallbackTemp {
  * gets the allocator that a Windows client would get from its pin.
  * @PoolName: the pool's name, as configured in the daemon or given when the pool was created.
  * @Allocator: receives a new object holding one reference, released with
- *	IKsAllocatorEx_Release(); the pool stays open for this process until then. Untouched on
- *	failure.
+ *	IKsAllocatorEx_Release(); the pool stays open for this process until then. Set to NULL on
+ *	failure, as COM does.
  *
  * The daemon is found at the socket named by $KSALLOC_SOCKET, else /run/ksallocd/ksallocd.sock.
  * Any thread may call it.
@@ -1158,10 +1161,71 @@ struct IMemAllocatorCallbackTemp {
  *	socket cannot be reached;
  * HRESULT_FROM_WIN32(ERROR_TIMEOUT) (0x800705B4) if the daemon did not answer in time;
  * HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE) (0x8007006D) if the daemon went away during the call;
- * E_ACCESSDENIED if the pool's owner, group and mode do not let this process open it;
+ * HRESULT_FROM_WIN32(ERROR_REQ_NOT_ACCEP) (0x80070047) if the daemon has as many sessions as
+ *	it allows, or the pool is open in as many sessions as it allows;
  * E_OUTOFMEMORY.
  */
 KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Allocator);
+
+/*
+ * KsCreateNamedAllocator() - ask the daemon to create a pool of @Framing called @PoolName, then
+ * open it as KsOpenAllocator() does. If the pool exists with the same framing it is opened; with
+ * another framing the call fails. The pool goes away when the last process that has it open
+ * releases it (unless the daemon's config keeps created pools).
+ *
+ * @Framing is checked the way Windows checks an allocator's framing: OptionsFlags within
+ * KSALLOCATOR_OPTIONF_VALID, PoolType NonPagedPool or PagedPool, Frames and FrameSize above 0
+ * and within the daemon's limits, FileAlignment a mask of the form 2^n - 1 (at most 4095, a
+ * page), Reserved 0.
+ *
+ * Returns what KsOpenAllocator() returns, and:
+ * E_INVALIDARG if @Framing breaks a rule above (ksallocctl and the daemon's log say which);
+ * HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS) (0x800700B7) if a pool of that name exists with
+ *	another framing.
+ */
+KSALLOC_EXPORT HRESULT KsCreateNamedAllocator(const char *PoolName,
+					      const KSALLOCATOR_FRAMING *Framing,
+					      IKsAllocatorEx **Allocator);
+
+/*
+ * KSALLOC_FRAME - a frame acquired with KsAllocateFrame(). Data and Size are what the caller
+ * uses; the rest identifies the frame to KsFreeFrame() and must be passed back unchanged.
+ */
+typedef struct KSALLOC_FRAME {
+	PVOID Data;       /* the frame's memory, mapped and writable, shared with the daemon */
+	ULONG Size;       /* bytes: the pool's FrameSize */
+	ULONG Index;      /* the frame's index in its pool */
+	ULONG Generation; /* which acquisition of that frame this is */
+	ULONG PoolId;     /* the daemon's id of the pool */
+} KSALLOC_FRAME, *PKSALLOC_FRAME;
+
+KSALLOC_STATIC_ASSERT(sizeof(KSALLOC_FRAME) == 24, "KSALLOC_FRAME is 24 bytes");
+
+/*
+ * KsAllocateFrame() - take a free frame of @Allocator's pool: the analog of
+ * KSMETHOD_STREAMALLOCATOR_ALLOC. The fast path is a compare-and-swap in shared memory: no
+ * request to the daemon and no system call.
+ * @TimeoutMs: how long to wait when every frame is in use: 0 does not wait, INFINITE waits for
+ *	as long as it takes. Waiters are served in the order they started waiting.
+ * @Frame: receives the frame; untouched on failure.
+ *
+ * Returns S_OK; E_POINTER for a NULL argument; VFW_E_TIMEOUT if no frame came free in time;
+ * VFW_E_NOT_COMMITTED if the pool is decommitted (IMemAllocator_Decommit) or was destroyed,
+ * also for a waiter when that happens while it waits.
+ */
+KSALLOC_EXPORT HRESULT KsAllocateFrame(IKsAllocatorEx *Allocator, ULONG TimeoutMs,
+				       KSALLOC_FRAME *Frame);
+
+/*
+ * KsFreeFrame() - give back a frame from KsAllocateFrame(). If a thread waits for a frame of the
+ * pool, the frame goes to it directly; a system call is made only then.
+ *
+ * Returns S_OK; E_POINTER for a NULL argument; E_INVALIDARG if @Frame is not a frame of this
+ * pool; E_HANDLE if @Frame is an old handle (the frame was freed and acquired again since);
+ * HRESULT_FROM_WIN32(ERROR_NOT_OWNER) (0x80070120) if the frame is free (freed twice);
+ * E_ACCESSDENIED if another process (or allocator object) holds the frame.
+ */
+KSALLOC_EXPORT HRESULT KsFreeFrame(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Frame);
 
 #ifdef __cplusplus
 }
