@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  list           list the pools with their framing and frames in use\n"
-		"  status NAME    show the framing and status of pool NAME\n"
+		"  status NAME    show the framing, counters and frame holders of pool NAME\n"
+		"  clients        list the sessions connected to the daemon\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH  daemon socket (default $KSALLOC_SOCKET, else "
@@ -114,28 +115,149 @@ static int cmd_list(struct ctl *ctl)
 	return 0;
 }
 
+/* "1.2 s", "3 min": an age for people. */
+static void format_age(uint64_t ms, char *buf, size_t size)
+{
+	if (ms < 1000)
+		snprintf(buf, size, "%llu ms", (unsigned long long)ms);
+	else if (ms < 120000)
+		snprintf(buf, size, "%.1f s", (double)ms / 1000);
+	else if (ms < 7200000)
+		snprintf(buf, size, "%llu min", (unsigned long long)(ms / 60000));
+	else
+		snprintf(buf, size, "%llu h", (unsigned long long)(ms / 3600000));
+}
+
+static json_object *holder_to_json(const struct ksalloc_holder *h)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "session_id", json_object_new_uint64(h->session_id));
+	json_object_object_add(o, "pid", json_object_new_uint64(h->pid));
+	json_object_object_add(o, "uid", json_object_new_uint64(h->uid));
+	json_object_object_add(o, "name", json_object_new_string(h->name));
+	json_object_object_add(o, "frames_held", json_object_new_uint64(h->frames_held));
+	json_object_object_add(o, "oldest_hold_ms", json_object_new_uint64(h->oldest_hold_ms));
+	return o;
+}
+
+static int print_status_json(const char *name, const struct ksalloc_pool_stats *st)
+{
+	json_object *o = pool_to_json(name, st->backend, 0, &st->status);
+	json_object *holders = json_object_new_array();
+
+	json_object_object_add(o, "committed", json_object_new_boolean(st->committed));
+	json_object_object_add(o, "free_frames", json_object_new_uint64(st->free_frames));
+	json_object_object_add(o, "peak_frames", json_object_new_uint64(st->peak_frames));
+	json_object_object_add(o, "waiters", json_object_new_uint64(st->waiters));
+	json_object_object_add(o, "acquisitions", json_object_new_uint64(st->acquisitions));
+	json_object_object_add(o, "timeouts", json_object_new_uint64(st->timeouts));
+	json_object_object_add(o, "reclaimed", json_object_new_uint64(st->reclaimed));
+	json_object_object_add(o, "sessions", json_object_new_uint64(st->sessions));
+	for (size_t i = 0; i < st->n_holders; i++)
+		json_object_array_add(holders, holder_to_json(&st->holders[i]));
+	json_object_object_add(o, "holders", holders);
+	return print_json(o);
+}
+
 static int cmd_status(struct ctl *ctl, const char *name)
 {
-	struct ksalloc_status st;
-	const struct ksalloc_framing *f = &st.framing;
+	struct ksalloc_pool_stats st;
+	const struct ksalloc_framing *f = &st.status.framing;
 	int r;
 
-	r = ksalloc_client_pool_status(ctl->client, name, &st);
+	r = ksalloc_client_pool_stats(ctl->client, name, &st);
 	if (r < 0) {
 		fprintf(stderr, "ksallocctl: status %s: %s\n", name,
 			ksalloc_client_error(ctl->client));
 		return 1;
 	}
-	if (ctl->json)
-		return print_json(pool_to_json(name, NULL, 0, &st));
+	if (ctl->json) {
+		r = print_status_json(name, &st);
+		free(st.holders);
+		return r;
+	}
 	printf("pool:             %s\n", name);
+	printf("backend:          %s\n", st.backend);
+	printf("state:            %s\n", st.committed ? "committed" : "decommitted");
 	printf("frames:           %u\n", f->frames);
 	printf("frame size:       %u bytes\n", f->frame_size);
 	printf("file alignment:   0x%x (%u bytes)\n", f->file_alignment, f->file_alignment + 1);
 	printf("pool type:        %u (%s)\n", f->pool_type,
 	       f->pool_type == 0 ? "NonPagedPool" : f->pool_type == 1 ? "PagedPool" : "unknown");
 	printf("options flags:    0x%x\n", f->options_flags);
-	printf("allocated frames: %u\n", st.allocated_frames);
+	printf("allocated frames: %u\n", st.status.allocated_frames);
+	printf("free frames:      %u\n", st.free_frames);
+	printf("peak:             %u\n", st.peak_frames);
+	printf("waiters:          %u\n", st.waiters);
+	printf("acquisitions:     %llu\n", (unsigned long long)st.acquisitions);
+	printf("timeouts:         %llu\n", (unsigned long long)st.timeouts);
+	printf("reclaimed:        %llu\n", (unsigned long long)st.reclaimed);
+	printf("sessions:         %u\n", st.sessions);
+	if (st.n_holders) {
+		printf("\n%-8s %8s %6s %-24s %7s %12s\n", "SESSION", "PID", "UID", "NAME", "FRAMES",
+		       "OLDEST HOLD");
+		for (size_t i = 0; i < st.n_holders; i++) {
+			const struct ksalloc_holder *h = &st.holders[i];
+			char age[32];
+
+			format_age(h->oldest_hold_ms, age, sizeof(age));
+			printf("%-8u %8u %6u %-24s %7u %12s\n", h->session_id, h->pid, h->uid,
+			       h->name, h->frames_held, age);
+		}
+	}
+	free(st.holders);
+	return 0;
+}
+
+static int cmd_clients(struct ctl *ctl)
+{
+	struct ksalloc_session_info *sessions;
+	size_t n;
+	int r;
+
+	r = ksalloc_client_list_sessions(ctl->client, &sessions, &n);
+	if (r < 0) {
+		fprintf(stderr, "ksallocctl: clients: %s\n", ksalloc_client_error(ctl->client));
+		return 1;
+	}
+	if (ctl->json) {
+		json_object *array = json_object_new_array();
+
+		for (size_t i = 0; i < n; i++) {
+			const struct ksalloc_session_info *s = &sessions[i];
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "session_id", json_object_new_uint64(s->session_id));
+			json_object_object_add(o, "pid", json_object_new_uint64(s->pid));
+			json_object_object_add(o, "uid", json_object_new_uint64(s->uid));
+			json_object_object_add(o, "gid", json_object_new_uint64(s->gid));
+			json_object_object_add(o, "name", json_object_new_string(s->name));
+			json_object_object_add(o, "pools_open", json_object_new_uint64(s->pools_open));
+			json_object_object_add(o, "frames_held",
+					       json_object_new_uint64(s->frames_held));
+			json_object_object_add(o, "connected_ms",
+					       json_object_new_uint64(s->connected_ms));
+			json_object_object_add(o, "self", json_object_new_boolean(
+						s->session_id ==
+						ksalloc_client_session_id(ctl->client)));
+			json_object_array_add(array, o);
+		}
+		free(sessions);
+		return print_json(array);
+	}
+	printf("%-8s %8s %6s %-24s %6s %7s %10s\n", "SESSION", "PID", "UID", "NAME", "POOLS",
+	       "FRAMES", "CONNECTED");
+	for (size_t i = 0; i < n; i++) {
+		const struct ksalloc_session_info *s = &sessions[i];
+		char age[32];
+
+		format_age(s->connected_ms, age, sizeof(age));
+		printf("%-8u %8u %6u %-24s %6u %7u %10s%s\n", s->session_id, s->pid, s->uid,
+		       s->name, s->pools_open, s->frames_held, age,
+		       s->session_id == ksalloc_client_session_id(ctl->client) ? "  (this one)" : "");
+	}
+	free(sessions);
 	return 0;
 }
 
@@ -175,13 +297,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "ksallocctl: missing command (list, status NAME)\n");
+		fprintf(stderr, "ksallocctl: missing command (list, status NAME, clients)\n");
 		return 2;
 	}
 	command = argv[optind++];
-	if (strcmp(command, "list") == 0) {
+	if (strcmp(command, "list") == 0 || strcmp(command, "clients") == 0) {
 		if (optind != argc) {
-			fprintf(stderr, "ksallocctl: list takes no arguments\n");
+			fprintf(stderr, "ksallocctl: %s takes no arguments\n", command);
 			return 2;
 		}
 	} else if (strcmp(command, "status") == 0) {
@@ -190,7 +312,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} else {
-		fprintf(stderr, "ksallocctl: unknown command '%s' (list, status NAME)\n", command);
+		fprintf(stderr, "ksallocctl: unknown command '%s' (list, status NAME, clients)\n",
+			command);
 		return 2;
 	}
 
@@ -201,6 +324,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(command, "list") == 0)
 		ret = cmd_list(&ctl);
+	else if (strcmp(command, "clients") == 0)
+		ret = cmd_clients(&ctl);
 	else
 		ret = cmd_status(&ctl, argv[optind]);
 	ksalloc_client_close(ctl.client);

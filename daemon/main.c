@@ -23,6 +23,7 @@ struct daemon {
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	struct server *server;
+	struct storage *storage;
 };
 
 static void usage(FILE *out)
@@ -46,6 +47,8 @@ static void on_signal(uv_signal_t *h, int signum)
 
 	log_info("received SIG%s, shutting down", sigabbrev_np(signum));
 	sd_notify(0, "STOPPING=1");
+	/* Waiters learn the pools are going before sessions close and frames come back. */
+	storage_retire(d->storage);
 	server_close(d->server);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -152,6 +155,7 @@ int main(int argc, char **argv)
 
 	if (storage_new(&storage) < 0 || create_pools(cfg, config_path, storage) < 0)
 		goto out;
+	d.storage = storage;
 
 	rpc_init(&rpc, storage,
 		 &(struct rpc_limits){

@@ -136,14 +136,8 @@ int pool_attach(struct pool *p, uint32_t session, uint32_t *ret_slot)
 	if (free_slot == UINT32_MAX)
 		return -EUSERS;
 
-	struct shm_slot *s = &p->frames.slots[free_slot];
-
 	/* Whatever a former tenant (or a scribbler) left there goes. */
-	atomic_store(&s->waiting, 0);
-	atomic_store(&s->wait_ticket, 0);
-	atomic_store(&s->acquisitions, 0);
-	atomic_store(&s->timeouts, 0);
-	atomic_store(&s->session, session);
+	frame_slot_assign(&p->frames.slots[free_slot], session);
 	p->slot_sessions[free_slot] = session;
 	p->n_attached++;
 	raise_slots_used(p, free_slot);
@@ -157,6 +151,14 @@ static bool is_attached(const struct pool *p, uint32_t session)
 		if (p->slot_sessions[i] == session)
 			return true;
 	return false;
+}
+
+/* The state word as the daemon knows it should be. */
+static uint32_t pool_state(const struct pool *p)
+{
+	if (p->retired)
+		return SHM_STATE_DESTROYED;
+	return p->committed ? SHM_STATE_COMMITTED : SHM_STATE_DECOMMITTED;
 }
 
 /* Frees frames owned by sessions that do not have the pool open (none can, legitimately). */
@@ -187,18 +189,26 @@ uint32_t pool_detach(struct pool *p, uint32_t slot)
 	p->timeouts_closed += atomic_load(&s->timeouts);
 	p->slot_sessions[slot] = 0;
 	p->n_attached--;
-	atomic_store(&s->session, 0);
 
+	/* Takes the slot back (its tenant word goes to 0) and the frames with it. */
 	n = frame_reclaim(&p->frames, session, s);
 	n += sweep_orphans(p);
 	p->reclaimed += n;
+	/* What the daemon owns in the control block is rewritten, whatever a client did to it. */
+	atomic_store(&p->frames.shared->state, pool_state(p));
 	return n;
+}
+
+void pool_retire(struct pool *p)
+{
+	p->retired = true;
+	frame_set_state(&p->frames, pool_state(p));
 }
 
 void pool_set_committed(struct pool *p, bool committed)
 {
 	p->committed = committed;
-	frame_set_state(&p->frames, committed ? SHM_STATE_COMMITTED : SHM_STATE_DECOMMITTED);
+	frame_set_state(&p->frames, pool_state(p));
 }
 
 uint32_t pool_allocated_frames(const struct pool *p)
@@ -224,7 +234,7 @@ void pool_get_stats(const struct pool *p, struct pool_stats *ret_stats)
 
 		if (p->slot_sessions[i] == 0)
 			continue;
-		st.waiters += atomic_load(&s->waiting);
+		st.waiters += frame_slot_waiting(s);
 		st.acquisitions += atomic_load(&s->acquisitions);
 		st.timeouts += atomic_load(&s->timeouts);
 	}
@@ -268,7 +278,7 @@ int pool_reshape(struct pool *p, const struct framing *f)
 	memory_install(p, f, &m);
 	for (uint32_t i = 0; i < p->layout.n_slots; i++) {
 		if (p->slot_sessions[i]) {
-			atomic_store(&p->frames.slots[i].session, p->slot_sessions[i]);
+			frame_slot_assign(&p->frames.slots[i], p->slot_sessions[i]);
 			raise_slots_used(p, i);
 		}
 	}

@@ -31,6 +31,7 @@ struct pool {
 
 	bool persistent; /* stays when its last session closes */
 	bool committed;
+	bool retired; /* the daemon is going away: no frame is handed out any more */
 
 	/* slot_sessions[i]: the session that has slot i, 0 if free. The daemon's truth, not shm's. */
 	uint32_t *slot_sessions;
@@ -80,6 +81,13 @@ int pool_attach(struct pool *p, uint32_t session, uint32_t *ret_slot);
  * the number of frames taken back.
  */
 uint32_t pool_detach(struct pool *p, uint32_t slot);
+
+/*
+ * Marks the pool destroyed for its users before the daemon goes away: their
+ * waiters wake and fail, and frames reclaimed from now on are not handed to
+ * anyone. Nothing is freed.
+ */
+void pool_retire(struct pool *p);
 
 /* Commit or decommit: decommitting wakes every waiter, who then fails. */
 void pool_set_committed(struct pool *p, bool committed);

@@ -73,6 +73,15 @@ void storage_remove(struct storage *s, uint32_t id)
 	s->count--;
 }
 
+void storage_retire(struct storage *s)
+{
+	struct pool *p;
+	uint32_t id = 0;
+
+	while ((p = storage_next(s, &id)))
+		pool_retire(p);
+}
+
 struct pool *storage_get(const struct storage *s, uint32_t id)
 {
 	if (id == 0 || id > s->n_ids)

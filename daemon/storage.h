@@ -29,6 +29,9 @@ int storage_add(struct storage *s, const char *name, const struct framing *f,
 /* Destroys pool @id (pool_free()); its id is never handed out again. */
 void storage_remove(struct storage *s, uint32_t id);
 
+/* pool_retire() on every pool: the daemon is about to close its sessions and go. */
+void storage_retire(struct storage *s);
+
 struct pool *storage_get(const struct storage *s, uint32_t id);
 struct pool *storage_find(const struct storage *s, const char *name);
 size_t storage_count(const struct storage *s);

@@ -60,9 +60,19 @@ static void note_acquired(struct frame_pool *fp, uint32_t index)
 			      memory_order_relaxed);
 }
 
-static void note_freed(struct frame_pool *fp)
+/*
+ * Frees frame @index if its word is still *@expect. The count goes down before
+ * the frame can be taken again (and back up if it cannot be freed), so that
+ * allocated, and with it peak, never counts a frame twice.
+ */
+static bool free_word(struct frame_pool *fp, uint32_t index, uint64_t *expect, uint32_t generation)
 {
 	atomic_fetch_sub_explicit(&fp->shared->allocated, 1, memory_order_relaxed);
+	if (atomic_compare_exchange_strong(&fp->frames[index].owner, expect,
+					   shm_owner(0, generation)))
+		return true;
+	atomic_fetch_add_explicit(&fp->shared->allocated, 1, memory_order_relaxed);
+	return false;
 }
 
 int frame_try_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot,
@@ -105,6 +115,7 @@ static int claim_handoff(struct frame_pool *fp, uint32_t session, struct shm_slo
 		if (!atomic_compare_exchange_strong(&fp->frames[i].owner, &w,
 						    shm_owner(session, generation)))
 			continue;
+		atomic_fetch_sub(&slot->handed, 1);
 		atomic_fetch_add_explicit(&slot->acquisitions, 1, memory_order_relaxed);
 		*ret_index = i;
 		*ret_generation = generation;
@@ -113,26 +124,85 @@ static int claim_handoff(struct frame_pool *fp, uint32_t session, struct shm_slo
 	return -EAGAIN;
 }
 
+void frame_slot_assign(struct shm_slot *slot, uint32_t session)
+{
+	atomic_store(&slot->handed, 0);
+	atomic_store(&slot->wait_ticket, 0);
+	atomic_store(&slot->acquisitions, 0);
+	atomic_store(&slot->timeouts, 0);
+	atomic_store(&slot->tenant, (uint64_t)session << 32);
+}
+
+uint32_t frame_slot_session(const struct shm_slot *slot)
+{
+	return (uint32_t)(atomic_load(&slot->tenant) >> 32);
+}
+
+uint32_t frame_slot_waiting(const struct shm_slot *slot)
+{
+	return (uint32_t)atomic_load(&slot->tenant);
+}
+
+/*
+ * Counts a thread of @session in as waiting, if the slot is still the
+ * session's. Returns -ESHUTDOWN when it is not, else whether it is the first.
+ */
+static int join_waiters(struct shm_slot *slot, uint32_t session)
+{
+	uint64_t w = atomic_load(&slot->tenant);
+
+	do {
+		if ((uint32_t)(w >> 32) != session)
+			return -ESHUTDOWN;
+	} while (!atomic_compare_exchange_weak(&slot->tenant, &w, w + 1));
+	return (uint32_t)w == 0;
+}
+
+/*
+ * Counts a thread of @session out. Returns false when the daemon has already
+ * taken the slot back, and with it this thread out of every count.
+ */
+static bool leave_waiters(struct shm_slot *slot, uint32_t session)
+{
+	uint64_t w = atomic_load(&slot->tenant);
+
+	do {
+		if ((uint32_t)(w >> 32) != session || (uint32_t)w == 0)
+			return false;
+	} while (!atomic_compare_exchange_weak(&slot->tenant, &w, w - 1));
+	return true;
+}
+
 /* Signed distance, so that ticket order survives the counter wrapping. */
 static bool ticket_before(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) < 0;
 }
 
-/* The slot of the session that has waited longest, or NULL when nobody waits. */
-static struct shm_slot *longest_waiting(struct frame_pool *fp)
+/* Clamped: slots_used is written by the daemon, but anyone can scribble on it. */
+static uint32_t slots_used(const struct frame_pool *fp)
 {
 	uint32_t used = atomic_load_explicit(&fp->shared->slots_used, memory_order_relaxed);
-	struct shm_slot *best = NULL;
-	uint32_t best_ticket = 0;
 
-	if (used > fp->n_slots)
-		used = fp->n_slots; /* written by the daemon, but readable by anyone */
+	return used < fp->n_slots ? used : fp->n_slots;
+}
+
+/*
+ * The slot of the session that has waited longest among those with a waiting
+ * thread that no hand-over is on its way to yet, or NULL.
+ */
+static struct shm_slot *longest_waiting(struct frame_pool *fp)
+{
+	uint32_t used = slots_used(fp), best_ticket = 0;
+	struct shm_slot *best = NULL;
+
 	for (uint32_t i = 0; i < used; i++) {
 		struct shm_slot *s = &fp->slots[i];
 		uint32_t ticket;
 
-		if (atomic_load(&s->waiting) == 0 || atomic_load(&s->session) == 0)
+		uint64_t tenant = atomic_load(&s->tenant);
+
+		if ((uint32_t)tenant <= atomic_load(&s->handed) || (tenant >> 32) == 0)
 			continue;
 		ticket = atomic_load_explicit(&s->wait_ticket, memory_order_relaxed);
 		if (!best || ticket_before(ticket, best_ticket)) {
@@ -144,6 +214,45 @@ static struct shm_slot *longest_waiting(struct frame_pool *fp)
 }
 
 /*
+ * Books one hand-over to @s, so that a session never gets more frames handed
+ * to it than it has threads waiting (two releases at once would otherwise
+ * both pick it, and one frame would sit handed to nobody who looks for it).
+ */
+static bool reserve_handoff(struct shm_slot *s)
+{
+	uint32_t handed = atomic_load(&s->handed);
+
+	do {
+		if (handed >= frame_slot_waiting(s))
+			return false;
+	} while (!atomic_compare_exchange_weak(&s->handed, &handed, handed + 1));
+	return true;
+}
+
+static void wake_slot(struct shm_slot *s, int n)
+{
+	atomic_fetch_add(&s->futex, 1);
+	futex_wake(&s->futex, n);
+}
+
+/*
+ * Somebody is counted as waiting but no session can take a hand-over (the
+ * counts are off after a crash, or every waiter has one on its way): wake
+ * whoever waits, to look for the free frame themselves.
+ */
+static void wake_someone(struct frame_pool *fp)
+{
+	uint32_t used = slots_used(fp);
+
+	for (uint32_t i = 0; i < used; i++) {
+		if (frame_slot_waiting(&fp->slots[i]) != 0) {
+			wake_slot(&fp->slots[i], 1);
+			return;
+		}
+	}
+}
+
+/*
  * Frame @index was just freed at @generation and somebody waits: move it
  * straight to the longest-waiting session, so nobody barges in ahead of it.
  */
@@ -152,35 +261,38 @@ static void hand_over(struct frame_pool *fp, uint32_t index, uint32_t generation
 	for (int attempt = 0; attempt < HANDOFF_ATTEMPTS; attempt++) {
 		struct shm_slot *target = longest_waiting(fp);
 		uint64_t expect = shm_owner(0, generation), handed;
-		uint32_t session, next;
+		uint32_t next;
 
-		if (!target)
+		if (!target) {
+			wake_someone(fp);
 			return;
-		session = atomic_load(&target->session);
+		}
+		if (!reserve_handoff(target))
+			continue;
 		next = ((generation + 1) & SHM_GENERATION_MASK) | SHM_HANDOFF;
-		handed = shm_owner(session, next);
-		/* Taken by someone else meanwhile: they are served, and so is fairness enough. */
-		if (!atomic_compare_exchange_strong(&fp->frames[index].owner, &expect, handed))
+		handed = shm_owner(frame_slot_session(target), next);
+		/* Taken by someone else meanwhile: they are served, and the booking goes. */
+		if (!atomic_compare_exchange_strong(&fp->frames[index].owner, &expect, handed)) {
+			atomic_fetch_sub(&target->handed, 1);
 			return;
+		}
 		note_acquired(fp, index);
 		/* Served: to the back of the queue, behind every session now waiting. */
 		atomic_store_explicit(&target->wait_ticket,
 				      atomic_fetch_add(&fp->shared->ticket, 1), memory_order_relaxed);
-		atomic_fetch_add(&target->futex, 1);
-		futex_wake(&target->futex, 1);
+		wake_slot(target, 1);
 		/*
 		 * Its waiters may have given up between our look and the hand-over;
 		 * one that leaves checks for hand-overs after it stops counting itself,
 		 * and we check its count after handing over, so one of us sees the other.
 		 */
-		if (atomic_load(&target->waiting) != 0)
+		if (frame_slot_waiting(target) != 0)
 			return;
 		expect = handed;
-		if (!atomic_compare_exchange_strong(&fp->frames[index].owner, &expect,
-						    shm_owner(0, next & SHM_GENERATION_MASK)))
-			return; /* picked up after all */
-		note_freed(fp);
 		generation = next & SHM_GENERATION_MASK;
+		if (!free_word(fp, index, &expect, generation))
+			return; /* picked up after all */
+		atomic_fetch_sub(&target->handed, 1);
 	}
 }
 
@@ -208,11 +320,9 @@ int frame_release(struct frame_pool *fp, uint32_t session, uint32_t index, uint3
 			return -EALREADY;
 		if (shm_owner_session(w) != session)
 			return -EPERM;
-		if (atomic_compare_exchange_strong(&fp->frames[index].owner, &w,
-						   shm_owner(0, generation)))
+		if (free_word(fp, index, &w, generation))
 			break;
 	}
-	note_freed(fp);
 	after_free(fp, index, generation);
 	return 0;
 }
@@ -261,29 +371,40 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 	 * count goes up first and down last, so a crash can only leave it too high.
 	 */
 	atomic_fetch_add(&fp->shared->waiters, 1);
-	if (atomic_fetch_add(&slot->waiting, 1) == 0)
+	r = join_waiters(slot, session);
+	if (r < 0) {
+		atomic_fetch_sub(&fp->shared->waiters, 1);
+		return r;
+	}
+	if (r == 1)
 		atomic_store_explicit(&slot->wait_ticket, atomic_fetch_add(&fp->shared->ticket, 1),
 				      memory_order_relaxed);
 	for (;;) {
 		uint32_t seq = atomic_load(&slot->futex);
 
+		/*
+		 * Decommitted or destroyed, or our session is gone (the daemon took the
+		 * slot back): checked before looking for a free frame, so that a frame
+		 * freed after the change is not taken by a waiter the change woke.
+		 */
+		if (atomic_load(&fp->shared->state) != SHM_STATE_COMMITTED ||
+		    frame_slot_session(slot) != session) {
+			r = -ESHUTDOWN;
+			break;
+		}
 		r = claim_handoff(fp, session, slot, ret_index, ret_generation);
 		if (r == -EAGAIN)
 			r = frame_try_acquire(fp, session, slot, hint, ret_index, ret_generation);
 		if (r != -EAGAIN)
 			break;
-		if (atomic_load(&fp->shared->state) != SHM_STATE_COMMITTED) {
-			r = -ESHUTDOWN;
-			break;
-		}
 		if (timeout_ms != FRAME_INFINITE && deadline_passed(&deadline)) {
 			r = -ETIMEDOUT;
 			break;
 		}
 		futex_wait(&slot->futex, seq, timeout_ms == FRAME_INFINITE ? NULL : &deadline);
 	}
-	atomic_fetch_sub(&slot->waiting, 1);
-	atomic_fetch_sub(&fp->shared->waiters, 1);
+	if (leave_waiters(slot, session))
+		atomic_fetch_sub(&fp->shared->waiters, 1);
 
 	if (r == 0)
 		return 0;
@@ -297,21 +418,27 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 
 uint32_t frame_reclaim(struct frame_pool *fp, uint32_t session, struct shm_slot *slot)
 {
-	uint32_t waiting = atomic_exchange(&slot->waiting, 0), n = 0;
+	uint64_t tenant = atomic_exchange(&slot->tenant, 0);
+	uint32_t n = 0;
 
-	/* A dead session's waiters never come back to count themselves out. */
-	if (waiting)
-		atomic_fetch_sub(&fp->shared->waiters, waiting);
+	atomic_store(&slot->handed, 0);
+	/*
+	 * A dead session's waiters never come back to count themselves out; a live
+	 * process whose session the daemon closed is woken to find its slot gone,
+	 * and does not count itself out again (leave_waiters()).
+	 */
+	if ((uint32_t)(tenant >> 32) == session && (uint32_t)tenant != 0) {
+		atomic_fetch_sub(&fp->shared->waiters, (uint32_t)tenant);
+		wake_slot(slot, INT32_MAX);
+	}
 	for (uint32_t i = 0; i < fp->n_frames; i++) {
 		uint64_t w = atomic_load(&fp->frames[i].owner);
 		uint32_t generation;
 
 		while (shm_owner_session(w) == session) {
 			generation = shm_owner_generation(w) & SHM_GENERATION_MASK;
-			if (atomic_compare_exchange_strong(&fp->frames[i].owner, &w,
-							   shm_owner(0, generation))) {
+			if (free_word(fp, i, &w, generation)) {
 				n++;
-				note_freed(fp);
 				after_free(fp, i, generation);
 				break;
 			}
@@ -322,18 +449,16 @@ uint32_t frame_reclaim(struct frame_pool *fp, uint32_t session, struct shm_slot 
 
 void frame_set_state(struct frame_pool *fp, uint32_t state)
 {
-	uint32_t used = atomic_load(&fp->shared->slots_used);
+	uint32_t used = slots_used(fp);
 
 	atomic_store(&fp->shared->state, state);
-	if (used > fp->n_slots)
-		used = fp->n_slots;
-	/* Every waiter wakes, looks at the state and leaves with -ESHUTDOWN. */
-	for (uint32_t i = 0; i < used; i++) {
-		if (atomic_load(&fp->slots[i].waiting) == 0)
-			continue;
-		atomic_fetch_add(&fp->slots[i].futex, 1);
-		futex_wake(&fp->slots[i].futex, INT32_MAX);
-	}
+	/*
+	 * Every waiter wakes, looks at the state and leaves with -ESHUTDOWN. Every
+	 * slot, whatever its count says: the count of a session already reclaimed
+	 * is 0, yet its process may still have threads here.
+	 */
+	for (uint32_t i = 0; i < used; i++)
+		wake_slot(&fp->slots[i], INT32_MAX);
 }
 
 uint32_t frame_count_owned(const struct frame_pool *fp)

@@ -78,6 +78,13 @@ int frame_release(struct frame_pool *fp, uint32_t session, uint32_t index, uint3
  */
 uint32_t frame_reclaim(struct frame_pool *fp, uint32_t session, struct shm_slot *slot);
 
+/* Daemon side: gives @slot to @session (0: to nobody), with fresh counters. */
+void frame_slot_assign(struct shm_slot *slot, uint32_t session);
+
+/* The session that has @slot (0: none) and how many of its threads wait. */
+uint32_t frame_slot_session(const struct shm_slot *slot);
+uint32_t frame_slot_waiting(const struct shm_slot *slot);
+
 /* Daemon side: sets the pool's state and wakes every waiter to look at it. */
 void frame_set_state(struct frame_pool *fp, uint32_t state);
 

@@ -64,10 +64,10 @@ void shm_header_write(void *map, const struct shm_layout *layout, uint32_t pool_
 	atomic_init(&shared->allocated, 0);
 	atomic_init(&shared->peak, 0);
 	for (uint32_t i = 0; i < layout->n_slots; i++) {
-		atomic_init(&slots[i].session, 0);
-		atomic_init(&slots[i].waiting, 0);
+		atomic_init(&slots[i].tenant, 0);
 		atomic_init(&slots[i].wait_ticket, 0);
 		atomic_init(&slots[i].futex, 0);
+		atomic_init(&slots[i].handed, 0);
 		atomic_init(&slots[i].acquisitions, 0);
 		atomic_init(&slots[i].timeouts, 0);
 	}

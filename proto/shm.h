@@ -85,10 +85,16 @@ struct shm_shared {
  * so its counters cost no cross-process cache traffic.
  */
 struct shm_slot {
-	alignas(SHM_CACHELINE) _Atomic uint32_t session; /* written by the daemon */
-	_Atomic uint32_t waiting;     /* this session's threads blocked in acquire */
-	_Atomic uint32_t wait_ticket; /* its place in the queue while waiting > 0 */
+	/*
+	 * The session that has the slot (set by the daemon) in the high 32 bits,
+	 * and how many of its threads wait in acquire in the low 32 bits: one word,
+	 * so that a thread counts itself in or out only while the slot is still its
+	 * session's, and the daemon takes a closed session's count out exactly once.
+	 */
+	alignas(SHM_CACHELINE) _Atomic uint64_t tenant;
+	_Atomic uint32_t wait_ticket; /* its place in the queue while threads wait */
 	_Atomic uint32_t futex;       /* its waiters sleep here; bumped when a frame is handed over */
+	_Atomic uint32_t handed;      /* frames handed over to it and not picked up yet */
 	_Atomic uint64_t acquisitions;
 	_Atomic uint64_t timeouts;
 };

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "harness.h"
 
+#include <sys/mman.h>
+
+#include "wire.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -335,4 +339,74 @@ int test_count_fds(void)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n - 1; /* the directory's own fd */
+}
+
+/* One request, one reply, by hand; returns the reply (free with free_unpacked) or NULL. */
+static Ksalloc__Reply *raw_call(int sock, Ksalloc__Request *req, int *ret_fd)
+{
+	static uint8_t buf[WIRE_DEFAULT_MAX_MESSAGE];
+	size_t n_fds = 0;
+	ssize_t n;
+
+	n = wire_pack(&req->base, buf, sizeof(buf));
+	if (n < 0 || wire_send(sock, buf, (size_t)n, NULL, 0) < 0)
+		return NULL;
+	n = wire_recv(sock, buf, sizeof(buf), ret_fd, ret_fd ? 1 : 0, &n_fds, NULL);
+	if (n <= 0)
+		return NULL;
+	if (ret_fd && n_fds == 0)
+		*ret_fd = -1;
+	return ksalloc__reply__unpack(NULL, (size_t)n, buf);
+}
+
+int test_raw_open_pool(const char *socket_path, const char *name, int *ret_sock,
+		       unsigned char **ret_map, size_t *ret_size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__HelloRequest hello = KSALLOC__HELLO_REQUEST__INIT;
+	Ksalloc__OpenPoolRequest open_req = KSALLOC__OPEN_POOL_REQUEST__INIT;
+	Ksalloc__Reply *reply;
+	struct stat st;
+	void *map;
+	int sock, fd = -1;
+
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+	hello.protocol_version = WIRE_PROTOCOL_VERSION;
+	hello.client_name = "scribbler";
+	req.id = 1;
+	req.body_case = KSALLOC__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	reply = raw_call(sock, &req, NULL);
+	if (!reply || reply->hresult < 0)
+		goto fail;
+	ksalloc__reply__free_unpacked(reply, NULL);
+
+	open_req.name = (char *)name;
+	req.id = 2;
+	req.body_case = KSALLOC__REQUEST__BODY_OPEN_POOL;
+	req.open_pool = &open_req;
+	reply = raw_call(sock, &req, &fd);
+	if (!reply || reply->hresult < 0 || fd < 0)
+		goto fail;
+	ksalloc__reply__free_unpacked(reply, NULL);
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	close(fd);
+	*ret_sock = sock;
+	*ret_map = map;
+	*ret_size = (size_t)st.st_size;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (sock >= 0)
+		close(sock);
+	return -EIO;
 }

@@ -58,5 +58,13 @@ char *test_daemon_log(const struct test_daemon *d);
  */
 int test_run(char *const argv[], char **ret_out, char **ret_err);
 
+/*
+ * A client that does not use the library: connects to @socket_path, says
+ * hello, opens pool @name and maps the memfd it gets, read-write. Returns 0
+ * with the connected socket, the mapping and its size, or -errno.
+ */
+int test_raw_open_pool(const char *socket_path, const char *name, int *ret_sock,
+		       unsigned char **ret_map, size_t *ret_size);
+
 /* Number of open fds of this process: for leak checks around a test. */
 int test_count_fds(void);

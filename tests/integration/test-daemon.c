@@ -129,7 +129,7 @@ START_TEST(test_ks_allocator_reports_handle_mode_and_properties)
 
 	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IUnknown, (void **)&unknown), S_OK);
 	ck_assert_ptr_eq(unknown, alloc);
-	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IMemAllocator, &other),
+	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IKsPin, &other),
 			 E_NOINTERFACE);
 	ck_assert_ptr_null(other);
 	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IKsAllocator, NULL), E_POINTER);
@@ -657,7 +657,8 @@ START_TEST(test_help_and_version_exit_zero)
 	free(out);
 	free(err);
 	ck_assert_int_eq(test_run(ctl_bad, &out, &err), 2);
-	ck_assert_str_eq(err, "ksallocctl: unknown command 'frobnicate' (list, status NAME)\n");
+	ck_assert_str_eq(err,
+			 "ksallocctl: unknown command 'frobnicate' (list, status NAME, clients)\n");
 	free(out);
 	free(err);
 }
