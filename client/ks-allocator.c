@@ -2,9 +2,11 @@
 /*
  * The Windows shape: IKsAllocatorEx as a C COM object over the native API.
  * It translates arguments and results (errno to HRESULT through proto/hresult)
- * and does nothing else.
+ * and does nothing else. The same object is also an IMemAllocator, whose
+ * methods are in ks-memallocator.c; ks-allocator.h has the object.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,33 +16,25 @@
 #include <ksalloc/ksproxy.h>
 
 #include "hresult.h"
-
-struct ks_allocator {
-	IKsAllocatorEx iface; /* first: the interface pointer is the object pointer */
-	atomic_uint refs;
-	struct ksalloc_client *client;
-	struct ksalloc_pool *pool;
-	KSALLOCATORMODE mode;
-	HANDLE handle;
-	ALLOCATOR_PROPERTIES_EX properties;
-};
+#include "ks-allocator.h"
 
 static struct ks_allocator *from_iface(IKsAllocatorEx *This)
 {
-	return (struct ks_allocator *)This;
+	return ks_allocator_from_iface(This);
 }
 
-static ULONG STDMETHODCALLTYPE ks_add_ref(IKsAllocatorEx *This)
+ULONG ks_allocator_ref(struct ks_allocator *a)
 {
-	return atomic_fetch_add(&from_iface(This)->refs, 1) + 1;
+	return atomic_fetch_add(&a->refs, 1) + 1;
 }
 
-static ULONG STDMETHODCALLTYPE ks_release(IKsAllocatorEx *This)
+ULONG ks_allocator_unref(struct ks_allocator *a)
 {
-	struct ks_allocator *a = from_iface(This);
 	ULONG refs = atomic_fetch_sub(&a->refs, 1) - 1;
 
 	if (refs == 0) {
+		/* No sample is out: each holds a reference. */
+		ks_mem_allocator_deinit(a);
 		ksalloc_pool_close(a->pool);
 		ksalloc_client_close(a->client);
 		free(a);
@@ -48,21 +42,45 @@ static ULONG STDMETHODCALLTYPE ks_release(IKsAllocatorEx *This)
 	return refs;
 }
 
-static HRESULT STDMETHODCALLTYPE ks_query_interface(IKsAllocatorEx *This, REFIID riid,
-						    void **ppvObject)
+HRESULT ks_allocator_query_interface(struct ks_allocator *a, REFIID riid, void **ppvObject)
 {
 	if (!ppvObject)
 		return E_POINTER;
 	*ppvObject = NULL;
 	if (!riid)
 		return E_POINTER;
-	/* IKsAllocatorEx extends IKsAllocator extends IUnknown: one vtable serves all three. */
-	if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IKsAllocator) &&
-	    !IsEqualIID(riid, &IID_IKsAllocatorEx))
+	/*
+	 * IKsAllocatorEx extends IKsAllocator extends IUnknown: one vtable serves all three, and
+	 * IUnknown is always this pointer, whichever interface is asked, so that comparing
+	 * IUnknown pointers tells whether two interfaces belong to one object.
+	 */
+	if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IKsAllocator) ||
+	    IsEqualIID(riid, &IID_IKsAllocatorEx))
+		*ppvObject = &a->iface;
+	/* IMemAllocatorCallbackTemp extends IMemAllocator: one vtable serves both. */
+	else if (IsEqualIID(riid, &IID_IMemAllocator) ||
+		 IsEqualIID(riid, &IID_IMemAllocatorCallbackTemp))
+		*ppvObject = &a->mem_iface;
+	else
 		return E_NOINTERFACE;
-	ks_add_ref(This);
-	*ppvObject = This;
+	ks_allocator_ref(a);
 	return S_OK;
+}
+
+static ULONG STDMETHODCALLTYPE ks_add_ref(IKsAllocatorEx *This)
+{
+	return ks_allocator_ref(from_iface(This));
+}
+
+static ULONG STDMETHODCALLTYPE ks_release(IKsAllocatorEx *This)
+{
+	return ks_allocator_unref(from_iface(This));
+}
+
+static HRESULT STDMETHODCALLTYPE ks_query_interface(IKsAllocatorEx *This, REFIID riid,
+						    void **ppvObject)
+{
+	return ks_allocator_query_interface(from_iface(This), riid, ppvObject);
 }
 
 static HANDLE STDMETHODCALLTYPE ks_get_allocator_handle(IKsAllocatorEx *This)
@@ -107,10 +125,17 @@ static PALLOCATOR_PROPERTIES_EX STDMETHODCALLTYPE ks_get_properties(IKsAllocator
 	return &from_iface(This)->properties;
 }
 
-static VOID STDMETHODCALLTYPE ks_set_properties(IKsAllocatorEx *This, PALLOCATOR_PROPERTIES_EX Properties)
+static VOID STDMETHODCALLTYPE ks_set_properties(IKsAllocatorEx *This,
+						 PALLOCATOR_PROPERTIES_EX Properties)
 {
-	if (Properties)
-		from_iface(This)->properties = *Properties;
+	struct ks_allocator *a = from_iface(This);
+
+	if (!Properties)
+		return;
+	/* IMemAllocator's SetProperties and Commit write parts of it under this lock too. */
+	pthread_mutex_lock(&a->lock);
+	a->properties = *Properties;
+	pthread_mutex_unlock(&a->lock);
 }
 
 static VOID STDMETHODCALLTYPE ks_set_allocator_handle(IKsAllocatorEx *This, HANDLE AllocatorHandle)
@@ -195,6 +220,13 @@ static HRESULT allocator_new(int (*open)(struct ksalloc_client *c, const char *n
 	}
 	a->handle = (HANDLE)(uintptr_t)ksalloc_pool_get_info(a->pool)->pool_id;
 	properties_from_framing(&ksalloc_pool_get_info(a->pool)->status.framing, &a->properties);
+	r = ks_mem_allocator_init(a);
+	if (r < 0) {
+		ksalloc_pool_close(a->pool);
+		ksalloc_client_close(a->client);
+		free(a);
+		return hresult_from_errno(r);
+	}
 	*Allocator = &a->iface;
 	return S_OK;
 }
@@ -246,7 +278,7 @@ KSALLOC_EXPORT HRESULT KsAllocateFrame(IKsAllocatorEx *Allocator, ULONG TimeoutM
 	if (!Allocator || !Frame)
 		return E_POINTER;
 	/* INFINITE and KSALLOC_INFINITE are the same all-ones value. */
-	r = ksalloc_pool_acquire(from_iface(Allocator)->pool, TimeoutMs, &f);
+	r = ks_allocator_acquire(from_iface(Allocator), TimeoutMs, &f, NULL);
 	if (r < 0)
 		return hresult_from_errno(r);
 	*Frame = (KSALLOC_FRAME){
@@ -272,5 +304,5 @@ KSALLOC_EXPORT HRESULT KsFreeFrame(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Fra
 		.generation = Frame->Generation,
 		.pool_id = Frame->PoolId,
 	};
-	return hresult_from_errno(ksalloc_pool_release(from_iface(Allocator)->pool, &f));
+	return hresult_from_errno(ks_allocator_release(from_iface(Allocator), &f));
 }

@@ -379,6 +379,12 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 	if (r == 1)
 		atomic_store_explicit(&slot->wait_ticket, atomic_fetch_add(&fp->shared->ticket, 1),
 				      memory_order_relaxed);
+	/*
+	 * Store-load order with the releaser (its CAS, then its look at waiters):
+	 * our count must be visible before we look at the ownership words, which
+	 * frame_try_acquire() reads relaxed.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
 	for (;;) {
 		uint32_t seq = atomic_load(&slot->futex);
 
@@ -405,6 +411,8 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 	}
 	if (leave_waiters(slot, session))
 		atomic_fetch_sub(&fp->shared->waiters, 1);
+	/* The same order as above, for hand_over()'s look at our count after its CAS. */
+	atomic_thread_fence(memory_order_seq_cst);
 
 	if (r == 0)
 		return 0;

@@ -197,6 +197,24 @@ START_TEST(test_allocator_properties_has_windows_offsets)
 }
 END_TEST
 
+START_TEST(test_am_media_type_has_windows_offsets)
+{
+	ck_assert_offset(AM_MEDIA_TYPE, majortype, 0x00);
+	ck_assert_offset(AM_MEDIA_TYPE, subtype, 0x10);
+	ck_assert_offset(AM_MEDIA_TYPE, bFixedSizeSamples, 0x20);
+	ck_assert_offset(AM_MEDIA_TYPE, bTemporalCompression, 0x24);
+	ck_assert_offset(AM_MEDIA_TYPE, lSampleSize, 0x28);
+	ck_assert_offset(AM_MEDIA_TYPE, formattype, 0x2C);
+	/* 4 bytes of padding: pUnk is 8-byte aligned on x86-64 (at 0x3C on 32-bit Windows). */
+	ck_assert_offset(AM_MEDIA_TYPE, pUnk, 0x40);
+	ck_assert_offset(AM_MEDIA_TYPE, cbFormat, 0x48);
+	/* 4 more bytes of padding before the second pointer. */
+	ck_assert_offset(AM_MEDIA_TYPE, pbFormat, 0x50);
+	ck_assert_uint_eq(sizeof(AM_MEDIA_TYPE), 88);
+	ck_assert_uint_eq(_Alignof(AM_MEDIA_TYPE), 8);
+}
+END_TEST
+
 START_TEST(test_allocator_properties_ex_has_windows_offsets)
 {
 	ck_assert_offset(ALLOCATOR_PROPERTIES_EX, cBuffers, 0x00);
@@ -254,6 +272,9 @@ START_TEST(test_hresults_have_windows_values)
 	ck_assert_hr_eq(VFW_E_NOT_STOPPED, 0x80040224);
 	ck_assert_hr_eq(VFW_E_WRONG_STATE, 0x80040227);
 	ck_assert_hr_eq(VFW_E_TIMEOUT, 0x8004022E);
+	ck_assert_hr_eq(VFW_E_SAMPLE_TIME_NOT_SET, 0x80040249);
+	ck_assert_hr_eq(VFW_E_MEDIA_TIME_NOT_SET, 0x80040251);
+	ck_assert_hr_eq(VFW_S_NO_STOP_TIME, 0x00040270);
 }
 END_TEST
 
@@ -739,6 +760,42 @@ START_TEST(test_imemallocator_callback_vtbls_have_windows_slots)
 }
 END_TEST
 
+START_TEST(test_imediasample_vtbl_has_windows_slots)
+{
+	ck_assert_slot(IMediaSampleVtbl, QueryInterface, 0);
+	ck_assert_slot(IMediaSampleVtbl, AddRef, 1);
+	ck_assert_slot(IMediaSampleVtbl, Release, 2);
+	ck_assert_slot(IMediaSampleVtbl, GetPointer, 3);
+	ck_assert_slot(IMediaSampleVtbl, GetSize, 4);
+	ck_assert_slot(IMediaSampleVtbl, GetTime, 5);
+	ck_assert_slot(IMediaSampleVtbl, SetTime, 6);
+	ck_assert_slot(IMediaSampleVtbl, IsSyncPoint, 7);
+	ck_assert_slot(IMediaSampleVtbl, SetSyncPoint, 8);
+	ck_assert_slot(IMediaSampleVtbl, IsPreroll, 9);
+	ck_assert_slot(IMediaSampleVtbl, SetPreroll, 10);
+	ck_assert_slot(IMediaSampleVtbl, GetActualDataLength, 11);
+	ck_assert_slot(IMediaSampleVtbl, SetActualDataLength, 12);
+	ck_assert_slot(IMediaSampleVtbl, GetMediaType, 13);
+	ck_assert_slot(IMediaSampleVtbl, SetMediaType, 14);
+	ck_assert_slot(IMediaSampleVtbl, IsDiscontinuity, 15);
+	ck_assert_slot(IMediaSampleVtbl, SetDiscontinuity, 16);
+	ck_assert_slot(IMediaSampleVtbl, GetMediaTime, 17);
+	ck_assert_slot(IMediaSampleVtbl, SetMediaTime, 18);
+	ck_assert_uint_eq(sizeof(IMediaSampleVtbl), 19 * 8);
+}
+END_TEST
+
+START_TEST(test_imediasample_lengths_are_32_bit_like_windows_long)
+{
+	const IMediaSampleVtbl *vtbl = NULL;
+
+	/* GetSize and GetActualDataLength return an IDL "long": LONG here. (Not evaluated.) */
+	ck_assert_int_eq(_Generic(vtbl->GetSize(NULL), LONG: 1, default: 0), 1);
+	ck_assert_int_eq(_Generic(vtbl->GetActualDataLength(NULL), LONG: 1, default: 0), 1);
+	ck_assert_uint_eq(sizeof(vtbl->GetSize(NULL)), 4);
+}
+END_TEST
+
 START_TEST(test_objects_start_with_their_vtable_pointer)
 {
 	ck_assert_uint_eq(offsetof(IUnknown, lpVtbl), 0);
@@ -747,6 +804,7 @@ START_TEST(test_objects_start_with_their_vtable_pointer)
 	ck_assert_uint_eq(offsetof(IMemAllocator, lpVtbl), 0);
 	ck_assert_uint_eq(offsetof(IMemAllocatorCallbackTemp, lpVtbl), 0);
 	ck_assert_uint_eq(offsetof(IMemAllocatorNotifyCallbackTemp, lpVtbl), 0);
+	ck_assert_uint_eq(offsetof(IMediaSample, lpVtbl), 0);
 	ck_assert_uint_eq(sizeof(IKsAllocatorEx), sizeof(void *));
 }
 END_TEST
@@ -1010,6 +1068,7 @@ static Suite *ksproxy_suite(void)
 	tcase_add_test(tc, test_pipe_termination_has_windows_offsets);
 	tcase_add_test(tc, test_allocator_properties_has_windows_offsets);
 	tcase_add_test(tc, test_allocator_properties_ex_has_windows_offsets);
+	tcase_add_test(tc, test_am_media_type_has_windows_offsets);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("constants");
@@ -1046,6 +1105,8 @@ static Suite *ksproxy_suite(void)
 	tcase_add_test(tc, test_iksallocatorex_vtbl_starts_with_iksallocator_slots);
 	tcase_add_test(tc, test_imemallocator_vtbl_has_windows_slots);
 	tcase_add_test(tc, test_imemallocator_callback_vtbls_have_windows_slots);
+	tcase_add_test(tc, test_imediasample_vtbl_has_windows_slots);
+	tcase_add_test(tc, test_imediasample_lengths_are_32_bit_like_windows_long);
 	tcase_add_test(tc, test_objects_start_with_their_vtable_pointer);
 	tcase_add_test(tc, test_call_macros_reach_their_own_slots);
 	suite_add_tcase(s, tc);

@@ -253,8 +253,8 @@ KSALLOC_EXPORT int ksalloc_pool_set_committed(struct ksalloc_pool *pool, bool co
  * Gives a pool this client created a new framing, and maps its new memory.
  * Only while the pool is decommitted, with no frame held, and open in this
  * session alone. Returns 0, -EBUSY (committed, frames held, or open
- * elsewhere), -EPERM (a pool of the daemon's config), -EINVAL (a framing rule
- * is broken), or a negative errno; on failure the pool is unchanged.
+ * elsewhere), -EACCES (a pool of the daemon's config), -EINVAL (a framing
+ * rule is broken), or a negative errno; on failure the pool is unchanged.
  */
 KSALLOC_EXPORT int ksalloc_pool_reshape(struct ksalloc_pool *pool,
 					const struct ksalloc_framing *framing);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The allocator object behind KsOpenAllocator() and KsCreateNamedAllocator(): one C COM object
+ * with two interface pointers, the usual C pattern for an object with several interfaces.
+ * ks-allocator.c has the object, its IKsAllocatorEx, QueryInterface and the reference count;
+ * ks-memallocator.c has its IMemAllocator (an IMemAllocatorCallbackTemp) and the samples.
+ * Private to those two files.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ksalloc/ksalloc.h>
+#include <ksalloc/ksproxy.h>
+
+struct ks_allocator {
+	IKsAllocatorEx iface; /* first: the IKsAllocatorEx pointer is the object pointer */
+	/*
+	 * The IMemAllocator pointer. IMemAllocatorCallbackTemp's table begins with
+	 * IMemAllocator's nine slots, so one pointer serves both interfaces.
+	 */
+	IMemAllocatorCallbackTemp mem_iface;
+	/* One count for both pointers; every sample out holds one too. */
+	atomic_uint refs;
+	struct ksalloc_client *client; /* this object's own session with the daemon */
+	struct ksalloc_pool *pool;
+	KSALLOCATORMODE mode;
+	HANDLE handle;
+	ALLOCATOR_PROPERTIES_EX properties; /* KsGetProperties(); under lock for IMemAllocator */
+
+	/*
+	 * IMemAllocator's state. The locking rules are in ks-memallocator.c; in short: @lock
+	 * serializes the slow calls (SetProperties, GetProperties, Commit, Decommit), @pool_lock
+	 * is held shared around every acquire and exclusively while the pool is reshaped or
+	 * @in_effect changes, and the counters are atomic so that the frame path takes no mutex.
+	 */
+	pthread_mutex_t lock;
+	pthread_rwlock_t pool_lock;
+	ALLOCATOR_PROPERTIES granted;   /* what SetProperties granted; under @lock */
+	ALLOCATOR_PROPERTIES in_effect; /* what samples are cut by; under @pool_lock */
+	atomic_bool committed;          /* this object's view: Commit / Decommit succeeded */
+	atomic_uint frames_out;         /* frames this object acquired and has not released */
+	pthread_mutex_t notify_lock;
+	IMemAllocatorNotifyCallbackTemp *notify; /* SetNotify's, one reference; under notify_lock */
+};
+
+static inline struct ks_allocator *ks_allocator_from_iface(IKsAllocatorEx *iface)
+{
+	return (struct ks_allocator *)((char *)iface - offsetof(struct ks_allocator, iface));
+}
+
+static inline struct ks_allocator *ks_allocator_from_mem_iface(IMemAllocatorCallbackTemp *iface)
+{
+	return (struct ks_allocator *)((char *)iface - offsetof(struct ks_allocator, mem_iface));
+}
+
+/* ks-allocator.c: the object's IUnknown, shared by both interfaces. */
+ULONG ks_allocator_ref(struct ks_allocator *a);
+ULONG ks_allocator_unref(struct ks_allocator *a);
+HRESULT ks_allocator_query_interface(struct ks_allocator *a, REFIID riid, void **ppvObject);
+
+/*
+ * ks-memallocator.c. ks_mem_allocator_init() sets up the IMemAllocator side once the pool is
+ * open (its state is read from the pool's info); returns 0 or a negative errno, having undone
+ * its own steps. ks_mem_allocator_deinit() undoes a successful init at the object's last
+ * release, dropping the SetNotify reference.
+ */
+int ks_mem_allocator_init(struct ks_allocator *a);
+void ks_mem_allocator_deinit(struct ks_allocator *a);
+
+/*
+ * Takes and gives back frames of the object's pool, for GetBuffer / ReleaseBuffer and for
+ * KsAllocateFrame() / KsFreeFrame() alike, keeping the count of frames this object holds and
+ * keeping the pool's mapping from changing under an acquire. Same returns as
+ * ksalloc_pool_acquire() / ksalloc_pool_release(). @ret_in_effect may be NULL; otherwise it
+ * receives the properties the frame is to be cut by.
+ */
+int ks_allocator_acquire(struct ks_allocator *a, uint32_t timeout_ms,
+			 struct ksalloc_frame *ret_frame, ALLOCATOR_PROPERTIES *ret_in_effect);
+int ks_allocator_release(struct ks_allocator *a, const struct ksalloc_frame *frame);
