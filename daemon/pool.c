@@ -229,6 +229,8 @@ void pool_get_stats(const struct pool *p, struct pool_stats *ret_stats)
 	st.peak = atomic_load(&p->frames.shared->peak);
 	if (st.peak < st.allocated)
 		st.peak = st.allocated;
+	if (st.peak > p->framing.frames)
+		st.peak = p->framing.frames;
 	for (uint32_t i = 0; i < p->layout.n_slots; i++) {
 		const struct shm_slot *s = &p->frames.slots[i];
 

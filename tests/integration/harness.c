@@ -5,6 +5,7 @@
 
 #include "wire.h"
 
+#include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -239,6 +240,22 @@ fail:
 int test_daemon_start(struct test_daemon *d, const char *config)
 {
 	return test_daemon_start_args(d, config, NULL);
+}
+
+void test_daemon_up(struct test_daemon *d, const char *config)
+{
+	int r = test_daemon_start(d, config);
+
+	if (r < 0) {
+		char *log = test_daemon_log(d);
+
+		ck_abort_msg("ksallocd did not start (%s): %s", strerror(-r), log);
+	}
+}
+
+void test_daemon_down(struct test_daemon *d)
+{
+	ck_assert_int_eq(test_daemon_stop(d), 0);
 }
 
 int test_daemon_wait_exit(struct test_daemon *d)

@@ -36,6 +36,12 @@ int test_daemon_start(struct test_daemon *d, const char *config);
 /* Same, with extra daemon arguments (NULL-terminated) after the defaults. */
 int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args);
 
+/* test_daemon_start(), failing the running Check test, with the daemon's log, if it does not. */
+void test_daemon_up(struct test_daemon *d, const char *config);
+
+/* test_daemon_stop(), failing the running Check test unless the daemon stopped cleanly. */
+void test_daemon_down(struct test_daemon *d);
+
 /* Waits for the daemon to exit on its own; returns 0 or -ETIMEDOUT (30 s). */
 int test_daemon_wait_exit(struct test_daemon *d);
 

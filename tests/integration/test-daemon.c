@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "ksalloc.pb-c.h"
+#include "ksalloc-check.h"
 
 static const char two_pools[] = "[daemon]\n"
 				"log_level = debug\n"
@@ -38,18 +39,12 @@ static struct test_daemon daemon_;
 
 static void start(const char *config)
 {
-	int r = test_daemon_start(&daemon_, config);
-
-	if (r < 0) {
-		char *log = test_daemon_log(&daemon_);
-
-		ck_abort_msg("ksallocd did not start (%s): %s", strerror(-r), log);
-	}
+	test_daemon_up(&daemon_, config);
 }
 
 static void stop(void)
 {
-	ck_assert_int_eq(test_daemon_stop(&daemon_), 0);
+	test_daemon_down(&daemon_);
 }
 
 /* ---- KS shim ---------------------------------------------------------------------- */
@@ -714,11 +709,5 @@ static Suite *daemon_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(daemon_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(daemon_suite());
 }

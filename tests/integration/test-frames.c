@@ -21,6 +21,7 @@
 #include <ksalloc/ksproxy.h>
 
 #include "harness.h"
+#include "ksalloc-check.h"
 
 static const char config[] = "[pool video]\n"
 			     "frames = 4\n"
@@ -39,13 +40,7 @@ static struct test_daemon daemon_;
 
 static void start_with(const char *text)
 {
-	int r = test_daemon_start(&daemon_, text);
-
-	if (r < 0) {
-		char *log = test_daemon_log(&daemon_);
-
-		ck_abort_msg("ksallocd did not start (%s): %s", strerror(-r), log);
-	}
+	test_daemon_up(&daemon_, text);
 }
 
 static void start(void)
@@ -55,7 +50,7 @@ static void start(void)
 
 static void stop(void)
 {
-	ck_assert_int_eq(test_daemon_stop(&daemon_), 0);
+	test_daemon_down(&daemon_);
 }
 
 static struct ksalloc_client *client(void)
@@ -838,11 +833,5 @@ static Suite *frames_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(frames_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(frames_suite());
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ksalloc-check.h"
 
 static const char config[] = "[pool video]\nframes = 8\nframe_size = 3110400\nalignment = 64\n";
 static const char expected[] = "Frames=8 FrameSize=3110400 FileAlignment=0x3f PoolType=0 "
@@ -129,25 +130,20 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("install");
-	TCase *tc = tcase_create("destdir");
-	SRunner *sr;
-	int failed;
+	Suite *s;
+	TCase *tc;
 
+	if (KSALLOC_SANITIZED) {
+		/* Programs built outside would need the sanitizer runtime too. */
+		printf("skipped: install tests do not run in a sanitizer build\n");
+		return 77;
+	}
+	s = suite_create("install");
+	tc = tcase_create("destdir");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_program_built_with_pkg_config_reads_the_status);
 	tcase_add_test(tc, test_program_built_with_find_package_reads_the_status);
 	tcase_add_test(tc, test_library_exports_only_its_public_api);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	if (KSALLOC_SANITIZED) {
-		/* Programs built outside would need the sanitizer runtime too. */
-		printf("skipped: install tests do not run in a sanitizer build\n");
-		srunner_free(sr);
-		return 77;
-	}
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(s);
 }

@@ -19,6 +19,7 @@
 #include <ksalloc/ksproxy.h>
 
 #include "harness.h"
+#include "ksalloc-check.h"
 
 /* HRESULTs are signed: compare bit patterns, so failures print as the hex Windows documents. */
 #define ck_assert_hr_eq(hr, expected) ck_assert_uint_eq((uint32_t)(hr), (uint32_t)(expected))
@@ -50,18 +51,12 @@ static struct test_daemon daemon_;
 
 static void start(void)
 {
-	int r = test_daemon_start(&daemon_, pools);
-
-	if (r < 0) {
-		char *log = test_daemon_log(&daemon_);
-
-		ck_abort_msg("ksallocd did not start (%s): %s", strerror(-r), log);
-	}
+	test_daemon_up(&daemon_, pools);
 }
 
 static void stop(void)
 {
-	ck_assert_int_eq(test_daemon_stop(&daemon_), 0);
+	test_daemon_down(&daemon_);
 }
 
 /* Opens @pool and returns its IMemAllocator; *ret_ex receives the IKsAllocatorEx. */
@@ -1188,11 +1183,5 @@ static Suite *memallocator_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(memallocator_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(memallocator_suite());
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ksalloc-check.h"
+
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 struct loaded {
@@ -1008,11 +1010,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ksalloc_check_run(config_suite());
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "ksalloc-check.h"
 
 #define N_SLOTS 4
 
@@ -411,8 +412,6 @@ int main(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tc = tcase_create("ownership");
 	tcase_set_timeout(tc, 30);
@@ -438,9 +437,5 @@ int main(void)
 	tcase_add_test(tc, test_frame_storm_of_four_sessions_keeps_every_frame_exclusive);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(s);
 }

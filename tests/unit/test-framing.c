@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "framing.h"
+#include "ksalloc-check.h"
 
 static const struct framing_limits limits = { .max_pool_frames = 64, .max_frame_size = 1 << 20 };
 
@@ -115,8 +116,6 @@ int main(void)
 {
 	Suite *s = suite_create("framing");
 	TCase *tc = tcase_create("validate");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_framing_accepts_windows_shaped_framing);
@@ -126,9 +125,5 @@ int main(void)
 	tcase_add_test(tc, test_framing_rejects_unknown_option_bits_and_pool_types);
 	tcase_add_test(tc, test_framing_stride_rounds_up_to_the_alignment);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <ksalloc/ksproxy.h>
 
 #include "hresult.h"
+#include "ksalloc-check.h"
 
 START_TEST(test_hresult_maps_each_documented_errno)
 {
@@ -56,17 +57,11 @@ int main(void)
 {
 	Suite *s = suite_create("hresult");
 	TCase *tc = tcase_create("table");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_hresult_maps_each_documented_errno);
 	tcase_add_test(tc, test_hresult_unknown_errno_is_e_fail);
 	tcase_add_test(tc, test_hresult_round_trips_through_the_wire);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(s);
 }

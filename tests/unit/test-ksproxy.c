@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ksalloc-check.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define ck_assert_offset(type, field, expected) \
@@ -1124,11 +1126,5 @@ static Suite *ksproxy_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ksproxy_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ksalloc_check_run(ksproxy_suite());
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "storage.h"
+#include "ksalloc-check.h"
 
 static const struct framing video = { .frames = 8, .frame_size = 3110400, .file_alignment = 63 };
 
@@ -114,8 +115,6 @@ int main(void)
 {
 	Suite *s = suite_create("pool");
 	TCase *tc = tcase_create("memfd");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_pool_is_a_sealed_memfd_with_a_valid_header);
@@ -127,9 +126,5 @@ int main(void)
 	tcase_add_test(tc, test_storage_finds_pools_by_id_and_name);
 	tcase_add_test(tc, test_storage_grows_past_its_first_allocation);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(s);
 }

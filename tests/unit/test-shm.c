@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "shm.h"
+#include "ksalloc-check.h"
 
 static const struct framing video = { .frames = 8, .frame_size = 3110400, .file_alignment = 63 };
 
@@ -147,8 +148,6 @@ int main(void)
 {
 	Suite *s = suite_create("shm");
 	TCase *tc = tcase_create("layout");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_shm_layout_aligns_frames_and_pages);
@@ -157,9 +156,5 @@ int main(void)
 	tcase_add_test(tc, test_shm_header_check_rejects_a_scribbled_header);
 	tcase_add_test(tc, test_shm_pool_names_are_restricted);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "wire.h"
+#include "ksalloc-check.h"
 
 static int sv[2];
 
@@ -199,8 +200,6 @@ int main(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -213,9 +212,5 @@ int main(void)
 	tcase_add_test(tc, test_wire_recv_on_an_empty_nonblocking_socket_is_eagain);
 	tcase_add_test(tc, test_arena_spills_large_allocations_and_reset_frees_them);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ksalloc_check_run(s);
 }
