@@ -534,7 +534,9 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	frame_pool_init(&p->frames, map, &layout, info.status.framing.frames);
 	p->slot = &p->frames.slots[open->slot];
 	p->session_id = c->session_id;
-	atomic_store_explicit(&p->hint, 0, memory_order_relaxed);
+	/* Sessions start looking at different frames, so they do not collide on the first. */
+	atomic_store_explicit(&p->hint, open->slot % layout.n_slots % info.status.framing.frames,
+			      memory_order_relaxed);
 	return 0;
 }
 
