@@ -377,6 +377,9 @@ static void info_from_wire(const Ksalloc__PoolInfo *w, struct ksalloc_pool_info 
 	info->size_bytes = w->size_bytes;
 	info->committed = w->committed;
 	info->persistent = w->persistent;
+	info->owner = w->owner;
+	info->group = w->group;
+	info->mode = w->mode;
 	status_from_wire(w->framing, w->allocated_frames, &info->status);
 }
 
@@ -790,6 +793,27 @@ int ksalloc_client_pool_stats(struct ksalloc_client *c, const char *name,
 	}
 	*ret_stats = st;
 out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int ksalloc_client_destroy_pool(struct ksalloc_client *c, const char *name)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__DestroyPoolRequest destroy = KSALLOC__DESTROY_POOL_REQUEST__INIT;
+	Ksalloc__Reply *reply;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = check_name(c, name);
+	if (r == 0) {
+		destroy.name = (char *)name;
+		req.body_case = KSALLOC__REQUEST__BODY_DESTROY_POOL;
+		req.destroy_pool = &destroy;
+		r = client_call(c, &req, KSALLOC__REPLY__BODY_DESTROY_POOL, &reply, NULL);
+		if (r == 0)
+			r = reply->destroy_pool->destroyed ? 1 : 0;
+	}
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }

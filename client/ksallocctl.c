@@ -28,6 +28,7 @@ static void usage(FILE *out)
 		"  list           list the pools with their framing and frames in use\n"
 		"  status NAME    show the framing, counters and frame holders of pool NAME\n"
 		"  clients        list the sessions connected to the daemon\n"
+		"  destroy NAME   destroy pool NAME once none of its frames is held (its owner, root)\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH  daemon socket (default $KSALLOC_SOCKET, else "
@@ -95,10 +96,19 @@ static int cmd_list(struct ctl *ctl)
 	if (ctl->json) {
 		json_object *array = json_object_new_array();
 
-		for (size_t i = 0; i < n; i++)
-			json_object_array_add(array, pool_to_json(pools[i].name, pools[i].backend,
-								  pools[i].size_bytes,
-								  &pools[i].status));
+		for (size_t i = 0; i < n; i++) {
+			json_object *o = pool_to_json(pools[i].name, pools[i].backend,
+						      pools[i].size_bytes, &pools[i].status);
+			char mode[8];
+
+			snprintf(mode, sizeof(mode), "%04o", pools[i].mode);
+			json_object_object_add(o, "owner", json_object_new_uint64(pools[i].owner));
+			json_object_object_add(o, "group", json_object_new_uint64(pools[i].group));
+			json_object_object_add(o, "mode", json_object_new_string(mode));
+			json_object_object_add(o, "committed",
+					       json_object_new_boolean(pools[i].committed));
+			json_object_array_add(array, o);
+		}
 		free(pools);
 		return print_json(array);
 	}
@@ -210,6 +220,28 @@ static int cmd_status(struct ctl *ctl, const char *name)
 	return 0;
 }
 
+static int cmd_destroy(struct ctl *ctl, const char *name)
+{
+	int r = ksalloc_client_destroy_pool(ctl->client, name);
+
+	if (r < 0) {
+		fprintf(stderr, "ksallocctl: destroy %s: %s\n", name,
+			ksalloc_client_error(ctl->client));
+		return 1;
+	}
+	if (ctl->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "destroyed", json_object_new_boolean(r == 1));
+		return print_json(o);
+	}
+	printf(r == 1 ? "pool %s destroyed\n" :
+			"pool %s takes no new opens and goes once its frames are released\n",
+	       name);
+	return 0;
+}
+
 static int cmd_clients(struct ctl *ctl)
 {
 	struct ksalloc_session_info *sessions;
@@ -297,7 +329,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "ksallocctl: missing command (list, status NAME, clients)\n");
+		fprintf(stderr, "ksallocctl: missing command (list, status NAME, clients, destroy NAME)\n");
 		return 2;
 	}
 	command = argv[optind++];
@@ -306,13 +338,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ksallocctl: %s takes no arguments\n", command);
 			return 2;
 		}
-	} else if (strcmp(command, "status") == 0) {
+	} else if (strcmp(command, "status") == 0 || strcmp(command, "destroy") == 0) {
 		if (argc - optind != 1) {
-			fprintf(stderr, "ksallocctl: usage: ksallocctl status NAME\n");
+			fprintf(stderr, "ksallocctl: usage: ksallocctl %s NAME\n", command);
 			return 2;
 		}
 	} else {
-		fprintf(stderr, "ksallocctl: unknown command '%s' (list, status NAME, clients)\n",
+		fprintf(stderr, "ksallocctl: unknown command '%s' (list, status NAME, clients, destroy NAME)\n",
 			command);
 		return 2;
 	}
@@ -326,6 +358,8 @@ int main(int argc, char **argv)
 		ret = cmd_list(&ctl);
 	else if (strcmp(command, "clients") == 0)
 		ret = cmd_clients(&ctl);
+	else if (strcmp(command, "destroy") == 0)
+		ret = cmd_destroy(&ctl, argv[optind]);
 	else
 		ret = cmd_status(&ctl, argv[optind]);
 	ksalloc_client_close(ctl.client);

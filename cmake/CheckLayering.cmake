@@ -4,7 +4,7 @@
 #   the client library never includes daemon code.
 # Run as: cmake -DSOURCE_DIR=... -DSTAMP=... -P CheckLayering.cmake
 
-set(storage backend.h backend.c backend-memfd.c pool.h pool.c storage.h storage.c)
+set(storage access.h access.c backend.h backend.c backend-memfd.c pool.h pool.c storage.h storage.c)
 set(rpc rpc.h rpc.c)
 set(daemon_headers backend.h config.h log.h pool.h rpc.h server.h session.h storage.h)
 

@@ -12,7 +12,10 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include <grp.h>
 #include <ini.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "shm.h"
@@ -78,6 +81,10 @@ static int parse_backend(struct parser *p, const struct key *k, const char *valu
 static int parse_socket(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_log_level(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_bool(struct parser *p, const struct key *k, const char *value, void *dst);
+static int parse_user(struct parser *p, const struct key *k, const char *value, void *dst);
+static int parse_group(struct parser *p, const struct key *k, const char *value, void *dst);
+static int parse_create_group(struct parser *p, const struct key *k, const char *value, void *dst);
+static int parse_mode(struct parser *p, const struct key *k, const char *value, void *dst);
 
 static const struct key daemon_keys[] = {
 	{ "socket", parse_socket, offsetof(struct daemon_config, socket_path), 0, 0 },
@@ -93,6 +100,9 @@ static const struct key daemon_keys[] = {
 	  CONFIG_POOL_SESSIONS_MAX },
 	{ "keep_created_pools", parse_bool, offsetof(struct daemon_config, keep_created_pools), 0,
 	  0 },
+	{ "create_group", parse_create_group, 0, 0, 0 },
+	{ "created_pool_mode", parse_mode, offsetof(struct daemon_config, created_pool_mode), 0,
+	  0 },
 };
 
 static const struct key pool_keys[] = {
@@ -102,6 +112,9 @@ static const struct key pool_keys[] = {
 	{ "alignment", parse_alignment, offsetof(struct pool_config, framing.file_alignment), 1,
 	  FRAMING_ALIGNMENT_MAX },
 	{ "backend", parse_backend, offsetof(struct pool_config, backend), 0, 0 },
+	{ "owner", parse_user, offsetof(struct pool_config, access.owner), 0, 0 },
+	{ "group", parse_group, offsetof(struct pool_config, access.group), 0, 0 },
+	{ "mode", parse_mode, offsetof(struct pool_config, access.mode), 0, 0 },
 };
 
 _Static_assert(ELEMENTSOF(daemon_keys) <= SECTION_KEYS_MAX, "key_line too small");
@@ -118,6 +131,7 @@ int config_init(struct daemon_config *cfg)
 		},
 		.log_level = LOG_LEVEL_INFO,
 		.max_pool_sessions = 64,
+		.created_pool_mode = ACCESS_DEFAULT_MODE,
 	};
 	cfg->socket_path = strdup(CONFIG_DEFAULT_SOCKET);
 	if (!cfg->socket_path)
@@ -434,6 +448,80 @@ static int parse_bool(struct parser *p, const struct key *k, const char *value, 
 	return fail_key(p, "expected yes or no, got \"%s\"", value);
 }
 
+/* All digits: a number that fits in 31 bits (a uid or gid, never -1). */
+static bool parse_id(const char *value, uint32_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!is_digit(value[0]))
+		return false;
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (*end || errno || v > INT32_MAX)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
+static int parse_user(struct parser *p, const struct key *k, const char *value, void *dst)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	uint32_t id;
+
+	if (parse_id(value, &id)) {
+		*(uid_t *)dst = (uid_t)id;
+		return 0;
+	}
+	if (getpwnam_r(value, &pw, buf, sizeof(buf), &found) != 0 || !found)
+		return fail_key(p, "unknown user \"%s\"", value);
+	*(uid_t *)dst = found->pw_uid;
+	return 0;
+}
+
+static int parse_group(struct parser *p, const struct key *k, const char *value, void *dst)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+	uint32_t id;
+
+	if (parse_id(value, &id)) {
+		*(gid_t *)dst = (gid_t)id;
+		return 0;
+	}
+	if (getgrnam_r(value, &gr, buf, sizeof(buf), &found) != 0 || !found)
+		return fail_key(p, "unknown group \"%s\"", value);
+	*(gid_t *)dst = found->gr_gid;
+	return 0;
+}
+
+static int parse_create_group(struct parser *p, const struct key *k, const char *value, void *dst)
+{
+	struct daemon_config *cfg = p->cfg;
+
+	/* Empty: anyone who can connect may create pools. */
+	cfg->create_group_set = value[0] != '\0';
+	if (!cfg->create_group_set)
+		return 0;
+	return parse_group(p, k, value, &cfg->create_group);
+}
+
+/* Octal, as chmod takes it: 0660 or 660. */
+static int parse_mode(struct parser *p, const struct key *k, const char *value, void *dst)
+{
+	unsigned long v;
+	char *end;
+
+	if (!value[0] || strspn(value, "01234567") != strlen(value) || strlen(value) > 4)
+		return fail_key(p, "expected an octal mode such as 0660, got \"%s\"", value);
+	v = strtoul(value, &end, 8);
+	if (v > ACCESS_MODE_MASK)
+		return fail_key(p, "expected an octal mode such as 0660, got \"%s\"", value);
+	*(uint32_t *)dst = (uint32_t)v;
+	return 0;
+}
+
 static int parse_log_level(struct parser *p, const struct key *k, const char *value, void *dst)
 {
 	int level;
@@ -467,7 +555,11 @@ static int pool_add(struct parser *p, const char *name)
 
 	pool = &cfg->pools[cfg->n_pools];
 	/* frames and frame_size stay 0 until given; check_pools() reports them missing. */
-	*pool = (struct pool_config){ .line = p->lineno };
+	/* By default a pool belongs to the daemon's own user and group, as its files would. */
+	*pool = (struct pool_config){
+		.line = p->lineno,
+		.access = { .owner = geteuid(), .group = getegid(), .mode = ACCESS_DEFAULT_MODE },
+	};
 	snprintf(pool->name, sizeof(pool->name), "%s", name);
 	snprintf(pool->backend, sizeof(pool->backend), "%s", backend_memfd.name);
 	p->pool = cfg->n_pools++;
@@ -607,13 +699,14 @@ static const struct key *section_keys(enum section_kind kind, size_t *ret_n)
 
 static int fail_unknown_key(struct parser *p, const struct key *keys, size_t n)
 {
-	char valid[128] = "";
+	char valid[512] = "";
 	size_t len = 0;
 	const char *s;
 	char *name;
 	int r;
 
-	for (size_t i = 0; i < n; i++)
+	/* snprintf() returns what it would have written: stop before the offset passes the end. */
+	for (size_t i = 0; i < n && len < sizeof(valid); i++)
 		len += (size_t)snprintf(valid + len, sizeof(valid) - len, "%s%s", i ? ", " : "",
 					keys[i].name);
 

@@ -14,12 +14,18 @@
  *   max_pool_sessions = 64      sessions that may have one pool open at once (1 .. 1024)
  *   keep_created_pools = no     yes: pools created by clients stay after their last
  *                               session closes (until the daemon stops)
+ *   create_group =              who may create pools: empty, anyone who can connect;
+ *                               else root and members of this group (name or gid)
+ *   created_pool_mode = 0660    mode of pools clients create (owner, group: the creator's)
  *
  *   [pool NAME]                 one section per pool created at start
  *   frames = 8                  required
  *   frame_size = 3110400        required; K, M, G suffixes
  *   alignment = 64              bytes, a power of two up to 4096; default 1
  *   backend = memfd             default memfd (the only backend so far)
+ *   owner = ksalloc             user name or uid; default: the daemon's own user
+ *   group = video               group name or gid; default: the daemon's own group
+ *   mode = 0660                 octal, as for files: r sees the pool, w opens it (access.h)
  *
  * Errors name the file, the line, the section and key, and the rule broken:
  *   "/etc/ksallocd/ksallocd.conf:12: [pool video] frames: must be greater than 0"
@@ -29,18 +35,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "framing.h"
 #include "log.h"
 
 #define CONFIG_POOL_NAME_MAX 63 /* bytes, without the NUL */
 #define CONFIG_POOL_SESSIONS_MAX 1024
-#define CONFIG_DEFAULT_PATH "/etc/ksallocd/ksallocd.conf"
 #define CONFIG_DEFAULT_SOCKET "/run/ksallocd/ksallocd.sock"
 
 struct pool_config {
 	char name[CONFIG_POOL_NAME_MAX + 1];
 	struct framing framing; /* options_flags and pool_type are 0 for config pools */
 	char backend[16];       /* "memfd" */
+	struct pool_access access;
 	unsigned line;          /* line of the [pool NAME] header, for later messages */
 };
 
@@ -52,6 +59,9 @@ struct daemon_config {
 	enum log_level log_level;
 	uint32_t max_pool_sessions;
 	bool keep_created_pools;
+	bool create_group_set; /* create_group given and not empty */
+	gid_t create_group;
+	uint32_t created_pool_mode;
 
 	struct pool_config *pools;
 	size_t n_pools;

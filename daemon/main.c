@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ksallocd: wires config, storage, rpc and transport together on one libuv
- * loop, and tells systemd how it is doing.
+ * loop, and tells systemd how it is doing (READY, RELOADING, STATUS,
+ * WATCHDOG, STOPPING).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,16 +15,34 @@
 
 #include "config.h"
 #include "log.h"
+#include "reload.h"
 #include "rpc.h"
 #include "server.h"
 #include "storage.h"
 
+#ifndef KSALLOC_SYSCONFDIR
+#define KSALLOC_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG KSALLOC_SYSCONFDIR "/ksallocd/ksallocd.conf"
+
+/* How often pools being removed are looked at, and the status text refreshed. */
+#define HOUSEKEEPING_MS 1000
+
 struct daemon {
 	uv_loop_t loop;
-	uv_signal_t sigterm;
-	uv_signal_t sigint;
-	struct server *server;
+	uv_signal_t sigterm, sigint, sighup;
+	uv_timer_t housekeeping;
+	uv_timer_t watchdog;
+	bool watchdog_running;
+
+	const char *config_path; /* as given, or DEFAULT_CONFIG */
+	bool config_given;
+	const char *socket_override;
+	struct daemon_config *cfg;
 	struct storage *storage;
+	struct rpc rpc;
+	struct server *server;
+	char status[128]; /* the STATUS= last sent */
 };
 
 static void usage(FILE *out)
@@ -32,41 +51,31 @@ static void usage(FILE *out)
 		"Usage: ksallocd [OPTIONS]\n"
 		"Serve KS frame allocator pools to local processes.\n"
 		"\n"
-		"  -c, --config PATH   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+		"  -c, --config PATH   configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH   listen on PATH instead of the config's socket\n"
 		"                      (default " CONFIG_DEFAULT_SOCKET ")\n"
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n"
 		"\n"
-		"SIGTERM or SIGINT shut the daemon down cleanly.\n");
+		"SIGTERM or SIGINT shut the daemon down cleanly; SIGHUP reloads the configuration.\n"
+		"Under systemd it takes its socket from socket activation when there is one.\n");
 }
 
-static void on_signal(uv_signal_t *h, int signum)
-{
-	struct daemon *d = h->data;
-
-	log_info("received SIG%s, shutting down", sigabbrev_np(signum));
-	sd_notify(0, "STOPPING=1");
-	/* Waiters learn the pools are going before sessions close and frames come back. */
-	storage_retire(d->storage);
-	server_close(d->server);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-}
-
-/* Loads --config, or the default path; only a missing default file means built-in defaults. */
-static int load_config(const char *path, struct daemon_config **ret_cfg)
+/* Loads the config; only a missing default file means built-in defaults. */
+static int load_config(const struct daemon *d, struct daemon_config **ret_cfg)
 {
 	char *error = NULL;
 	int r;
 
-	r = config_load(path ? path : CONFIG_DEFAULT_PATH, ret_cfg, &error);
-	if (r == -ENOENT && !path) {
+	r = config_load(d->config_path, ret_cfg, &error);
+	if (r == -ENOENT && !d->config_given) {
 		free(error);
-		log_info("%s does not exist: built-in defaults, no pools", CONFIG_DEFAULT_PATH);
+		log_info("%s does not exist: built-in defaults, no pools", d->config_path);
 		*ret_cfg = calloc(1, sizeof(**ret_cfg));
-		if (!*ret_cfg || config_init(*ret_cfg) < 0)
+		if (!*ret_cfg || config_init(*ret_cfg) < 0) {
+			*ret_cfg = config_free(*ret_cfg);
 			return -ENOMEM;
+		}
 		return 0;
 	}
 	if (r < 0)
@@ -75,29 +84,159 @@ static int load_config(const char *path, struct daemon_config **ret_cfg)
 	return r;
 }
 
-static int create_pools(const struct daemon_config *cfg, const char *config_path,
-			struct storage *storage)
+static struct rpc_limits limits_of(const struct daemon_config *cfg)
 {
-	for (size_t i = 0; i < cfg->n_pools; i++) {
-		const struct pool_config *pc = &cfg->pools[i];
-		struct pool *p;
-		int r = storage_add(storage, pc->name, &pc->framing, pc->backend,
-				    cfg->max_pool_sessions, true, &p);
+	return (struct rpc_limits){
+		.max_message_size = cfg->max_message_size,
+		.max_sessions = cfg->max_sessions,
+		.max_pool_sessions = cfg->max_pool_sessions,
+		.framing = cfg->limits,
+	};
+}
 
-		if (r < 0) {
-			log_error("%s:%u: [pool %s]: cannot create the pool: %s",
-				  config_path ? config_path : CONFIG_DEFAULT_PATH, pc->line, pc->name,
-				  r == -EOVERFLOW ? "too large to map" : strerror(-r));
-			return r;
-		}
-		log_info("pool %s: %u frames of %u bytes, alignment %u, %s, %llu bytes", p->name,
-			 p->framing.frames, p->framing.frame_size, p->framing.file_alignment + 1,
-			 p->backend->name, (unsigned long long)p->layout.size_bytes);
+static struct rpc_policy policy_of(const struct daemon_config *cfg)
+{
+	return (struct rpc_policy){
+		.create_group_set = cfg->create_group_set,
+		.create_group = cfg->create_group,
+		.created_pool_mode = cfg->created_pool_mode,
+		.keep_created_pools = cfg->keep_created_pools,
+	};
+}
+
+/* Sends STATUS= when the text changed: a line for `systemctl status`. */
+static void update_status(struct daemon *d)
+{
+	char status[sizeof(d->status)];
+
+	snprintf(status, sizeof(status), "Serving %zu pools to %u sessions",
+		 storage_count(d->storage), server_session_count(d->server));
+	if (strcmp(status, d->status) == 0)
+		return;
+	strcpy(d->status, status);
+	sd_notifyf(0, "STATUS=%s", status);
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	rpc_collect(&d->rpc);
+	update_status(d);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* SIGHUP: a config that does not load changes nothing. */
+static void reload(struct daemon *d)
+{
+	struct daemon_config *cfg;
+	struct rpc_limits limits;
+	struct rpc_policy policy;
+	unsigned failures;
+
+	sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
+	log_info("reloading %s", d->config_path);
+	if (load_config(d, &cfg) < 0) {
+		log_error("reload failed: the running configuration stays");
+		d->status[0] = 0;
+		sd_notify(0, "READY=1");
+		update_status(d);
+		return;
+	}
+	if (strcmp(cfg->socket_path, d->cfg->socket_path) != 0 && !d->socket_override)
+		log_warning("reload: socket changed to %s; it takes a restart", cfg->socket_path);
+	if (cfg->max_message_size != d->cfg->max_message_size)
+		log_warning("reload: max_message_size changed; it takes a restart");
+	/* What cannot change while running stays as it started. */
+	cfg->max_message_size = d->cfg->max_message_size;
+
+	log_set_level(cfg->log_level);
+	limits = limits_of(cfg);
+	policy = policy_of(cfg);
+	rpc_configure(&d->rpc, &limits, &policy);
+	server_set_max_sessions(d->server, cfg->max_sessions);
+	failures = reload_pools(&d->rpc, d->storage, cfg, d->config_path);
+	config_free(d->cfg);
+	d->cfg = cfg;
+	log_info("reloaded %s%s", d->config_path, failures ? " (some pools could not be created)" : "");
+	d->status[0] = 0;
+	sd_notify(0, "READY=1");
+	update_status(d);
+}
+
+static void stop(struct daemon *d)
+{
+	sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+	/* Waiters learn the pools are going before sessions close and frames come back. */
+	storage_retire(d->storage);
+	server_close(d->server);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->housekeeping, NULL);
+	uv_close((uv_handle_t *)&d->watchdog, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+
+	if (signum == SIGHUP) {
+		reload(d);
+		return;
+	}
+	log_info("received SIG%s, shutting down", sigabbrev_np(signum));
+	stop(d);
+}
+
+/* The socket systemd passed (socket activation), or -1 when there is none; -errno if unusable. */
+static int activated_socket(void)
+{
+	int n = sd_listen_fds(1);
+
+	if (n < 0) {
+		log_error("cannot read the sockets systemd passed: %s", strerror(-n));
+		return n;
+	}
+	if (n > 1) {
+		log_error("systemd passed %d sockets; ksallocd serves one (see ksallocd.socket)", n);
+		return -EINVAL;
+	}
+	return n == 1 ? SD_LISTEN_FDS_START : -1;
+}
+
+static int start_timers(struct daemon *d)
+{
+	uint64_t usec = 0;
+
+	uv_timer_init(&d->loop, &d->housekeeping);
+	uv_timer_init(&d->loop, &d->watchdog);
+	d->housekeeping.data = d->watchdog.data = d;
+	uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+	/* systemd's WatchdogSec=: keep-alives at half the interval, as sd_watchdog_enabled(3) asks. */
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+		uv_timer_start(&d->watchdog, on_watchdog, usec / 2000, usec / 2000);
+		log_info("watchdog: keep-alive every %llu ms", (unsigned long long)(usec / 2000));
 	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void start_signals(struct daemon *d)
+{
+	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sigint);
+	uv_signal_init(&d->loop, &d->sighup);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_signal_start(&d->sighup, on_signal, SIGHUP);
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -106,65 +245,73 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
-	const char *config_path = NULL, *socket_path = NULL;
-	struct daemon_config *cfg = NULL;
-	struct storage *storage = NULL;
-	struct daemon d = { 0 };
-	struct rpc rpc;
-	int c, r, ret = EXIT_FAILURE;
+	int c;
 
+	d->config_path = DEFAULT_CONFIG;
 	while ((c = getopt_long(argc, argv, "c:s:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_path = optarg;
+			d->config_path = optarg;
+			d->config_given = true;
 			break;
 		case 's':
-			socket_path = optarg;
+			d->socket_override = optarg;
 			break;
 		case 'h':
 			usage(stdout);
-			return EXIT_SUCCESS;
+			return 0;
 		case 'V':
 			printf("ksallocd %s\n", KSALLOC_VERSION);
-			return EXIT_SUCCESS;
+			return 0;
 		default:
 			usage(stderr);
-			return EXIT_FAILURE;
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ksallocd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return EXIT_FAILURE;
+		return -EINVAL;
 	}
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	struct rpc_limits limits;
+	struct rpc_policy policy;
+	int r, listen_fd, ret = EXIT_FAILURE;
+
+	r = parse_args(&d, argc, argv);
+	if (r <= 0)
+		return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 
 	/* Replies use MSG_NOSIGNAL; this covers anything else that writes to a dead peer. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (load_config(config_path, &cfg) < 0)
+	if (load_config(&d, &d.cfg) < 0)
 		goto out;
-	log_set_level(cfg->log_level);
-	if (socket_path) {
-		char *copy = strdup(socket_path);
+	log_set_level(d.cfg->log_level);
+	if (d.socket_override) {
+		char *copy = strdup(d.socket_override);
 
 		if (!copy)
 			goto out;
-		free(cfg->socket_path);
-		cfg->socket_path = copy;
+		free(d.cfg->socket_path);
+		d.cfg->socket_path = copy;
 	}
-
-	if (storage_new(&storage) < 0 || create_pools(cfg, config_path, storage) < 0)
+	listen_fd = activated_socket();
+	if (listen_fd < -1)
 		goto out;
-	d.storage = storage;
 
-	rpc_init(&rpc, storage,
-		 &(struct rpc_limits){
-			 .max_message_size = cfg->max_message_size,
-			 .max_sessions = cfg->max_sessions,
-			 .max_pool_sessions = cfg->max_pool_sessions,
-			 .framing = cfg->limits,
-		 },
-		 cfg->keep_created_pools);
+	if (storage_new(&d.storage) < 0)
+		goto out;
+	limits = limits_of(d.cfg);
+	policy = policy_of(d.cfg);
+	rpc_init(&d.rpc, d.storage, &limits, &policy);
+	if (reload_pools(&d.rpc, d.storage, d.cfg, d.config_path) > 0)
+		goto out;
 
 	r = uv_loop_init(&d.loop);
 	if (r < 0) {
@@ -173,31 +320,33 @@ int main(int argc, char **argv)
 	}
 	r = server_new(&d.loop,
 		       &(struct server_options){
-			       .socket_path = cfg->socket_path,
-			       .max_sessions = cfg->max_sessions,
-			       .max_message_size = cfg->max_message_size,
+			       .listen_fd = listen_fd,
+			       .socket_path = d.cfg->socket_path,
+			       .max_sessions = d.cfg->max_sessions,
+			       .max_message_size = d.cfg->max_message_size,
 		       },
-		       &rpc, &d.server);
+		       &d.rpc, &d.server);
 	if (r < 0) {
-		log_error("cannot listen on %s: %s%s", cfg->socket_path, strerror(-r),
-			  r == -EADDRINUSE ? " (another ksallocd is serving it)" :
-			  r == -ENOENT	   ? " (does its folder exist?)" :
-			  r == -EEXIST	   ? " (the path exists and is not a socket)" :
-					     "");
+		if (listen_fd >= 0)
+			log_error("cannot serve the socket systemd passed: %s", strerror(-r));
+		else
+			log_error("cannot listen on %s: %s%s", d.cfg->socket_path, strerror(-r),
+				  r == -EADDRINUSE ? " (another ksallocd is serving it)" :
+				  r == -ENOENT	   ? " (does its folder exist?)" :
+				  r == -EEXIST	   ? " (the path exists and is not a socket)" :
+						     "");
 		uv_loop_close(&d.loop);
 		goto out;
 	}
+	start_signals(&d);
+	start_timers(&d);
 
-	uv_signal_init(&d.loop, &d.sigterm);
-	uv_signal_init(&d.loop, &d.sigint);
-	d.sigterm.data = d.sigint.data = &d;
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-
-	log_info("ksallocd %s listening on %s with %zu pools", KSALLOC_VERSION, cfg->socket_path,
-		 storage_count(storage));
-	sd_notifyf(0, "READY=1\nSTATUS=Serving %zu pools on %s", storage_count(storage),
-		   cfg->socket_path);
+	log_info("ksallocd %s serving %zu pools on %s%s", KSALLOC_VERSION,
+		 storage_count(d.storage), d.cfg->socket_path,
+		 listen_fd >= 0 ? " (socket from systemd)" : "");
+	/* Every pool is mapped by now: clients may come (those queued by socket activation too). */
+	sd_notify(0, "READY=1");
+	update_status(&d);
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 
@@ -209,7 +358,7 @@ int main(int argc, char **argv)
 	}
 	ret = EXIT_SUCCESS;
 out:
-	storage_free(storage);
-	config_free(cfg);
+	storage_free(d.storage);
+	config_free(d.cfg);
 	return ret;
 }

@@ -69,35 +69,38 @@ static void raise_slots_used(struct pool *p, uint32_t slot)
 		atomic_store(&p->frames.shared->slots_used, slot + 1);
 }
 
-int pool_new(uint32_t id, const char *name, const struct framing *f,
-	     const struct backend_ops *backend, uint32_t n_slots, bool persistent,
-	     struct pool **ret_pool)
+int pool_new(uint32_t id, const struct pool_options *o, struct pool **ret_pool)
 {
+	const struct backend_ops *backend = backend_find(o->backend);
 	struct pool_memory m;
 	struct pool *p;
 	int r;
 
-	if (id == 0 || strlen(name) >= SHM_NAME_MAX || n_slots == 0)
+	if (!backend)
+		return -ENOENT;
+	if (id == 0 || strlen(o->name) >= SHM_NAME_MAX || o->n_slots == 0)
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->id = id;
-	strcpy(p->name, name);
+	strcpy(p->name, o->name);
 	p->backend = backend;
-	p->persistent = persistent;
+	p->persistent = o->persistent;
+	p->from_config = o->from_config;
+	p->access = o->access;
 	p->committed = true;
 	p->fd = -1;
 	p->map = MAP_FAILED;
-	p->slot_sessions = calloc(n_slots, sizeof(*p->slot_sessions));
+	p->slot_sessions = calloc(o->n_slots, sizeof(*p->slot_sessions));
 	if (!p->slot_sessions) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = memory_create(p, f, n_slots, &m);
+	r = memory_create(p, &o->framing, o->n_slots, &m);
 	if (r < 0)
 		goto fail;
-	memory_install(p, f, &m);
+	memory_install(p, &o->framing, &m);
 	*ret_pool = p;
 	return 0;
 fail:

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "backend.h"
 #include "frame.h"
 #include "framing.h"
@@ -29,9 +30,12 @@ struct pool {
 	void *map; /* the daemon's own mapping of all of it */
 	struct frame_pool frames;
 
-	bool persistent; /* stays when its last session closes */
+	bool persistent;  /* stays when its last session closes */
+	bool from_config; /* defined by the config: reload may change its access or remove it */
 	bool committed;
-	bool retired; /* the daemon is going away: no frame is handed out any more */
+	bool removing; /* no new opens: destroyed once no frame is held */
+	bool retired;  /* the daemon is going away: no frame is handed out any more */
+	struct pool_access access;
 
 	/* slot_sessions[i]: the session that has slot i, 0 if free. The daemon's truth, not shm's. */
 	uint32_t *slot_sessions;
@@ -52,15 +56,22 @@ struct pool_stats {
 	uint64_t reclaimed;
 };
 
+struct pool_options {
+	const char *name;
+	struct framing framing; /* already validated */
+	const char *backend;    /* a backend's name */
+	uint32_t n_slots;       /* sessions that may have it open at once */
+	bool persistent;
+	bool from_config;
+	struct pool_access access;
+};
+
 /*
- * Creates pool @id called @name with framing @f (already validated) in
- * @backend's memory, with room for @n_slots sessions: creates, maps, writes
- * the control block, seals. Returns 0 and *ret_pool, or -errno (-EOVERFLOW:
- * too large to map).
+ * Creates pool @id as @o says: creates the backend's memory, maps it, writes
+ * the control block, seals it. Returns 0 and *ret_pool, or -errno: -ENOENT (no
+ * such backend), -EOVERFLOW (too large to map), -EINVAL.
  */
-int pool_new(uint32_t id, const char *name, const struct framing *f,
-	     const struct backend_ops *backend, uint32_t n_slots, bool persistent,
-	     struct pool **ret_pool);
+int pool_new(uint32_t id, const struct pool_options *o, struct pool **ret_pool);
 
 /*
  * Marks the pool destroyed (waking its waiters), unmaps and closes it; the

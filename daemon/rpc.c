@@ -19,25 +19,40 @@
 #define RPC_ENVELOPE_BYTES 64u
 
 void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
-	      bool keep_created_pools)
+	      const struct rpc_policy *policy)
 {
 	*rpc = (struct rpc){
 		.storage = storage,
 		.limits = *limits,
-		.keep_created_pools = keep_created_pools,
+		.policy = *policy,
 		.next_session_id = 1,
 	};
 }
 
-void rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid)
+void rpc_configure(struct rpc *rpc, const struct rpc_limits *limits,
+		   const struct rpc_policy *policy)
+{
+	rpc->limits = *limits;
+	rpc->policy = *policy;
+}
+
+int rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid,
+		     const gid_t *groups, size_t n_groups)
 {
 	*s = (struct rpc_session){
-		.id = rpc->next_session_id++,
 		.pid = pid,
 		.uid = uid,
 		.gid = gid,
 		.connected_ms = pool_now_ms(),
 	};
+	if (n_groups) {
+		s->groups = malloc(n_groups * sizeof(*groups));
+		if (!s->groups)
+			return -ENOMEM;
+		memcpy(s->groups, groups, n_groups * sizeof(*groups));
+		s->n_groups = n_groups;
+	}
+	s->id = rpc->next_session_id++;
 	/* 0 means "free" in an ownership word: never a session's id. */
 	if (rpc->next_session_id == 0)
 		rpc->next_session_id = 1;
@@ -51,6 +66,7 @@ void rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t u
 		s->next->prev = s;
 	rpc->sessions = s;
 	rpc->n_sessions++;
+	return 0;
 }
 
 void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
@@ -66,12 +82,16 @@ void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
 			log_info("session %u (%s, pid %d) closed holding %u frames of pool %s: "
 				 "reclaimed",
 				 s->id, s->name, (int)s->pid, reclaimed, p->name);
-		if (!p->persistent && p->n_attached == 0) {
-			log_info("pool %s: last session closed, destroying it", p->name);
+		if ((!p->persistent && p->n_attached == 0) ||
+		    (p->removing && pool_allocated_frames(p) == 0)) {
+			log_info("pool %s: %s, destroying it", p->name,
+				 p->removing ? "removed, and no frame is held any more" :
+					       "last session closed");
 			storage_remove(rpc->storage, p->id);
 		}
 	}
 	free(s->bindings);
+	free(s->groups);
 	s->bindings = NULL;
 	s->n_bindings = 0;
 
@@ -83,6 +103,26 @@ void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
 	rpc->n_sessions--;
+}
+
+bool rpc_pool_remove(struct rpc *rpc, struct pool *p)
+{
+	p->removing = true;
+	if (pool_allocated_frames(p) != 0)
+		return false;
+	log_info("pool %s: removed, no frame held: destroyed", p->name);
+	storage_remove(rpc->storage, p->id);
+	return true;
+}
+
+void rpc_collect(struct rpc *rpc)
+{
+	struct pool *p;
+	uint32_t id = 0;
+
+	while ((p = storage_next(rpc->storage, &id)))
+		if (p->removing)
+			rpc_pool_remove(rpc, p);
 }
 
 static struct rpc_session *find_session(const struct rpc *rpc, uint32_t id)
@@ -99,6 +139,35 @@ static struct rpc_binding *find_binding(const struct rpc_session *s, uint32_t po
 		if (s->bindings[i].pool_id == pool_id)
 			return &s->bindings[i];
 	return NULL;
+}
+
+static struct peer peer_of(const struct rpc_session *s)
+{
+	return (struct peer){ .uid = s->uid, .gid = s->gid, .groups = s->groups,
+			      .n_groups = s->n_groups };
+}
+
+/*
+ * Whether session @s may do @what with pool @p. When not, the reply and a log
+ * line say who was refused what, and which owner, group and mode decided it.
+ */
+static bool allowed(const struct rpc_session *s, const struct pool *p, uint32_t what,
+		    const char *verb, struct arena *arena, uint32_t id, struct rpc_reply *out)
+{
+	struct peer peer = peer_of(s);
+	char mode[8];
+
+	if (access_allows(&p->access, &peer, what))
+		return true;
+	access_mode_string(p->access.mode, mode);
+	log_warning("refused: uid %u (pid %d, %s) may not %s pool %s (owner %u, group %u, mode %s)",
+		    (unsigned)s->uid, (int)s->pid, s->name, verb, p->name,
+		    (unsigned)p->access.owner, (unsigned)p->access.group, mode);
+	rpc_reply_error(out, arena, id, -EACCES,
+			"%s: uid %u may not %s pool %s (owner %u, group %u, mode %s)", verb,
+			(unsigned)s->uid, verb, p->name, (unsigned)p->access.owner,
+			(unsigned)p->access.group, mode);
+	return false;
 }
 
 /* Opens @p in session @s: a slot in the pool, remembered for the session's end. */
@@ -220,6 +289,9 @@ static Ksalloc__PoolInfo *pool_info_to_wire(struct arena *arena, const struct po
 	w->size_bytes = p->layout.size_bytes;
 	w->committed = p->committed;
 	w->persistent = p->persistent;
+	w->owner = (uint32_t)p->access.owner;
+	w->group = (uint32_t)p->access.group;
+	w->mode = p->access.mode;
 	return w->framing ? w : NULL;
 }
 
@@ -277,15 +349,20 @@ static void handle_hello(struct rpc *rpc, struct rpc_session *s, const Ksalloc__
 	out->msg.hello = r;
 }
 
-static void handle_list_pools(struct rpc *rpc, const Ksalloc__Request *req, struct arena *arena,
-			      struct rpc_reply *out)
+static void handle_list_pools(struct rpc *rpc, const struct rpc_session *s,
+			      const Ksalloc__Request *req, struct arena *arena, struct rpc_reply *out)
 {
-	size_t total = storage_count(rpc->storage);
-	size_t budget = rpc->limits.max_message_size - RPC_ENVELOPE_BYTES;
+	size_t budget = rpc->limits.max_message_size - RPC_ENVELOPE_BYTES, total = 0;
 	uint32_t skip = req->list_pools->offset;
+	struct peer peer = peer_of(s);
 	Ksalloc__ListPoolsReply *r;
 	struct pool *p;
 	uint32_t id = 0;
+
+	/* A session sees the pools it may read, and only those. */
+	while ((p = storage_next(rpc->storage, &id)))
+		total += access_allows(&p->access, &peer, ACCESS_READ);
+	id = 0;
 
 	r = ARENA_NEW(arena, Ksalloc__ListPoolsReply, ksalloc__list_pools_reply__init);
 	if (r)
@@ -300,6 +377,8 @@ static void handle_list_pools(struct rpc *rpc, const Ksalloc__Request *req, stru
 		Ksalloc__PoolInfo *info;
 		size_t size;
 
+		if (!access_allows(&p->access, &peer, ACCESS_READ))
+			continue;
 		if (skip) {
 			skip--;
 			continue;
@@ -360,6 +439,9 @@ static struct pool *pool_by_id_bound(struct rpc *rpc, const struct rpc_session *
 				what, p->name);
 		return NULL;
 	}
+	/* Rights can change on a reload after the pool was opened. */
+	if (!allowed(s, p, ACCESS_WRITE, what, arena, id, out))
+		return NULL;
 	return p;
 }
 
@@ -405,6 +487,13 @@ static void handle_open_pool(struct rpc *rpc, struct rpc_session *s, const Ksall
 
 	if (!p)
 		return;
+	if (p->removing) {
+		rpc_reply_error(out, arena, req->id, -ENOENT,
+				"open: pool %s is being removed: it takes no new opens", p->name);
+		return;
+	}
+	if (!allowed(s, p, ACCESS_WRITE, "open", arena, req->id, out))
+		return;
 	reply_ok(out, req->id, KSALLOC__REPLY__BODY_OPEN_POOL);
 	r = reply_open(rpc, s, p, "open", arena, req->id, out);
 	if (r)
@@ -449,9 +538,32 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 		rpc_reply_error(out, arena, req->id, -EINVAL, "create: %s", problem);
 		return;
 	}
+	if (rpc->policy.create_group_set && s->uid != 0) {
+		struct peer peer = peer_of(s);
+
+		if (!peer_in_group(&peer, rpc->policy.create_group)) {
+			log_warning("refused: uid %u (pid %d, %s) may not create pool %s: not in "
+				    "group %u (create_group)",
+				    (unsigned)s->uid, (int)s->pid, s->name, q->name,
+				    (unsigned)rpc->policy.create_group);
+			rpc_reply_error(out, arena, req->id, -EACCES,
+					"create: uid %u may not create pools: only members of "
+					"group %u (the daemon's create_group) may",
+					(unsigned)s->uid, (unsigned)rpc->policy.create_group);
+			return;
+		}
+	}
 	if (!framing_acceptable(rpc, &f, "create", arena, req->id, out))
 		return;
 	p = storage_find(rpc->storage, q->name);
+	if (p && p->removing) {
+		rpc_reply_error(out, arena, req->id, -EBUSY,
+				"create: pool %s is being removed; create it again once it is gone",
+				p->name);
+		return;
+	}
+	if (p && !allowed(s, p, ACCESS_WRITE, "open", arena, req->id, out))
+		return;
 	if (p && !framing_equal(&p->framing, &f)) {
 		rpc_reply_error(out, arena, req->id, -EEXIST,
 				"create: pool %s exists with another framing (Frames=%u "
@@ -461,8 +573,19 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 		return;
 	}
 	if (!p) {
-		err = storage_add(rpc->storage, q->name, &f, backend_memfd.name,
-				  rpc->limits.max_pool_sessions, rpc->keep_created_pools, &p);
+		/* Its creator's, as a file belongs to whoever creates it. */
+		err = storage_add(rpc->storage,
+				  &(struct pool_options){
+					  .name = q->name,
+					  .framing = f,
+					  .backend = backend_memfd.name,
+					  .n_slots = rpc->limits.max_pool_sessions,
+					  .persistent = rpc->policy.keep_created_pools,
+					  .access = { .owner = s->uid,
+						      .group = s->gid,
+						      .mode = rpc->policy.created_pool_mode },
+				  },
+				  &p);
 		if (err < 0) {
 			rpc_reply_error(out, arena, req->id, err == -EOVERFLOW ? -EINVAL : err,
 					"create: cannot create pool %s: %s", q->name,
@@ -598,8 +721,8 @@ static bool add_holders(struct rpc *rpc, const struct pool *p, struct arena *are
 	return true;
 }
 
-static void handle_get_status(struct rpc *rpc, const Ksalloc__Request *req, struct arena *arena,
-			      struct rpc_reply *out)
+static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
+			      const Ksalloc__Request *req, struct arena *arena, struct rpc_reply *out)
 {
 	const Ksalloc__GetStatusRequest *q = req->get_status;
 	Ksalloc__GetStatusReply *r;
@@ -620,6 +743,8 @@ static void handle_get_status(struct rpc *rpc, const Ksalloc__Request *req, stru
 		if (!p)
 			return;
 	}
+	if (!allowed(s, p, ACCESS_READ, "see", arena, req->id, out))
+		return;
 	r = ARENA_NEW(arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
 	if (r)
 		r->framing = framing_to_wire(arena, &p->framing);
@@ -649,6 +774,37 @@ static void handle_get_status(struct rpc *rpc, const Ksalloc__Request *req, stru
 	}
 	reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_STATUS);
 	out->msg.get_status = r;
+}
+
+static void handle_destroy_pool(struct rpc *rpc, struct rpc_session *s,
+				const Ksalloc__Request *req, struct arena *arena,
+				struct rpc_reply *out)
+{
+	struct pool *p = pool_by_name(rpc, req->destroy_pool->name, "destroy", arena, req->id, out);
+	Ksalloc__DestroyPoolReply *r;
+
+	if (!p)
+		return;
+	if (s->uid != 0 && s->uid != p->access.owner) {
+		log_warning("refused: uid %u (pid %d, %s) may not destroy pool %s (owner %u)",
+			    (unsigned)s->uid, (int)s->pid, s->name, p->name,
+			    (unsigned)p->access.owner);
+		rpc_reply_error(out, arena, req->id, -EACCES,
+				"destroy: uid %u may not destroy pool %s: only its owner (uid %u) "
+				"and root may",
+				(unsigned)s->uid, p->name, (unsigned)p->access.owner);
+		return;
+	}
+	r = ARENA_NEW(arena, Ksalloc__DestroyPoolReply, ksalloc__destroy_pool_reply__init);
+	if (!r) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	log_info("session %u (%s, uid %u) destroys pool %s", s->id, s->name, (unsigned)s->uid,
+		 p->name);
+	r->destroyed = rpc_pool_remove(rpc, p);
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_DESTROY_POOL);
+	out->msg.destroy_pool = r;
 }
 
 static uint32_t session_frames_held(const struct rpc *rpc, const struct rpc_session *s)
@@ -739,13 +895,13 @@ void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request
 		handle_hello(rpc, s, req, arena, out);
 		break;
 	case KSALLOC__REQUEST__BODY_LIST_POOLS:
-		handle_list_pools(rpc, req, arena, out);
+		handle_list_pools(rpc, s, req, arena, out);
 		break;
 	case KSALLOC__REQUEST__BODY_OPEN_POOL:
 		handle_open_pool(rpc, s, req, arena, out);
 		break;
 	case KSALLOC__REQUEST__BODY_GET_STATUS:
-		handle_get_status(rpc, req, arena, out);
+		handle_get_status(rpc, s, req, arena, out);
 		break;
 	case KSALLOC__REQUEST__BODY_CREATE_POOL:
 		handle_create_pool(rpc, s, req, arena, out);
@@ -758,6 +914,9 @@ void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request
 		break;
 	case KSALLOC__REQUEST__BODY_LIST_SESSIONS:
 		handle_list_sessions(rpc, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_DESTROY_POOL:
+		handle_destroy_pool(rpc, s, req, arena, out);
 		break;
 	default:
 		rpc_reply_error(out, arena, req->id, -EOPNOTSUPP, "unknown request type %d",

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "access.h"
 #include "arena.h"
 #include "framing.h"
 #include "protocol.h"
@@ -24,12 +25,20 @@ struct rpc_limits {
 	struct framing_limits framing;
 };
 
+/* Who may create pools, and what becomes of them. */
+struct rpc_policy {
+	bool create_group_set; /* false: anyone who can connect may create */
+	gid_t create_group;
+	uint32_t created_pool_mode;
+	bool keep_created_pools;
+};
+
 struct rpc_session;
 
 struct rpc {
 	struct storage *storage; /* borrowed */
 	struct rpc_limits limits;
-	bool keep_created_pools;
+	struct rpc_policy policy;
 	uint32_t next_session_id;
 	struct rpc_session *sessions; /* every live session, newest first */
 	uint32_t n_sessions;
@@ -49,6 +58,8 @@ struct rpc_session {
 	pid_t pid; /* from SO_PEERCRED at connect time */
 	uid_t uid;
 	gid_t gid;
+	gid_t *groups; /* supplementary, from SO_PEERGROUPS */
+	size_t n_groups;
 	uint64_t connected_ms;
 	char name[RPC_CLIENT_NAME_MAX]; /* from hello, printable ASCII only */
 	bool greeted;                   /* hello done */
@@ -63,15 +74,33 @@ struct rpc_reply {
 };
 
 void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
-	      bool keep_created_pools);
+	      const struct rpc_policy *policy);
 
-void rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid);
+/* Applies new limits and policy (a reload) to requests from now on. */
+void rpc_configure(struct rpc *rpc, const struct rpc_limits *limits,
+		   const struct rpc_policy *policy);
+
+/*
+ * Starts session @s for a peer: @groups (@n_groups supplementary groups) is
+ * copied. Returns 0 or -ENOMEM.
+ */
+int rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid,
+		     const gid_t *groups, size_t n_groups);
 /*
  * Ends a session: every pool it had open takes back the frames it held (and
  * wakes waiters for them); a pool created by a client goes when its last
  * session does, unless the config keeps it.
  */
 void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s);
+
+/*
+ * Stops @p taking new opens and destroys it once none of its frames is held
+ * (now, if none is). Returns true when it is gone already.
+ */
+bool rpc_pool_remove(struct rpc *rpc, struct pool *p);
+
+/* Destroys every pool being removed whose frames have all come back; call it now and then. */
+void rpc_collect(struct rpc *rpc);
 
 /*
  * Handles @req for session @s and fills @out. Everything @out points to lives

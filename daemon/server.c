@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -123,13 +124,48 @@ static void server_refuse(struct server *srv, int fd, int error, const char *mes
 	close(fd);
 }
 
+/* A peer's supplementary groups (SO_PEERGROUPS); *ret_groups is malloc'ed. */
+static int peer_groups(int fd, gid_t **ret_groups, size_t *ret_n)
+{
+	socklen_t len = 32 * sizeof(gid_t);
+	gid_t *groups = NULL;
+
+	for (;;) {
+		gid_t *grown = realloc(groups, len ? len : sizeof(gid_t));
+
+		if (!grown) {
+			free(groups);
+			return -ENOMEM;
+		}
+		groups = grown;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+			break;
+		/* ERANGE: len now says how much it takes. */
+		if (errno != ERANGE) {
+			int r = -errno;
+
+			free(groups);
+			return r;
+		}
+	}
+	*ret_groups = groups;
+	*ret_n = len / sizeof(gid_t);
+	return 0;
+}
+
 static void server_accept_one(struct server *srv, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	gid_t *groups = NULL;
+	size_t n_groups = 0;
+	int r;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_warning("cannot read the credentials of a new connection: %s", strerror(errno));
+	r = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ? -errno : 0;
+	if (r == 0)
+		r = peer_groups(fd, &groups, &n_groups);
+	if (r < 0) {
+		log_warning("cannot read the credentials of a new connection: %s", strerror(-r));
 		close(fd);
 		return;
 	}
@@ -138,10 +174,40 @@ static void server_accept_one(struct server *srv, int fd)
 			    (int)cred.pid, (unsigned)cred.uid, srv->max_sessions);
 		server_refuse(srv, fd, -EUSERS,
 			      "too many sessions: the daemon's max_sessions limit is reached");
-		return;
-	}
-	if (session_new(srv, fd, &cred) < 0)
+	} else if (session_new(srv, fd, &cred, groups, n_groups) < 0) {
 		log_warning("cannot serve a connection from pid %d: out of memory", (int)cred.pid);
+	}
+	free(groups);
+}
+
+void server_set_max_sessions(struct server *srv, uint32_t max_sessions)
+{
+	srv->max_sessions = max_sessions;
+}
+
+uint32_t server_session_count(const struct server *srv)
+{
+	return srv->n_sessions;
+}
+
+/* A socket handed over by systemd must be what we serve: listening AF_UNIX SOCK_SEQPACKET. */
+static int check_activated(int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	int type, listening;
+	socklen_t opt = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &opt) < 0)
+		return -errno;
+	opt = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &opt) < 0)
+		return -errno;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	if (sa.sun_family != AF_UNIX || type != SOCK_SEQPACKET || !listening)
+		return -ENOTSOCK;
+	return 0;
 }
 
 static void server_on_listen(uv_poll_t *h, int status, int events)
@@ -193,7 +259,16 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 		goto fail;
 	}
 
-	r = listen_on(opts->socket_path, &srv->listen_fd);
+	if (opts->listen_fd >= 0) {
+		/* Ours from now on, whatever happens. */
+		srv->listen_fd = opts->listen_fd;
+		r = check_activated(srv->listen_fd);
+		if (r == 0 && fcntl(srv->listen_fd, F_SETFL, O_NONBLOCK) < 0)
+			r = -errno;
+	} else {
+		r = listen_on(opts->socket_path, &srv->listen_fd);
+		srv->owns_path = r == 0;
+	}
 	if (r < 0)
 		goto fail;
 	r = uv_poll_init(loop, &srv->listen_poll, srv->listen_fd);
@@ -214,7 +289,8 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 	return 0;
 
 fail_unlink:
-	unlink(srv->socket_path);
+	if (srv->owns_path)
+		unlink(srv->socket_path);
 fail:
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
@@ -239,7 +315,8 @@ void server_close(struct server *srv)
 		session_close(srv->sessions);
 	uv_close((uv_handle_t *)&srv->accept_timer, NULL);
 	uv_close((uv_handle_t *)&srv->listen_poll, server_on_listen_closed);
-	if (unlink(srv->socket_path) < 0 && errno != ENOENT)
+	/* An activated socket is systemd's: it stays for the next start. */
+	if (srv->owns_path && unlink(srv->socket_path) < 0 && errno != ENOENT)
 		log_warning("cannot remove %s: %s", srv->socket_path, strerror(errno));
 }
 

@@ -17,7 +17,12 @@
 struct session;
 
 struct server_options {
-	const char *socket_path; /* where to bind and listen */
+	/*
+	 * A listening SOCK_SEQPACKET socket to serve (from socket activation; the
+	 * server takes it and never unlinks its path), or -1 to bind socket_path.
+	 */
+	int listen_fd;
+	const char *socket_path; /* where to bind and listen, or the activated socket's path */
 	uint32_t max_sessions;
 	uint32_t max_message_size; /* bytes, both directions */
 };
@@ -28,7 +33,8 @@ struct server {
 	uv_poll_t listen_poll;
 	uv_timer_t accept_timer; /* resumes accepting after EMFILE */
 	int listen_fd;
-	char *socket_path; /* bound by us: unlinked at close */
+	char *socket_path;
+	bool owns_path; /* bound by us: unlinked at close */
 	uint32_t max_sessions;
 	uint32_t max_message_size;
 
@@ -43,9 +49,10 @@ struct server {
 };
 
 /*
- * Binds @opts->socket_path (replacing a stale socket file, refusing one that
- * another daemon still listens on) and starts accepting on @loop.
- * Returns 0 and *ret_server, or -errno.
+ * Serves @opts->listen_fd, or binds @opts->socket_path (replacing a stale
+ * socket file, refusing one that another daemon still listens on), and starts
+ * accepting on @loop. Returns 0 and *ret_server, or -errno; -ENOTSOCK when
+ * listen_fd is not a listening SOCK_SEQPACKET AF_UNIX socket.
  */
 int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *rpc,
 	       struct server **ret_server);
@@ -56,6 +63,12 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
  * once uv_run() has returned.
  */
 void server_close(struct server *srv);
+
+/* Applies a new session limit (a reload); sessions already in are not closed. */
+void server_set_max_sessions(struct server *srv, uint32_t max_sessions);
+
+/* Sessions connected right now. */
+uint32_t server_session_count(const struct server *srv);
 
 /* Frees a server after server_close() and the loop has run. Accepts NULL; returns NULL. */
 struct server *server_free(struct server *srv);

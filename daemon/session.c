@@ -178,7 +178,8 @@ static void session_on_poll(uv_poll_t *h, int status, int events)
 	}
 }
 
-int session_new(struct server *srv, int fd, const struct ucred *cred)
+int session_new(struct server *srv, int fd, const struct ucred *cred, const gid_t *groups,
+		size_t n_groups)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int r;
@@ -197,7 +198,12 @@ int session_new(struct server *srv, int fd, const struct ucred *cred)
 		return r;
 	}
 	s->poll.data = s;
-	rpc_session_init(srv->rpc, &s->rpc, cred->pid, cred->uid, cred->gid);
+	r = rpc_session_init(srv->rpc, &s->rpc, cred->pid, cred->uid, cred->gid, groups, n_groups);
+	if (r < 0) {
+		/* Nothing of the session exists yet but its handle: close just that. */
+		uv_close((uv_handle_t *)&s->poll, session_on_closed);
+		return r;
+	}
 
 	s->next = srv->sessions;
 	if (s->next)

@@ -26,10 +26,12 @@ struct session {
 };
 
 /*
- * Starts serving connection @fd (non-blocking, CLOEXEC). Takes ownership of
- * @fd in every case: on failure it is closed. Returns 0 or -errno.
+ * Starts serving connection @fd (non-blocking, CLOEXEC) of the peer @cred,
+ * whose supplementary groups are @groups. Takes ownership of @fd in every
+ * case: on failure it is closed. Returns 0 or -errno.
  */
-int session_new(struct server *srv, int fd, const struct ucred *cred);
+int session_new(struct server *srv, int fd, const struct ucred *cred, const gid_t *groups,
+		size_t n_groups);
 
 /* Stops serving; the session frees itself (and closes its fd) once libuv is done with it. */
 void session_close(struct session *s);

@@ -33,16 +33,12 @@ struct storage *storage_free(struct storage *s)
 	return NULL;
 }
 
-int storage_add(struct storage *s, const char *name, const struct framing *f,
-		const char *backend_name, uint32_t n_slots, bool persistent, struct pool **ret_pool)
+int storage_add(struct storage *s, const struct pool_options *o, struct pool **ret_pool)
 {
-	const struct backend_ops *backend = backend_find(backend_name);
 	struct pool *p;
 	int r;
 
-	if (!backend)
-		return -ENOENT;
-	if (storage_find(s, name))
+	if (storage_find(s, o->name))
 		return -EEXIST;
 	if (s->n_ids == UINT32_MAX)
 		return -ENOSPC;
@@ -55,7 +51,7 @@ int storage_add(struct storage *s, const char *name, const struct framing *f,
 		s->by_id = by_id;
 		s->capacity = cap;
 	}
-	r = pool_new(s->n_ids + 1, name, f, backend, n_slots, persistent, &p);
+	r = pool_new(s->n_ids + 1, o, &p);
 	if (r < 0)
 		return r;
 	s->by_id[s->n_ids++] = p;

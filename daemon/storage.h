@@ -20,11 +20,10 @@ struct storage *storage_free(struct storage *s);
 
 /*
  * Creates a pool (pool_new()) under the next id. Returns 0 and *ret_pool
- * (owned by @s; may be NULL), -EEXIST when the name is taken, -ENOENT when no
- * backend is called @backend_name, or pool_new()'s -errno.
+ * (owned by @s; may be NULL), -EEXIST when the name is taken, or pool_new()'s
+ * -errno.
  */
-int storage_add(struct storage *s, const char *name, const struct framing *f,
-		const char *backend_name, uint32_t n_slots, bool persistent, struct pool **ret_pool);
+int storage_add(struct storage *s, const struct pool_options *o, struct pool **ret_pool);
 
 /* Destroys pool @id (pool_free()); its id is never handed out again. */
 void storage_remove(struct storage *s, uint32_t id);

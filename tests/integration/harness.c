@@ -151,13 +151,10 @@ static void cleanup(struct test_daemon *d)
 	track_dir(d->dir, false);
 }
 
-int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args)
+/* A fresh folder (other users may pass through it), its config, and the notify socket. */
+static int prepare(struct test_daemon *d, const char *config, char *notify_path, size_t size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char notify_path[128];
-	const char *argv[32];
-	size_t n = 0;
-	int64_t deadline;
 
 	memset(d, 0, sizeof(*d));
 	d->pidfd = d->notify_fd = -1;
@@ -165,16 +162,130 @@ int test_daemon_start_args(struct test_daemon *d, const char *config, const char
 	if (!mkdtemp(d->dir))
 		return -errno;
 	track_dir(d->dir, true);
+	/* Clients of other uids (the access tests) must reach the socket inside. */
+	if (chmod(d->dir, 0711) < 0)
+		return -errno;
 	snprintf(d->socket_path, sizeof(d->socket_path), "%s/ksallocd.sock", d->dir);
 	snprintf(d->config_path, sizeof(d->config_path), "%s/ksallocd.conf", d->dir);
 	snprintf(d->log_path, sizeof(d->log_path), "%s/ksallocd.log", d->dir);
-	snprintf(notify_path, sizeof(notify_path), "%s/notify", d->dir);
+	snprintf(notify_path, size, "%s/notify", d->dir);
 	if (write_file(d->config_path, config) < 0)
-		goto fail;
-
+		return -EIO;
 	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	strcpy(sa.sun_path, notify_path);
 	if (d->notify_fd < 0 || bind(d->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Forks @argv with stderr to the daemon's log and NOTIFY_SOCKET set; the child dies with us. */
+static int spawn(struct test_daemon *d, const char *const *argv, const char *notify_path)
+{
+	d->pid = fork();
+	if (d->pid < 0)
+		return -errno;
+	if (d->pid == 0) {
+		int log = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		/* A test that fails exits at once: its daemon must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (log < 0 || dup2(log, STDERR_FILENO) < 0)
+			_exit(127);
+		setenv("NOTIFY_SOCKET", notify_path, 1);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	d->pidfd = pidfd_open(d->pid, 0);
+	if (d->pidfd < 0)
+		return -errno;
+	setenv("KSALLOC_SOCKET", d->socket_path, 1);
+	return 0;
+}
+
+int test_daemon_notified(struct test_daemon *d, const char *needle, int timeout_ms, char *buf,
+			 size_t size)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = d->notify_fd, .events = POLLIN };
+		int64_t left = deadline - now_ms();
+		ssize_t len;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return -ETIMEDOUT;
+		len = recv(d->notify_fd, buf, size - 1, 0);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		if (strstr(buf, needle))
+			return 0;
+	}
+}
+
+void test_daemon_rewrite_config(struct test_daemon *d, const char *config)
+{
+	ck_assert_int_eq(write_file(d->config_path, config), 0);
+}
+
+int test_daemon_start_activated(struct test_daemon *d, const char *config)
+{
+	char notify_path[128], line[256] = "";
+	const char *argv[16];
+	size_t n = 0;
+	int r;
+
+	if (access("/usr/bin/systemd-socket-activate", X_OK) < 0)
+		return -ENOENT;
+	r = prepare(d, config, notify_path, sizeof(notify_path));
+	if (r < 0)
+		goto fail;
+	argv[n++] = "systemd-socket-activate";
+	argv[n++] = "--seqpacket";
+	argv[n++] = "--listen";
+	argv[n++] = d->socket_path;
+	argv[n++] = "--setenv=NOTIFY_SOCKET";
+	argv[n++] = test_binary("ksallocd");
+	argv[n++] = "--config";
+	argv[n++] = d->config_path;
+	argv[n] = NULL;
+	r = spawn(d, argv, notify_path);
+	if (r < 0)
+		goto fail;
+	/* systemd-socket-activate says "Listening on ..." once the socket is there. */
+	for (int64_t deadline = now_ms() + DEADLINE_MS; !strstr(line, "Listening on");) {
+		char *log;
+
+		if (now_ms() > deadline) {
+			r = -ETIMEDOUT;
+			goto fail;
+		}
+		struct pollfd p = { .fd = d->pidfd, .events = POLLIN };
+
+		if (poll(&p, 1, 10) > 0) {
+			r = -ECHILD;
+			goto fail;
+		}
+		log = read_file(d->log_path);
+		snprintf(line, sizeof(line), "%s", log);
+		free(log);
+	}
+	return 0;
+fail:
+	test_daemon_kill(d);
+	return r;
+}
+
+int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args)
+{
+	char notify_path[128];
+	const char *argv[32];
+	size_t n = 0;
+	int64_t deadline;
+	int r;
+
+	r = prepare(d, config, notify_path, sizeof(notify_path));
+	if (r < 0)
 		goto fail;
 
 	argv[n++] = test_binary("ksallocd");
@@ -186,25 +297,9 @@ int test_daemon_start_args(struct test_daemon *d, const char *config, const char
 		argv[n++] = *args;
 	argv[n] = NULL;
 
-	d->pid = fork();
-	if (d->pid < 0)
+	r = spawn(d, argv, notify_path);
+	if (r < 0)
 		goto fail;
-	if (d->pid == 0) {
-		int log = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		/* A test that fails exits at once: its daemon must not outlive it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-
-		if (log < 0 || dup2(log, STDERR_FILENO) < 0)
-			_exit(127);
-		setenv("NOTIFY_SOCKET", notify_path, 1);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	d->pidfd = pidfd_open(d->pid, 0);
-	if (d->pidfd < 0)
-		goto fail;
-	setenv("KSALLOC_SOCKET", d->socket_path, 1);
 
 	deadline = now_ms() + DEADLINE_MS;
 	for (;;) {
@@ -234,7 +329,7 @@ int test_daemon_start_args(struct test_daemon *d, const char *config, const char
 	}
 fail:
 	test_daemon_kill(d);
-	return -EIO;
+	return r;
 }
 
 int test_daemon_start(struct test_daemon *d, const char *config)

@@ -36,6 +36,26 @@ int test_daemon_start(struct test_daemon *d, const char *config);
 /* Same, with extra daemon arguments (NULL-terminated) after the defaults. */
 int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args);
 
+/*
+ * Starts the daemon the way systemd's socket activation does, through
+ * systemd-socket-activate: the socket is made and listened on first, the
+ * daemon is started by the first connection and gets the socket from
+ * sd_listen_fds(). Returns 0 once the socket listens (the daemon is not
+ * running yet), -ENOENT without systemd-socket-activate, or -errno.
+ */
+int test_daemon_start_activated(struct test_daemon *d, const char *config);
+
+/*
+ * Waits up to @timeout_ms for a notification from the daemon (sd_notify) that
+ * contains @needle, skipping others. Returns 0 with the whole message in @buf,
+ * or -ETIMEDOUT.
+ */
+int test_daemon_notified(struct test_daemon *d, const char *needle, int timeout_ms, char *buf,
+			 size_t size);
+
+/* Replaces the daemon's config file with @config (for a reload). */
+void test_daemon_rewrite_config(struct test_daemon *d, const char *config);
+
 /* test_daemon_start(), failing the running Check test, with the daemon's log, if it does not. */
 void test_daemon_up(struct test_daemon *d, const char *config);
 

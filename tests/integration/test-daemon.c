@@ -652,8 +652,8 @@ START_TEST(test_help_and_version_exit_zero)
 	free(out);
 	free(err);
 	ck_assert_int_eq(test_run(ctl_bad, &out, &err), 2);
-	ck_assert_str_eq(err,
-			 "ksallocctl: unknown command 'frobnicate' (list, status NAME, clients)\n");
+	ck_assert_str_eq(err, "ksallocctl: unknown command 'frobnicate' (list, status NAME, "
+			      "clients, destroy NAME)\n");
 	free(out);
 	free(err);
 }

@@ -110,6 +110,8 @@ START_TEST(test_config_init_sets_the_documented_defaults)
 	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_INFO);
 	ck_assert_uint_eq(cfg.max_pool_sessions, 64);
 	ck_assert(!cfg.keep_created_pools);
+	ck_assert(!cfg.create_group_set);
+	ck_assert_uint_eq(cfg.created_pool_mode, 0660);
 	ck_assert_ptr_null(cfg.pools);
 	ck_assert_uint_eq(cfg.n_pools, 0);
 	config_deinit(&cfg);
@@ -149,12 +151,17 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 					       "log_level = debug\n"
 					       "max_pool_sessions = 1K\n"
 					       "keep_created_pools = yes\n"
+					       "create_group = root\n"
+					       "created_pool_mode = 640\n"
 					       "\n"
 					       "[pool video-1080p]\n"
 					       "frames = 8\n"
 					       "frame_size = 3110400\n"
 					       "alignment = 64\n"
 					       "backend = memfd\n"
+					       "owner = 1234\n"
+					       "group = root\n"
+					       "mode = 0604\n"
 					       "; a comment\n"
 					       "# another comment\n"
 					       "\n"
@@ -171,10 +178,16 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_DEBUG);
 	ck_assert_uint_eq(cfg->max_pool_sessions, 1024);
 	ck_assert(cfg->keep_created_pools);
+	ck_assert(cfg->create_group_set);
+	ck_assert_uint_eq(cfg->create_group, 0);
+	ck_assert_uint_eq(cfg->created_pool_mode, 0640);
 
 	ck_assert_uint_eq(cfg->n_pools, 2);
 	ck_assert_str_eq(cfg->pools[0].name, "video-1080p");
-	ck_assert_uint_eq(cfg->pools[0].line, 11);
+	ck_assert_uint_eq(cfg->pools[0].line, 13);
+	ck_assert_uint_eq(cfg->pools[0].access.owner, 1234);
+	ck_assert_uint_eq(cfg->pools[0].access.group, 0);
+	ck_assert_uint_eq(cfg->pools[0].access.mode, 0604);
 	ck_assert_uint_eq(cfg->pools[0].framing.frames, 8);
 	ck_assert_uint_eq(cfg->pools[0].framing.frame_size, 3110400);
 	ck_assert_uint_eq(cfg->pools[0].framing.file_alignment, 63);
@@ -183,7 +196,11 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 	ck_assert_str_eq(cfg->pools[0].backend, "memfd");
 
 	ck_assert_str_eq(cfg->pools[1].name, "A.b_c-9");
-	ck_assert_uint_eq(cfg->pools[1].line, 19);
+	ck_assert_uint_eq(cfg->pools[1].line, 24);
+	/* Defaults: the daemon's own user and group, 0660. */
+	ck_assert_uint_eq(cfg->pools[1].access.owner, geteuid());
+	ck_assert_uint_eq(cfg->pools[1].access.group, getegid());
+	ck_assert_uint_eq(cfg->pools[1].access.mode, 0660);
 	ck_assert_uint_eq(cfg->pools[1].framing.frames, 1024);
 	ck_assert_uint_eq(cfg->pools[1].framing.frame_size, 4u << 20);
 	ck_assert_uint_eq(cfg->pools[1].framing.file_alignment, 4095);
@@ -717,11 +734,13 @@ START_TEST(test_config_rejects_unknown_daemon_key_listing_the_valid_ones)
 {
 	assert_rejects("[daemon]\nmax_session = 5\n",
 		       ":2: [daemon] max_session: unknown key (valid keys: socket, max_sessions, "
-		       "max_message_size, max_pool_frames, max_frame_size, log_level, max_pool_sessions, keep_created_pools)");
+		       "max_message_size, max_pool_frames, max_frame_size, log_level, "
+		       "max_pool_sessions, keep_created_pools, create_group, created_pool_mode)");
 	/* A pool key is not a daemon key. */
 	assert_rejects("[daemon]\nframes = 5\n",
 		       ":2: [daemon] frames: unknown key (valid keys: socket, max_sessions, "
-		       "max_message_size, max_pool_frames, max_frame_size, log_level, max_pool_sessions, keep_created_pools)");
+		       "max_message_size, max_pool_frames, max_frame_size, log_level, "
+		       "max_pool_sessions, keep_created_pools, create_group, created_pool_mode)");
 }
 END_TEST
 
@@ -729,10 +748,10 @@ START_TEST(test_config_rejects_unknown_pool_key_listing_the_valid_ones)
 {
 	assert_rejects("[pool a]\nframes = 1\nFrameSize = 1\n",
 		       ":3: [pool a] FrameSize: unknown key (valid keys: frames, frame_size, "
-		       "alignment, backend)");
+		       "alignment, backend, owner, group, mode)");
 	assert_rejects("[pool a]\nlog_level = debug\n",
 		       ":2: [pool a] log_level: unknown key (valid keys: frames, frame_size, "
-		       "alignment, backend)");
+		       "alignment, backend, owner, group, mode)");
 }
 END_TEST
 
@@ -742,7 +761,8 @@ START_TEST(test_config_quotes_a_long_unknown_key_whole)
 	assert_rejects("[pool a]\n"
 		       "a_very_long_key_name_that_inih_would_cut_short_at_49_bytes = 1\n",
 		       ":2: [pool a] a_very_long_key_name_that_inih_would_cut_short_at_49_bytes: "
-		       "unknown key (valid keys: frames, frame_size, alignment, backend)");
+		       "unknown key (valid keys: frames, frame_size, alignment, backend, owner, "
+		       "group, mode)");
 }
 END_TEST
 
@@ -858,6 +878,19 @@ static const struct bad_value bad_values[] = {
 	{ "daemon", "keep_created_pools", "maybe", "expected yes or no, got \"maybe\"" },
 	{ "daemon", "keep_created_pools", "1", "expected yes or no, got \"1\"" },
 	{ "daemon", "keep_created_pools", "", "expected yes or no, got \"\"" },
+
+	{ "pool p", "owner", "no-such-user-here", "unknown user \"no-such-user-here\"" },
+	{ "pool p", "owner", "-1", "unknown user \"-1\"" },
+	{ "pool p", "owner", "", "unknown user \"\"" },
+	{ "pool p", "group", "no-such-group-here", "unknown group \"no-such-group-here\"" },
+	{ "daemon", "create_group", "no-such-group-here", "unknown group \"no-such-group-here\"" },
+	{ "pool p", "mode", "", "expected an octal mode such as 0660, got \"\"" },
+	{ "pool p", "mode", "rw-r-----", "expected an octal mode such as 0660, got \"rw-r-----\"" },
+	{ "pool p", "mode", "0668", "expected an octal mode such as 0660, got \"0668\"" },
+	{ "pool p", "mode", "4755", "expected an octal mode such as 0660, got \"4755\"" },
+	{ "pool p", "mode", "00660", "expected an octal mode such as 0660, got \"00660\"" },
+	{ "daemon", "created_pool_mode", "0x1b0",
+	  "expected an octal mode such as 0660, got \"0x1b0\"" },
 
 	{ "daemon", "log_level", "verbose",
 	  "unknown log level \"verbose\" (expected error, warning, info or debug)" },

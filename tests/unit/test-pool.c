@@ -13,6 +13,11 @@
 
 static const struct framing video = { .frames = 8, .frame_size = 3110400, .file_alignment = 63 };
 
+/* Options for a test pool: 4 slots, kept, mode 0660. */
+#define OPTIONS(pool_name, f, backend_name)                                                     \
+	(&(struct pool_options){ .name = (pool_name), .framing = *(f), .backend = (backend_name), \
+				 .n_slots = 4, .persistent = true, .access = { .mode = 0660 } })
+
 START_TEST(test_pool_is_a_sealed_memfd_with_a_valid_header)
 {
 	struct pool *p;
@@ -21,7 +26,7 @@ START_TEST(test_pool_is_a_sealed_memfd_with_a_valid_header)
 	struct stat st;
 	int seals;
 
-	ck_assert_int_eq(pool_new(3, "video", &video, &backend_memfd, 4, true, &p), 0);
+	ck_assert_int_eq(pool_new(3, OPTIONS("video", &video, "memfd"), &p), 0);
 	ck_assert_int_eq(fstat(p->fd, &st), 0);
 	ck_assert_uint_eq((uint64_t)st.st_size, p->layout.size_bytes);
 	seals = fcntl(p->fd, F_GET_SEALS);
@@ -43,7 +48,7 @@ START_TEST(test_pool_counts_owned_descriptors_whatever_they_hold)
 	struct pool *p;
 	struct shm_frame *frames;
 
-	ck_assert_int_eq(pool_new(1, "video", &video, &backend_memfd, 4, true, &p), 0);
+	ck_assert_int_eq(pool_new(1, OPTIONS("video", &video, "memfd"), &p), 0);
 	frames = p->frames.frames;
 	atomic_store(&frames[0].owner, (UINT64_C(5) << 32) | 1);
 	atomic_store(&frames[7].owner, UINT64_MAX);
@@ -62,8 +67,8 @@ START_TEST(test_storage_finds_pools_by_id_and_name)
 	uint32_t id = 0;
 
 	ck_assert_int_eq(storage_new(&s), 0);
-	ck_assert_int_eq(storage_add(s, "a", &video, "memfd", 4, true, &a), 0);
-	ck_assert_int_eq(storage_add(s, "b", &video, "memfd", 4, true, &b), 0);
+	ck_assert_int_eq(storage_add(s, OPTIONS("a", &video, "memfd"), &a), 0);
+	ck_assert_int_eq(storage_add(s, OPTIONS("b", &video, "memfd"), &b), 0);
 	ck_assert_uint_eq(a->id, 1);
 	ck_assert_uint_eq(b->id, 2);
 	ck_assert_ptr_eq(storage_get(s, 2), b);
@@ -76,8 +81,8 @@ START_TEST(test_storage_finds_pools_by_id_and_name)
 	ck_assert_ptr_eq(storage_next(s, &id), b);
 	ck_assert_ptr_null(storage_next(s, &id));
 
-	ck_assert_int_eq(storage_add(s, "a", &video, "memfd", 4, true, &p), -EEXIST);
-	ck_assert_int_eq(storage_add(s, "c", &video, "dmaheap:system", 4, true, &p), -ENOENT);
+	ck_assert_int_eq(storage_add(s, OPTIONS("a", &video, "memfd"), &p), -EEXIST);
+	ck_assert_int_eq(storage_add(s, OPTIONS("c", &video, "dmaheap:system"), &p), -ENOENT);
 	ck_assert_uint_eq(storage_count(s), 2);
 	storage_free(s);
 }
@@ -93,7 +98,7 @@ START_TEST(test_storage_grows_past_its_first_allocation)
 		char name[16];
 
 		snprintf(name, sizeof(name), "p%d", i);
-		ck_assert_int_eq(storage_add(s, name, &tiny, "memfd", 4, true, NULL), 0);
+		ck_assert_int_eq(storage_add(s, OPTIONS(name, &tiny, "memfd"), NULL), 0);
 	}
 	ck_assert_str_eq(storage_get(s, 100)->name, "p99");
 	storage_free(s);
@@ -105,9 +110,9 @@ START_TEST(test_pool_refuses_what_it_cannot_map)
 	struct framing huge = { .frames = 1u << 20, .frame_size = 1u << 31 };
 	struct pool *p = NULL;
 
-	ck_assert_int_eq(pool_new(1, "huge", &huge, &backend_memfd, 4, true, &p), -EOVERFLOW);
+	ck_assert_int_eq(pool_new(1, OPTIONS("huge", &huge, "memfd"), &p), -EOVERFLOW);
 	ck_assert_ptr_null(p);
-	ck_assert_int_eq(pool_new(0, "zero-id", &video, &backend_memfd, 4, true, &p), -EINVAL);
+	ck_assert_int_eq(pool_new(0, OPTIONS("zero-id", &video, "memfd"), &p), -EINVAL);
 }
 END_TEST
 

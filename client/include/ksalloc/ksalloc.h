@@ -24,6 +24,7 @@
  *   -EPIPE         the daemon went away (the client must be reopened)
  *   -EBADMSG       the daemon's reply could not be decoded
  *   -EUSERS        the daemon refused the connection: too many sessions
+ *   -EACCES        the pool's owner, group and mode do not allow it
  *   -ENOMEM        out of memory
  */
 
@@ -80,6 +81,9 @@ struct ksalloc_pool_info {
 	struct ksalloc_status status;
 	bool committed;  /* frames may be acquired */
 	bool persistent; /* stays when its last session closes */
+	uint32_t owner;  /* uid */
+	uint32_t group;  /* gid */
+	uint32_t mode;   /* as a file's: r sees the pool, w opens it */
 };
 
 /* A frame acquired with ksalloc_pool_acquire(); pass it back unchanged to release it. */
@@ -169,6 +173,15 @@ KSALLOC_EXPORT uint32_t ksalloc_client_session_id(const struct ksalloc_client *c
  */
 KSALLOC_EXPORT int ksalloc_client_pool_stats(struct ksalloc_client *client, const char *name,
 					     struct ksalloc_pool_stats *ret_stats);
+
+/*
+ * Destroys pool @name (only its owner and root may): it takes no new opens
+ * and goes as soon as none of its frames is held. Returns 1 when it is gone
+ * already, 0 when it goes once its frames come back, or -ENOENT, -EACCES,
+ * -EINVAL (malformed name) or a negative errno. A pool of the daemon's config
+ * comes back on the daemon's next reload.
+ */
+KSALLOC_EXPORT int ksalloc_client_destroy_pool(struct ksalloc_client *client, const char *name);
 
 /*
  * The daemon's sessions, oldest first. *ret_sessions is malloc'ed (NULL when

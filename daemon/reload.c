@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "reload.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+
+static const struct pool_config *config_pool(const struct daemon_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_pools; i++)
+		if (strcmp(cfg->pools[i].name, name) == 0)
+			return &cfg->pools[i];
+	return NULL;
+}
+
+static bool same_framing(const struct framing *a, const struct framing *b)
+{
+	return a->options_flags == b->options_flags && a->pool_type == b->pool_type &&
+	       a->frames == b->frames && a->frame_size == b->frame_size &&
+	       a->file_alignment == b->file_alignment;
+}
+
+static int add_pool(struct storage *storage, const struct daemon_config *cfg,
+		    const struct pool_config *pc, const char *path)
+{
+	struct pool *p;
+	int r = storage_add(storage,
+			    &(struct pool_options){
+				    .name = pc->name,
+				    .framing = pc->framing,
+				    .backend = pc->backend,
+				    .n_slots = cfg->max_pool_sessions,
+				    .persistent = true,
+				    .from_config = true,
+				    .access = pc->access,
+			    },
+			    &p);
+
+	if (r < 0) {
+		log_error("%s:%u: [pool %s]: cannot create the pool: %s", path, pc->line, pc->name,
+			  r == -EOVERFLOW ? "too large to map" : strerror(-r));
+		return r;
+	}
+	log_info("pool %s: %u frames of %u bytes, alignment %u, %s, %llu bytes", p->name,
+		 p->framing.frames, p->framing.frame_size, p->framing.file_alignment + 1,
+		 p->backend->name, (unsigned long long)p->layout.size_bytes);
+	return 0;
+}
+
+/* A pool of the running config, as @pc now describes it. */
+static void update_pool(struct pool *p, const struct pool_config *pc, const char *path)
+{
+	const struct framing *f = &pc->framing;
+
+	if (p->removing) {
+		p->removing = false;
+		log_info("pool %s: back in the config: it stays", p->name);
+	}
+	if (!same_framing(&p->framing, f) || strcmp(p->backend->name, pc->backend) != 0) {
+		log_warning("%s:%u: [pool %s]: framing or backend changed (now %u frames of %u "
+			    "bytes, alignment %u, %s; the config asks %u of %u, alignment %u, %s): "
+			    "refused, the pool keeps running unchanged; remove it from the config, "
+			    "reload, then add it back to change it",
+			    path, pc->line, p->name, p->framing.frames, p->framing.frame_size,
+			    p->framing.file_alignment + 1, p->backend->name, f->frames,
+			    f->frame_size, f->file_alignment + 1, pc->backend);
+	}
+	if (memcmp(&p->access, &pc->access, sizeof(p->access)) != 0) {
+		char before[8], after[8];
+
+		log_info("pool %s: access now owner %u, group %u, mode %s (was %u, %u, %s)",
+			 p->name, (unsigned)pc->access.owner, (unsigned)pc->access.group,
+			 access_mode_string(pc->access.mode, after), (unsigned)p->access.owner,
+			 (unsigned)p->access.group, access_mode_string(p->access.mode, before));
+		p->access = pc->access;
+	}
+}
+
+unsigned reload_pools(struct rpc *rpc, struct storage *storage, const struct daemon_config *cfg,
+		      const char *path)
+{
+	unsigned failures = 0;
+	struct pool *p;
+	uint32_t id = 0;
+
+	/* Pools that left the config first: their names may come back below as new pools. */
+	while ((p = storage_next(storage, &id))) {
+		if (!p->from_config || p->removing || config_pool(cfg, p->name))
+			continue;
+		log_info("pool %s: no longer in the config: it takes no new opens and goes once "
+			 "no frame is held",
+			 p->name);
+		rpc_pool_remove(rpc, p);
+	}
+
+	for (size_t i = 0; i < cfg->n_pools; i++) {
+		const struct pool_config *pc = &cfg->pools[i];
+
+		p = storage_find(storage, pc->name);
+		if (!p)
+			failures += add_pool(storage, cfg, pc, path) < 0;
+		else if (!p->from_config)
+			log_warning("%s:%u: [pool %s]: a client created a pool of that name; the "
+				    "config's is created once that one is gone and the daemon reloads",
+				    path, pc->line, pc->name);
+		else
+			update_pool(p, pc, path);
+	}
+	return failures;
+}
