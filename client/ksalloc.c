@@ -770,6 +770,8 @@ int ksalloc_client_pool_stats(struct ksalloc_client *c, const char *name,
 	st.acquisitions = w->acquisitions;
 	st.timeouts = w->timeouts;
 	st.reclaimed = w->reclaimed;
+	st.last_reclaim_ns = w->last_reclaim_ns;
+	st.last_reclaim_frames = w->last_reclaim_frames;
 	st.committed = w->committed;
 	snprintf(st.backend, sizeof(st.backend), "%s", w->backend);
 	if (w->n_holders) {

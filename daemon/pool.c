@@ -197,6 +197,13 @@ uint32_t pool_detach(struct pool *p, uint32_t slot)
 	n = frame_reclaim(&p->frames, session, s);
 	n += sweep_orphans(p);
 	p->reclaimed += n;
+	if (n) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		p->last_reclaim_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+		p->last_reclaim_frames = n;
+	}
 	/* What the daemon owns in the control block is rewritten, whatever a client did to it. */
 	atomic_store(&p->frames.shared->state, pool_state(p));
 	return n;
@@ -226,6 +233,8 @@ void pool_get_stats(const struct pool *p, struct pool_stats *ret_stats)
 		.acquisitions = p->acquisitions_closed,
 		.timeouts = p->timeouts_closed,
 		.reclaimed = p->reclaimed,
+		.last_reclaim_ns = p->last_reclaim_ns,
+		.last_reclaim_frames = p->last_reclaim_frames,
 	};
 
 	/* Read from shared memory: any value is possible, none is used for more than a number. */

@@ -45,6 +45,8 @@ struct pool {
 	uint64_t acquisitions_closed;
 	uint64_t timeouts_closed;
 	uint64_t reclaimed;
+	uint64_t last_reclaim_ns; /* CLOCK_MONOTONIC when the last reclaim was complete */
+	uint32_t last_reclaim_frames;
 };
 
 struct pool_stats {
@@ -54,6 +56,8 @@ struct pool_stats {
 	uint64_t acquisitions;
 	uint64_t timeouts;
 	uint64_t reclaimed;
+	uint64_t last_reclaim_ns;
+	uint32_t last_reclaim_frames;
 };
 
 struct pool_options {

@@ -764,6 +764,8 @@ static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
 		r->acquisitions = st.acquisitions;
 		r->timeouts = st.timeouts;
 		r->reclaimed = st.reclaimed;
+		r->last_reclaim_ns = st.last_reclaim_ns;
+		r->last_reclaim_frames = st.last_reclaim_frames;
 		r->committed = p->committed;
 		r->backend = (char *)p->backend->name;
 		r->sessions = p->n_attached;

@@ -361,6 +361,8 @@ START_TEST(test_killed_holder_is_listed_then_reclaimed)
 	until_allocated(c, "video", 0);
 	get_stats(c, "video", &st);
 	ck_assert_uint_eq(st.reclaimed, 3);
+	ck_assert_uint_eq(st.last_reclaim_frames, 3);
+	ck_assert_uint_gt(st.last_reclaim_ns, 0);
 	ck_assert_uint_eq(st.n_holders, 0);
 	free(st.holders);
 	close(ready[0]);

@@ -115,6 +115,9 @@ struct ksalloc_pool_stats {
 	uint64_t acquisitions;
 	uint64_t timeouts;  /* acquires that gave up */
 	uint64_t reclaimed; /* frames taken back from sessions that closed holding them */
+	/* When the daemon last took frames back (its CLOCK_MONOTONIC, ns), and how many. */
+	uint64_t last_reclaim_ns;
+	uint32_t last_reclaim_frames;
 	bool committed;
 	char backend[16];
 	size_t n_holders;
