@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
@@ -236,6 +237,22 @@ static void start_signals(struct daemon *d)
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);
 }
 
+/*
+ * One fd per session and per pool: the soft limit (1024 by default, for the
+ * sake of select()) would cap max_sessions. The daemon uses no select(), so it
+ * takes what the hard limit allows.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning("cannot raise the open file limit: %s", strerror(errno));
+	}
+}
+
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -289,6 +306,7 @@ int main(int argc, char **argv)
 
 	/* Replies use MSG_NOSIGNAL; this covers anything else that writes to a dead peer. */
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 
 	if (load_config(&d, &d.cfg) < 0)
 		goto out;
