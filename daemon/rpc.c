@@ -152,8 +152,9 @@ static struct peer peer_of(const struct rpc_session *s)
  * line say who was refused what, and which owner, group and mode decided it.
  */
 static bool allowed(const struct rpc_session *s, const struct pool *p, uint32_t what,
-		    const char *verb, struct arena *arena, uint32_t id, struct rpc_reply *out)
+		    const char *request, struct arena *arena, uint32_t id, struct rpc_reply *out)
 {
+	const char *verb = what == ACCESS_READ ? "see" : "open";
 	struct peer peer = peer_of(s);
 	char mode[8];
 
@@ -164,7 +165,7 @@ static bool allowed(const struct rpc_session *s, const struct pool *p, uint32_t 
 		    (unsigned)s->uid, (int)s->pid, s->name, verb, p->name,
 		    (unsigned)p->access.owner, (unsigned)p->access.group, mode);
 	rpc_reply_error(out, arena, id, -EACCES,
-			"%s: uid %u may not %s pool %s (owner %u, group %u, mode %s)", verb,
+			"%s: uid %u may not %s pool %s (owner %u, group %u, mode %s)", request,
 			(unsigned)s->uid, verb, p->name, (unsigned)p->access.owner,
 			(unsigned)p->access.group, mode);
 	return false;
@@ -562,7 +563,7 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 				p->name);
 		return;
 	}
-	if (p && !allowed(s, p, ACCESS_WRITE, "open", arena, req->id, out))
+	if (p && !allowed(s, p, ACCESS_WRITE, "create", arena, req->id, out))
 		return;
 	if (p && !framing_equal(&p->framing, &f)) {
 		rpc_reply_error(out, arena, req->id, -EEXIST,
@@ -743,7 +744,7 @@ static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
 		if (!p)
 			return;
 	}
-	if (!allowed(s, p, ACCESS_READ, "see", arena, req->id, out))
+	if (!allowed(s, p, ACCESS_READ, "status", arena, req->id, out))
 		return;
 	r = ARENA_NEW(arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
 	if (r)
