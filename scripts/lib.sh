@@ -6,6 +6,8 @@ KSALLOC_PACKAGES=(
 	gcc clang cmake make pkg-config binutils
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler check
 	libsystemd-dev libinih-dev libjson-c-dev
+	# man pages; systemd-analyze for the unit tests; dpkg-shlibdeps and file for cpack -G DEB
+	scdoc systemd dpkg-dev file
 )
 
 as_root() {
