@@ -37,6 +37,8 @@ struct ksalloc_client {
 	uint32_t next_id;
 	uint64_t session_token;
 	uint32_t session_id;
+	uint32_t max_frames;   /* the daemon's max_frames_per_session; 0: no limit */
+	_Atomic uint32_t held; /* frames this session holds, all its pools */
 	uint32_t max_message_size; /* the daemon's, from hello */
 	uint8_t *buf;              /* max_message_size bytes: request, then reply */
 	struct arena arena;        /* the last reply, decoded */
@@ -250,6 +252,7 @@ static int client_hello(struct ksalloc_client *c, const char *name)
 	}
 	c->session_token = reply->hello->session_token;
 	c->session_id = reply->hello->session_id;
+	c->max_frames = reply->hello->limits->max_frames_per_session;
 	if (c->session_id == 0) {
 		set_error(c, "ksallocd gave this session no id");
 		return -EBADMSG;
@@ -710,12 +713,26 @@ int ksalloc_pool_status(struct ksalloc_pool *p, struct ksalloc_status *ret_statu
 int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksalloc_frame *ret_frame)
 {
 	uint32_t hint = atomic_load_explicit(&p->hint, memory_order_relaxed), index, generation;
+	struct ksalloc_client *c = p->client;
 	int r;
 
+	/*
+	 * The session's quota, kept here rather than by the daemon on the fast path
+	 * (the daemon closes a session that holds more: rpc_collect()). Booked before
+	 * the acquire, so that threads racing for the last place cannot both pass.
+	 */
+	if (c->max_frames &&
+	    atomic_fetch_add_explicit(&c->held, 1, memory_order_relaxed) >= c->max_frames) {
+		atomic_fetch_sub_explicit(&c->held, 1, memory_order_relaxed);
+		return -EDQUOT;
+	}
 	r = frame_acquire(&p->frames, p->session_id, p->slot, &hint, timeout_ms, &index,
 			  &generation);
-	if (r < 0)
+	if (r < 0) {
+		if (c->max_frames)
+			atomic_fetch_sub_explicit(&c->held, 1, memory_order_relaxed);
 		return r;
+	}
 	atomic_store_explicit(&p->hint, hint, memory_order_relaxed);
 	*ret_frame = (struct ksalloc_frame){
 		.data = frame_data(&p->frames, index),
@@ -734,10 +751,13 @@ int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *fra
 	if (frame->pool_id != p->info.pool_id)
 		return -EINVAL;
 	r = frame_release(&p->frames, p->session_id, frame->index, frame->generation);
-	if (r == 0)
-		/* The frame just freed is warm in this CPU's cache: take it next. */
-		atomic_store_explicit(&p->hint, frame->index, memory_order_relaxed);
-	return r;
+	if (r < 0)
+		return r;
+	if (p->client->max_frames)
+		atomic_fetch_sub_explicit(&p->client->held, 1, memory_order_relaxed);
+	/* The frame just freed is warm in this CPU's cache: take it next. */
+	atomic_store_explicit(&p->hint, frame->index, memory_order_relaxed);
+	return 0;
 }
 
 int ksalloc_client_pool_stats(struct ksalloc_client *c, const char *name,

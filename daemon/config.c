@@ -76,6 +76,7 @@ struct parser {
 };
 
 static int parse_u32(struct parser *p, const struct key *k, const char *value, void *dst);
+static int parse_u64(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_alignment(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_backend(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_socket(struct parser *p, const struct key *k, const char *value, void *dst);
@@ -100,6 +101,14 @@ static const struct key daemon_keys[] = {
 	  CONFIG_POOL_SESSIONS_MAX },
 	{ "keep_created_pools", parse_bool, offsetof(struct daemon_config, keep_created_pools), 0,
 	  0 },
+	{ "max_sessions_per_uid", parse_u32, offsetof(struct daemon_config, max_sessions_per_uid),
+	  1, 1000000 },
+	{ "max_pools_per_uid", parse_u32, offsetof(struct daemon_config, max_pools_per_uid), 0,
+	  UINT32_MAX },
+	{ "max_pool_bytes_per_uid", parse_u64,
+	  offsetof(struct daemon_config, max_pool_bytes_per_uid), 0, 0 },
+	{ "max_frames_per_session", parse_u32,
+	  offsetof(struct daemon_config, max_frames_per_session), 0, UINT32_MAX },
 	{ "create_group", parse_create_group, 0, 0, 0 },
 	{ "created_pool_mode", parse_mode, offsetof(struct daemon_config, created_pool_mode), 0,
 	  0 },
@@ -131,6 +140,9 @@ int config_init(struct daemon_config *cfg)
 		},
 		.log_level = LOG_LEVEL_INFO,
 		.max_pool_sessions = 64,
+		.max_sessions_per_uid = 512,
+		.max_pools_per_uid = 64,
+		.max_pool_bytes_per_uid = UINT64_C(4) << 30,
 		.created_pool_mode = ACCESS_DEFAULT_MODE,
 	};
 	cfg->socket_path = strdup(CONFIG_DEFAULT_SOCKET);
@@ -321,7 +333,7 @@ static bool is_space(char c)
  * Decimal, no sign, no spaces, an optional 1024-based suffix: K, M or G, each optionally
  * followed by "iB", all case-insensitive.
  */
-static int parse_number(struct parser *p, const char *value, uint32_t *ret)
+static int parse_number(struct parser *p, const char *value, uint64_t max, uint64_t *ret)
 {
 	unsigned long long v;
 	unsigned shift = 0;
@@ -335,8 +347,8 @@ static int parse_number(struct parser *p, const char *value, uint32_t *ret)
 	/* The first character is a digit, so strtoull() cannot skip spaces or take a sign. */
 	errno = 0;
 	v = strtoull(value, &end, 10);
-	if (errno == ERANGE || v > UINT32_MAX)
-		return fail_key(p, "\"%s\" is too large (at most %" PRIu32 ")", value, UINT32_MAX);
+	if (errno == ERANGE || v > max)
+		return fail_key(p, "\"%s\" is too large (at most %" PRIu64 ")", value, max);
 
 	if (*end != '\0') {
 		switch (*end) {
@@ -360,21 +372,20 @@ static int parse_number(struct parser *p, const char *value, uint32_t *ret)
 					"unknown suffix \"%s\" in \"%s\" (expected K, M, G, KiB, "
 					"MiB or GiB)",
 					end, value);
-		if (v > (UINT32_MAX >> shift))
-			return fail_key(p, "\"%s\" is too large (at most %" PRIu32 ")", value,
-					UINT32_MAX);
+		if (v > (max >> shift))
+			return fail_key(p, "\"%s\" is too large (at most %" PRIu64 ")", value, max);
 	}
 
-	*ret = (uint32_t)(v << shift);
+	*ret = v << shift;
 	return 0;
 }
 
 static int parse_u32(struct parser *p, const struct key *k, const char *value, void *dst)
 {
-	uint32_t v = 0;
+	uint64_t v = 0;
 	int r;
 
-	r = parse_number(p, value, &v);
+	r = parse_number(p, value, UINT32_MAX, &v);
 	if (r < 0)
 		return r;
 	if (v < k->min || v > k->max) {
@@ -382,23 +393,36 @@ static int parse_u32(struct parser *p, const struct key *k, const char *value, v
 			return fail_key(p, "must be greater than 0");
 		return fail_key(p, "must be between %" PRIu32 " and %" PRIu32, k->min, k->max);
 	}
-	*(uint32_t *)dst = v;
+	*(uint32_t *)dst = (uint32_t)v;
+	return 0;
+}
+
+/* A byte count past 4G: up to 2^62, K, M and G suffixes. */
+static int parse_u64(struct parser *p, const struct key *k, const char *value, void *dst)
+{
+	uint64_t v = 0;
+	int r;
+
+	r = parse_number(p, value, UINT64_C(1) << 62, &v);
+	if (r < 0)
+		return r;
+	*(uint64_t *)dst = v;
 	return 0;
 }
 
 static int parse_alignment(struct parser *p, const struct key *k, const char *value, void *dst)
 {
-	uint32_t v = 0;
+	uint64_t v = 0;
 	int r;
 
-	r = parse_number(p, value, &v);
+	r = parse_number(p, value, UINT32_MAX, &v);
 	if (r < 0)
 		return r;
 	if (v < k->min || v > k->max || (v & (v - 1)) != 0)
 		return fail_key(p, "must be a power of two from %" PRIu32 " to %" PRIu32, k->min,
 				k->max);
 	/* The framing holds KSALLOCATOR_FRAMING's FileAlignment: a mask, not a byte count. */
-	*(uint32_t *)dst = v - 1;
+	*(uint32_t *)dst = (uint32_t)v - 1;
 	return 0;
 }
 

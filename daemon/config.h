@@ -14,6 +14,10 @@
  *   max_pool_sessions = 64      sessions that may have one pool open at once (1 .. 1024)
  *   keep_created_pools = no     yes: pools created by clients stay after their last
  *                               session closes (until the daemon stops)
+ *   max_sessions_per_uid = 512  sessions one uid may have at once (root: no limit)
+ *   max_pools_per_uid = 64      pools one uid may have created and not destroyed
+ *   max_pool_bytes_per_uid = 4G shared memory of the pools one uid created
+ *   max_frames_per_session = 0  frames one session may hold at once, all pools; 0: no limit
  *   create_group =              who may create pools: empty, anyone who can connect;
  *                               else root and members of this group (name or gid)
  *   created_pool_mode = 0660    mode of pools clients create (owner, group: the creator's)
@@ -58,6 +62,10 @@ struct daemon_config {
 	struct framing_limits limits;
 	enum log_level log_level;
 	uint32_t max_pool_sessions;
+	uint32_t max_sessions_per_uid;
+	uint32_t max_pools_per_uid;
+	uint64_t max_pool_bytes_per_uid;
+	uint32_t max_frames_per_session; /* 0: no limit */
 	bool keep_created_pools;
 	bool create_group_set; /* create_group given and not empty */
 	gid_t create_group;

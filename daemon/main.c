@@ -91,6 +91,9 @@ static struct rpc_limits limits_of(const struct daemon_config *cfg)
 		.max_message_size = cfg->max_message_size,
 		.max_sessions = cfg->max_sessions,
 		.max_pool_sessions = cfg->max_pool_sessions,
+		.max_pools_per_uid = cfg->max_pools_per_uid,
+		.max_pool_bytes_per_uid = cfg->max_pool_bytes_per_uid,
+		.max_frames_per_session = cfg->max_frames_per_session,
 		.framing = cfg->limits,
 	};
 }
@@ -122,7 +125,7 @@ static void on_housekeeping(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
-	rpc_collect(&d->rpc);
+	rpc_collect(&d->rpc, server_evict, d->server);
 	update_status(d);
 }
 
@@ -159,7 +162,7 @@ static void reload(struct daemon *d)
 	limits = limits_of(cfg);
 	policy = policy_of(cfg);
 	rpc_configure(&d->rpc, &limits, &policy);
-	server_set_max_sessions(d->server, cfg->max_sessions);
+	server_set_max_sessions(d->server, cfg->max_sessions, cfg->max_sessions_per_uid);
 	failures = reload_pools(&d->rpc, d->storage, cfg, d->config_path);
 	config_free(d->cfg);
 	d->cfg = cfg;
@@ -341,6 +344,7 @@ int main(int argc, char **argv)
 			       .listen_fd = listen_fd,
 			       .socket_path = d.cfg->socket_path,
 			       .max_sessions = d.cfg->max_sessions,
+			       .max_sessions_per_uid = d.cfg->max_sessions_per_uid,
 			       .max_message_size = d.cfg->max_message_size,
 		       },
 		       &d.rpc, &d.server);

@@ -115,14 +115,31 @@ bool rpc_pool_remove(struct rpc *rpc, struct pool *p)
 	return true;
 }
 
-void rpc_collect(struct rpc *rpc)
+static uint32_t session_frames_held(const struct rpc *rpc, const struct rpc_session *s);
+
+void rpc_collect(struct rpc *rpc, void (*evict)(struct rpc_session *s, void *data), void *data)
 {
+	uint32_t quota = rpc->limits.max_frames_per_session;
+	struct rpc_session *s, *next;
 	struct pool *p;
 	uint32_t id = 0;
 
 	while ((p = storage_next(rpc->storage, &id)))
 		if (p->removing)
 			rpc_pool_remove(rpc, p);
+	if (!quota)
+		return;
+	for (s = rpc->sessions; s; s = next) {
+		uint32_t held;
+
+		next = s->next;
+		if (s->uid == 0 || (held = session_frames_held(rpc, s)) <= quota)
+			continue;
+		log_warning("session %u (%s, pid %d, uid %u) holds %u frames, more than "
+			    "max_frames_per_session (%u): closing it",
+			    s->id, s->name, (int)s->pid, (unsigned)s->uid, held, quota);
+		evict(s, data);
+	}
 }
 
 static struct rpc_session *find_session(const struct rpc *rpc, uint32_t id)
@@ -340,6 +357,7 @@ static void handle_hello(struct rpc *rpc, struct rpc_session *s, const Ksalloc__
 	limits->max_frame_size = rpc->limits.framing.max_frame_size;
 	limits->max_sessions = rpc->limits.max_sessions;
 	limits->max_pool_sessions = rpc->limits.max_pool_sessions;
+	limits->max_frames_per_session = s->uid == 0 ? 0 : rpc->limits.max_frames_per_session;
 	r->protocol_version = WIRE_PROTOCOL_VERSION;
 	r->daemon_version = (char *)KSALLOC_VERSION;
 	r->limits = limits;
@@ -525,6 +543,53 @@ static bool framing_acceptable(struct rpc *rpc, const struct framing *f, const c
 	return false;
 }
 
+/* Whether @s may create one more pool of framing @f: max_pools_per_uid, max_pool_bytes_per_uid. */
+static bool within_creation_quota(struct rpc *rpc, const struct rpc_session *s,
+				  const struct framing *f, struct arena *arena, uint32_t id,
+				  struct rpc_reply *out)
+{
+	uint64_t bytes = 0, more;
+	uint32_t pools = 0;
+	struct shm_layout layout;
+	struct pool *p;
+	uint32_t pid = 0;
+
+	if (s->uid == 0)
+		return true;
+	while ((p = storage_next(rpc->storage, &pid))) {
+		if (p->from_config || p->access.owner != s->uid)
+			continue;
+		pools++;
+		bytes += p->layout.size_bytes;
+	}
+	more = shm_layout_compute(f, rpc->limits.max_pool_sessions, POOL_MAX_SIZE_BYTES,
+				  &layout) == 0 ? layout.size_bytes : UINT64_MAX;
+	if (pools >= rpc->limits.max_pools_per_uid) {
+		log_warning("refused: uid %u (pid %d, %s) has created %u pools: max_pools_per_uid",
+			    (unsigned)s->uid, (int)s->pid, s->name, pools);
+		rpc_reply_error(out, arena, id, -EDQUOT,
+				"create: uid %u has %u pools already, the daemon's "
+				"max_pools_per_uid",
+				(unsigned)s->uid, pools);
+		return false;
+	}
+	if (more > rpc->limits.max_pool_bytes_per_uid - bytes ||
+	    bytes > rpc->limits.max_pool_bytes_per_uid) {
+		log_warning("refused: uid %u (pid %d, %s): pools of %llu bytes and %llu more would "
+			    "pass max_pool_bytes_per_uid",
+			    (unsigned)s->uid, (int)s->pid, s->name, (unsigned long long)bytes,
+			    (unsigned long long)more);
+		rpc_reply_error(out, arena, id, -EDQUOT,
+				"create: uid %u has pools of %llu bytes; %llu more would pass the "
+				"daemon's max_pool_bytes_per_uid (%llu)",
+				(unsigned)s->uid, (unsigned long long)bytes,
+				(unsigned long long)more,
+				(unsigned long long)rpc->limits.max_pool_bytes_per_uid);
+		return false;
+	}
+	return true;
+}
+
 static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
 			       struct arena *arena, struct rpc_reply *out)
 {
@@ -573,6 +638,8 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 				p->framing.file_alignment);
 		return;
 	}
+	if (!p && !within_creation_quota(rpc, s, &f, arena, req->id, out))
+		return;
 	if (!p) {
 		/* Its creator's, as a file belongs to whoever creates it. */
 		err = storage_add(rpc->storage,

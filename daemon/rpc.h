@@ -22,6 +22,9 @@ struct rpc_limits {
 	uint32_t max_message_size;
 	uint32_t max_sessions;
 	uint32_t max_pool_sessions;
+	uint32_t max_pools_per_uid;      /* pools a uid may have created */
+	uint64_t max_pool_bytes_per_uid; /* their shared memory */
+	uint32_t max_frames_per_session; /* 0: no limit */
 	struct framing_limits framing;
 };
 
@@ -99,8 +102,13 @@ void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s);
  */
 bool rpc_pool_remove(struct rpc *rpc, struct pool *p);
 
-/* Destroys every pool being removed whose frames have all come back; call it now and then. */
-void rpc_collect(struct rpc *rpc);
+/*
+ * Housekeeping, now and then: destroys every pool being removed whose frames
+ * have all come back, and calls @evict for every session holding more frames
+ * than max_frames_per_session (a client that ignores its quota: the library
+ * keeps to it), which must close the session.
+ */
+void rpc_collect(struct rpc *rpc, void (*evict)(struct rpc_session *s, void *data), void *data);
 
 /*
  * Handles @req for session @s and fills @out. Everything @out points to lives

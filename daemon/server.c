@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -153,6 +154,15 @@ static int peer_groups(int fd, gid_t **ret_groups, size_t *ret_n)
 	return 0;
 }
 
+static uint32_t sessions_of(const struct server *srv, uid_t uid)
+{
+	uint32_t n = 0;
+
+	for (const struct session *s = srv->sessions; s; s = s->next)
+		n += s->rpc.uid == uid;
+	return n;
+}
+
 static void server_accept_one(struct server *srv, int fd)
 {
 	struct ucred cred;
@@ -174,15 +184,29 @@ static void server_accept_one(struct server *srv, int fd)
 			    (int)cred.pid, (unsigned)cred.uid, srv->max_sessions);
 		server_refuse(srv, fd, -EUSERS,
 			      "too many sessions: the daemon's max_sessions limit is reached");
+	} else if (cred.uid != 0 && sessions_of(srv, cred.uid) >= srv->max_sessions_per_uid) {
+		log_warning("refused a connection from pid %d uid %u: it has %u sessions, "
+			    "max_sessions_per_uid",
+			    (int)cred.pid, (unsigned)cred.uid, srv->max_sessions_per_uid);
+		server_refuse(srv, fd, -EUSERS,
+			      "too many sessions of this uid: the daemon's max_sessions_per_uid "
+			      "limit is reached");
 	} else if (session_new(srv, fd, &cred, groups, n_groups) < 0) {
 		log_warning("cannot serve a connection from pid %d: out of memory", (int)cred.pid);
 	}
 	free(groups);
 }
 
-void server_set_max_sessions(struct server *srv, uint32_t max_sessions)
+void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
+			     uint32_t max_sessions_per_uid)
 {
 	srv->max_sessions = max_sessions;
+	srv->max_sessions_per_uid = max_sessions_per_uid;
+}
+
+void server_evict(struct rpc_session *s, void *data)
+{
+	session_close((struct session *)((char *)s - offsetof(struct session, rpc)));
 }
 
 uint32_t server_session_count(const struct server *srv)
@@ -248,6 +272,7 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 	srv->rpc = rpc;
 	srv->listen_fd = -1;
 	srv->max_sessions = opts->max_sessions;
+	srv->max_sessions_per_uid = opts->max_sessions_per_uid;
 	srv->max_message_size = opts->max_message_size;
 	srv->rx_buf = malloc(opts->max_message_size);
 	srv->tx_buf = malloc(opts->max_message_size);

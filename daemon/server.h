@@ -24,6 +24,7 @@ struct server_options {
 	int listen_fd;
 	const char *socket_path; /* where to bind and listen, or the activated socket's path */
 	uint32_t max_sessions;
+	uint32_t max_sessions_per_uid; /* root has no such limit */
 	uint32_t max_message_size; /* bytes, both directions */
 };
 
@@ -36,6 +37,7 @@ struct server {
 	char *socket_path;
 	bool owns_path; /* bound by us: unlinked at close */
 	uint32_t max_sessions;
+	uint32_t max_sessions_per_uid;
 	uint32_t max_message_size;
 
 	struct session *sessions; /* doubly linked, newest first */
@@ -64,8 +66,12 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
  */
 void server_close(struct server *srv);
 
-/* Applies a new session limit (a reload); sessions already in are not closed. */
-void server_set_max_sessions(struct server *srv, uint32_t max_sessions);
+/* Applies new session limits (a reload); sessions already in are not closed. */
+void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
+			     uint32_t max_sessions_per_uid);
+
+/* Closes the session whose rpc part is @s: rpc_collect()'s evict callback (@data: the server). */
+void server_evict(struct rpc_session *s, void *data);
 
 /* Sessions connected right now. */
 uint32_t server_session_count(const struct server *srv);

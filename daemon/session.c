@@ -12,15 +12,35 @@
 #include "server.h"
 #include "wire.h"
 
+/* A packed reply waiting for room in the socket, with our own dup of its fd. */
+struct queued_reply {
+	struct queued_reply *next;
+	int fd; /* -1, or a dup that we close once sent */
+	size_t len;
+	unsigned char bytes[];
+};
+
+static void queue_pop(struct session *s)
+{
+	struct queued_reply *q = s->queue_head;
+
+	s->queue_head = q->next;
+	if (!s->queue_head)
+		s->queue_tail = NULL;
+	s->queued--;
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q);
+}
+
 static void session_on_closed(uv_handle_t *h)
 {
 	struct session *s = h->data;
 
 	/* libuv no longer watches the fd: only now may it be closed. */
 	close(s->fd);
-	if (s->pending_fd >= 0)
-		close(s->pending_fd);
-	free(s->pending);
+	while (s->queue_head)
+		queue_pop(s);
 	free(s);
 }
 
@@ -42,32 +62,40 @@ void session_close(struct session *s)
 	uv_close((uv_handle_t *)&s->poll, session_on_closed);
 }
 
-/* Keeps a reply the socket had no room for, and waits for it to drain. */
-static int session_defer(struct session *s, const void *buf, size_t len, int fd)
-{
-	s->pending = malloc(len);
-	if (!s->pending)
-		return -ENOMEM;
-	memcpy(s->pending, buf, len);
-	s->pending_len = len;
-	s->pending_fd = -1;
-	if (fd >= 0) {
-		/* Our own reference: the pool may go away before the reply does. */
-		s->pending_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (s->pending_fd < 0) {
-			int r = -errno;
+static void session_on_poll(uv_poll_t *h, int status, int events);
 
-			free(s->pending);
-			s->pending = NULL;
-			return r;
-		}
+/* Keeps a reply the socket has no room for. Returns 0, -ENOBUFS when the queue is full, -errno. */
+static int session_enqueue(struct session *s, const void *buf, size_t len, int fd)
+{
+	struct queued_reply *q;
+
+	if (s->queued >= SESSION_QUEUE_MAX)
+		return -ENOBUFS;
+	q = malloc(sizeof(*q) + len);
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->len = len;
+	memcpy(q->bytes, buf, len);
+	q->fd = -1;
+	/* Our own reference: the pool may go away before the reply does. */
+	if (fd >= 0 && (q->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		int r = -errno;
+
+		free(q);
+		return r;
 	}
+	if (s->queue_tail)
+		s->queue_tail->next = q;
+	else
+		s->queue_head = q;
+	s->queue_tail = q;
+	if (s->queued++ == 0)
+		return uv_poll_start(&s->poll, UV_READABLE | UV_WRITABLE, session_on_poll);
 	return 0;
 }
 
-static void session_on_poll(uv_poll_t *h, int status, int events);
-
-/* Sends @out. Returns 0 when sent or deferred, -errno when the session must close. */
+/* Sends @out. Returns 0 when sent or queued, -errno when the session must close. */
 static int session_send(struct session *s, struct rpc_reply *out)
 {
 	struct server *srv = s->srv;
@@ -87,29 +115,32 @@ static int session_send(struct session *s, struct rpc_reply *out)
 	if (len < 0)
 		return (int)len;
 
-	r = wire_send(s->fd, srv->tx_buf, (size_t)len, &out->fd, out->fd >= 0 ? 1 : 0);
-	if (r != -EAGAIN)
-		return r;
-	r = session_defer(s, srv->tx_buf, (size_t)len, out->fd);
-	if (r < 0)
-		return r;
-	return uv_poll_start(&s->poll, UV_WRITABLE, session_on_poll);
+	/* Replies go out in order: behind the queue, if there is one. */
+	if (!s->queue_head) {
+		r = wire_send(s->fd, srv->tx_buf, (size_t)len, &out->fd, out->fd >= 0 ? 1 : 0);
+		if (r != -EAGAIN)
+			return r;
+	}
+	r = session_enqueue(s, srv->tx_buf, (size_t)len, out->fd);
+	if (r == -ENOBUFS)
+		log_warning("session %u (%s, pid %d): %u replies unread; closing it", s->rpc.id,
+			    s->rpc.name, (int)s->rpc.pid, s->queued);
+	return r;
 }
 
+/* Sends what the queue holds, as far as the socket takes it. */
 static int session_flush(struct session *s)
 {
-	int r = wire_send(s->fd, s->pending, s->pending_len, &s->pending_fd,
-			  s->pending_fd >= 0 ? 1 : 0);
+	while (s->queue_head) {
+		struct queued_reply *q = s->queue_head;
+		int r = wire_send(s->fd, q->bytes, q->len, &q->fd, q->fd >= 0 ? 1 : 0);
 
-	if (r == -EAGAIN)
-		return 0;
-	if (r < 0)
-		return r;
-	free(s->pending);
-	s->pending = NULL;
-	if (s->pending_fd >= 0)
-		close(s->pending_fd);
-	s->pending_fd = -1;
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return r;
+		queue_pop(s);
+	}
 	return uv_poll_start(&s->poll, UV_READABLE, session_on_poll);
 }
 
@@ -167,11 +198,10 @@ static void session_on_poll(uv_poll_t *h, int status, int events)
 
 	if (r >= 0 && (events & UV_WRITABLE))
 		r = session_flush(s);
-	/* A deferred reply blocks reading: its client must read before it may ask again. */
-	if (r >= 0 && (events & UV_READABLE) && !s->pending)
+	if (r >= 0 && (events & UV_READABLE))
 		r = session_serve_one(s);
 	if (r < 0) {
-		if (r != -ECONNRESET && r != -EPIPE)
+		if (r != -ECONNRESET && r != -EPIPE && r != -ENOBUFS)
 			log_warning("session %u (%s): %s; closing it", s->rpc.id, s->rpc.name,
 				    strerror(-r));
 		session_close(s);
@@ -190,7 +220,6 @@ int session_new(struct server *srv, int fd, const struct ucred *cred, const gid_
 	}
 	s->srv = srv;
 	s->fd = fd;
-	s->pending_fd = -1;
 	r = uv_poll_init(srv->loop, &s->poll, fd);
 	if (r < 0) {
 		close(fd);

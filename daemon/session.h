@@ -8,10 +8,18 @@
 struct server;
 
 /*
- * One client connection. Reads one request per readiness callback, answers
- * it, and reads the next. When the client does not read its replies and the
- * socket fills, the reply waits in `pending` and the session stops reading
- * until it has gone: backpressure, so one pending reply at most.
+ * Replies a client has not read yet, once its socket is full: at most this
+ * many wait, then the session is closed (a client that sends without
+ * reading must not make the daemon hold its replies for ever).
+ */
+#define SESSION_QUEUE_MAX 64
+
+struct queued_reply;
+
+/*
+ * One client connection. Reads one request per readiness callback and
+ * answers it. Replies the socket has no room for wait in a bounded queue,
+ * sent in order as the client reads.
  */
 struct session {
 	struct server *srv;
@@ -20,9 +28,8 @@ struct session {
 	int fd;
 	struct rpc_session rpc;
 
-	void *pending; /* a packed reply the socket had no room for, or NULL */
-	size_t pending_len;
-	int pending_fd; /* its attachment (our dup), or -1 */
+	struct queued_reply *queue_head, *queue_tail;
+	unsigned queued;
 };
 
 /*

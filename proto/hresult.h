@@ -25,6 +25,7 @@
  *   EALREADY      HRESULT_FROM_WIN32(ERROR_NOT_OWNER)          frame released twice
  *   EBUSY         VFW_E_WRONG_STATE                            pool in use, committed
  *   ESHUTDOWN     VFW_E_NOT_COMMITTED                          pool decommitted or gone
+ *   EDQUOT        HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA)   a per-uid or per-session limit
  *   anything else E_FAIL (and E_FAIL or an unknown HRESULT reads back as EIO)
  *
  * Some errnos fold into the row of a sibling (ECONNRESET into EPIPE, EMSGSIZE

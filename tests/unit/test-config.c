@@ -112,6 +112,10 @@ START_TEST(test_config_init_sets_the_documented_defaults)
 	ck_assert(!cfg.keep_created_pools);
 	ck_assert(!cfg.create_group_set);
 	ck_assert_uint_eq(cfg.created_pool_mode, 0660);
+	ck_assert_uint_eq(cfg.max_sessions_per_uid, 512);
+	ck_assert_uint_eq(cfg.max_pools_per_uid, 64);
+	ck_assert_uint_eq(cfg.max_pool_bytes_per_uid, 4ull << 30);
+	ck_assert_uint_eq(cfg.max_frames_per_session, 0);
 	ck_assert_ptr_null(cfg.pools);
 	ck_assert_uint_eq(cfg.n_pools, 0);
 	config_deinit(&cfg);
@@ -153,6 +157,10 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 					       "keep_created_pools = yes\n"
 					       "create_group = root\n"
 					       "created_pool_mode = 640\n"
+					       "max_sessions_per_uid = 3\n"
+					       "max_pools_per_uid = 0\n"
+					       "max_pool_bytes_per_uid = 64G\n"
+					       "max_frames_per_session = 9\n"
 					       "\n"
 					       "[pool video-1080p]\n"
 					       "frames = 8\n"
@@ -181,10 +189,14 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 	ck_assert(cfg->create_group_set);
 	ck_assert_uint_eq(cfg->create_group, 0);
 	ck_assert_uint_eq(cfg->created_pool_mode, 0640);
+	ck_assert_uint_eq(cfg->max_sessions_per_uid, 3);
+	ck_assert_uint_eq(cfg->max_pools_per_uid, 0);
+	ck_assert_uint_eq(cfg->max_pool_bytes_per_uid, 64ull << 30);
+	ck_assert_uint_eq(cfg->max_frames_per_session, 9);
 
 	ck_assert_uint_eq(cfg->n_pools, 2);
 	ck_assert_str_eq(cfg->pools[0].name, "video-1080p");
-	ck_assert_uint_eq(cfg->pools[0].line, 13);
+	ck_assert_uint_eq(cfg->pools[0].line, 17);
 	ck_assert_uint_eq(cfg->pools[0].access.owner, 1234);
 	ck_assert_uint_eq(cfg->pools[0].access.group, 0);
 	ck_assert_uint_eq(cfg->pools[0].access.mode, 0604);
@@ -196,7 +208,7 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 	ck_assert_str_eq(cfg->pools[0].backend, "memfd");
 
 	ck_assert_str_eq(cfg->pools[1].name, "A.b_c-9");
-	ck_assert_uint_eq(cfg->pools[1].line, 24);
+	ck_assert_uint_eq(cfg->pools[1].line, 28);
 	/* Defaults: the daemon's own user and group, 0660. */
 	ck_assert_uint_eq(cfg->pools[1].access.owner, geteuid());
 	ck_assert_uint_eq(cfg->pools[1].access.group, getegid());
@@ -735,12 +747,16 @@ START_TEST(test_config_rejects_unknown_daemon_key_listing_the_valid_ones)
 	assert_rejects("[daemon]\nmax_session = 5\n",
 		       ":2: [daemon] max_session: unknown key (valid keys: socket, max_sessions, "
 		       "max_message_size, max_pool_frames, max_frame_size, log_level, "
-		       "max_pool_sessions, keep_created_pools, create_group, created_pool_mode)");
+		       "max_pool_sessions, keep_created_pools, max_sessions_per_uid, "
+		       "max_pools_per_uid, max_pool_bytes_per_uid, max_frames_per_session, "
+		       "create_group, created_pool_mode)");
 	/* A pool key is not a daemon key. */
 	assert_rejects("[daemon]\nframes = 5\n",
 		       ":2: [daemon] frames: unknown key (valid keys: socket, max_sessions, "
 		       "max_message_size, max_pool_frames, max_frame_size, log_level, "
-		       "max_pool_sessions, keep_created_pools, create_group, created_pool_mode)");
+		       "max_pool_sessions, keep_created_pools, max_sessions_per_uid, "
+		       "max_pools_per_uid, max_pool_bytes_per_uid, max_frames_per_session, "
+		       "create_group, created_pool_mode)");
 }
 END_TEST
 
@@ -869,6 +885,13 @@ static const struct bad_value bad_values[] = {
 	  "/run/ksallocd/a-socket-path-that-is-far-too-long-to-fit-into-the-sun-path-field-of-"
 	  "sockaddr-un/ksallocd.sock",
 	  "is 108 bytes long, but sockaddr_un.sun_path holds at most 107" },
+
+	{ "daemon", "max_sessions_per_uid", "0", "must be between 1 and 1000000" },
+	{ "daemon", "max_pool_bytes_per_uid", "5000000000000000000",
+	  "\"5000000000000000000\" is too large (at most 4611686018427387904)" },
+	{ "daemon", "max_pool_bytes_per_uid", "5000000000G",
+	  "\"5000000000G\" is too large (at most 4611686018427387904)" },
+	NOT_A_NUMBER("daemon", "max_frames_per_session"),
 
 	NOT_A_NUMBER("daemon", "max_pool_sessions"),
 	NEGATIVE("daemon", "max_pool_sessions"),

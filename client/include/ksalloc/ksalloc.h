@@ -243,9 +243,11 @@ KSALLOC_EXPORT struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *pool
  * the longest-waiting session directly.
  *
  * @timeout_ms: 0 does not wait; KSALLOC_INFINITE waits for as long as it takes.
- * Returns 0 and *ret_frame, -ETIMEDOUT, or -ESHUTDOWN when the pool is
+ * Returns 0 and *ret_frame, -ETIMEDOUT, -ESHUTDOWN when the pool is
  * decommitted or destroyed (also for a waiter when that happens while it
- * waits). Any thread may call it.
+ * waits), or -EDQUOT when the session holds as many frames as the daemon's
+ * max_frames_per_session allows (the daemon closes a session that takes
+ * more behind the library's back). Any thread may call it.
  */
 KSALLOC_EXPORT int ksalloc_pool_acquire(struct ksalloc_pool *pool, uint32_t timeout_ms,
 					struct ksalloc_frame *ret_frame);

@@ -328,6 +328,9 @@ extern "C" {
 #ifndef ERROR_NOT_OWNER
 #define ERROR_NOT_OWNER 288
 #endif
+#ifndef ERROR_NOT_ENOUGH_QUOTA
+#define ERROR_NOT_ENOUGH_QUOTA 1816
+#endif
 #ifndef ERROR_REQ_NOT_ACCEP
 #define ERROR_REQ_NOT_ACCEP 71
 #endif
@@ -1454,7 +1457,8 @@ KSALLOC_STATIC_ASSERT(sizeof(KSALLOC_FRAME) == 24, "KSALLOC_FRAME is 24 bytes");
  *
  * Returns S_OK; E_POINTER for a NULL argument; VFW_E_TIMEOUT if no frame came free in time;
  * VFW_E_NOT_COMMITTED if the pool is decommitted (IMemAllocator_Decommit) or was destroyed,
- * also for a waiter when that happens while it waits.
+ * also for a waiter when that happens while it waits; HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA)
+ * (0x80070718) if this allocator holds as many frames as the daemon lets one session hold.
  */
 KSALLOC_EXPORT HRESULT KsAllocateFrame(IKsAllocatorEx *Allocator, ULONG TimeoutMs,
 				       KSALLOC_FRAME *Frame);
