@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 struct storage {
-	struct pool **by_id; /* by_id[id - 1]; NULL for a destroyed pool */
+	struct pool **by_id; /* by_id[id - base - 1]; NULL for a destroyed pool */
+	uint32_t base;       /* ids are base + 1, base + 2, ...: see storage_new() */
 	uint32_t n_ids;      /* ids handed out so far */
 	size_t capacity;
 	size_t count; /* live pools */
@@ -18,6 +21,14 @@ int storage_new(struct storage **ret_storage)
 
 	if (!s)
 		return -ENOMEM;
+	/*
+	 * Ids start at a random point, so that a daemon started again does not hand
+	 * out the ids of the one before: a client holding a frame handle from then
+	 * cannot have it match a pool of now. Below 2^31, leaving room to count up.
+	 */
+	if (getrandom(&s->base, sizeof(s->base), GRND_NONBLOCK) != sizeof(s->base))
+		s->base = (uint32_t)time(NULL);
+	s->base &= INT32_MAX >> 1;
 	*ret_storage = s;
 	return 0;
 }
@@ -40,7 +51,7 @@ int storage_add(struct storage *s, const struct pool_options *o, struct pool **r
 
 	if (storage_find(s, o->name))
 		return -EEXIST;
-	if (s->n_ids == UINT32_MAX)
+	if (s->n_ids == INT32_MAX)
 		return -ENOSPC;
 	if (s->n_ids == s->capacity) {
 		size_t cap = s->capacity ? s->capacity * 2 : 16;
@@ -51,7 +62,7 @@ int storage_add(struct storage *s, const struct pool_options *o, struct pool **r
 		s->by_id = by_id;
 		s->capacity = cap;
 	}
-	r = pool_new(s->n_ids + 1, o, &p);
+	r = pool_new(s->base + s->n_ids + 1, o, &p);
 	if (r < 0)
 		return r;
 	s->by_id[s->n_ids++] = p;
@@ -63,9 +74,11 @@ int storage_add(struct storage *s, const struct pool_options *o, struct pool **r
 
 void storage_remove(struct storage *s, uint32_t id)
 {
-	if (id == 0 || id > s->n_ids || !s->by_id[id - 1])
+	uint32_t i = id - s->base - 1;
+
+	if (id <= s->base || i >= s->n_ids || !s->by_id[i])
 		return;
-	s->by_id[id - 1] = pool_free(s->by_id[id - 1]);
+	s->by_id[i] = pool_free(s->by_id[i]);
 	s->count--;
 }
 
@@ -80,9 +93,11 @@ void storage_retire(struct storage *s)
 
 struct pool *storage_get(const struct storage *s, uint32_t id)
 {
-	if (id == 0 || id > s->n_ids)
+	uint32_t i = id - s->base - 1;
+
+	if (id <= s->base || i >= s->n_ids)
 		return NULL;
-	return s->by_id[id - 1];
+	return s->by_id[i];
 }
 
 struct pool *storage_find(const struct storage *s, const char *name)

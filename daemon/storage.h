@@ -3,8 +3,9 @@
 
 /*
  * The daemon's pools, by id (O(1): the status fast path) and by name.
- * Ids start at 1 and are never reused while the daemon runs, so a stale id
- * from a client can only miss, never reach another pool.
+ * Ids count up from a random start and are never reused, so a stale id from
+ * a client (even one from before the daemon restarted) can only miss, never
+ * reach another pool.
  */
 
 #include <stddef.h>

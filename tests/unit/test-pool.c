@@ -69,11 +69,13 @@ START_TEST(test_storage_finds_pools_by_id_and_name)
 	ck_assert_int_eq(storage_new(&s), 0);
 	ck_assert_int_eq(storage_add(s, OPTIONS("a", &video, "memfd"), &a), 0);
 	ck_assert_int_eq(storage_add(s, OPTIONS("b", &video, "memfd"), &b), 0);
-	ck_assert_uint_eq(a->id, 1);
-	ck_assert_uint_eq(b->id, 2);
-	ck_assert_ptr_eq(storage_get(s, 2), b);
+	ck_assert_uint_ne(a->id, 0);
+	ck_assert_uint_eq(b->id, a->id + 1);
+	ck_assert_ptr_eq(storage_get(s, b->id), b);
+	ck_assert_ptr_eq(storage_get(s, a->id), a);
 	ck_assert_ptr_null(storage_get(s, 0));
-	ck_assert_ptr_null(storage_get(s, 3));
+	ck_assert_ptr_null(storage_get(s, a->id - 1));
+	ck_assert_ptr_null(storage_get(s, b->id + 1));
 	ck_assert_ptr_eq(storage_find(s, "a"), a);
 	ck_assert_ptr_null(storage_find(s, "c"));
 	ck_assert_uint_eq(storage_count(s), 2);
@@ -100,7 +102,7 @@ START_TEST(test_storage_grows_past_its_first_allocation)
 		snprintf(name, sizeof(name), "p%d", i);
 		ck_assert_int_eq(storage_add(s, OPTIONS(name, &tiny, "memfd"), NULL), 0);
 	}
-	ck_assert_str_eq(storage_get(s, 100)->name, "p99");
+	ck_assert_str_eq(storage_get(s, storage_find(s, "p0")->id + 99)->name, "p99");
 	storage_free(s);
 }
 END_TEST
