@@ -28,6 +28,11 @@
 
 /* Replies to earlier, timed-out requests that one call skips at most. */
 #define STALE_REPLIES_MAX 64
+/* Waits between attempts to reach a daemon that went away: doubling from ... to. */
+#define RECONNECT_MIN_MS 50u
+#define RECONNECT_MAX_MS 2000u
+
+struct ksalloc_pool;
 
 struct ksalloc_client {
 	pthread_mutex_t lock; /* one call at a time: buf, arena and error are shared */
@@ -39,20 +44,40 @@ struct ksalloc_client {
 	uint32_t session_id;
 	uint32_t max_frames;   /* the daemon's max_frames_per_session; 0: no limit */
 	_Atomic uint32_t held; /* frames this session holds, all its pools */
+	char name[64];         /* said in hello, again after a reconnect */
+	struct ksalloc_pool *pools; /* open through this client: reopened after a reconnect */
+	uint64_t retry_at_ms;       /* no reconnect attempt before (CLOCK_MONOTONIC) */
+	uint32_t backoff_ms;
 	uint32_t max_message_size; /* the daemon's, from hello */
 	uint8_t *buf;              /* max_message_size bytes: request, then reply */
 	struct arena arena;        /* the last reply, decoded */
 	char error[256];
 };
 
-struct ksalloc_pool {
-	struct ksalloc_client *client;
-	struct ksalloc_pool_info info;
+/*
+ * One mapping of a pool, as the daemon handed it out (open, create, reshape,
+ * or reopen after a reconnect). A view never changes; a new one replaces it
+ * and the old stays mapped until the pool is closed, because frames the
+ * application still holds point into it.
+ */
+struct pool_view {
+	struct pool_view *older;
 	void *map;
 	size_t map_size;
 	struct frame_pool frames; /* computed from the layout we checked, never re-read */
 	struct shm_slot *slot;    /* this session's slot in the pool */
 	uint32_t session_id;
+	uint32_t pool_id;
+	uint32_t frame_size;
+};
+
+struct ksalloc_pool {
+	struct ksalloc_client *client;
+	struct ksalloc_pool *prev, *next; /* the client's pools; under the client's lock */
+	struct ksalloc_pool_info info;    /* under the client's lock */
+	/* The frame path reads it without a lock: swapped whole, never changed in place. */
+	_Atomic(struct pool_view *) view;
+	_Atomic bool gone; /* the daemon came back without this pool */
 	_Atomic uint32_t hint; /* where the next acquire starts looking: the last frame freed */
 };
 
@@ -89,14 +114,15 @@ static int set_timeouts(int fd, uint32_t timeout_ms)
 }
 
 /*
- * Sends @req and waits for the reply with its id. Called with the lock held.
+ * Sends @req on the current connection and waits for the reply with its id.
+ * Called with the lock held.
  * On success *ret_reply lives in c->arena until the next call, and *ret_fd
  * (if not NULL) receives the fd attached to the reply, or -1; the caller owns
  * it. A reply carrying a failure HRESULT becomes its errno, with the daemon's
  * message in c->error.
  */
-static int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
-		       Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
+static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
+			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
 {
 	Ksalloc__Reply *reply = NULL;
 	int fd = -1;
@@ -208,6 +234,8 @@ static int client_connect(struct ksalloc_client *c)
 	int r;
 
 	strcpy(sa.sun_path, c->socket_path);
+	if (c->fd >= 0)
+		close(c->fd);
 	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		r = -errno;
@@ -243,7 +271,7 @@ static int client_hello(struct ksalloc_client *c, const char *name)
 	hello.client_name = (char *)name;
 	req.body_case = KSALLOC__REQUEST__BODY_HELLO;
 	req.hello = &hello;
-	r = client_call(c, &req, KSALLOC__REPLY__BODY_HELLO, &reply, NULL);
+	r = client_exchange(c, &req, KSALLOC__REPLY__BODY_HELLO, &reply, NULL);
 	if (r < 0)
 		return r;
 	if (!reply->hello->limits || reply->hello->limits->max_message_size < WIRE_MIN_MAX_MESSAGE) {
@@ -266,6 +294,82 @@ static int client_hello(struct ksalloc_client *c, const char *name)
 		c->max_message_size = max;
 	}
 	return 0;
+}
+
+static int reopen_pools(struct ksalloc_client *c);
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The daemon went away: a new connection, hello, and the pools opened again.
+ * Attempts are spaced out, doubling from RECONNECT_MIN_MS to RECONNECT_MAX_MS,
+ * so a client calling in a loop does not hammer a daemon that is starting.
+ */
+static int client_reconnect(struct ksalloc_client *c)
+{
+	uint64_t now = now_ms();
+	int r;
+
+	if (now < c->retry_at_ms) {
+		set_error(c, "ksallocd at %s went away; the next attempt to reach it is in %llu ms",
+			  c->socket_path, (unsigned long long)(c->retry_at_ms - now));
+		return -EPIPE;
+	}
+	r = client_connect(c);
+	if (r == 0)
+		r = client_hello(c, c->name);
+	if (r == 0)
+		r = reopen_pools(c);
+	if (r < 0) {
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : RECONNECT_MIN_MS;
+		if (c->backoff_ms > RECONNECT_MAX_MS)
+			c->backoff_ms = RECONNECT_MAX_MS;
+		c->retry_at_ms = now_ms() + c->backoff_ms;
+		return r;
+	}
+	c->backoff_ms = 0;
+	/* A new session holds nothing yet: frames of the old one went with the daemon. */
+	atomic_store(&c->held, 0);
+	return 0;
+}
+
+/*
+ * Reconnects if the daemon went away since the last call. A call about a pool
+ * makes sure of this before it reads the pool's id, which a reconnect changes.
+ */
+static int client_ensure(struct ksalloc_client *c)
+{
+	return c->fd < 0 ? client_reconnect(c) : 0;
+}
+
+/*
+ * Sends @req and waits for its reply (client_exchange()), reconnecting first
+ * if the daemon went away since the last call. Called with the lock held.
+ */
+static int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
+		       Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
+{
+	int r = client_ensure(c);
+
+	if (r < 0)
+		return r;
+	r = client_exchange(c, req, expect, ret_reply, ret_fd);
+	if (r == -EPIPE) {
+		/* Gone: the next call tries to reach a daemon again, at once the first time. */
+		close(c->fd);
+		c->fd = -1;
+		c->retry_at_ms = 0;
+	}
+	return r;
 }
 
 int ksalloc_client_open(const struct ksalloc_client_options *opts,
@@ -310,10 +414,12 @@ int ksalloc_client_open(const struct ksalloc_client_options *opts,
 		r = -ENOMEM;
 		goto fail;
 	}
+	snprintf(c->name, sizeof(c->name), "%s",
+		 opts->client_name ? opts->client_name : program_invocation_short_name);
 	r = client_connect(c);
 	if (r < 0)
 		goto fail;
-	r = client_hello(c, opts->client_name ? opts->client_name : program_invocation_short_name);
+	r = client_hello(c, c->name);
 	if (r < 0)
 		goto fail;
 	*ret_client = c;
@@ -485,9 +591,9 @@ int ksalloc_client_pool_status(struct ksalloc_client *c, const char *name,
 }
 
 /*
- * Maps the pool memory @fd (not taken) that the daemon sent for @info, after
- * checking that it cannot shrink under us and that its control block is sane.
- * On success @p's mapping and frame view are set (any old mapping is gone).
+ * Maps the pool memory @fd (not taken) that the daemon sent in @open, after
+ * checking that it cannot shrink under us and that its control block is
+ * sane, and makes it @p's view; an older view stays mapped (see pool_view).
  */
 static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolReply *open,
 		    struct ksalloc_pool *p)
@@ -496,6 +602,7 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	const struct shm_header *h;
 	const char *reason = NULL;
 	struct shm_layout layout;
+	struct pool_view *view;
 	struct stat st;
 	void *map;
 	int seals;
@@ -532,39 +639,91 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 		return -EBADMSG;
 	}
 
-	if (p->map)
-		munmap(p->map, p->map_size);
+	view = calloc(1, sizeof(*view));
+	if (!view) {
+		munmap(map, (size_t)st.st_size);
+		set_error(c, "out of memory");
+		return -ENOMEM;
+	}
+	view->map = map;
+	view->map_size = (size_t)st.st_size;
+	frame_pool_init(&view->frames, map, &layout, info.status.framing.frames);
+	view->slot = &view->frames.slots[open->slot];
+	view->session_id = c->session_id;
+	view->pool_id = info.pool_id;
+	view->frame_size = info.status.framing.frame_size;
+	view->older = atomic_load(&p->view);
+
 	p->info = info;
-	p->map = map;
-	p->map_size = (size_t)st.st_size;
-	frame_pool_init(&p->frames, map, &layout, info.status.framing.frames);
-	p->slot = &p->frames.slots[open->slot];
-	p->session_id = c->session_id;
 	/* Sessions start looking at different frames, so they do not collide on the first. */
 	atomic_store_explicit(&p->hint, open->slot % layout.n_slots % info.status.framing.frames,
 			      memory_order_relaxed);
+	atomic_store_explicit(&p->view, view, memory_order_release);
+	atomic_store(&p->gone, false);
 	return 0;
 }
 
-/* Sends @req (an open, create or reshape) and maps the pool of its OpenPoolReply into @p. */
-static int pool_call(struct ksalloc_client *c, Ksalloc__Request *req,
-		     Ksalloc__Reply__BodyCase expect, struct ksalloc_pool *p)
+/* Maps the pool of an open, create or reshape reply into @p; closes @fd. */
+static int pool_map_reply(struct ksalloc_client *c, const Ksalloc__Reply *reply,
+			  Ksalloc__Reply__BodyCase expect, int fd, struct ksalloc_pool *p)
 {
-	Ksalloc__Reply *reply;
-	const Ksalloc__OpenPoolReply *open;
-	int fd = -1, r;
+	const Ksalloc__OpenPoolReply *open = expect == KSALLOC__REPLY__BODY_OPEN_POOL ?
+						     reply->open_pool :
+					     expect == KSALLOC__REPLY__BODY_CREATE_POOL ?
+						     reply->create_pool :
+						     reply->reshape_pool;
+	int r = pool_map(c, fd, open, p);
 
-	r = client_call(c, req, expect, &reply, &fd);
-	if (r < 0)
-		return r;
-	open = expect == KSALLOC__REPLY__BODY_OPEN_POOL	  ? reply->open_pool :
-	       expect == KSALLOC__REPLY__BODY_CREATE_POOL ? reply->create_pool :
-							    reply->reshape_pool;
-	r = pool_map(c, fd, open, p);
 	/* The mapping keeps the memory alive; the fd is no longer needed. */
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+/* Sends @req (an open, create or reshape) on the connection and maps what it gives into @p. */
+static int pool_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
+			 Ksalloc__Reply__BodyCase expect, struct ksalloc_pool *p)
+{
+	Ksalloc__Reply *reply;
+	int fd = -1, r;
+
+	r = client_exchange(c, req, expect, &reply, &fd);
+	return r < 0 ? r : pool_map_reply(c, reply, expect, fd, p);
+}
+
+/*
+ * After a reconnect: opens every pool of the client again, by name, in the
+ * new session. A pool the daemon no longer has is marked gone; its acquires
+ * fail with -ESHUTDOWN and its status with -ENOENT.
+ */
+static int reopen_pools(struct ksalloc_client *c)
+{
+	for (struct ksalloc_pool *p = c->pools; p; p = p->next) {
+		Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+		Ksalloc__OpenPoolRequest open = KSALLOC__OPEN_POOL_REQUEST__INIT;
+		int r;
+
+		open.name = p->info.name;
+		req.body_case = KSALLOC__REQUEST__BODY_OPEN_POOL;
+		req.open_pool = &open;
+		r = pool_exchange(c, &req, KSALLOC__REPLY__BODY_OPEN_POOL, p);
+		if (r == -ENOENT || r == -EACCES)
+			atomic_store(&p->gone, true);
+		else if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* As pool_exchange(), reconnecting first if the daemon went away (client_call()). */
+static int pool_call(struct ksalloc_client *c, Ksalloc__Request *req,
+		     Ksalloc__Reply__BodyCase expect, struct ksalloc_pool *p)
+{
+	Ksalloc__Reply *reply;
+	int fd = -1, r;
+
+	r = client_call(c, req, expect, &reply, &fd);
+	return r < 0 ? r : pool_map_reply(c, reply, expect, fd, p);
 }
 
 static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
@@ -583,6 +742,10 @@ static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
 		free(p);
 		return r;
 	}
+	p->next = c->pools;
+	if (p->next)
+		p->next->prev = p;
+	c->pools = p;
 	*ret_pool = p;
 	return 0;
 }
@@ -650,6 +813,11 @@ int ksalloc_pool_reshape(struct ksalloc_pool *p, const struct ksalloc_framing *f
 	int r;
 
 	pthread_mutex_lock(&c->lock);
+	r = client_ensure(c);
+	if (r < 0) {
+		pthread_mutex_unlock(&c->lock);
+		return r;
+	}
 	framing_to_wire(framing, &f);
 	reshape.pool_id = p->info.pool_id;
 	reshape.framing = &f;
@@ -669,6 +837,9 @@ int ksalloc_pool_set_committed(struct ksalloc_pool *p, bool committed)
 	int r;
 
 	pthread_mutex_lock(&c->lock);
+	r = client_ensure(c);
+	if (r < 0)
+		goto out;
 	set.pool_id = p->info.pool_id;
 	set.committed = committed;
 	req.body_case = KSALLOC__REQUEST__BODY_SET_COMMITTED;
@@ -676,15 +847,34 @@ int ksalloc_pool_set_committed(struct ksalloc_pool *p, bool committed)
 	r = client_call(c, &req, KSALLOC__REPLY__BODY_SET_COMMITTED, &reply, NULL);
 	if (r == 0)
 		p->info.committed = committed;
+out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
 
 struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *p)
 {
+	struct ksalloc_client *c;
+	struct pool_view *v;
+
 	if (!p)
 		return NULL;
-	munmap(p->map, p->map_size);
+	c = p->client;
+	pthread_mutex_lock(&c->lock);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		c->pools = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	pthread_mutex_unlock(&c->lock);
+	for (v = atomic_load(&p->view); v;) {
+		struct pool_view *older = v->older;
+
+		munmap(v->map, v->map_size);
+		free(v);
+		v = older;
+	}
 	free(p);
 	return NULL;
 }
@@ -705,17 +895,22 @@ int ksalloc_pool_status(struct ksalloc_pool *p, struct ksalloc_status *ret_statu
 	int r;
 
 	pthread_mutex_lock(&c->lock);
-	r = client_status(c, p->info.pool_id, NULL, ret_status);
+	r = client_ensure(c);
+	if (r == 0)
+		r = client_status(c, p->info.pool_id, NULL, ret_status);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
 
 int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksalloc_frame *ret_frame)
 {
+	struct pool_view *v = atomic_load_explicit(&p->view, memory_order_acquire);
 	uint32_t hint = atomic_load_explicit(&p->hint, memory_order_relaxed), index, generation;
 	struct ksalloc_client *c = p->client;
 	int r;
 
+	if (atomic_load_explicit(&p->gone, memory_order_relaxed))
+		return -ESHUTDOWN;
 	/*
 	 * The session's quota, kept here rather than by the daemon on the fast path
 	 * (the daemon closes a session that holds more: rpc_collect()). Booked before
@@ -726,7 +921,7 @@ int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksa
 		atomic_fetch_sub_explicit(&c->held, 1, memory_order_relaxed);
 		return -EDQUOT;
 	}
-	r = frame_acquire(&p->frames, p->session_id, p->slot, &hint, timeout_ms, &index,
+	r = frame_acquire(&v->frames, v->session_id, v->slot, &hint, timeout_ms, &index,
 			  &generation);
 	if (r < 0) {
 		if (c->max_frames)
@@ -735,22 +930,28 @@ int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksa
 	}
 	atomic_store_explicit(&p->hint, hint, memory_order_relaxed);
 	*ret_frame = (struct ksalloc_frame){
-		.data = frame_data(&p->frames, index),
-		.size = p->info.status.framing.frame_size,
+		.data = frame_data(&v->frames, index),
+		.size = v->frame_size,
 		.index = index,
 		.generation = generation,
-		.pool_id = p->info.pool_id,
+		.pool_id = v->pool_id,
 	};
 	return 0;
 }
 
 int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *frame)
 {
+	struct pool_view *v = atomic_load_explicit(&p->view, memory_order_acquire);
 	int r;
 
-	if (frame->pool_id != p->info.pool_id)
+	if (frame->pool_id != v->pool_id) {
+		/* Handed out before the daemon came back: that pool, and the frame, are gone. */
+		for (const struct pool_view *o = v->older; o; o = o->older)
+			if (o->pool_id == frame->pool_id)
+				return -ESTALE;
 		return -EINVAL;
-	r = frame_release(&p->frames, p->session_id, frame->index, frame->generation);
+	}
+	r = frame_release(&v->frames, v->session_id, frame->index, frame->generation);
 	if (r < 0)
 		return r;
 	if (p->client->max_frames)

@@ -276,30 +276,10 @@ fail:
 	return r;
 }
 
-int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args)
+/* Waits for READY=1, or the daemon's exit; kills it after DEADLINE_MS. */
+static int wait_ready(struct test_daemon *d)
 {
-	char notify_path[128];
-	const char *argv[32];
-	size_t n = 0;
 	int64_t deadline;
-	int r;
-
-	r = prepare(d, config, notify_path, sizeof(notify_path));
-	if (r < 0)
-		goto fail;
-
-	argv[n++] = test_binary("ksallocd");
-	argv[n++] = "--config";
-	argv[n++] = d->config_path;
-	argv[n++] = "--socket";
-	argv[n++] = d->socket_path;
-	for (; args && *args && n < 30; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-
-	r = spawn(d, argv, notify_path);
-	if (r < 0)
-		goto fail;
 
 	deadline = now_ms() + DEADLINE_MS;
 	for (;;) {
@@ -327,9 +307,56 @@ int test_daemon_start_args(struct test_daemon *d, const char *config, const char
 			return -ECHILD;
 		}
 	}
-fail:
-	test_daemon_kill(d);
-	return r;
+}
+
+static int spawn_daemon(struct test_daemon *d, const char *const *args)
+{
+	char notify_path[128];
+	const char *argv[32];
+	size_t n = 0;
+
+	snprintf(notify_path, sizeof(notify_path), "%s/notify", d->dir);
+	argv[n++] = test_binary("ksallocd");
+	argv[n++] = "--config";
+	argv[n++] = d->config_path;
+	argv[n++] = "--socket";
+	argv[n++] = d->socket_path;
+	for (; args && *args && n < 30; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	return spawn(d, argv, notify_path);
+}
+
+void test_daemon_crash(struct test_daemon *d)
+{
+	if (d->pid > 0)
+		kill(d->pid, SIGKILL);
+	reap(d);
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	d->pidfd = -1;
+}
+
+int test_daemon_restart(struct test_daemon *d)
+{
+	int r = spawn_daemon(d, NULL);
+
+	return r < 0 ? r : wait_ready(d);
+}
+
+int test_daemon_start_args(struct test_daemon *d, const char *config, const char *const *args)
+{
+	char notify_path[128];
+	int r;
+
+	r = prepare(d, config, notify_path, sizeof(notify_path));
+	if (r == 0)
+		r = spawn_daemon(d, args);
+	if (r < 0) {
+		test_daemon_kill(d);
+		return r;
+	}
+	return wait_ready(d);
 }
 
 int test_daemon_start(struct test_daemon *d, const char *config)

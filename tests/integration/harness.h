@@ -71,6 +71,12 @@ int test_daemon_wait_exit(struct test_daemon *d);
  */
 int test_daemon_stop(struct test_daemon *d);
 
+/* Kills (SIGKILL) and reaps the daemon, keeping its folder, config and socket path. */
+void test_daemon_crash(struct test_daemon *d);
+
+/* Starts the daemon again after test_daemon_crash(), on the same config and socket. */
+int test_daemon_restart(struct test_daemon *d);
+
 /* Kills (SIGKILL) and reaps the daemon without checking anything, then cleans up. */
 void test_daemon_kill(struct test_daemon *d);
 

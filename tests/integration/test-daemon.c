@@ -7,6 +7,7 @@
 #include <check.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,10 +182,52 @@ START_TEST(test_ks_status_after_daemon_death_is_broken_pipe_not_sigpipe)
 	test_daemon_kill(&daemon_);
 	ck_assert_int_eq(IKsAllocatorEx_KsGetAllocatorStatus(alloc, &st),
 			 HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE));
+	/* The next call tries to reach a daemon again, and finds none... */
+	ck_assert_int_eq(IKsAllocatorEx_KsGetAllocatorStatus(alloc, &st),
+			 HRESULT_FROM_WIN32(ERROR_SERVICE_NOT_ACTIVE));
+	/* ...and the one after that waits for its turn: attempts are spaced out. */
 	ck_assert_int_eq(IKsAllocatorEx_KsGetAllocatorStatus(alloc, &st),
 			 HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE));
 	IKsAllocatorEx_Release(alloc);
 	ck_assert_int_eq(test_count_fds(), fds_before);
+}
+END_TEST
+
+START_TEST(test_ks_allocator_works_again_once_the_daemon_is_back)
+{
+	KSSTREAMALLOCATOR_STATUS st;
+	IKsAllocatorEx *alloc;
+	KSALLOC_FRAME held, fresh;
+	HRESULT hr;
+
+	start(two_pools);
+	ck_assert_int_eq(KsOpenAllocator("video", &alloc), S_OK);
+	ck_assert_int_eq(KsAllocateFrame(alloc, 0, &held), S_OK);
+	test_daemon_crash(&daemon_);
+	ck_assert_int_eq(IKsAllocatorEx_KsGetAllocatorStatus(alloc, &st),
+			 HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE));
+	/* The frame held stays memory the client may use. */
+	memset(held.Data, 0x3c, held.Size);
+
+	ck_assert_int_eq(test_daemon_restart(&daemon_), 0);
+	/* The library reconnects by itself, spacing its attempts out: call until it answers. */
+	for (int i = 0; (hr = IKsAllocatorEx_KsGetAllocatorStatus(alloc, &st)) != S_OK; i++) {
+		ck_assert_msg(hr == HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE) ||
+				      hr == HRESULT_FROM_WIN32(ERROR_SERVICE_NOT_ACTIVE),
+			      "hr 0x%x", (unsigned)hr);
+		ck_assert_int_lt(i, 10000000);
+		sched_yield();
+	}
+	ck_assert_uint_eq(st.Framing.Frames, 8);
+	/* A new daemon, new pool memory: all of it free. */
+	ck_assert_uint_eq(st.AllocatedFrames, 0);
+	ck_assert_int_eq(KsAllocateFrame(alloc, 0, &fresh), S_OK);
+	ck_assert_ptr_ne(fresh.Data, held.Data);
+	/* The old frame belonged to the pool of the daemon that died. */
+	ck_assert_int_eq(KsFreeFrame(alloc, &held), E_HANDLE);
+	ck_assert_int_eq(KsFreeFrame(alloc, &fresh), S_OK);
+	IKsAllocatorEx_Release(alloc);
+	stop();
 }
 END_TEST
 
@@ -671,6 +714,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_ks_failures_are_documented_hresults);
 	tcase_add_test(tc, test_ks_open_without_daemon_is_service_not_active);
 	tcase_add_test(tc, test_ks_status_after_daemon_death_is_broken_pipe_not_sigpipe);
+	tcase_add_test(tc, test_ks_allocator_works_again_once_the_daemon_is_back);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("native");
