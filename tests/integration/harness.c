@@ -316,6 +316,18 @@ static int spawn_daemon(struct test_daemon *d, const char *const *args)
 	size_t n = 0;
 
 	snprintf(notify_path, sizeof(notify_path), "%s/notify", d->dir);
+	/*
+	 * KSALLOC_TEST_VALGRIND=1: the daemon runs under memcheck, which makes it
+	 * exit with 99 on any error or leak; test_daemon_stop() then fails.
+	 */
+	if (getenv("KSALLOC_TEST_VALGRIND")) {
+		argv[n++] = "valgrind";
+		argv[n++] = "--quiet";
+		argv[n++] = "--error-exitcode=99";
+		argv[n++] = "--leak-check=full";
+		argv[n++] = "--show-leak-kinds=definite,indirect";
+		argv[n++] = "--errors-for-leak-kinds=definite,indirect";
+	}
 	argv[n++] = test_binary("ksallocd");
 	argv[n++] = "--config";
 	argv[n++] = d->config_path;

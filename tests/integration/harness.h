@@ -26,6 +26,10 @@ struct test_daemon {
 const char *test_binary(const char *name);
 
 /*
+ * With KSALLOC_TEST_VALGRIND set in the environment, every daemon started
+ * here runs under valgrind's memcheck, and test_daemon_stop() fails unless
+ * memcheck found nothing (no error, no leak).
+ *
  * Writes @config to a fresh folder and starts ksallocd on it with
  * --config and --socket. Returns 0 once the daemon said READY=1, -ECHILD
  * if it exited first (exit_status says how), -ETIMEDOUT after 30 s.
