@@ -144,6 +144,19 @@ static int session_flush(struct session *s)
 	return uv_poll_start(&s->poll, UV_READABLE, session_on_poll);
 }
 
+/*
+ * Logs a malformed request: the first few of a session, then one in a
+ * thousand with the count, so that a client sending garbage cannot flood the
+ * journal.
+ */
+static void session_log_bad(struct session *s, const char *what)
+{
+	s->bad++;
+	if (s->bad <= 3 || s->bad % 1000 == 0)
+		log_warning("session %u (%s, pid %d): %s (%lu such so far)", s->rpc.id, s->rpc.name,
+			    (int)s->rpc.pid, what, s->bad);
+}
+
 /* Reads, answers and forgets one request. Returns -errno when the session must close. */
 static int session_serve_one(struct session *s)
 {
@@ -160,8 +173,7 @@ static int session_serve_one(struct session *s)
 	if (n == 0 || n == -ECONNRESET)
 		return -ECONNRESET; /* hung up */
 	if (n == -EMSGSIZE) {
-		log_warning("session %u (%s): dropped a request larger than max_message_size (%u)",
-			    s->rpc.id, s->rpc.name, srv->max_message_size);
+		session_log_bad(s, "dropped a request larger than max_message_size");
 		rpc_reply_error(&out, &srv->arena, 0, -EMSGSIZE,
 				"request larger than max_message_size (%u bytes): dropped",
 				srv->max_message_size);
@@ -172,13 +184,11 @@ static int session_serve_one(struct session *s)
 
 	req = ksalloc__request__unpack(&srv->arena.allocator, (size_t)n, srv->rx_buf);
 	if (!req) {
-		log_warning("session %u (%s): dropped a request that is not a ksalloc.Request",
-			    s->rpc.id, s->rpc.name);
+		session_log_bad(s, "dropped a request that is not a ksalloc.Request");
 		rpc_reply_error(&out, &srv->arena, 0, -EBADMSG,
 				"request could not be decoded as a ksalloc.Request");
 	} else if (n_dropped) {
-		log_warning("session %u (%s): closed %zu file descriptors it sent", s->rpc.id,
-			    s->rpc.name, n_dropped);
+		session_log_bad(s, "closed the file descriptors it sent");
 		rpc_reply_error(&out, &srv->arena, req->id, -EINVAL,
 				"the daemon accepts no file descriptors; %zu closed", n_dropped);
 	} else {

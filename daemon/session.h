@@ -30,6 +30,7 @@ struct session {
 
 	struct queued_reply *queue_head, *queue_tail;
 	unsigned queued;
+	unsigned long bad; /* requests refused as malformed, for rate-limited logging */
 };
 
 /*
