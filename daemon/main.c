@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "reload.h"
 #include "rpc.h"
 #include "server.h"
@@ -118,7 +119,7 @@ static void update_status(struct daemon *d)
 	if (strcmp(status, d->status) == 0)
 		return;
 	strcpy(d->status, status);
-	sd_notifyf(0, "STATUS=%s", status);
+	notifyf("STATUS=%s", status);
 }
 
 static void on_housekeeping(uv_timer_t *t)
@@ -131,7 +132,7 @@ static void on_housekeeping(uv_timer_t *t)
 
 static void on_watchdog(uv_timer_t *t)
 {
-	sd_notify(0, "WATCHDOG=1");
+	notify("WATCHDOG=1");
 }
 
 /* SIGHUP: a config that does not load changes nothing. */
@@ -142,12 +143,12 @@ static void reload(struct daemon *d)
 	struct rpc_policy policy;
 	unsigned failures;
 
-	sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
+	notify("RELOADING=1\nSTATUS=Reloading the configuration");
 	log_info("reloading %s", d->config_path);
 	if (load_config(d, &cfg) < 0) {
 		log_error("reload failed: the running configuration stays");
 		d->status[0] = 0;
-		sd_notify(0, "READY=1");
+		notify("READY=1");
 		update_status(d);
 		return;
 	}
@@ -168,13 +169,13 @@ static void reload(struct daemon *d)
 	d->cfg = cfg;
 	log_info("reloaded %s%s", d->config_path, failures ? " (some pools could not be created)" : "");
 	d->status[0] = 0;
-	sd_notify(0, "READY=1");
+	notify("READY=1");
 	update_status(d);
 }
 
 static void stop(struct daemon *d)
 {
-	sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+	notify("STOPPING=1\nSTATUS=Stopping");
 	/* Waiters learn the pools are going before sessions close and frames come back. */
 	storage_retire(d->storage);
 	server_close(d->server);
@@ -310,6 +311,8 @@ int main(int argc, char **argv)
 	/* Replies use MSG_NOSIGNAL; this covers anything else that writes to a dead peer. */
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
+	if (notify_open() < 0)
+		log_warning("NOTIFY_SOCKET is not a socket path: no messages to the service manager");
 
 	if (load_config(&d, &d.cfg) < 0)
 		goto out;
@@ -367,7 +370,7 @@ int main(int argc, char **argv)
 		 storage_count(d.storage), d.cfg->socket_path,
 		 listen_fd >= 0 ? " (socket from systemd)" : "");
 	/* Every pool is mapped by now: clients may come (those queued by socket activation too). */
-	sd_notify(0, "READY=1");
+	notify("READY=1");
 	update_status(&d);
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);
@@ -382,5 +385,6 @@ int main(int argc, char **argv)
 out:
 	storage_free(d.storage);
 	config_free(d.cfg);
+	notify_close();
 	return ret;
 }

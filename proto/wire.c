@@ -2,17 +2,47 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A protobuf-c output buffer over fixed memory that notes, rather than makes, an overflow. */
+struct fixed_buffer {
+	ProtobufCBuffer base;
+	uint8_t *data;
+	size_t size, len;
+	bool overflow;
+};
+
+static void fixed_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+	struct fixed_buffer *f = (struct fixed_buffer *)b;
+
+	if (f->overflow || len > f->size - f->len) {
+		f->overflow = true;
+		return;
+	}
+	memcpy(f->data + f->len, data, len);
+	f->len += len;
+}
+
+/*
+ * One pass: packing through a buffer that refuses to overflow, instead of
+ * protobuf_c_message_get_packed_size() and then protobuf_c_message_pack(),
+ * which walk the message twice. This is on every request and reply.
+ */
 ssize_t wire_pack(const ProtobufCMessage *msg, void *buf, size_t buf_size)
 {
-	size_t len = protobuf_c_message_get_packed_size(msg);
+	struct fixed_buffer f = {
+		.base = { .append = fixed_append },
+		.data = buf,
+		.size = buf_size,
+	};
 
-	if (len > buf_size)
-		return -EMSGSIZE;
-	return (ssize_t)protobuf_c_message_pack(msg, buf);
+	protobuf_c_message_pack_to_buffer(msg, &f.base);
+	return f.overflow ? -EMSGSIZE : (ssize_t)f.len;
 }
 
 int wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds)

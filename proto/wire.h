@@ -19,7 +19,7 @@
 
 /*
  * Packs @msg into @buf. Returns the packed length, or -EMSGSIZE when it would
- * not fit in @buf_size bytes (nothing is written then).
+ * not fit in @buf_size bytes (then @buf holds a part of it).
  */
 ssize_t wire_pack(const ProtobufCMessage *msg, void *buf, size_t buf_size);
 

@@ -119,6 +119,40 @@ START_TEST(test_notify_tells_ready_status_watchdog_and_stopping)
 }
 END_TEST
 
+START_TEST(test_an_unread_notify_socket_never_stops_the_daemon)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_status st;
+	char config[4096] = "";
+	size_t len = 0;
+
+	test_daemon_up(&daemon_, "[pool p0]\nframes = 1\nframe_size = 1\n");
+	c = client();
+	/*
+	 * Each reload sends RELOADING=1, READY=1 and STATUS=; nobody reads them
+	 * here, so the socket's queue (10 datagrams) fills up after a few. A
+	 * blocking send would stop the daemon for good, and the next pool would
+	 * never appear.
+	 */
+	for (int i = 1; i <= 15; i++) {
+		char name[16];
+
+		for (int k = 0; k <= i; k++)
+			len += (size_t)snprintf(config + len, sizeof(config) - len,
+						"[pool p%d]\nframes = 1\nframe_size = 1\n", k);
+		test_daemon_rewrite_config(&daemon_, config);
+		len = 0;
+		kill(daemon_.pid, SIGHUP);
+		snprintf(name, sizeof(name), "p%d", i);
+		while (status(c, name, &st) == -ENOENT)
+			sched_yield();
+		ck_assert_int_eq(status(c, name, &st), 0);
+	}
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
 /* ---- reload ------------------------------------------------------------------------ */
 
 START_TEST(test_reload_adds_removes_and_refuses_framing_changes)
@@ -387,6 +421,7 @@ static Suite *service_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_socket_activation_serves_a_client_that_came_first);
 	tcase_add_test(tc, test_notify_tells_ready_status_watchdog_and_stopping);
+	tcase_add_test(tc, test_an_unread_notify_socket_never_stops_the_daemon);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");

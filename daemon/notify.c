@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "notify.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int notify_fd = -1;
+static struct sockaddr_un notify_addr;
+static socklen_t notify_len;
+
+int notify_open(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	size_t len;
+
+	if (!path || !path[0])
+		return 0;
+	len = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || len >= sizeof(notify_addr.sun_path))
+		return -EINVAL;
+	notify_addr.sun_family = AF_UNIX;
+	memcpy(notify_addr.sun_path, path, len);
+	/* "@name" is a name in the abstract namespace: a leading NUL, no terminating one. */
+	if (path[0] == '@')
+		notify_addr.sun_path[0] = 0;
+	notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (path[0] == '/'));
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (notify_fd < 0)
+		return -errno;
+	/* What the daemon starts is not the service manager's business. */
+	unsetenv("NOTIFY_SOCKET");
+	return 0;
+}
+
+void notify_close(void)
+{
+	if (notify_fd >= 0)
+		close(notify_fd);
+	notify_fd = -1;
+}
+
+void notify(const char *msg)
+{
+	if (notify_fd < 0)
+		return;
+	/* Full queue: dropped (see notify.h). */
+	(void)sendto(notify_fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL,
+		     (struct sockaddr *)&notify_addr, notify_len);
+}
+
+void notifyf(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	notify(msg);
+}
