@@ -21,6 +21,7 @@
 #include <ksalloc/ksalloc.h>
 
 #include "arena.h"
+#include "fastpath.h"
 #include "frame.h"
 #include "hresult.h"
 #include "shm.h"
@@ -121,26 +122,36 @@ static int set_timeouts(int fd, uint32_t timeout_ms)
  * it. A reply carrying a failure HRESULT becomes its errno, with the daemon's
  * message in c->error.
  */
-static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
-			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
+/* A status reply decoded by hand (proto/fastpath.h), when it came in that shape. */
+struct fast_status {
+	bool done;
+	struct framing framing;
+	uint32_t allocated;
+};
+
+/* The next request id; never 0, which replies to undecodable requests carry. */
+static uint32_t next_id(struct ksalloc_client *c)
+{
+	if (++c->next_id == 0)
+		c->next_id = 1;
+	return c->next_id;
+}
+
+/*
+ * Sends the @len bytes packed in c->buf as request @id and waits for the
+ * reply with that id (see client_exchange()). With @fast, a status reply in
+ * the hand-decoded shape fills it and *ret_reply stays unset.
+ */
+static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
+			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd,
+			   struct fast_status *fast)
 {
 	Ksalloc__Reply *reply = NULL;
 	int fd = -1;
 	ssize_t n;
 	int r;
 
-	arena_reset(&c->arena);
-	if (++c->next_id == 0)
-		c->next_id = 1;
-	req->id = c->next_id;
-
-	n = wire_pack(&req->base, c->buf, c->max_message_size);
-	if (n < 0) {
-		set_error(c, "request larger than the daemon's limit of %u bytes",
-			  c->max_message_size);
-		return -EMSGSIZE;
-	}
-	r = wire_send(c->fd, c->buf, (size_t)n, NULL, 0);
+	r = wire_send(c->fd, c->buf, len, NULL, 0);
 	if (r == -EAGAIN) {
 		set_error(c, "ksallocd at %s did not take the request within %u ms",
 			  c->socket_path, c->timeout_ms);
@@ -187,6 +198,16 @@ static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
 		if (n_fds == 0)
 			fd = -1;
 
+		if (fast && fd < 0) {
+			uint32_t rid;
+
+			if (fastpath_parse_status_reply(c->buf, (size_t)n, &rid, &fast->framing,
+							&fast->allocated) &&
+			    rid == id) {
+				fast->done = true;
+				return 0;
+			}
+		}
 		reply = ksalloc__reply__unpack(&c->arena.allocator, (size_t)n, c->buf);
 		if (!reply) {
 			set_error(c, "ksallocd sent a reply that could not be decoded");
@@ -194,7 +215,7 @@ static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
 			goto fail;
 		}
 		/* Id 0 answers a request the daemon could not read, or refuses the session. */
-		if (reply->id == req->id || (reply->id == 0 && reply->hresult < 0))
+		if (reply->id == id || (reply->id == 0 && reply->hresult < 0))
 			break;
 		/* A late reply to a request that timed out earlier: skip it. */
 		if (fd >= 0)
@@ -226,6 +247,22 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
+			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
+{
+	ssize_t n;
+
+	arena_reset(&c->arena);
+	req->id = next_id(c);
+	n = wire_pack(&req->base, c->buf, c->max_message_size);
+	if (n < 0) {
+		set_error(c, "request larger than the daemon's limit of %u bytes",
+			  c->max_message_size);
+		return -EMSGSIZE;
+	}
+	return client_transact(c, (size_t)n, req->id, expect, ret_reply, ret_fd, NULL);
 }
 
 static int client_connect(struct ksalloc_client *c)
@@ -342,6 +379,14 @@ static int client_reconnect(struct ksalloc_client *c)
 	return 0;
 }
 
+/* Gone: the next call tries to reach a daemon again, at once the first time. */
+static void client_lost(struct ksalloc_client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->retry_at_ms = 0;
+}
+
 /*
  * Reconnects if the daemon went away since the last call. A call about a pool
  * makes sure of this before it reads the pool's id, which a reconnect changes.
@@ -363,12 +408,8 @@ static int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
 	if (r < 0)
 		return r;
 	r = client_exchange(c, req, expect, ret_reply, ret_fd);
-	if (r == -EPIPE) {
-		/* Gone: the next call tries to reach a daemon again, at once the first time. */
-		close(c->fd);
-		c->fd = -1;
-		c->retry_at_ms = 0;
-	}
+	if (r == -EPIPE)
+		client_lost(c);
 	return r;
 }
 
@@ -563,6 +604,42 @@ static int client_status(struct ksalloc_client *c, uint32_t pool_id, const char 
 	Ksalloc__GetStatusRequest get = KSALLOC__GET_STATUS_REQUEST__INIT;
 	Ksalloc__Reply *reply;
 	int r;
+
+	/* By id, the call a media pipeline makes over and over: by hand (proto/fastpath.h). */
+	if (pool_id && !name) {
+		struct fast_status fast = { 0 };
+		uint32_t id;
+		ssize_t n;
+
+		r = client_ensure(c);
+		if (r < 0)
+			return r;
+		arena_reset(&c->arena);
+		id = next_id(c);
+		n = fastpath_pack_status_request(c->buf, c->max_message_size, id, pool_id);
+		if (n < 0)
+			return (int)n;
+		r = client_transact(c, (size_t)n, id, KSALLOC__REPLY__BODY_GET_STATUS, &reply, NULL,
+				    &fast);
+		if (r == -EPIPE)
+			client_lost(c);
+		if (r < 0)
+			return r;
+		if (fast.done) {
+			*ret_status = (struct ksalloc_status){
+				.framing = { .options_flags = fast.framing.options_flags,
+					     .pool_type = fast.framing.pool_type,
+					     .frames = fast.framing.frames,
+					     .frame_size = fast.framing.frame_size,
+					     .file_alignment = fast.framing.file_alignment },
+				.allocated_frames = fast.allocated,
+			};
+			return 0;
+		}
+		status_from_wire(reply->get_status->framing, reply->get_status->allocated_frames,
+				 ret_status);
+		return 0;
+	}
 
 	get.pool_id = pool_id;
 	if (name)

@@ -789,6 +789,24 @@ static bool add_holders(struct rpc *rpc, const struct pool *p, struct arena *are
 	return true;
 }
 
+int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
+		    struct framing *ret_framing, uint32_t *ret_allocated)
+{
+	struct peer peer = peer_of(s);
+	struct pool *p;
+
+	if (!s->greeted)
+		return -EPROTO;
+	p = storage_get(rpc->storage, pool_id);
+	if (!p)
+		return -ENOENT;
+	if (!access_allows(&p->access, &peer, ACCESS_READ))
+		return -EACCES;
+	*ret_framing = p->framing;
+	*ret_allocated = pool_allocated_frames(p);
+	return 0;
+}
+
 static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
 			      const Ksalloc__Request *req, struct arena *arena, struct rpc_reply *out)
 {

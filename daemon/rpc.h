@@ -111,6 +111,15 @@ bool rpc_pool_remove(struct rpc *rpc, struct pool *p);
 void rpc_collect(struct rpc *rpc, void (*evict)(struct rpc_session *s, void *data), void *data);
 
 /*
+ * The status of pool @pool_id for session @s, for the hand-written fast path
+ * (proto/fastpath.h). Returns 0, or -errno when the request needs the full
+ * path to be answered (no hello yet, no such pool, not allowed): the caller
+ * then decodes and dispatches it as any other, which replies with the error.
+ */
+int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
+		    struct framing *ret_framing, uint32_t *ret_allocated);
+
+/*
  * Handles @req for session @s and fills @out. Everything @out points to lives
  * in @arena until the caller resets it. Never fails: a failure is a reply
  * with an HRESULT and a message.

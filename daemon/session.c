@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fastpath.h"
 #include "log.h"
 #include "server.h"
 #include "wire.h"
@@ -95,12 +96,30 @@ static int session_enqueue(struct session *s, const void *buf, size_t len, int f
 	return 0;
 }
 
+/* Sends @len packed bytes of tx_buf, or queues them behind what waits. */
+static int session_send_packed(struct session *s, size_t len, int fd)
+{
+	struct server *srv = s->srv;
+	int r;
+
+	/* Replies go out in order: behind the queue, if there is one. */
+	if (!s->queue_head) {
+		r = wire_send(s->fd, srv->tx_buf, len, &fd, fd >= 0 ? 1 : 0);
+		if (r != -EAGAIN)
+			return r;
+	}
+	r = session_enqueue(s, srv->tx_buf, len, fd);
+	if (r == -ENOBUFS)
+		log_warning("session %u (%s, pid %d): %u replies unread; closing it", s->rpc.id,
+			    s->rpc.name, (int)s->rpc.pid, s->queued);
+	return r;
+}
+
 /* Sends @out. Returns 0 when sent or queued, -errno when the session must close. */
 static int session_send(struct session *s, struct rpc_reply *out)
 {
 	struct server *srv = s->srv;
 	ssize_t len;
-	int r;
 
 	len = wire_pack(&out->msg.base, srv->tx_buf, srv->max_message_size);
 	if (len == -EMSGSIZE) {
@@ -114,18 +133,7 @@ static int session_send(struct session *s, struct rpc_reply *out)
 	}
 	if (len < 0)
 		return (int)len;
-
-	/* Replies go out in order: behind the queue, if there is one. */
-	if (!s->queue_head) {
-		r = wire_send(s->fd, srv->tx_buf, (size_t)len, &out->fd, out->fd >= 0 ? 1 : 0);
-		if (r != -EAGAIN)
-			return r;
-	}
-	r = session_enqueue(s, srv->tx_buf, (size_t)len, out->fd);
-	if (r == -ENOBUFS)
-		log_warning("session %u (%s, pid %d): %u replies unread; closing it", s->rpc.id,
-			    s->rpc.name, (int)s->rpc.pid, s->queued);
-	return r;
+	return session_send_packed(s, (size_t)len, out->fd);
 }
 
 /* Sends what the queue holds, as far as the socket takes it. */
@@ -157,6 +165,28 @@ static void session_log_bad(struct session *s, const char *what)
 			    (int)s->rpc.pid, what, s->bad);
 }
 
+/*
+ * The status of one pool by id, by hand (proto/fastpath.h). Returns 1 when
+ * answered, 0 when the request is for the full path, -errno to close.
+ */
+static int session_serve_fast(struct session *s, size_t n)
+{
+	struct server *srv = s->srv;
+	struct framing f;
+	uint32_t id, pool_id, allocated;
+	ssize_t len;
+	int r;
+
+	if (!fastpath_parse_status_request(srv->rx_buf, n, &id, &pool_id) ||
+	    rpc_status_fast(srv->rpc, &s->rpc, pool_id, &f, &allocated) < 0)
+		return 0;
+	len = fastpath_pack_status_reply(srv->tx_buf, srv->max_message_size, id, &f, allocated);
+	if (len < 0)
+		return 0;
+	r = session_send_packed(s, (size_t)len, -1);
+	return r < 0 ? r : 1;
+}
+
 /* Reads, answers and forgets one request. Returns -errno when the session must close. */
 static int session_serve_one(struct session *s)
 {
@@ -181,6 +211,11 @@ static int session_serve_one(struct session *s)
 	}
 	if (n < 0)
 		return (int)n;
+	if (!n_dropped) {
+		r = session_serve_fast(s, (size_t)n);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
 
 	req = ksalloc__request__unpack(&srv->arena.allocator, (size_t)n, srv->rx_buf);
 	if (!req) {
