@@ -186,6 +186,13 @@ uint32_t pool_detach(struct pool *p, uint32_t slot)
 
 	if (slot >= p->layout.n_slots || p->slot_sessions[slot] == 0)
 		return 0;
+	/*
+	 * Reclaiming hands frames to waiting slots: first every slot names the
+	 * session the daemon gave it, so none goes to a session a client made up
+	 * (and stays owned by nobody who will ever release it).
+	 */
+	for (uint32_t i = 0; i < p->layout.n_slots; i++)
+		frame_slot_restore(&p->frames.slots[i], p->slot_sessions[i]);
 	s = &p->frames.slots[slot];
 	session = p->slot_sessions[slot];
 	p->acquisitions_closed += atomic_load(&s->acquisitions);

@@ -133,6 +133,17 @@ void frame_slot_assign(struct shm_slot *slot, uint32_t session)
 	atomic_store(&slot->tenant, (uint64_t)session << 32);
 }
 
+void frame_slot_restore(struct shm_slot *slot, uint32_t session)
+{
+	uint64_t w = atomic_load(&slot->tenant), want;
+
+	do {
+		if ((uint32_t)(w >> 32) == session)
+			return;
+		want = session ? (uint64_t)session << 32 | (uint32_t)w : 0;
+	} while (!atomic_compare_exchange_weak(&slot->tenant, &w, want));
+}
+
 uint32_t frame_slot_session(const struct shm_slot *slot)
 {
 	return (uint32_t)(atomic_load(&slot->tenant) >> 32);

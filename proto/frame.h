@@ -81,6 +81,13 @@ uint32_t frame_reclaim(struct frame_pool *fp, uint32_t session, struct shm_slot 
 /* Daemon side: gives @slot to @session (0: to nobody), with fresh counters. */
 void frame_slot_assign(struct shm_slot *slot, uint32_t session);
 
+/*
+ * Daemon side: makes @slot's tenant @session (0: nobody) again if a client
+ * wrote another there, keeping its count of waiting threads, so that frames
+ * are handed only to sessions the daemon attached.
+ */
+void frame_slot_restore(struct shm_slot *slot, uint32_t session);
+
 /* The session that has @slot (0: none) and how many of its threads wait. */
 uint32_t frame_slot_session(const struct shm_slot *slot);
 uint32_t frame_slot_waiting(const struct shm_slot *slot);

@@ -107,6 +107,26 @@ START_TEST(test_storage_grows_past_its_first_allocation)
 }
 END_TEST
 
+START_TEST(test_pool_reclaims_only_to_sessions_it_attached)
+{
+	struct pool *p;
+	uint32_t slot;
+
+	ck_assert_int_eq(pool_new(1, OPTIONS("video", &video, "memfd"), &p), 0);
+	ck_assert_int_eq(pool_attach(p, 5, &slot), 0);
+	atomic_store(&p->frames.frames[0].owner, shm_owner(5, 1));
+	/* A client writes a made-up session, with a thread waiting, into a free slot. */
+	atomic_store(&p->frames.slots[slot + 1].tenant, (UINT64_C(99) << 32) | 1);
+	atomic_store(&p->frames.shared->waiters, 1);
+	atomic_store(&p->frames.shared->slots_used, 4);
+	/* Session 5's frame comes back free, not handed to session 99, which nobody would release. */
+	ck_assert_uint_eq(pool_detach(p, slot), 1);
+	ck_assert_uint_eq(pool_allocated_frames(p), 0);
+	ck_assert_uint_eq(frame_slot_session(&p->frames.slots[slot + 1]), 0);
+	pool_free(p);
+}
+END_TEST
+
 START_TEST(test_pool_refuses_what_it_cannot_map)
 {
 	struct framing huge = { .frames = 1u << 20, .frame_size = 1u << 31 };
@@ -126,6 +146,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_pool_is_a_sealed_memfd_with_a_valid_header);
 	tcase_add_test(tc, test_pool_counts_owned_descriptors_whatever_they_hold);
+	tcase_add_test(tc, test_pool_reclaims_only_to_sessions_it_attached);
 	tcase_add_test(tc, test_pool_refuses_what_it_cannot_map);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("storage");
