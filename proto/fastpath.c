@@ -164,7 +164,7 @@ bool fastpath_parse_status_reply(const void *buf, size_t len, uint32_t *ret_id,
 {
 	struct reader r = { .p = buf, .end = (const uint8_t *)buf + len }, body, framing;
 	uint32_t id = 0, allocated = 0, values[5] = { 0 };
-	bool status = false;
+	bool status = false, framed = false;
 
 	while (r.p < r.end) {
 		uint8_t tag = *r.p++;
@@ -180,8 +180,14 @@ bool fastpath_parse_status_reply(const void *buf, size_t len, uint32_t *ret_id,
 				uint8_t t = *body.p++;
 
 				if (t == TAG_LEN(STATUS_REPLY_FRAMING)) {
-					if (!get_nested(&body, &framing))
+					/*
+					 * Twice: the wire merges the two, which protobuf-c
+					 * (1.4.1) does its own way for proto3 fields; the
+					 * daemon never sends that, so it is protobuf-c's.
+					 */
+					if (framed || !get_nested(&body, &framing))
 						return false;
+					framed = true;
 					while (framing.p < framing.end) {
 						uint8_t ft = *framing.p++;
 						unsigned field = ft >> 3;
