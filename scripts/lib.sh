@@ -4,6 +4,10 @@
 
 KSALLOC_PACKAGES=(
 	gcc clang cmake make pkg-config binutils
+	# the sanitizer and libFuzzer runtimes (clang only recommends them)
+	libclang-rt-14-dev
+	# memcheck, for the daemon in one stage of scripts/test
+	valgrind
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler check
 	libsystemd-dev libinih-dev libjson-c-dev
 	# man pages; systemd-analyze for the unit tests; dpkg-shlibdeps and file for cpack -G DEB
