@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #include "frame.h"
 #include "framing.h"
 #include "shm.h"
@@ -122,14 +124,6 @@ struct bench {
 	uint32_t rounds;
 	uint32_t first_hint[2]; /* where each child's first acquire looks */
 };
-
-static int64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Shared futexes, as frame.c uses: the word lives in memory two processes map. */
 static void raw_futex_wait(_Atomic uint32_t *word, uint32_t value)
@@ -305,8 +299,8 @@ static int child_pairs(struct bench *b, unsigned who)
 	r = barrier(b);
 	if (r < 0)
 		return r;
-	wall = now_ns(CLOCK_MONOTONIC);
-	cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	wall = clock_ns(CLOCK_MONOTONIC);
+	cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	switch (b->variant) {
 	case V_KSALLOC:
 		r = loop_ksalloc(b, who);
@@ -324,8 +318,8 @@ static int child_pairs(struct bench *b, unsigned who)
 		r = -EINVAL;
 		break;
 	}
-	res->cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
-	res->wall_ns = now_ns(CLOCK_MONOTONIC) - wall;
+	res->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	res->wall_ns = clock_ns(CLOCK_MONOTONIC) - wall;
 	return r;
 }
 
@@ -397,14 +391,14 @@ static int handoff_releaser(struct bench *b)
 		r = wait_asleep(b, stat_fd, k);
 		if (r < 0)
 			break;
-		t0 = now_ns(CLOCK_MONOTONIC);
+		t0 = clock_ns(CLOCK_MONOTONIC);
 		if (b->variant == V_KSALLOC) {
 			r = frame_release(fp, 1, index[j], generation[j]);
 		} else {
 			atomic_store(&bs->futex_word, k);
 			raw_futex_wake(&bs->futex_word);
 		}
-		t1 = now_ns(CLOCK_MONOTONIC);
+		t1 = clock_ns(CLOCK_MONOTONIC);
 		if (r == 0)
 			r = wait_for(b, &bs->done, k);
 		if (r < 0)
@@ -436,14 +430,14 @@ static int handoff_waiter(struct bench *b)
 		if (b->variant == V_KSALLOC) {
 			r = frame_acquire(fp, 2, &fp->slots[1], &hint, FRAME_INFINITE, &index,
 					  &generation);
-			atomic_store(&bs->woke_ns, now_ns(CLOCK_MONOTONIC));
+			atomic_store(&bs->woke_ns, clock_ns(CLOCK_MONOTONIC));
 			if (r == 0)
 				r = frame_release(fp, 2, index, generation);
 		} else {
 			atomic_store(&bs->armed, k);
 			while ((v = atomic_load(&bs->futex_word)) != k)
 				raw_futex_wait(&bs->futex_word, v);
-			atomic_store(&bs->woke_ns, now_ns(CLOCK_MONOTONIC));
+			atomic_store(&bs->woke_ns, clock_ns(CLOCK_MONOTONIC));
 		}
 		atomic_store(&bs->done, k);
 	}
@@ -544,24 +538,6 @@ static int measure_pairs(struct bench *b, enum variant v, unsigned n, enum place
 	*ret_wall_ns = wall;
 	*ret_cpu_ns = cpu;
 	return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double s[MAX_ROUNDS];
-
-	if (n == 0)
-		return 0;
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 /* A hand-off run of b->rounds rounds; the medians of its latencies and release times. */

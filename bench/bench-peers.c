@@ -47,6 +47,8 @@
 #include <ksalloc/ksalloc.h>
 #include <systemd/sd-bus.h>
 
+#include "bench-util.h"
+
 #define MAX_REPS 51
 #define CRASHES_PER_REP 5
 #define MAX_SAMPLES (MAX_REPS * CRASHES_PER_REP) /* per row */
@@ -95,32 +97,6 @@ struct bench {
 	pid_t placed[8];
 	unsigned n_placed;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double s[MAX_SAMPLES];
-
-	if (n == 0)
-		return 0;
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 /* Sorts @v in place; the value below which a fraction @p of the samples lie. */
 static double percentile(double *v, unsigned n, double p)
@@ -213,25 +189,6 @@ static const char *place_name(const struct bench *b, enum place place)
 
 static char live_dirs[8][64];
 
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char path[512];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static void remove_live_dirs(void)
 {
 	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
@@ -263,16 +220,6 @@ static void dir_remove(const char *dir)
 	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
 		if (strcmp(live_dirs[i], dir) == 0)
 			live_dirs[i][0] = 0;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f)
-		return -errno;
-	fputs(text, f);
-	return fclose(f) == 0 ? 0 : -errno;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -69,6 +69,8 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
+#include "bench-util.h"
+
 #include "arena.h"
 #include "ksalloc.pb-c.h"
 #include "wire.h"
@@ -200,14 +202,6 @@ struct bench {
 /* Where the signal handler finds what to remove. */
 static struct bench *cleanup_bench;
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t cpu_ns(void)
 {
 	struct timespec ts;
@@ -296,24 +290,6 @@ static double hist_quantile(const struct hist *h, double p)
 	return hist_value(HIST_BUCKETS - 1);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double s[MAX_REPS > PROBES_PER_RUN ? MAX_REPS : PROBES_PER_RUN];
-
-	if (n == 0)
-		return 0;
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 /* Sums one number out of /proc/PID/task/TID/@file for every thread of @pid. */
 static int read_task_files(pid_t pid, struct proc_stats *ret)
 {
@@ -383,35 +359,6 @@ static void place_set(const struct bench *b, enum place place, cpu_set_t *set)
 	} else {
 		*set = b->all_cpus;
 	}
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f)
-		return -errno;
-	fputs(text, f);
-	return fclose(f) == 0 ? 0 : -errno;
-}
-
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char path[512];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
 }
 
 /* Only unlink() and _exit(): what a signal handler may call. */
