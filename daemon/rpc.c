@@ -709,7 +709,7 @@ static void handle_reshape_pool(struct rpc *rpc, struct rpc_session *s,
 
 	if (!p || !framing_acceptable(rpc, &f, "reshape", arena, req->id, out))
 		return;
-	if (p->persistent) {
+	if (p->from_config) {
 		rpc_reply_error(out, arena, req->id, -EPERM,
 				"reshape: pool %s is kept by the daemon (its config); only pools "
 				"that clients create can change their framing",
