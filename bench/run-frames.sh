@@ -24,20 +24,8 @@ if [ ! -x "$bin" ]; then
 	exit 1
 fi
 
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then
-		"$@"
-	else
-		sudo "$@"
-	fi
-}
-
-if ! command -v strace >/dev/null; then
-	echo "Installing strace" >&2
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		strace >/dev/null
-fi
+. "$root/scripts/lib.sh"
+ensure_packages strace
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -25,21 +25,10 @@ if [ ! -x "$bin" ] || [ ! -x "$build/bin/ksallocd" ]; then
 	exit 1
 fi
 
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then
-		"$@"
-	else
-		sudo "$@"
-	fi
-}
-
 # The peer: dbus-daemon, from Debian's dbus (the issue names it; not dbus-broker).
-if ! command -v dbus-daemon >/dev/null; then
-	echo "Installing dbus" >&2
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		dbus >/dev/null
-fi
+# scripts/lib.sh: ensure_packages, shared with scripts/run and scripts/test.
+. "$root/scripts/lib.sh"
+ensure_packages dbus
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

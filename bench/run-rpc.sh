@@ -28,20 +28,8 @@ for prog in "$bin" "$build/bin/ksallocd"; do
 done
 png="$root/bench/clients.png"
 
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then
-		"$@"
-	else
-		sudo "$@"
-	fi
-}
-
-if ! command -v gnuplot >/dev/null; then
-	echo "Installing gnuplot-nox" >&2
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		gnuplot-nox >/dev/null
-fi
+. "$root/scripts/lib.sh"
+ensure_packages gnuplot-nox
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
