@@ -150,7 +150,7 @@ static int bench_open(struct bench *b)
 		.frame_size = FRAME_SIZE,
 		.file_alignment = FRAME_SIZE - 1,
 	};
-	r = shm_layout_compute(&b->framing, N_SLOTS, UINT64_MAX, &b->layout);
+	r = shm_layout_compute(&b->framing, N_SLOTS, 0, UINT64_MAX, &b->layout);
 	if (r < 0)
 		return r;
 	b->map_size = b->layout.size_bytes + extra;

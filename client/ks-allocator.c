@@ -163,22 +163,30 @@ static const IKsAllocatorExVtbl ks_allocator_vtbl = {
 	.KsCreateAllocatorAndGetHandle = ks_create_allocator_and_get_handle,
 };
 
-/* The properties Windows' proxy would derive from the pool's framing. */
-static void properties_from_framing(const struct ksalloc_framing *f, ALLOCATOR_PROPERTIES_EX *p)
+/* The properties Windows' proxy would derive from the pool: its framing, and its memory. */
+static void properties_from_pool(const struct ksalloc_pool_info *info, ALLOCATOR_PROPERTIES_EX *p)
 {
 	static const KS_COMPRESSION unity = { 1, 1, 0 };
+	const struct ksalloc_framing *f = &info->status.framing;
 	bool paged = f->pool_type == 1;
+	/* Pools whose frames are dma-bufs are what a device-specific memory type asks for. */
+	bool device = strcmp(info->backend, "udmabuf") == 0 ||
+		      strncmp(info->backend, "dmaheap:", strlen("dmaheap:")) == 0;
 
 	memset(p, 0, sizeof(*p));
 	p->cBuffers = (LONG)f->frames;
 	p->cbBuffer = (LONG)f->frame_size;
 	p->cbAlign = (LONG)(f->file_alignment + 1);
 	p->cbPrefix = 0;
-	p->MemoryType = paged ? KSMEMORY_TYPE_KERNEL_PAGED : KSMEMORY_TYPE_KERNEL_NONPAGED;
+	p->MemoryType = device ? KSMEMORY_TYPE_DEVICE_UNKNOWN :
+			paged  ? KSMEMORY_TYPE_KERNEL_PAGED :
+				 KSMEMORY_TYPE_KERNEL_NONPAGED;
 	p->BusType = GUID_NULL;
 	p->State = PipeState_Finalized;
-	p->Flags = f->options_flags;
-	p->LogicalMemoryType = paged ? KS_MemoryTypeKernelPaged : KS_MemoryTypeKernelNonPaged;
+	p->Flags = f->options_flags | (device ? KSALLOCATOR_FLAG_DEVICE_SPECIFIC : 0);
+	p->LogicalMemoryType = device ? KS_MemoryTypeDeviceSpecific :
+			       paged  ? KS_MemoryTypeKernelPaged :
+					KS_MemoryTypeKernelNonPaged;
 	p->Dimensions.AllocatorPin = unity;
 	p->Dimensions.MaxExpansionPin = unity;
 	p->Dimensions.EndPin = unity;
@@ -187,12 +195,12 @@ static void properties_from_framing(const struct ksalloc_framing *f, ALLOCATOR_P
 	p->PhysicalRange.Stepping = 1;
 }
 
-/* The object's final step: a new client, a pool opened by @open, and the Windows view of it. */
-static HRESULT allocator_new(int (*open)(struct ksalloc_client *c, const char *name,
-					 const struct ksalloc_framing *framing,
-					 struct ksalloc_pool **ret_pool),
-			     const char *name, const struct ksalloc_framing *framing,
-			     IKsAllocatorEx **Allocator)
+/*
+ * The object's final step: a new client, the pool (opened when @framing is NULL, else created
+ * as @opts says), and the Windows view of it.
+ */
+static HRESULT allocator_new(const char *name, const struct ksalloc_framing *framing,
+			     const struct ksalloc_pool_options *opts, IKsAllocatorEx **Allocator)
 {
 	struct ks_allocator *a;
 	int r;
@@ -212,14 +220,15 @@ static HRESULT allocator_new(int (*open)(struct ksalloc_client *c, const char *n
 
 	r = ksalloc_client_open(NULL, &a->client);
 	if (r == 0)
-		r = open(a->client, name, framing, &a->pool);
+		r = framing ? ksalloc_pool_create_with(a->client, name, framing, opts, &a->pool) :
+			      ksalloc_pool_open(a->client, name, &a->pool);
 	if (r < 0) {
 		ksalloc_client_close(a->client);
 		free(a);
 		return hresult_from_errno(r);
 	}
 	a->handle = (HANDLE)(uintptr_t)ksalloc_pool_get_info(a->pool)->pool_id;
-	properties_from_framing(&ksalloc_pool_get_info(a->pool)->status.framing, &a->properties);
+	properties_from_pool(ksalloc_pool_get_info(a->pool), &a->properties);
 	r = ks_mem_allocator_init(a);
 	if (r < 0) {
 		ksalloc_pool_close(a->pool);
@@ -231,21 +240,16 @@ static HRESULT allocator_new(int (*open)(struct ksalloc_client *c, const char *n
 	return S_OK;
 }
 
-static int open_existing(struct ksalloc_client *c, const char *name,
-			 const struct ksalloc_framing *framing, struct ksalloc_pool **ret_pool)
-{
-	return ksalloc_pool_open(c, name, ret_pool);
-}
-
 KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Allocator)
 {
-	return allocator_new(open_existing, PoolName, NULL, Allocator);
+	return allocator_new(PoolName, NULL, NULL, Allocator);
 }
 
 KSALLOC_EXPORT HRESULT KsCreateNamedAllocator(const char *PoolName,
 					      const KSALLOCATOR_FRAMING *Framing,
 					      IKsAllocatorEx **Allocator)
 {
+	struct ksalloc_pool_options opts = { 0 };
 	struct ksalloc_framing f;
 
 	if (!Framing) {
@@ -266,7 +270,49 @@ KSALLOC_EXPORT HRESULT KsCreateNamedAllocator(const char *PoolName,
 		.frame_size = Framing->FrameSize,
 		.file_alignment = Framing->FileAlignment,
 	};
-	return allocator_new(ksalloc_pool_create, PoolName, &f, Allocator);
+	/* NonPagedPool: pages that are never paged out. */
+	opts.locked = Framing->PoolType == NonPagedPool;
+	return allocator_new(PoolName, &f, &opts, Allocator);
+}
+
+KSALLOC_EXPORT HRESULT KsCreateNamedAllocatorEx(const char *PoolName,
+						const KSALLOCATOR_FRAMING_EX *FramingEx,
+						IKsAllocatorEx **Allocator)
+{
+	struct ksalloc_pool_options opts = { 0 };
+	const KS_FRAMING_ITEM *item;
+	struct ksalloc_framing f;
+	bool paged = false;
+
+	if (Allocator)
+		*Allocator = NULL;
+	if (!FramingEx)
+		return E_POINTER;
+	/* One item, the one the pool is made of: more would need the pin's choice of one. */
+	if (FramingEx->CountItems != 1)
+		return E_INVALIDARG;
+	item = &FramingEx->FramingItem[0];
+	if (IsEqualGUID(&item->MemoryType, &KSMEMORY_TYPE_DEVICE_UNKNOWN) ||
+	    (item->Flags & KSALLOCATOR_FLAG_DEVICE_SPECIFIC))
+		opts.backend = KSALLOC_BACKEND_DEVICE;
+	else if (IsEqualGUID(&item->MemoryType, &KSMEMORY_TYPE_KERNEL_NONPAGED))
+		opts.locked = true;
+	else if (IsEqualGUID(&item->MemoryType, &KSMEMORY_TYPE_KERNEL_PAGED) ||
+		 IsEqualGUID(&item->MemoryType, &KSMEMORY_TYPE_SYSTEM) ||
+		 IsEqualGUID(&item->MemoryType, &KSMEMORY_TYPE_USER) ||
+		 IsEqualGUID(&item->MemoryType, &KSMEMORY_TYPE_DONT_CARE))
+		paged = true;
+	else
+		return E_INVALIDARG; /* a memory type this allocator does not know */
+	f = (struct ksalloc_framing){
+		/* The item's Flags carry OPTIONF, REQUIREMENTF and FLAG bits; the pool keeps the options. */
+		.options_flags = item->Flags & KSALLOCATOR_OPTIONF_VALID,
+		.pool_type = paged ? PagedPool : NonPagedPool,
+		.frames = item->Frames,
+		.frame_size = item->FramingRange.Range.MaxFrameSize,
+		.file_alignment = item->FileAlignment,
+	};
+	return allocator_new(PoolName, &f, &opts, Allocator);
 }
 
 KSALLOC_EXPORT HRESULT KsAllocateFrame(IKsAllocatorEx *Allocator, ULONG TimeoutMs,
@@ -287,6 +333,8 @@ KSALLOC_EXPORT HRESULT KsAllocateFrame(IKsAllocatorEx *Allocator, ULONG TimeoutM
 		.Index = f.index,
 		.Generation = f.generation,
 		.PoolId = f.pool_id,
+		.DmaBufFd = f.dmabuf_fd,
+		.Access = f.access,
 	};
 	return S_OK;
 }
@@ -303,6 +351,8 @@ KSALLOC_EXPORT HRESULT KsFreeFrame(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Fra
 		.index = Frame->Index,
 		.generation = Frame->Generation,
 		.pool_id = Frame->PoolId,
+		.dmabuf_fd = Frame->DmaBufFd,
+		.access = Frame->Access,
 	};
 	return hresult_from_errno(ks_allocator_release(from_iface(Allocator), &f));
 }

@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <linux/dma-buf.h>
 
 #include <ksalloc/ksalloc.h>
 
@@ -70,6 +73,10 @@ struct pool_view {
 	uint32_t session_id;
 	uint32_t pool_id;
 	uint32_t frame_size;
+	/* Pools whose frames are dma-bufs (SHM_LAYOUT_DMABUF_FRAMES): frame i's fd. */
+	int *dmabuf_fds;
+	/* Frames that are only dma-bufs (SHM_LAYOUT_EXTERNAL_FRAMES): frame i's mapping. */
+	void **frame_maps;
 };
 
 struct ksalloc_pool {
@@ -115,12 +122,12 @@ static int set_timeouts(int fd, uint32_t timeout_ms)
 }
 
 /*
- * Sends @req on the current connection and waits for the reply with its id.
- * Called with the lock held.
- * On success *ret_reply lives in c->arena until the next call, and *ret_fd
- * (if not NULL) receives the fd attached to the reply, or -1; the caller owns
- * it. A reply carrying a failure HRESULT becomes its errno, with the daemon's
- * message in c->error.
+ * Requests go out on the current connection and wait for the reply with
+ * their id, with the lock held (client_exchange()). On success the reply
+ * lives in c->arena until the next call, and the fds attached to it (at most
+ * as many as the caller has room for; any more are closed) belong to the
+ * caller. A reply carrying a failure HRESULT becomes its errno, with the
+ * daemon's message in c->error.
  */
 /* A status reply decoded by hand (proto/fastpath.h), when it came in that shape. */
 struct fast_status {
@@ -143,11 +150,11 @@ static uint32_t next_id(struct ksalloc_client *c)
  * the hand-decoded shape fills it and *ret_reply stays unset.
  */
 static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
-			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd,
-			   struct fast_status *fast)
+			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *fds,
+			   size_t max_fds, size_t *ret_n_fds, struct fast_status *fast)
 {
 	Ksalloc__Reply *reply = NULL;
-	int fd = -1;
+	size_t n_fds = 0;
 	ssize_t n;
 	int r;
 
@@ -167,16 +174,16 @@ static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
 	}
 
 	for (int stale = 0;; stale++) {
-		size_t n_fds = 0;
-
-		n = wire_recv(c->fd, c->buf, c->max_message_size, &fd, 1, &n_fds, NULL);
+		n_fds = 0;
+		n = wire_recv(c->fd, c->buf, c->max_message_size, fds, max_fds, &n_fds, NULL);
 		/*
 		 * A daemon that closes while our request is unread makes the kernel
 		 * report ECONNRESET once, ahead of what it sent before closing (a
 		 * refusal that says why): read on to get that.
 		 */
 		if (n == -ECONNRESET)
-			n = wire_recv(c->fd, c->buf, c->max_message_size, &fd, 1, &n_fds, NULL);
+			n = wire_recv(c->fd, c->buf, c->max_message_size, fds, max_fds, &n_fds,
+				      NULL);
 		if (n == -EAGAIN) {
 			set_error(c, "ksallocd at %s did not answer within %u ms", c->socket_path,
 				  c->timeout_ms);
@@ -195,10 +202,8 @@ static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
 			set_error(c, "cannot receive from ksallocd: %s", strerror((int)-n));
 			return (int)n;
 		}
-		if (n_fds == 0)
-			fd = -1;
 
-		if (fast && fd < 0) {
+		if (fast && n_fds == 0) {
 			uint32_t rid;
 
 			if (fastpath_parse_status_reply(c->buf, (size_t)n, &rid, &fast->framing,
@@ -218,9 +223,8 @@ static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
 		if (reply->id == id || (reply->id == 0 && reply->hresult < 0))
 			break;
 		/* A late reply to a request that timed out earlier: skip it. */
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
+		wire_close_fds(fds, n_fds);
+		n_fds = 0;
 		if (stale == STALE_REPLIES_MAX) {
 			set_error(c, "ksallocd sent too many replies to other requests");
 			return -EBADMSG;
@@ -237,20 +241,18 @@ static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
 		r = -EBADMSG;
 		goto fail;
 	}
-	if (ret_fd)
-		*ret_fd = fd;
-	else if (fd >= 0)
-		close(fd);
+	*ret_n_fds = n_fds;
 	*ret_reply = reply;
 	return 0;
 fail:
-	if (fd >= 0)
-		close(fd);
+	wire_close_fds(fds, n_fds);
 	return r;
 }
 
-static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
-			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
+/* Packs @req as the next request and waits for its reply, with up to @max_fds fds. */
+static int client_exchange_fds(struct ksalloc_client *c, Ksalloc__Request *req,
+			       Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply,
+			       int *fds, size_t max_fds, size_t *ret_n_fds)
 {
 	ssize_t n;
 
@@ -262,7 +264,19 @@ static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
 			  c->max_message_size);
 		return -EMSGSIZE;
 	}
-	return client_transact(c, (size_t)n, req->id, expect, ret_reply, ret_fd, NULL);
+	return client_transact(c, (size_t)n, req->id, expect, ret_reply, fds, max_fds, ret_n_fds,
+			       NULL);
+}
+
+static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
+			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
+{
+	size_t n_fds;
+	int r = client_exchange_fds(c, req, expect, ret_reply, ret_fd, ret_fd ? 1 : 0, &n_fds);
+
+	if (r == 0 && ret_fd && n_fds == 0)
+		*ret_fd = -1;
+	return r;
 }
 
 static int client_connect(struct ksalloc_client *c)
@@ -530,6 +544,7 @@ static void info_from_wire(const Ksalloc__PoolInfo *w, struct ksalloc_pool_info 
 	info->owner = w->owner;
 	info->group = w->group;
 	info->mode = w->mode;
+	info->locked = w->locked;
 	status_from_wire(w->framing, w->allocated_frames, &info->status);
 }
 
@@ -608,6 +623,7 @@ static int client_status(struct ksalloc_client *c, uint32_t pool_id, const char 
 	/* By id, the call a media pipeline makes over and over: by hand (proto/fastpath.h). */
 	if (pool_id && !name) {
 		struct fast_status fast = { 0 };
+		size_t n_fds;
 		uint32_t id;
 		ssize_t n;
 
@@ -620,7 +636,7 @@ static int client_status(struct ksalloc_client *c, uint32_t pool_id, const char 
 		if (n < 0)
 			return (int)n;
 		r = client_transact(c, (size_t)n, id, KSALLOC__REPLY__BODY_GET_STATUS, &reply, NULL,
-				    &fast);
+				    0, &n_fds, &fast);
 		if (r == -EPIPE)
 			client_lost(c);
 		if (r < 0)
@@ -667,10 +683,92 @@ int ksalloc_client_pool_status(struct ksalloc_client *c, const char *name,
 	return r;
 }
 
+static struct pool_view *view_free(struct pool_view *v)
+{
+	uint32_t n = v->frames.n_frames;
+
+	for (uint32_t i = 0; v->frame_maps && i < n; i++)
+		if (v->frame_maps[i] && v->frame_maps[i] != MAP_FAILED)
+			munmap(v->frame_maps[i], v->frames.frame_stride);
+	for (uint32_t i = 0; v->dmabuf_fds && i < n; i++)
+		if (v->dmabuf_fds[i] >= 0)
+			close(v->dmabuf_fds[i]);
+	free(v->frame_maps);
+	free(v->dmabuf_fds);
+	if (v->map)
+		munmap(v->map, v->map_size);
+	free(v);
+	return NULL;
+}
+
+/*
+ * Receives the dma-buf of every frame of pool @pool_id into v->dmabuf_fds,
+ * in pages of at most WIRE_MAX_FDS fds, and maps them where the frames live
+ * nowhere else. Each must be a whole frame_stride long.
+ */
+static int view_get_frames(struct ksalloc_client *c, struct pool_view *v, const char *name,
+			   bool external)
+{
+	uint32_t n = v->frames.n_frames, got = 0;
+
+	v->dmabuf_fds = malloc(n * sizeof(*v->dmabuf_fds));
+	v->frame_maps = external ? calloc(n, sizeof(*v->frame_maps)) : NULL;
+	if (!v->dmabuf_fds || (external && !v->frame_maps)) {
+		set_error(c, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		v->dmabuf_fds[i] = -1;
+	while (got < n) {
+		Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+		Ksalloc__GetFrameFdsRequest get = KSALLOC__GET_FRAME_FDS_REQUEST__INIT;
+		size_t max = n - got < WIRE_MAX_FDS ? n - got : WIRE_MAX_FDS, n_fds;
+		Ksalloc__Reply *reply;
+		int r;
+
+		get.pool_id = v->pool_id;
+		get.offset = got;
+		req.body_case = KSALLOC__REQUEST__BODY_GET_FRAME_FDS;
+		req.get_frame_fds = &get;
+		r = client_exchange_fds(c, &req, KSALLOC__REPLY__BODY_GET_FRAME_FDS, &reply,
+					v->dmabuf_fds + got, max, &n_fds);
+		if (r < 0)
+			return r;
+		if (n_fds == 0 || reply->get_frame_fds->offset != got ||
+		    reply->get_frame_fds->count != n_fds) {
+			set_error(c, "pool %s: ksallocd sent %zu frame fds where it announced %u",
+				  name, n_fds, reply->get_frame_fds->count);
+			return -EBADMSG;
+		}
+		got += (uint32_t)n_fds;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		off_t size = lseek(v->dmabuf_fds[i], 0, SEEK_END);
+
+		if (size < 0 || (uint64_t)size < v->frames.frame_stride) {
+			set_error(c, "pool %s: the dma-buf of frame %u is not a frame long", name, i);
+			return -EBADMSG;
+		}
+		if (!external)
+			continue;
+		v->frame_maps[i] = mmap(NULL, v->frames.frame_stride, PROT_READ | PROT_WRITE,
+					MAP_SHARED, v->dmabuf_fds[i], 0);
+		if (v->frame_maps[i] == MAP_FAILED) {
+			int r = -errno;
+
+			set_error(c, "pool %s: cannot map the dma-buf of frame %u: %s", name, i,
+				  strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 /*
  * Maps the pool memory @fd (not taken) that the daemon sent in @open, after
  * checking that it cannot shrink under us and that its control block is
  * sane, and makes it @p's view; an older view stays mapped (see pool_view).
+ * Frames that are dma-bufs come with further requests, which end @open's life.
  */
 static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolReply *open,
 		    struct ksalloc_pool *p)
@@ -681,14 +779,16 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	struct shm_layout layout;
 	struct pool_view *view;
 	struct stat st;
+	uint32_t slot;
 	void *map;
-	int seals;
+	int seals, r;
 
 	if (!open->pool || fd < 0) {
 		set_error(c, "ksallocd sent no pool memory");
 		return -EBADMSG;
 	}
 	info_from_wire(open->pool, &info);
+	slot = open->slot;
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != info.size_bytes) {
 		set_error(c, "pool %s: its memory is not the size the daemon announced", info.name);
 		return -EBADMSG;
@@ -701,15 +801,14 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
-		int r = -errno;
-
+		r = -errno;
 		set_error(c, "pool %s: cannot map its memory: %s", info.name, strerror(-r));
 		return r;
 	}
 	h = map;
 	if (shm_header_check(map, (size_t)st.st_size, &layout, &reason) < 0 ||
 	    h->pool_id != info.pool_id || strcmp(h->name, info.name) != 0 ||
-	    h->frames != info.status.framing.frames || open->slot >= layout.n_slots) {
+	    h->frames != info.status.framing.frames || slot >= layout.n_slots) {
 		set_error(c, "pool %s: its memory is not a valid pool: %s", info.name,
 			  reason ? reason : "its control block does not match the daemon's reply");
 		munmap(map, (size_t)st.st_size);
@@ -725,15 +824,22 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	view->map = map;
 	view->map_size = (size_t)st.st_size;
 	frame_pool_init(&view->frames, map, &layout, info.status.framing.frames);
-	view->slot = &view->frames.slots[open->slot];
+	view->slot = &view->frames.slots[slot];
 	view->session_id = c->session_id;
 	view->pool_id = info.pool_id;
 	view->frame_size = info.status.framing.frame_size;
+	if (layout.flags & SHM_LAYOUT_DMABUF_FRAMES) {
+		r = view_get_frames(c, view, info.name, layout.flags & SHM_LAYOUT_EXTERNAL_FRAMES);
+		if (r < 0) {
+			view_free(view);
+			return r;
+		}
+	}
 	view->older = atomic_load(&p->view);
 
 	p->info = info;
 	/* Sessions start looking at different frames, so they do not collide on the first. */
-	atomic_store_explicit(&p->hint, open->slot % layout.n_slots % info.status.framing.frames,
+	atomic_store_explicit(&p->hint, slot % layout.n_slots % info.status.framing.frames,
 			      memory_order_relaxed);
 	atomic_store_explicit(&p->view, view, memory_order_release);
 	atomic_store(&p->gone, false);
@@ -855,8 +961,9 @@ static void framing_to_wire(const struct ksalloc_framing *f, Ksalloc__Framing *w
 	w->file_alignment = f->file_alignment;
 }
 
-int ksalloc_pool_create(struct ksalloc_client *c, const char *name,
-			const struct ksalloc_framing *framing, struct ksalloc_pool **ret_pool)
+int ksalloc_pool_create_with(struct ksalloc_client *c, const char *name,
+			     const struct ksalloc_framing *framing,
+			     const struct ksalloc_pool_options *opts, struct ksalloc_pool **ret_pool)
 {
 	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
 	Ksalloc__CreatePoolRequest create = KSALLOC__CREATE_POOL_REQUEST__INIT;
@@ -868,17 +975,30 @@ int ksalloc_pool_create(struct ksalloc_client *c, const char *name,
 	if (r == 0 && !framing) {
 		set_error(c, "framing is NULL");
 		r = -EINVAL;
+	} else if (r == 0 && opts && opts->backend &&
+		   strlen(opts->backend) >= KSALLOC_BACKEND_NAME_MAX) {
+		set_error(c, "backend name is longer than %d bytes", KSALLOC_BACKEND_NAME_MAX - 1);
+		r = -EINVAL;
 	}
 	if (r == 0) {
 		framing_to_wire(framing, &f);
 		create.name = (char *)name;
 		create.framing = &f;
+		if (opts && opts->backend)
+			create.backend = (char *)opts->backend;
+		create.locked = opts && opts->locked;
 		req.body_case = KSALLOC__REQUEST__BODY_CREATE_POOL;
 		req.create_pool = &create;
 		r = pool_open_with(c, &req, KSALLOC__REPLY__BODY_CREATE_POOL, ret_pool);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+int ksalloc_pool_create(struct ksalloc_client *c, const char *name,
+			const struct ksalloc_framing *framing, struct ksalloc_pool **ret_pool)
+{
+	return ksalloc_pool_create_with(c, name, framing, NULL, ret_pool);
 }
 
 int ksalloc_pool_reshape(struct ksalloc_pool *p, const struct ksalloc_framing *framing)
@@ -948,8 +1068,7 @@ struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *p)
 	for (v = atomic_load(&p->view); v;) {
 		struct pool_view *older = v->older;
 
-		munmap(v->map, v->map_size);
-		free(v);
+		view_free(v);
 		v = older;
 	}
 	free(p);
@@ -979,13 +1098,34 @@ int ksalloc_pool_status(struct ksalloc_pool *p, struct ksalloc_status *ret_statu
 	return r;
 }
 
-int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksalloc_frame *ret_frame)
+/* DMA_BUF_IOCTL_SYNC on frame @index of @v, if its frames are dma-bufs: @when START or END. */
+static int view_sync(const struct pool_view *v, uint32_t index, uint64_t when, uint32_t access)
+{
+	struct dma_buf_sync sync = { .flags = when };
+
+	if (!v->dmabuf_fds)
+		return 0;
+	if (access & KSALLOC_ACCESS_READ)
+		sync.flags |= DMA_BUF_SYNC_READ;
+	if (access & KSALLOC_ACCESS_WRITE)
+		sync.flags |= DMA_BUF_SYNC_WRITE;
+	/* Interrupted by a signal: the kernel asks for the call again. */
+	while (ioctl(v->dmabuf_fds[index], DMA_BUF_IOCTL_SYNC, &sync) < 0)
+		if (errno != EINTR && errno != EAGAIN)
+			return -errno;
+	return 0;
+}
+
+int ksalloc_pool_acquire_access(struct ksalloc_pool *p, uint32_t timeout_ms, uint32_t access,
+				struct ksalloc_frame *ret_frame)
 {
 	struct pool_view *v = atomic_load_explicit(&p->view, memory_order_acquire);
 	uint32_t hint = atomic_load_explicit(&p->hint, memory_order_relaxed), index, generation;
 	struct ksalloc_client *c = p->client;
 	int r;
 
+	if (access == 0 || (access & ~KSALLOC_ACCESS_READ_WRITE))
+		return -EINVAL;
 	if (atomic_load_explicit(&p->gone, memory_order_relaxed))
 		return -ESHUTDOWN;
 	/*
@@ -1000,6 +1140,11 @@ int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksa
 	}
 	r = frame_acquire(&v->frames, v->session_id, v->slot, &hint, timeout_ms, &index,
 			  &generation);
+	if (r == 0) {
+		r = view_sync(v, index, DMA_BUF_SYNC_START, access);
+		if (r < 0)
+			(void)frame_release(&v->frames, v->session_id, index, generation);
+	}
 	if (r < 0) {
 		if (c->max_frames)
 			atomic_fetch_sub_explicit(&c->held, 1, memory_order_relaxed);
@@ -1007,13 +1152,20 @@ int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksa
 	}
 	atomic_store_explicit(&p->hint, hint, memory_order_relaxed);
 	*ret_frame = (struct ksalloc_frame){
-		.data = frame_data(&v->frames, index),
+		.data = v->frame_maps ? v->frame_maps[index] : frame_data(&v->frames, index),
 		.size = v->frame_size,
 		.index = index,
 		.generation = generation,
 		.pool_id = v->pool_id,
+		.dmabuf_fd = v->dmabuf_fds ? v->dmabuf_fds[index] : -1,
+		.access = access,
 	};
 	return 0;
+}
+
+int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksalloc_frame *ret_frame)
+{
+	return ksalloc_pool_acquire_access(p, timeout_ms, KSALLOC_ACCESS_READ_WRITE, ret_frame);
 }
 
 int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *frame)
@@ -1027,6 +1179,15 @@ int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *fra
 			if (o->pool_id == frame->pool_id)
 				return -ESTALE;
 		return -EINVAL;
+	}
+	/* The CPU's access ends while the frame is still ours: after the release it may not be. */
+	if (v->dmabuf_fds && frame->index < v->frames.n_frames &&
+	    atomic_load(&v->frames.frames[frame->index].owner) ==
+		    shm_owner(v->session_id, frame->generation)) {
+		r = view_sync(v, frame->index, DMA_BUF_SYNC_END,
+			      frame->access & KSALLOC_ACCESS_READ_WRITE);
+		if (r < 0)
+			return r;
 	}
 	r = frame_release(&v->frames, v->session_id, frame->index, frame->generation);
 	if (r < 0)
@@ -1176,4 +1337,43 @@ int ksalloc_client_list_sessions(struct ksalloc_client *c, struct ksalloc_sessio
 	*ret_sessions = sessions;
 	*ret_n_sessions = n;
 	return 0;
+}
+
+int ksalloc_client_list_backends(struct ksalloc_client *c, struct ksalloc_backend_info **ret_backends,
+				 size_t *ret_n_backends)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__ListBackendsRequest list = KSALLOC__LIST_BACKENDS_REQUEST__INIT;
+	struct ksalloc_backend_info *backends = NULL;
+	const Ksalloc__ListBackendsReply *w;
+	Ksalloc__Reply *reply;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	req.body_case = KSALLOC__REQUEST__BODY_LIST_BACKENDS;
+	req.list_backends = &list;
+	r = client_call(c, &req, KSALLOC__REPLY__BODY_LIST_BACKENDS, &reply, NULL);
+	if (r < 0)
+		goto out;
+	w = reply->list_backends;
+	if (w->n_backends && !(backends = calloc(w->n_backends, sizeof(*backends)))) {
+		set_error(c, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < w->n_backends; i++) {
+		const Ksalloc__BackendInfo *b = w->backends[i];
+
+		snprintf(backends[i].name, sizeof(backends[i].name), "%s", b->name);
+		snprintf(backends[i].description, sizeof(backends[i].description), "%s",
+			 b->description);
+		snprintf(backends[i].reason, sizeof(backends[i].reason), "%s", b->reason);
+		backends[i].available = b->available;
+		backends[i].dmabuf_frames = b->dmabuf_frames;
+	}
+	*ret_backends = backends;
+	*ret_n_backends = w->n_backends;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
 }

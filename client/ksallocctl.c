@@ -29,6 +29,7 @@ static void usage(FILE *out)
 		"  status NAME    show the framing, counters and frame holders of pool NAME\n"
 		"  clients        list the sessions connected to the daemon\n"
 		"  destroy NAME   destroy pool NAME once none of its frames is held (its owner, root)\n"
+		"  backends       list the memory backends and whether the daemon's machine has them\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH  daemon socket (default $KSALLOC_SOCKET, else "
@@ -107,6 +108,7 @@ static int cmd_list(struct ctl *ctl)
 			json_object_object_add(o, "mode", json_object_new_string(mode));
 			json_object_object_add(o, "committed",
 					       json_object_new_boolean(pools[i].committed));
+			json_object_object_add(o, "locked", json_object_new_boolean(pools[i].locked));
 			json_object_array_add(array, o);
 		}
 		free(pools);
@@ -117,9 +119,9 @@ static int cmd_list(struct ctl *ctl)
 	for (size_t i = 0; i < n; i++) {
 		const struct ksalloc_status *st = &pools[i].status;
 
-		printf("%-24s %8u %12u %6u %10u %-8s\n", pools[i].name, st->framing.frames,
+		printf("%-24s %8u %12u %6u %10u %s%s\n", pools[i].name, st->framing.frames,
 		       st->framing.frame_size, st->framing.file_alignment + 1, st->allocated_frames,
-		       pools[i].backend);
+		       pools[i].backend, pools[i].locked ? " (locked)" : "");
 	}
 	free(pools);
 	return 0;
@@ -242,6 +244,48 @@ static int cmd_destroy(struct ctl *ctl, const char *name)
 	return 0;
 }
 
+static int cmd_backends(struct ctl *ctl)
+{
+	struct ksalloc_backend_info *backends;
+	size_t n;
+	int r;
+
+	r = ksalloc_client_list_backends(ctl->client, &backends, &n);
+	if (r < 0) {
+		fprintf(stderr, "ksallocctl: backends: %s\n", ksalloc_client_error(ctl->client));
+		return 1;
+	}
+	if (ctl->json) {
+		json_object *array = json_object_new_array();
+
+		for (size_t i = 0; i < n; i++) {
+			const struct ksalloc_backend_info *b = &backends[i];
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(b->name));
+			json_object_object_add(o, "available", json_object_new_boolean(b->available));
+			json_object_object_add(o, "reason", b->available ? NULL :
+						json_object_new_string(b->reason));
+			json_object_object_add(o, "dmabuf_frames",
+					       json_object_new_boolean(b->dmabuf_frames));
+			json_object_object_add(o, "description",
+					       json_object_new_string(b->description));
+			json_object_array_add(array, o);
+		}
+		free(backends);
+		return print_json(array);
+	}
+	printf("%-20s %-9s %s\n", "BACKEND", "AVAILABLE", "DESCRIPTION, OR WHY NOT");
+	for (size_t i = 0; i < n; i++) {
+		const struct ksalloc_backend_info *b = &backends[i];
+
+		printf("%-20s %-9s %s\n", b->name, b->available ? "yes" : "no",
+		       b->available ? b->description : b->reason);
+	}
+	free(backends);
+	return 0;
+}
+
 static int cmd_clients(struct ctl *ctl)
 {
 	struct ksalloc_session_info *sessions;
@@ -329,11 +373,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "ksallocctl: missing command (list, status NAME, clients, destroy NAME)\n");
+		fprintf(stderr, "ksallocctl: missing command (list, status NAME, clients, destroy NAME, "
+			"backends)\n");
 		return 2;
 	}
 	command = argv[optind++];
-	if (strcmp(command, "list") == 0 || strcmp(command, "clients") == 0) {
+	if (strcmp(command, "list") == 0 || strcmp(command, "clients") == 0 ||
+	    strcmp(command, "backends") == 0) {
 		if (optind != argc) {
 			fprintf(stderr, "ksallocctl: %s takes no arguments\n", command);
 			return 2;
@@ -344,7 +390,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} else {
-		fprintf(stderr, "ksallocctl: unknown command '%s' (list, status NAME, clients, destroy NAME)\n",
+		fprintf(stderr, "ksallocctl: unknown command '%s' (list, status NAME, clients, "
+			"destroy NAME, backends)\n",
 			command);
 		return 2;
 	}
@@ -360,6 +407,8 @@ int main(int argc, char **argv)
 		ret = cmd_clients(&ctl);
 	else if (strcmp(command, "destroy") == 0)
 		ret = cmd_destroy(&ctl, argv[optind]);
+	else if (strcmp(command, "backends") == 0)
+		ret = cmd_backends(&ctl);
 	else
 		ret = cmd_status(&ctl, argv[optind]);
 	ksalloc_client_close(ctl.client);

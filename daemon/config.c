@@ -121,6 +121,8 @@ static const struct key pool_keys[] = {
 	{ "alignment", parse_alignment, offsetof(struct pool_config, framing.file_alignment), 1,
 	  FRAMING_ALIGNMENT_MAX },
 	{ "backend", parse_backend, offsetof(struct pool_config, backend), 0, 0 },
+	{ "optional", parse_bool, offsetof(struct pool_config, optional), 0, 0 },
+	{ "lock", parse_bool, offsetof(struct pool_config, locked), 0, 0 },
 	{ "owner", parse_user, offsetof(struct pool_config, access.owner), 0, 0 },
 	{ "group", parse_group, offsetof(struct pool_config, access.group), 0, 0 },
 	{ "mode", parse_mode, offsetof(struct pool_config, access.mode), 0, 0 },
@@ -428,13 +430,16 @@ static int parse_alignment(struct parser *p, const struct key *k, const char *va
 
 static int parse_backend(struct parser *p, const struct key *k, const char *value, void *dst)
 {
-	(void)k;
+	struct backend_error why;
+	struct backend b;
 
-	if (backend_find(value)) {
+	(void)k;
+	/* Whether this machine has it is for the pool's creation to say (and "optional"). */
+	if (strcmp(value, BACKEND_DEVICE) == 0 || backend_parse(value, &b, &why) == 0) {
 		snprintf(dst, POOL_BACKEND_SIZE, "%s", value);
 		return 0;
 	}
-	return fail_key(p, "unknown backend \"%s\" (available: %s)", value, backend_names());
+	return fail_key(p, "%s", why.message);
 }
 
 static int parse_socket(struct parser *p, const struct key *k, const char *value, void *dst)

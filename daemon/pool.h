@@ -24,10 +24,12 @@ struct pool {
 	uint32_t id; /* never 0, never reused while the daemon runs */
 	char name[SHM_NAME_MAX];
 	struct framing framing;
-	const struct backend_ops *backend;
+	struct backend backend;
 	struct shm_layout layout;
-	int fd;    /* the sealed memory object, handed to clients */
+	int fd;    /* the sealed memfd, handed to clients */
 	void *map; /* the daemon's own mapping of all of it */
+	int *frame_fds; /* with SHM_LAYOUT_DMABUF_FRAMES: frame i's dma-buf; else NULL */
+	bool locked;    /* its pages are locked in memory (mlock) */
 	struct frame_pool frames;
 
 	bool persistent;  /* stays when its last session closes */
@@ -63,17 +65,23 @@ struct pool_stats {
 struct pool_options {
 	const char *name;
 	struct framing framing; /* already validated */
-	const char *backend;    /* a backend's name */
+	const char *backend;    /* a backend's name, or "device" (backend_resolve()) */
 	uint32_t n_slots;       /* sessions that may have it open at once */
 	bool persistent;
 	bool from_config;
+	bool locked; /* lock its pages in memory (KS NonPagedPool, KERNEL_NONPAGED) */
 	struct pool_access access;
+	struct backend_error *error; /* NULL, or where a failure is described for a person */
 };
 
 /*
- * Creates pool @id as @o says: creates the backend's memory, maps it, writes
- * the control block, seals it. Returns 0 and *ret_pool, or -errno: -ENOENT (no
- * such backend), -EOVERFLOW (too large to map), -EINVAL.
+ * Creates pool @id as @o says: creates the backend's memory, maps it (and
+ * locks it), writes the control block, seals it, exports its frames as
+ * dma-bufs where the backend has them. Returns 0 and *ret_pool, or -errno:
+ * -EINVAL (no such backend, or a bad framing), -ENODEV (this machine lacks
+ * the backend), -EOVERFLOW (too large to map), -ENOMEM (not enough huge
+ * pages), -EDQUOT (locking it would pass RLIMIT_MEMLOCK), -EMFILE; o->error
+ * says why.
  */
 int pool_new(uint32_t id, const struct pool_options *o, struct pool **ret_pool);
 
@@ -109,6 +117,9 @@ void pool_set_committed(struct pool *p, bool committed);
 
 void pool_get_stats(const struct pool *p, struct pool_stats *ret_stats);
 
+/* Bytes of memory the pool takes: its memfd, and its frames where they are dma-bufs of their own. */
+uint64_t pool_bytes(const struct pool *p);
+
 /* Frames owned right now, counted from the ownership words. */
 uint32_t pool_allocated_frames(const struct pool *p);
 
@@ -120,11 +131,11 @@ uint32_t pool_allocated_frames(const struct pool *p);
 void pool_count_holds(const struct pool *p, uint32_t *held, uint64_t *oldest_ms);
 
 /*
- * Replaces the pool's memory with memory of framing @f (validated). The
- * caller makes sure nobody else uses the pool. Returns 0 or -errno, in which
- * case the pool is unchanged.
+ * Replaces the pool's memory with memory of framing @f (validated), from the
+ * same backend. The caller makes sure nobody else uses the pool. Returns 0,
+ * or -errno with @err saying why, in which case the pool is unchanged.
  */
-int pool_reshape(struct pool *p, const struct framing *f);
+int pool_reshape(struct pool *p, const struct framing *f, struct backend_error *err);
 
 /* CLOCK_MONOTONIC_COARSE in ms, the clock of shm_frame.acquired_ms. */
 uint64_t pool_now_ms(void);

@@ -24,6 +24,7 @@ static bool same_framing(const struct framing *a, const struct framing *b)
 static int add_pool(struct storage *storage, const struct daemon_config *cfg,
 		    const struct pool_config *pc, const char *path)
 {
+	struct backend_error why;
 	struct pool *p;
 	int r = storage_add(storage,
 			    &(struct pool_options){
@@ -33,19 +34,37 @@ static int add_pool(struct storage *storage, const struct daemon_config *cfg,
 				    .n_slots = cfg->max_pool_sessions,
 				    .persistent = true,
 				    .from_config = true,
+				    .locked = pc->locked,
 				    .access = pc->access,
+				    .error = &why,
 			    },
 			    &p);
 
+	if (r == -ENODEV && pc->optional) {
+		log_warning("%s:%u: [pool %s]: backend %s is missing (%s): the pool is optional, "
+			    "so the daemon runs without it",
+			    path, pc->line, pc->name, pc->backend, why.message);
+		return 0;
+	}
 	if (r < 0) {
-		log_error("%s:%u: [pool %s]: cannot create the pool: %s", path, pc->line, pc->name,
-			  r == -EOVERFLOW ? "too large to map" : strerror(-r));
+		log_error("%s:%u: [pool %s]: cannot create the pool on backend %s: %s%s", path,
+			  pc->line, pc->name, pc->backend, why.message,
+			  r == -ENODEV ? " (mark it \"optional = yes\" to start without it)" : "");
 		return r;
 	}
-	log_info("pool %s: %u frames of %u bytes, alignment %u, %s, %llu bytes", p->name,
+	log_info("pool %s: %u frames of %u bytes, alignment %u, %s%s, %llu bytes", p->name,
 		 p->framing.frames, p->framing.frame_size, p->framing.file_alignment + 1,
-		 p->backend->name, (unsigned long long)p->layout.size_bytes);
+		 p->backend.name, p->locked ? " (locked)" : "",
+		 (unsigned long long)p->layout.size_bytes);
 	return 0;
+}
+
+/* Whether @p was made as @pc asks: "device" is whichever hardware backend it found. */
+static bool same_backend(const struct pool *p, const struct pool_config *pc)
+{
+	if (strcmp(pc->backend, BACKEND_DEVICE) == 0)
+		return backend_has_dmabuf_frames(&p->backend) && p->locked == pc->locked;
+	return strcmp(p->backend.name, pc->backend) == 0 && p->locked == pc->locked;
 }
 
 /* A pool of the running config, as @pc now describes it. */
@@ -57,14 +76,15 @@ static void update_pool(struct pool *p, const struct pool_config *pc, const char
 		p->removing = false;
 		log_info("pool %s: back in the config: it stays", p->name);
 	}
-	if (!same_framing(&p->framing, f) || strcmp(p->backend->name, pc->backend) != 0) {
-		log_warning("%s:%u: [pool %s]: framing or backend changed (now %u frames of %u "
-			    "bytes, alignment %u, %s; the config asks %u of %u, alignment %u, %s): "
-			    "refused, the pool keeps running unchanged; remove it from the config, "
-			    "reload, then add it back to change it",
+	if (!same_framing(&p->framing, f) || !same_backend(p, pc)) {
+		log_warning("%s:%u: [pool %s]: framing, backend or lock changed (now %u frames of "
+			    "%u bytes, alignment %u, %s%s; the config asks %u of %u, alignment %u, "
+			    "%s%s): refused, the pool keeps running unchanged; remove it from the "
+			    "config, reload, then add it back to change it",
 			    path, pc->line, p->name, p->framing.frames, p->framing.frame_size,
-			    p->framing.file_alignment + 1, p->backend->name, f->frames,
-			    f->frame_size, f->file_alignment + 1, pc->backend);
+			    p->framing.file_alignment + 1, p->backend.name,
+			    p->locked ? ", locked" : "", f->frames, f->frame_size,
+			    f->file_alignment + 1, pc->backend, pc->locked ? ", locked" : "");
 	}
 	if (memcmp(&p->access, &pc->access, sizeof(p->access)) != 0) {
 		char before[8], after[8];

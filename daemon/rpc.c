@@ -229,6 +229,15 @@ __attribute__((format(printf, 2, 0))) static char *arena_vprintf(struct arena *a
 	return s;
 }
 
+/* A copy of @text in @arena, or NULL. */
+static char *arena_strdup(struct arena *arena, const char *text)
+{
+	size_t len = strlen(text) + 1;
+	char *s = arena_alloc(arena, len);
+
+	return s ? memcpy(s, text, len) : NULL;
+}
+
 void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
 		     const char *fmt, ...)
 {
@@ -243,7 +252,8 @@ void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, in
 	out->msg.id = id;
 	out->msg.hresult = hresult_from_errno(error);
 	out->msg.message = message ? message : (char *)"out of memory while describing an error";
-	out->fd = -1;
+	out->fds = NULL;
+	out->n_fds = 0;
 }
 
 static void reply_ok(struct rpc_reply *out, uint32_t id, Ksalloc__Reply__BodyCase body)
@@ -252,7 +262,8 @@ static void reply_ok(struct rpc_reply *out, uint32_t id, Ksalloc__Reply__BodyCas
 	out->msg.id = id;
 	out->msg.hresult = 0;
 	out->msg.body_case = body;
-	out->fd = -1;
+	out->fds = NULL;
+	out->n_fds = 0;
 }
 
 #define REPLY_OOM(out, arena, id) rpc_reply_error(out, arena, id, -ENOMEM, "daemon out of memory")
@@ -303,13 +314,14 @@ static Ksalloc__PoolInfo *pool_info_to_wire(struct arena *arena, const struct po
 	w->pool_id = p->id;
 	w->framing = framing_to_wire(arena, &p->framing);
 	w->allocated_frames = pool_allocated_frames(p);
-	w->backend = (char *)p->backend->name;
+	w->backend = (char *)p->backend.name;
 	w->size_bytes = p->layout.size_bytes;
 	w->committed = p->committed;
 	w->persistent = p->persistent;
 	w->owner = (uint32_t)p->access.owner;
 	w->group = (uint32_t)p->access.group;
 	w->mode = p->access.mode;
+	w->locked = p->locked;
 	return w->framing ? w : NULL;
 }
 
@@ -493,7 +505,8 @@ static Ksalloc__OpenPoolReply *reply_open(struct rpc *rpc, struct rpc_session *s
 		return NULL;
 	}
 	r->slot = slot;
-	out->fd = p->fd;
+	out->fds = &p->fd;
+	out->n_fds = 1;
 	log_debug("session %u (%s): %s pool %s, slot %u", s->id, s->name, what, p->name, slot);
 	return r;
 }
@@ -560,9 +573,9 @@ static bool within_creation_quota(struct rpc *rpc, const struct rpc_session *s,
 		if (p->from_config || p->access.owner != s->uid)
 			continue;
 		pools++;
-		bytes += p->layout.size_bytes;
+		bytes += pool_bytes(p);
 	}
-	more = shm_layout_compute(f, rpc->limits.max_pool_sessions, POOL_MAX_SIZE_BYTES,
+	more = shm_layout_compute(f, rpc->limits.max_pool_sessions, 0, POOL_MAX_SIZE_BYTES,
 				  &layout) == 0 ? layout.size_bytes : UINT64_MAX;
 	if (pools >= rpc->limits.max_pools_per_uid) {
 		log_warning("refused: uid %u (pid %d, %s) has created %u pools: max_pools_per_uid",
@@ -596,12 +609,21 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 	const Ksalloc__CreatePoolRequest *q = req->create_pool;
 	struct framing f = framing_from_wire(q->framing);
 	const char *problem = shm_name_problem(q->name);
+	const char *backend = q->backend[0] ? q->backend : backend_memfd.name;
+	struct backend_error why;
 	Ksalloc__OpenPoolReply *r;
+	struct backend b;
 	struct pool *p;
 	int err;
 
 	if (problem) {
 		rpc_reply_error(out, arena, req->id, -EINVAL, "create: %s", problem);
+		return;
+	}
+	/* A backend is named, not resolved, here: "device" is resolved by the pool. */
+	if (strcmp(backend, BACKEND_DEVICE) != 0 && backend_parse(backend, &b, &why) < 0) {
+		rpc_reply_error(out, arena, req->id, -EINVAL, "create: pool %s: %s", q->name,
+				why.message);
 		return;
 	}
 	if (rpc->policy.create_group_set && s->uid != 0) {
@@ -638,6 +660,13 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 				p->framing.file_alignment);
 		return;
 	}
+	if (p && (strcmp(backend, BACKEND_DEVICE) == 0 ? !backend_has_dmabuf_frames(&p->backend) :
+							  strcmp(backend, p->backend.name) != 0)) {
+		rpc_reply_error(out, arena, req->id, -EEXIST,
+				"create: pool %s exists on backend %s, not %s", p->name,
+				p->backend.name, backend);
+		return;
+	}
 	if (!p && !within_creation_quota(rpc, s, &f, arena, req->id, out))
 		return;
 	if (!p) {
@@ -646,22 +675,26 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 				  &(struct pool_options){
 					  .name = q->name,
 					  .framing = f,
-					  .backend = backend_memfd.name,
+					  .backend = backend,
 					  .n_slots = rpc->limits.max_pool_sessions,
 					  .persistent = rpc->policy.keep_created_pools,
+					  .locked = q->locked,
 					  .access = { .owner = s->uid,
 						      .group = s->gid,
 						      .mode = rpc->policy.created_pool_mode },
+					  .error = &why,
 				  },
 				  &p);
 		if (err < 0) {
+			log_warning("session %u (%s, pid %d) could not create pool %s: %s", s->id,
+				    s->name, (int)s->pid, q->name, why.message);
 			rpc_reply_error(out, arena, req->id, err == -EOVERFLOW ? -EINVAL : err,
-					"create: cannot create pool %s: %s", q->name,
-					err == -EOVERFLOW ? "too large to map" : strerror(-err));
+					"create: cannot create pool %s: %s", q->name, why.message);
 			return;
 		}
-		log_info("session %u (%s, pid %d) created pool %s: %u frames of %u bytes", s->id,
-			 s->name, (int)s->pid, p->name, f.frames, f.frame_size);
+		log_info("session %u (%s, pid %d) created pool %s: %u frames of %u bytes, %s%s",
+			 s->id, s->name, (int)s->pid, p->name, f.frames, f.frame_size,
+			 p->backend.name, p->locked ? ", locked" : "");
 	}
 	reply_ok(out, req->id, KSALLOC__REPLY__BODY_CREATE_POOL);
 	r = reply_open(rpc, s, p, "create", arena, req->id, out);
@@ -734,11 +767,12 @@ static void handle_reshape_pool(struct rpc *rpc, struct rpc_session *s,
 		return;
 	}
 	if (!framing_equal(&p->framing, &f)) {
-		err = pool_reshape(p, &f);
+		struct backend_error why;
+
+		err = pool_reshape(p, &f, &why);
 		if (err < 0) {
 			rpc_reply_error(out, arena, req->id, err == -EOVERFLOW ? -EINVAL : err,
-					"reshape: pool %s: %s", p->name,
-					err == -EOVERFLOW ? "too large to map" : strerror(-err));
+					"reshape: %s", why.message);
 			return;
 		}
 		log_info("session %u (%s) reshaped pool %s: %u frames of %u bytes", s->id, s->name,
@@ -853,7 +887,7 @@ static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
 		r->last_reclaim_ns = st.last_reclaim_ns;
 		r->last_reclaim_frames = st.last_reclaim_frames;
 		r->committed = p->committed;
-		r->backend = (char *)p->backend->name;
+		r->backend = (char *)p->backend.name;
 		r->sessions = p->n_attached;
 		if (!add_holders(rpc, p, arena, r)) {
 			REPLY_OOM(out, arena, req->id);
@@ -962,6 +996,83 @@ static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
 	out->msg.list_sessions = r;
 }
 
+static void handle_get_frame_fds(struct rpc *rpc, struct rpc_session *s,
+				 const Ksalloc__Request *req, struct arena *arena,
+				 struct rpc_reply *out)
+{
+	const Ksalloc__GetFrameFdsRequest *q = req->get_frame_fds;
+	struct pool *p = pool_by_id_bound(rpc, s, q->pool_id, "frame fds", arena, req->id, out);
+	Ksalloc__GetFrameFdsReply *r;
+	uint32_t count;
+
+	if (!p)
+		return;
+	if (!p->frame_fds) {
+		rpc_reply_error(out, arena, req->id, -EINVAL,
+				"frame fds: the frames of pool %s (backend %s) are not dma-bufs",
+				p->name, p->backend.name);
+		return;
+	}
+	if (q->offset >= p->framing.frames) {
+		rpc_reply_error(out, arena, req->id, -EINVAL,
+				"frame fds: pool %s has %u frames, none from %u", p->name,
+				p->framing.frames, q->offset);
+		return;
+	}
+	r = ARENA_NEW(arena, Ksalloc__GetFrameFdsReply, ksalloc__get_frame_fds_reply__init);
+	if (!r) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	count = p->framing.frames - q->offset;
+	if (count > WIRE_MAX_FDS)
+		count = WIRE_MAX_FDS;
+	r->offset = q->offset;
+	r->count = count;
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_FRAME_FDS);
+	out->msg.get_frame_fds = r;
+	out->fds = p->frame_fds + q->offset;
+	out->n_fds = count;
+}
+
+static void handle_list_backends(struct arena *arena, uint32_t id, struct rpc_reply *out)
+{
+	struct backend list[16];
+	size_t n = backend_list(list, sizeof(list) / sizeof(list[0]));
+	Ksalloc__ListBackendsReply *r;
+
+	if (n > sizeof(list) / sizeof(list[0]))
+		n = sizeof(list) / sizeof(list[0]);
+	r = ARENA_NEW(arena, Ksalloc__ListBackendsReply, ksalloc__list_backends_reply__init);
+	if (r)
+		r->backends = arena_alloc(arena, n * sizeof(*r->backends));
+	if (!r || !r->backends) {
+		REPLY_OOM(out, arena, id);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		Ksalloc__BackendInfo *w = ARENA_NEW(arena, Ksalloc__BackendInfo,
+						    ksalloc__backend_info__init);
+		struct backend_error why;
+
+		if (!w || !(w->name = arena_strdup(arena, list[i].name))) {
+			REPLY_OOM(out, arena, id);
+			return;
+		}
+		w->description = (char *)list[i].ops->description;
+		/* The row names the backend: the reason needs not say it again. */
+		w->available = list[i].ops->probe(backend_heap(&list[i]), &why) == 0;
+		w->dmabuf_frames = backend_has_dmabuf_frames(&list[i]);
+		if (!w->available && !(w->reason = arena_strdup(arena, why.message))) {
+			REPLY_OOM(out, arena, id);
+			return;
+		}
+		r->backends[r->n_backends++] = w;
+	}
+	reply_ok(out, id, KSALLOC__REPLY__BODY_LIST_BACKENDS);
+	out->msg.list_backends = r;
+}
+
 void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
 		  struct arena *arena, struct rpc_reply *out)
 {
@@ -1005,6 +1116,12 @@ void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request
 		break;
 	case KSALLOC__REQUEST__BODY_DESTROY_POOL:
 		handle_destroy_pool(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_GET_FRAME_FDS:
+		handle_get_frame_fds(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_LIST_BACKENDS:
+		handle_list_backends(arena, req->id, out);
 		break;
 	default:
 		rpc_reply_error(out, arena, req->id, -EOPNOTSUPP, "unknown request type %d",

@@ -73,7 +73,9 @@ struct rpc_session {
 
 struct rpc_reply {
 	Ksalloc__Reply msg;
-	int fd; /* -1, or an fd to attach; borrowed from storage, valid until it changes */
+	/* Fds to attach (at most WIRE_MAX_FDS): borrowed from storage, valid until it changes. */
+	const int *fds;
+	size_t n_fds;
 };
 
 void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,

@@ -13,12 +13,13 @@
 #include "server.h"
 #include "wire.h"
 
-/* A packed reply waiting for room in the socket, with our own dup of its fd. */
+/* A packed reply waiting for room in the socket, with our own dups of its fds. */
 struct queued_reply {
 	struct queued_reply *next;
-	int fd; /* -1, or a dup that we close once sent */
+	size_t n_fds;
+	int *fds; /* dups that we close once sent; in this allocation */
 	size_t len;
-	unsigned char bytes[];
+	unsigned char *bytes; /* in this allocation */
 };
 
 static void queue_pop(struct session *s)
@@ -29,8 +30,8 @@ static void queue_pop(struct session *s)
 	if (!s->queue_head)
 		s->queue_tail = NULL;
 	s->queued--;
-	if (q->fd >= 0)
-		close(q->fd);
+	s->queued_fds -= q->n_fds;
+	wire_close_fds(q->fds, q->n_fds);
 	free(q);
 }
 
@@ -66,49 +67,56 @@ void session_close(struct session *s)
 static void session_on_poll(uv_poll_t *h, int status, int events);
 
 /* Keeps a reply the socket has no room for. Returns 0, -ENOBUFS when the queue is full, -errno. */
-static int session_enqueue(struct session *s, const void *buf, size_t len, int fd)
+static int session_enqueue(struct session *s, const void *buf, size_t len, const int *fds,
+			   size_t n_fds)
 {
 	struct queued_reply *q;
 
-	if (s->queued >= SESSION_QUEUE_MAX)
+	if (s->queued >= SESSION_QUEUE_MAX || s->queued_fds + n_fds > SESSION_QUEUE_FDS_MAX)
 		return -ENOBUFS;
-	q = malloc(sizeof(*q) + len);
+	q = malloc(sizeof(*q) + n_fds * sizeof(int) + len);
 	if (!q)
 		return -ENOMEM;
 	q->next = NULL;
+	q->fds = (int *)(q + 1);
+	q->bytes = (unsigned char *)(q->fds + n_fds);
 	q->len = len;
 	memcpy(q->bytes, buf, len);
-	q->fd = -1;
-	/* Our own reference: the pool may go away before the reply does. */
-	if (fd >= 0 && (q->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-		int r = -errno;
+	/* Our own references: the pool may go away before the reply does. */
+	for (q->n_fds = 0; q->n_fds < n_fds; q->n_fds++) {
+		q->fds[q->n_fds] = fcntl(fds[q->n_fds], F_DUPFD_CLOEXEC, 3);
+		if (q->fds[q->n_fds] < 0) {
+			int r = -errno;
 
-		free(q);
-		return r;
+			wire_close_fds(q->fds, q->n_fds);
+			free(q);
+			return r;
+		}
 	}
 	if (s->queue_tail)
 		s->queue_tail->next = q;
 	else
 		s->queue_head = q;
 	s->queue_tail = q;
+	s->queued_fds += q->n_fds;
 	if (s->queued++ == 0)
 		return uv_poll_start(&s->poll, UV_READABLE | UV_WRITABLE, session_on_poll);
 	return 0;
 }
 
 /* Sends @len packed bytes of tx_buf, or queues them behind what waits. */
-static int session_send_packed(struct session *s, size_t len, int fd)
+static int session_send_packed(struct session *s, size_t len, const int *fds, size_t n_fds)
 {
 	struct server *srv = s->srv;
 	int r;
 
 	/* Replies go out in order: behind the queue, if there is one. */
 	if (!s->queue_head) {
-		r = wire_send(s->fd, srv->tx_buf, len, &fd, fd >= 0 ? 1 : 0);
+		r = wire_send(s->fd, srv->tx_buf, len, fds, n_fds);
 		if (r != -EAGAIN)
 			return r;
 	}
-	r = session_enqueue(s, srv->tx_buf, len, fd);
+	r = session_enqueue(s, srv->tx_buf, len, fds, n_fds);
 	if (r == -ENOBUFS)
 		log_warning("session %u (%s, pid %d): %u replies unread; closing it", s->rpc.id,
 			    s->rpc.name, (int)s->rpc.pid, s->queued);
@@ -133,7 +141,7 @@ static int session_send(struct session *s, struct rpc_reply *out)
 	}
 	if (len < 0)
 		return (int)len;
-	return session_send_packed(s, (size_t)len, out->fd);
+	return session_send_packed(s, (size_t)len, out->fds, out->n_fds);
 }
 
 /* Sends what the queue holds, as far as the socket takes it. */
@@ -141,7 +149,7 @@ static int session_flush(struct session *s)
 {
 	while (s->queue_head) {
 		struct queued_reply *q = s->queue_head;
-		int r = wire_send(s->fd, q->bytes, q->len, &q->fd, q->fd >= 0 ? 1 : 0);
+		int r = wire_send(s->fd, q->bytes, q->len, q->fds, q->n_fds);
 
 		if (r == -EAGAIN)
 			return 0;
@@ -183,7 +191,7 @@ static int session_serve_fast(struct session *s, size_t n)
 	len = fastpath_pack_status_reply(srv->tx_buf, srv->max_message_size, id, &f, allocated);
 	if (len < 0)
 		return 0;
-	r = session_send_packed(s, (size_t)len, -1);
+	r = session_send_packed(s, (size_t)len, NULL, 0);
 	return r < 0 ? r : 1;
 }
 

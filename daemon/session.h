@@ -13,6 +13,8 @@ struct server;
  * reading must not make the daemon hold its replies for ever).
  */
 #define SESSION_QUEUE_MAX 64
+/* Likewise for the fds those replies carry (frame dma-bufs come 253 a reply). */
+#define SESSION_QUEUE_FDS_MAX 1024
 
 struct queued_reply;
 
@@ -30,6 +32,7 @@ struct session {
 
 	struct queued_reply *queue_head, *queue_tail;
 	unsigned queued;
+	size_t queued_fds;
 	unsigned long bad; /* requests refused as malformed, for rate-limited logging */
 };
 

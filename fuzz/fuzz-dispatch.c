@@ -313,7 +313,7 @@ static void check_reply(const struct world *w, const Ksalloc__Request *req,
 	if (m->hresult != 0) {
 		fuzz_check(m->message && m->message[0], "failure 0x%08x without a message",
 			   (unsigned)m->hresult);
-		fuzz_check(out->fd == -1, "a failure carries fd %d", out->fd);
+		fuzz_check(out->n_fds == 0, "a failure carries %zu fds", out->n_fds);
 		return;
 	}
 	fuzz_check(m->body_case != KSALLOC__REPLY__BODY__NOT_SET, "success without a body");
@@ -326,19 +326,31 @@ static void check_reply(const struct world *w, const Ksalloc__Request *req,
 		struct stat st;
 
 		fuzz_check(open && open->pool, "an open reply without its pool");
-		fuzz_check(out->fd >= 0, "an open reply without an fd");
-		fuzz_check(fcntl(out->fd, F_GETFD) >= 0, "an open reply carries a closed fd %d",
-			   out->fd);
+		fuzz_check(out->n_fds == 1 && out->fds[0] >= 0, "an open reply without its one fd");
+		fuzz_check(fcntl(out->fds[0], F_GETFD) >= 0, "an open reply carries a closed fd %d",
+			   out->fds[0]);
 		/* What the client checks before it maps the pool (client/ksalloc.c). */
-		fuzz_check(fstat(out->fd, &st) == 0 && (uint64_t)st.st_size == open->pool->size_bytes,
+		fuzz_check(fstat(out->fds[0], &st) == 0 &&
+				   (uint64_t)st.st_size == open->pool->size_bytes,
 			   "pool %s: memfd of %lld bytes, reply says %llu", open->pool->name,
 			   (long long)st.st_size, (unsigned long long)open->pool->size_bytes);
 		bound = storage_get(w->storage, open->pool->pool_id);
-		fuzz_check(bound && bound->fd == out->fd && open->slot < bound->layout.n_slots,
+		fuzz_check(bound && bound->fd == out->fds[0] && open->slot < bound->layout.n_slots,
 			   "pool %s: slot %u, or another pool's fd", open->pool->name, open->slot);
+	} else if (m->body_case == KSALLOC__REPLY__BODY_GET_FRAME_FDS) {
+		const struct pool *p = NULL;
+		uint32_t id_ = 0;
+
+		/* Only pools whose frames are dma-bufs have frame fds: their own, in order. */
+		while ((p = storage_next(w->storage, &id_)))
+			if (p->frame_fds && out->fds == p->frame_fds + m->get_frame_fds->offset)
+				break;
+		fuzz_check(p && out->n_fds == m->get_frame_fds->count && out->n_fds > 0 &&
+				   out->n_fds <= WIRE_MAX_FDS,
+			   "frame fds from no pool, or %zu of them", out->n_fds);
 	} else {
-		fuzz_check(out->fd == -1, "reply of body %d carries fd %d", (int)m->body_case,
-			   out->fd);
+		fuzz_check(out->n_fds == 0, "reply of body %d carries %zu fds", (int)m->body_case,
+			   out->n_fds);
 	}
 	check_body(w, m);
 }

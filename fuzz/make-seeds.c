@@ -568,7 +568,7 @@ static void shm_seed(const char *file, bool busy)
 	struct shm_slot *slots;
 	struct shm_frame *frames;
 
-	if (shm_layout_compute(&f, 4, UINT64_MAX, &l) < 0 || l.data_offset > 65536)
+	if (shm_layout_compute(&f, 4, 0, UINT64_MAX, &l) < 0 || l.data_offset > 65536)
 		die("layout");
 	memset(block, 0, sizeof(block));
 	memcpy(input, header, sizeof(header));

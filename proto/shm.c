@@ -9,23 +9,31 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-int shm_layout_compute(const struct framing *f, uint32_t n_slots, uint64_t max_size_bytes,
-		       struct shm_layout *ret_layout)
+int shm_layout_compute(const struct framing *f, uint32_t n_slots, uint32_t flags,
+		       uint64_t max_size_bytes, struct shm_layout *ret_layout)
 {
-	struct shm_layout l = { .n_slots = n_slots };
-	uint64_t data_bytes;
+	struct shm_layout l = { .flags = flags, .n_slots = n_slots };
+	uint64_t data_bytes, granule;
 
+	if ((flags & ~SHM_LAYOUT_VALID) ||
+	    ((flags & SHM_LAYOUT_EXTERNAL_FRAMES) && !(flags & SHM_LAYOUT_DMABUF_FRAMES)))
+		return -EINVAL;
+	granule = flags & SHM_LAYOUT_HUGE_PAGES ? SHM_HUGE_PAGE_SIZE : SHM_PAGE_SIZE;
 	l.frame_stride = framing_stride(f);
+	/* A dma-buf is made of whole pages. */
+	if (flags & (SHM_LAYOUT_PAGE_FRAMES | SHM_LAYOUT_DMABUF_FRAMES))
+		l.frame_stride = align_up(l.frame_stride, SHM_PAGE_SIZE);
 	l.slots_offset = align_up(SHM_SHARED_OFFSET + sizeof(struct shm_shared), SHM_CACHELINE);
 	/* Slot and frame counts are 32-bit: these products cannot overflow 64 bits. */
 	l.descriptors_offset = align_up(l.slots_offset + (uint64_t)n_slots * sizeof(struct shm_slot),
 					SHM_CACHELINE);
 	l.data_offset = align_up(l.descriptors_offset + (uint64_t)f->frames * sizeof(struct shm_frame),
 				 SHM_PAGE_SIZE);
-	data_bytes = (uint64_t)f->frames * l.frame_stride;
-	if (data_bytes > UINT64_MAX - l.data_offset - SHM_PAGE_SIZE)
+	/* Frames that are dma-bufs of their own take no room here. */
+	data_bytes = flags & SHM_LAYOUT_EXTERNAL_FRAMES ? 0 : shm_layout_frame_bytes(&l, f->frames);
+	if (data_bytes > UINT64_MAX - l.data_offset - granule)
 		return -EOVERFLOW;
-	l.size_bytes = align_up(l.data_offset + data_bytes, SHM_PAGE_SIZE);
+	l.size_bytes = align_up(l.data_offset + data_bytes, granule);
 	if (l.size_bytes > max_size_bytes)
 		return -EOVERFLOW;
 	*ret_layout = l;
@@ -51,6 +59,7 @@ void shm_header_write(void *map, const struct shm_layout *layout, uint32_t pool_
 	h->options_flags = f->options_flags;
 	h->pool_type = f->pool_type;
 	h->n_slots = layout->n_slots;
+	h->layout_flags = layout->flags;
 	h->frame_stride = layout->frame_stride;
 	h->slots_offset = layout->slots_offset;
 	h->descriptors_offset = layout->descriptors_offset;
@@ -109,7 +118,7 @@ int shm_header_check(const void *map, size_t map_size, struct shm_layout *ret_la
 	/* framing_validate() sets reason itself when it fails. */
 	if (framing_validate(&f, &no_limits, NULL, &reason) < 0)
 		goto fail;
-	if (shm_layout_compute(&f, h->n_slots, map_size, &l) < 0)
+	if (shm_layout_compute(&f, h->n_slots, h->layout_flags, map_size, &l) < 0)
 		reason = "frames do not fit in the memfd";
 	else if (l.slots_offset != h->slots_offset || l.descriptors_offset != h->descriptors_offset ||
 		 l.data_offset != h->data_offset || l.frame_stride != h->frame_stride ||

@@ -11,6 +11,12 @@
  *   descriptors_offset   struct shm_frame[frames]      one ownership word per frame
  *   data_offset          frame 0, frame 1, ...  every frame_stride bytes (page aligned start)
  *
+ * The backend shapes it through the header's layout_flags (SHM_LAYOUT_*): a
+ * hugetlb memfd is a whole number of huge pages; frames that are also
+ * dma-bufs (udmabuf) start on page boundaries; frames that are dma-bufs of
+ * their own (a DMA-BUF heap) are not in the memfd at all (data_offset is its
+ * end): frame i is dma-buf i, of frame_stride bytes, handed out with the pool.
+ *
  * Ownership of a frame is one atomic 64-bit word: the owning session's id in
  * the high 32 bits (0: free) and the frame's generation in the low 32 bits,
  * bumped by every acquisition. A compare-and-swap moves a frame between free
@@ -31,11 +37,21 @@
 #include "framing.h"
 
 #define SHM_MAGIC 0x4c50534bu /* "KSPL" */
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 #define SHM_NAME_MAX 64 /* bytes, with the NUL */
 #define SHM_PAGE_SIZE 4096u
 #define SHM_CACHELINE 64u
 #define SHM_SHARED_OFFSET 256u
+#define SHM_HUGE_PAGE_SIZE (2u << 20) /* MFD_HUGE_2MB */
+
+/* shm_header.layout_flags: how the backend shapes the layout. */
+enum {
+	SHM_LAYOUT_HUGE_PAGES = 1u << 0,   /* the memfd's size is a multiple of SHM_HUGE_PAGE_SIZE */
+	SHM_LAYOUT_PAGE_FRAMES = 1u << 1,  /* frame_stride is a multiple of SHM_PAGE_SIZE */
+	SHM_LAYOUT_DMABUF_FRAMES = 1u << 2, /* each frame is also a dma-buf, sent with the pool */
+	SHM_LAYOUT_EXTERNAL_FRAMES = 1u << 3, /* frames are only dma-bufs: none in the memfd */
+	SHM_LAYOUT_VALID = (1u << 4) - 1,
+};
 
 /* Pool states, in shm_shared.state. */
 enum {
@@ -55,7 +71,7 @@ struct shm_header {
 	uint32_t options_flags;
 	uint32_t pool_type;
 	uint32_t n_slots;
-	uint32_t reserved;
+	uint32_t layout_flags; /* SHM_LAYOUT_* */
 	uint64_t frame_stride;
 	uint64_t slots_offset;
 	uint64_t descriptors_offset;
@@ -136,6 +152,7 @@ static inline uint32_t shm_owner_generation(uint64_t owner)
 }
 
 struct shm_layout {
+	uint32_t flags; /* SHM_LAYOUT_* */
 	uint32_t n_slots;
 	uint64_t slots_offset;
 	uint64_t descriptors_offset;
@@ -145,11 +162,18 @@ struct shm_layout {
 };
 
 /*
- * Computes the layout of a pool with framing @f and @n_slots session slots.
- * Returns 0, or -EOVERFLOW when the pool would be larger than @max_size_bytes.
+ * Computes the layout of a pool with framing @f, @n_slots session slots and
+ * the backend's @flags (SHM_LAYOUT_*). Returns 0, -EOVERFLOW when the pool
+ * would be larger than @max_size_bytes, or -EINVAL for flags that make no sense.
  */
-int shm_layout_compute(const struct framing *f, uint32_t n_slots, uint64_t max_size_bytes,
-		       struct shm_layout *ret_layout);
+int shm_layout_compute(const struct framing *f, uint32_t n_slots, uint32_t flags,
+		       uint64_t max_size_bytes, struct shm_layout *ret_layout);
+
+/* Bytes of memory the frames take, wherever they live: frames * frame_stride. */
+static inline uint64_t shm_layout_frame_bytes(const struct shm_layout *l, uint32_t frames)
+{
+	return (uint64_t)frames * l->frame_stride;
+}
 
 /* Writes a fresh control block (committed, all frames free) into @map. */
 void shm_header_write(void *map, const struct shm_layout *layout, uint32_t pool_id,

@@ -15,8 +15,6 @@
 
 #include "protocol.h"
 
-#define WIRE_MAX_FDS 253 /* SCM_MAX_FD: the kernel's limit per message */
-
 /*
  * Packs @msg into @buf. Returns the packed length, or -EMSGSIZE when it would
  * not fit in @buf_size bytes (then @buf holds a part of it).

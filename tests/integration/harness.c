@@ -36,7 +36,11 @@ const char *test_binary(const char *name)
 		if (paths[i][0] && strcmp(base + 1, name) == 0)
 			return paths[i];
 		if (!paths[i][0]) {
-			snprintf(paths[i], sizeof(paths[i]), "%s/%s", KSALLOC_BUILD_BIN_DIR, name);
+			/* Elsewhere than the build tree (scripts/test-hw's VM): where they were put. */
+			const char *dir = getenv("KSALLOC_TEST_BIN_DIR");
+
+			snprintf(paths[i], sizeof(paths[i]), "%s/%s",
+				 dir && dir[0] ? dir : KSALLOC_BUILD_BIN_DIR, name);
 			return paths[i];
 		}
 	}

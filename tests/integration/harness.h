@@ -22,7 +22,7 @@ struct test_daemon {
 	int exit_status; /* after test_daemon_stop() or test_daemon_wait_exit() */
 };
 
-/* ksallocd, ksallocctl, ... as built next to the tests (set by CMake). */
+/* ksallocd, ksallocctl, ... as built next to the tests (set by CMake), or in $KSALLOC_TEST_BIN_DIR. */
 const char *test_binary(const char *name);
 
 /*

@@ -176,7 +176,7 @@ START_TEST(test_reload_adds_removes_and_refuses_framing_changes)
 	/* b's framing changed: refused, it keeps running as it was. */
 	ck_assert_int_eq(status(c, "b", &st), 0);
 	ck_assert_uint_eq(st.framing.frames, 4);
-	log_has("[pool b]: framing or backend changed");
+	log_has("[pool b]: framing, backend or lock changed");
 	/* a left the config: no new opens, but its holder goes on. */
 	ck_assert_int_eq(ksalloc_pool_open(c, "a", &other), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(ksalloc_client_error(c), "being removed"));

@@ -176,7 +176,10 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 					       "[pool A.b_c-9]\n"
 					       "frames = 1k\n"
 					       "frame_size = 4MiB\n"
-					       "alignment = 4096\n");
+					       "alignment = 4096\n"
+					       "backend = dmaheap:system\n"
+					       "optional = yes\n"
+					       "lock = yes\n");
 
 	ck_assert_str_eq(cfg->socket_path, "/run/test/ksallocd.sock");
 	ck_assert_uint_eq(cfg->max_sessions, 7);
@@ -206,6 +209,8 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 	ck_assert_uint_eq(cfg->pools[0].framing.options_flags, 0);
 	ck_assert_uint_eq(cfg->pools[0].framing.pool_type, 0);
 	ck_assert_str_eq(cfg->pools[0].backend, "memfd");
+	ck_assert(!cfg->pools[0].optional);
+	ck_assert(!cfg->pools[0].locked);
 
 	ck_assert_str_eq(cfg->pools[1].name, "A.b_c-9");
 	ck_assert_uint_eq(cfg->pools[1].line, 28);
@@ -218,7 +223,10 @@ START_TEST(test_config_reads_every_key_of_a_full_file_exactly)
 	ck_assert_uint_eq(cfg->pools[1].framing.file_alignment, 4095);
 	ck_assert_uint_eq(cfg->pools[1].framing.options_flags, 0);
 	ck_assert_uint_eq(cfg->pools[1].framing.pool_type, 0);
-	ck_assert_str_eq(cfg->pools[1].backend, "memfd");
+	/* Named, not probed: whether this machine has it is the daemon's to say at start. */
+	ck_assert_str_eq(cfg->pools[1].backend, "dmaheap:system");
+	ck_assert(cfg->pools[1].optional);
+	ck_assert(cfg->pools[1].locked);
 	config_free(cfg);
 }
 END_TEST
@@ -632,7 +640,8 @@ START_TEST(test_config_escapes_control_characters_in_messages)
 {
 	assert_rejects(
 		"[pool p]\nbackend = mem\x1b[2Jfd\n",
-		":2: [pool p] backend: unknown backend \"mem\\x1b[2Jfd\" (available: memfd)");
+		":2: [pool p] backend: unknown backend \"mem\\x1b[2Jfd\" (known: memfd, hugetlb, udmabuf, "
+		"dmaheap:<heap>)");
 }
 END_TEST
 
@@ -764,10 +773,10 @@ START_TEST(test_config_rejects_unknown_pool_key_listing_the_valid_ones)
 {
 	assert_rejects("[pool a]\nframes = 1\nFrameSize = 1\n",
 		       ":3: [pool a] FrameSize: unknown key (valid keys: frames, frame_size, "
-		       "alignment, backend, owner, group, mode)");
+		       "alignment, backend, optional, lock, owner, group, mode)");
 	assert_rejects("[pool a]\nlog_level = debug\n",
 		       ":2: [pool a] log_level: unknown key (valid keys: frames, frame_size, "
-		       "alignment, backend, owner, group, mode)");
+		       "alignment, backend, optional, lock, owner, group, mode)");
 }
 END_TEST
 
@@ -777,8 +786,8 @@ START_TEST(test_config_quotes_a_long_unknown_key_whole)
 	assert_rejects("[pool a]\n"
 		       "a_very_long_key_name_that_inih_would_cut_short_at_49_bytes = 1\n",
 		       ":2: [pool a] a_very_long_key_name_that_inih_would_cut_short_at_49_bytes: "
-		       "unknown key (valid keys: frames, frame_size, alignment, backend, owner, "
-		       "group, mode)");
+		       "unknown key (valid keys: frames, frame_size, alignment, backend, optional, "
+		       "lock, owner, group, mode)");
 }
 END_TEST
 
@@ -874,9 +883,19 @@ static const struct bad_value bad_values[] = {
 	{ "pool p", "frame_size", "99999999999999999999999",
 	  "\"99999999999999999999999\" is too large (at most 4294967295)" },
 
-	{ "pool p", "backend", "dmaheap", "unknown backend \"dmaheap\" (available: memfd)" },
-	{ "pool p", "backend", "MEMFD", "unknown backend \"MEMFD\" (available: memfd)" },
-	{ "pool p", "backend", "", "unknown backend \"\" (available: memfd)" },
+	{ "pool p", "backend", "dmaheap", "backend dmaheap needs a heap: dmaheap:<heap>, e.g. "
+					  "dmaheap:system" },
+	{ "pool p", "backend", "dmaheap:", "backend \"dmaheap:\": the heap name is empty "
+					   "(dmaheap:<heap>, e.g. dmaheap:system)" },
+	{ "pool p", "backend", "dmaheap:../x", "backend \"dmaheap:../x\": a heap name may only "
+					       "contain A-Z a-z 0-9 . _ - and not start with '.'" },
+	{ "pool p", "backend", "hugetlb:x", "backend hugetlb takes no heap (\"hugetlb:x\")" },
+	{ "pool p", "backend", "MEMFD", "unknown backend \"MEMFD\" (known: memfd, hugetlb, "
+					"udmabuf, dmaheap:<heap>)" },
+	{ "pool p", "backend", "", "unknown backend \"\" (known: memfd, hugetlb, udmabuf, "
+				   "dmaheap:<heap>)" },
+	{ "pool p", "optional", "maybe", "expected yes or no, got \"maybe\"" },
+	{ "pool p", "lock", "2", "expected yes or no, got \"2\"" },
 
 	{ "daemon", "socket", "run/ksallocd.sock",
 	  "must be an absolute path, got \"run/ksallocd.sock\"" },

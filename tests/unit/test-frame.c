@@ -32,7 +32,7 @@ static void make_pool(uint32_t frames)
 {
 	struct framing f = { .frames = frames, .frame_size = 64 };
 
-	ck_assert_int_eq(shm_layout_compute(&f, N_SLOTS, UINT64_MAX, &pool.layout), 0);
+	ck_assert_int_eq(shm_layout_compute(&f, N_SLOTS, 0, UINT64_MAX, &pool.layout), 0);
 	pool.map = mmap(NULL, pool.layout.size_bytes, PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(pool.map, MAP_FAILED);

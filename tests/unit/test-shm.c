@@ -13,7 +13,7 @@ static void *make_pool(const struct framing *f, struct shm_layout *l)
 {
 	void *map;
 
-	ck_assert_int_eq(shm_layout_compute(f, 4, UINT64_MAX, l), 0);
+	ck_assert_int_eq(shm_layout_compute(f, 4, 0, UINT64_MAX, l), 0);
 	map = aligned_alloc(SHM_PAGE_SIZE, l->size_bytes);
 	ck_assert_ptr_nonnull(map);
 	shm_header_write(map, l, 7, "video", f);
@@ -24,7 +24,7 @@ START_TEST(test_shm_layout_aligns_frames_and_pages)
 {
 	struct shm_layout l;
 
-	ck_assert_int_eq(shm_layout_compute(&video, 4, UINT64_MAX, &l), 0);
+	ck_assert_int_eq(shm_layout_compute(&video, 4, 0, UINT64_MAX, &l), 0);
 	ck_assert_uint_eq(l.frame_stride, 3110400); /* already a multiple of 64 */
 	ck_assert_uint_eq(l.n_slots, 4);
 	ck_assert_uint_eq(l.slots_offset % 64, 0);
@@ -44,8 +44,8 @@ START_TEST(test_shm_layout_refuses_pools_over_the_size_limit)
 				.file_alignment = 4095 };
 	struct shm_layout l;
 
-	ck_assert_int_eq(shm_layout_compute(&huge, 1, UINT64_C(1) << 40, &l), -EOVERFLOW);
-	ck_assert_int_eq(shm_layout_compute(&video, 1, 4096, &l), -EOVERFLOW);
+	ck_assert_int_eq(shm_layout_compute(&huge, 1, 0, UINT64_C(1) << 40, &l), -EOVERFLOW);
+	ck_assert_int_eq(shm_layout_compute(&video, 1, 0, 4096, &l), -EOVERFLOW);
 }
 END_TEST
 

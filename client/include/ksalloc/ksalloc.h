@@ -45,6 +45,18 @@ extern "C" {
 #define KSALLOC_DEFAULT_TIMEOUT_MS 5000u
 #define KSALLOC_POOL_NAME_MAX 64 /* bytes, with the NUL */
 #define KSALLOC_INFINITE UINT32_MAX /* timeout_ms: wait for as long as it takes */
+#define KSALLOC_BACKEND_NAME_MAX 32 /* bytes, with the NUL: "dmaheap:" and a heap name */
+/* The first hardware backend the daemon's machine has (dmaheap:system, then udmabuf). */
+#define KSALLOC_BACKEND_DEVICE "device"
+
+/*
+ * What the CPU does with a frame between acquire and release. For frames
+ * that are dma-bufs the library brackets that access with DMA_BUF_IOCTL_SYNC
+ * in this direction, so caches agree with the device's view.
+ */
+#define KSALLOC_ACCESS_READ 0x1u
+#define KSALLOC_ACCESS_WRITE 0x2u
+#define KSALLOC_ACCESS_READ_WRITE 0x3u
 
 struct ksalloc_client;
 struct ksalloc_pool;
@@ -76,14 +88,15 @@ struct ksalloc_status {
 struct ksalloc_pool_info {
 	char name[KSALLOC_POOL_NAME_MAX];
 	uint32_t pool_id; /* the daemon's id; never 0 */
-	char backend[16]; /* "memfd" */
-	uint64_t size_bytes; /* shared memory of the whole pool */
+	char backend[KSALLOC_BACKEND_NAME_MAX]; /* "memfd", "hugetlb", "udmabuf", "dmaheap:system" */
+	uint64_t size_bytes; /* the pool's memfd (without frames that are dma-bufs of their own) */
 	struct ksalloc_status status;
 	bool committed;  /* frames may be acquired */
 	bool persistent; /* stays when its last session closes */
 	uint32_t owner;  /* uid */
 	uint32_t group;  /* gid */
 	uint32_t mode;   /* as a file's: r sees the pool, w opens it */
+	bool locked;     /* its pages are locked in memory */
 };
 
 /* A frame acquired with ksalloc_pool_acquire(); pass it back unchanged to release it. */
@@ -93,6 +106,13 @@ struct ksalloc_frame {
 	uint32_t index;      /* the frame's index in its pool */
 	uint32_t generation; /* which acquisition of that frame this is */
 	uint32_t pool_id;
+	/*
+	 * The frame's dma-buf, for handing to a device (V4L2, DRM, VA-API...), or
+	 * -1 when the pool's frames are not dma-bufs. The pool owns it: dup() it
+	 * to keep it beyond ksalloc_pool_close().
+	 */
+	int dmabuf_fd;
+	uint32_t access; /* KSALLOC_ACCESS_*, as acquired */
 };
 
 /* A session holding frames of a pool. */
@@ -119,7 +139,7 @@ struct ksalloc_pool_stats {
 	uint64_t last_reclaim_ns;
 	uint32_t last_reclaim_frames;
 	bool committed;
-	char backend[16];
+	char backend[KSALLOC_BACKEND_NAME_MAX];
 	size_t n_holders;
 	struct ksalloc_holder *holders; /* malloc'ed: free() it */
 };
@@ -133,6 +153,23 @@ struct ksalloc_session_info {
 	uint32_t pools_open;
 	uint32_t frames_held;
 	uint64_t connected_ms; /* how long ago it connected */
+};
+
+/* A backend of the daemon's machine, as ksallocctl backends shows it. */
+struct ksalloc_backend_info {
+	char name[KSALLOC_BACKEND_NAME_MAX]; /* what ksalloc_pool_options.backend takes */
+	char description[96];
+	bool available;     /* the daemon can make pools on it */
+	bool dmabuf_frames; /* its frames are dma-bufs a device can import */
+	char reason[256];   /* why not, when not available */
+};
+
+/* How ksalloc_pool_create_with() makes a pool. */
+struct ksalloc_pool_options {
+	/* NULL or "memfd": shared memory; "hugetlb", "udmabuf", "dmaheap:<heap>", or "device". */
+	const char *backend;
+	/* Lock the pool's pages in memory (as KS NonPagedPool): refused beyond the daemon's RLIMIT_MEMLOCK. */
+	bool locked;
 };
 
 /* Fills @opts with the defaults; call it before setting fields, so new fields get theirs. */
@@ -231,6 +268,28 @@ KSALLOC_EXPORT int ksalloc_pool_create(struct ksalloc_client *client, const char
 				       struct ksalloc_pool **ret_pool);
 
 /*
+ * As ksalloc_pool_create(), on the backend and with the locking @opts ask for
+ * (NULL: shared memory, not locked). An existing pool is opened only if it is
+ * on that backend (-EEXIST otherwise). Also returns -ENODEV when the daemon's
+ * machine lacks the backend (ksalloc_client_error() says what is missing),
+ * -EDQUOT when locking would pass the daemon's RLIMIT_MEMLOCK, -ENOMEM when
+ * there are not enough huge pages.
+ */
+KSALLOC_EXPORT int ksalloc_pool_create_with(struct ksalloc_client *client, const char *name,
+					    const struct ksalloc_framing *framing,
+					    const struct ksalloc_pool_options *opts,
+					    struct ksalloc_pool **ret_pool);
+
+/*
+ * The backends of the daemon's machine, each with whether the daemon can use
+ * it and why not. *ret_backends is malloc'ed: free() it. Returns 0 or a
+ * negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_list_backends(struct ksalloc_client *client,
+						struct ksalloc_backend_info **ret_backends,
+						size_t *ret_n_backends);
+
+/*
  * Unmaps and forgets the pool. Frames still held stay held until the client
  * closes (the daemon then takes them back). Accepts NULL; returns NULL.
  */
@@ -251,6 +310,17 @@ KSALLOC_EXPORT struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *pool
  */
 KSALLOC_EXPORT int ksalloc_pool_acquire(struct ksalloc_pool *pool, uint32_t timeout_ms,
 					struct ksalloc_frame *ret_frame);
+
+/*
+ * As ksalloc_pool_acquire(), for @access (KSALLOC_ACCESS_*): where the frame
+ * is a dma-buf, the CPU's access to it starts here (DMA_BUF_IOCTL_SYNC_START
+ * in that direction) and ends in ksalloc_pool_release() (SYNC_END): one
+ * system call each, which shared-memory frames do not make.
+ * ksalloc_pool_acquire() asks for KSALLOC_ACCESS_READ_WRITE. Also returns
+ * -EINVAL for an @access that is none of those.
+ */
+KSALLOC_EXPORT int ksalloc_pool_acquire_access(struct ksalloc_pool *pool, uint32_t timeout_ms,
+					       uint32_t access, struct ksalloc_frame *ret_frame);
 
 /*
  * Gives back @frame. Returns 0, or -EINVAL (not a frame of this pool),

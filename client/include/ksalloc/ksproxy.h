@@ -322,6 +322,9 @@ extern "C" {
 #ifndef ERROR_NOT_SUPPORTED
 #define ERROR_NOT_SUPPORTED 50
 #endif
+#ifndef ERROR_DEV_NOT_EXIST
+#define ERROR_DEV_NOT_EXIST 55
+#endif
 #ifndef ERROR_INVALID_PARAMETER
 #define ERROR_INVALID_PARAMETER 87
 #endif
@@ -1424,14 +1427,37 @@ KSALLOC_EXPORT HRESULT KsOpenAllocator(const char *PoolName, IKsAllocatorEx **Al
  * and within the daemon's limits, FileAlignment a mask of the form 2^n - 1 (at most 4095, a
  * page), Reserved 0.
  *
+ * PoolType NonPagedPool locks the pool's pages in memory (the daemon mlock()s them); PagedPool
+ * does not. The pool is shared memory (backend memfd).
+ *
  * Returns what KsOpenAllocator() returns, and:
  * E_INVALIDARG if @Framing breaks a rule above (ksallocctl and the daemon's log say which);
  * HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS) (0x800700B7) if a pool of that name exists with
- *	another framing.
+ *	another framing or on another backend;
+ * HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA) (0x80070718) if locking the pages would pass the
+ *	daemon's RLIMIT_MEMLOCK (LimitMEMLOCK= of ksallocd.service).
  */
 KSALLOC_EXPORT HRESULT KsCreateNamedAllocator(const char *PoolName,
 					      const KSALLOCATOR_FRAMING *Framing,
 					      IKsAllocatorEx **Allocator);
+
+/*
+ * KsCreateNamedAllocatorEx() - as KsCreateNamedAllocator(), from the one item of @FramingEx
+ * (CountItems must be 1): Frames, FileAlignment, and FramingRange.Range.MaxFrameSize as the
+ * frame size. Its MemoryType picks the memory:
+ *	KSMEMORY_TYPE_DEVICE_UNKNOWN, or KSALLOCATOR_FLAG_DEVICE_SPECIFIC in Flags: device memory,
+ *	frames that are dma-bufs (KSALLOC_FRAME.DmaBufFd), from the first hardware backend the
+ *	daemon's machine has (a DMA-BUF heap, else udmabuf);
+ *	KSMEMORY_TYPE_KERNEL_NONPAGED: shared memory, locked (NonPagedPool);
+ *	KSMEMORY_TYPE_KERNEL_PAGED, _SYSTEM, _USER, _DONT_CARE: shared memory (PagedPool).
+ *
+ * Returns what KsCreateNamedAllocator() returns, and E_INVALIDARG for another CountItems or an
+ * unknown MemoryType; HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST) (0x80070037) if device memory is
+ * asked for and the daemon's machine has no hardware backend (ksallocctl backends says why).
+ */
+KSALLOC_EXPORT HRESULT KsCreateNamedAllocatorEx(const char *PoolName,
+						const KSALLOCATOR_FRAMING_EX *FramingEx,
+						IKsAllocatorEx **Allocator);
 
 /*
  * KSALLOC_FRAME - a frame acquired with KsAllocateFrame(). Data and Size are what the caller
@@ -1443,9 +1469,16 @@ typedef struct KSALLOC_FRAME {
 	ULONG Index;      /* the frame's index in its pool */
 	ULONG Generation; /* which acquisition of that frame this is */
 	ULONG PoolId;     /* the daemon's id of the pool */
+	/*
+	 * The frame's dma-buf fd, for a device (V4L2, DRM, VA-API...), where the pool's memory is
+	 * device memory (KsCreateNamedAllocatorEx with KSMEMORY_TYPE_DEVICE_UNKNOWN); else -1.
+	 * The allocator owns it: dup() it to keep it.
+	 */
+	LONG DmaBufFd;
+	ULONG Access; /* KSALLOC_ACCESS_* (<ksalloc/ksalloc.h>): read and write */
 } KSALLOC_FRAME, *PKSALLOC_FRAME;
 
-KSALLOC_STATIC_ASSERT(sizeof(KSALLOC_FRAME) == 24, "KSALLOC_FRAME is 24 bytes");
+KSALLOC_STATIC_ASSERT(sizeof(KSALLOC_FRAME) == 32, "KSALLOC_FRAME is 32 bytes");
 
 /*
  * KsAllocateFrame() - take a free frame of @Allocator's pool: the analog of
