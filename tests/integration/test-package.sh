@@ -59,6 +59,7 @@ expected=(
 	usr/lib/systemd/system/ksallocd.socket
 	usr/lib/sysusers.d/ksalloc.conf
 	usr/lib/tmpfiles.d/ksalloc.conf
+	usr/lib/udev/rules.d/70-ksalloc.rules
 	etc/ksallocd/ksallocd.conf
 	usr/share/man/man8/ksallocd.8.gz
 	usr/share/man/man1/ksallocctl.1.gz
