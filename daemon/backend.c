@@ -138,7 +138,7 @@ size_t backend_list(struct backend *out, size_t max)
 	}
 	/* The system heap is listed even where there is none, to say why. */
 	first_heap = n;
-	if (n < max && backend_parse("dmaheap:system", &out[n], &err) == 0)
+	if (n >= max || backend_parse("dmaheap:system", &out[n], &err) == 0)
 		n++;
 	dir = opendir(DMA_HEAP_DIR);
 	while (dir && (de = readdir(dir))) {

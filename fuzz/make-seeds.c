@@ -85,6 +85,9 @@ enum req_kind {
 	REQ_RESHAPE,
 	REQ_DESTROY,
 	REQ_LIST_SESSIONS,
+	REQ_CREATE_LOCKED_HUGETLB,
+	REQ_FRAME_FDS,
+	REQ_LIST_BACKENDS,
 };
 
 /*
@@ -104,6 +107,8 @@ static size_t pack_request(uint8_t *buf, enum req_kind kind, uint32_t id, const 
 	Ksalloc__ReshapePoolRequest reshape = KSALLOC__RESHAPE_POOL_REQUEST__INIT;
 	Ksalloc__DestroyPoolRequest destroy = KSALLOC__DESTROY_POOL_REQUEST__INIT;
 	Ksalloc__ListSessionsRequest sessions = KSALLOC__LIST_SESSIONS_REQUEST__INIT;
+	Ksalloc__GetFrameFdsRequest frame_fds = KSALLOC__GET_FRAME_FDS_REQUEST__INIT;
+	Ksalloc__ListBackendsRequest backends = KSALLOC__LIST_BACKENDS_REQUEST__INIT;
 	Ksalloc__Framing f = framing_of(arg ? arg : 4, 4096, 63);
 
 	req.id = id;
@@ -160,6 +165,24 @@ static size_t pack_request(uint8_t *buf, enum req_kind kind, uint32_t id, const 
 		req.body_case = KSALLOC__REQUEST__BODY_LIST_SESSIONS;
 		req.list_sessions = &sessions;
 		break;
+	case REQ_CREATE_LOCKED_HUGETLB:
+		create.name = (char *)name;
+		create.framing = &f;
+		create.backend = "hugetlb";
+		create.locked = true;
+		req.body_case = KSALLOC__REQUEST__BODY_CREATE_POOL;
+		req.create_pool = &create;
+		break;
+	case REQ_FRAME_FDS:
+		frame_fds.pool_id = pool_id;
+		frame_fds.offset = arg;
+		req.body_case = KSALLOC__REQUEST__BODY_GET_FRAME_FDS;
+		req.get_frame_fds = &frame_fds;
+		break;
+	case REQ_LIST_BACKENDS:
+		req.body_case = KSALLOC__REQUEST__BODY_LIST_BACKENDS;
+		req.list_backends = &backends;
+		break;
 	}
 	return pack(&req.base, buf);
 }
@@ -182,6 +205,9 @@ static void wire_seeds(void)
 		{ "request-reshape-pool", REQ_RESHAPE, NULL, 5, 16 },
 		{ "request-destroy-pool", REQ_DESTROY, "camera0", 0, 0 },
 		{ "request-list-sessions", REQ_LIST_SESSIONS, NULL, 0, 1 },
+		{ "request-create-locked-hugetlb", REQ_CREATE_LOCKED_HUGETLB, "huge", 0, 2 },
+		{ "request-get-frame-fds", REQ_FRAME_FDS, NULL, 1, 253 },
+		{ "request-list-backends", REQ_LIST_BACKENDS, NULL, 0, 0 },
 	};
 	uint8_t buf[4096];
 
@@ -370,6 +396,9 @@ static void dispatch_seeds(void)
 	script_request(&s, 1, REQ_LIST_SESSIONS, NULL, 0, 0);
 	script_request(&s, 0, REQ_DESTROY, "camera0", 0, 0);
 	script_request(&s, 0, REQ_LIST_POOLS, NULL, 0, 1);
+	script_request(&s, 0, REQ_LIST_BACKENDS, NULL, 0, 0);
+	script_request(&s, 0, REQ_FRAME_FDS, NULL, 1, 0);
+	script_request(&s, 0, REQ_CREATE_LOCKED_HUGETLB, "huge", 0, 2);
 	write_seed("dispatch", "every-request", s.buf, s.len);
 
 	/* Frames held while the daemon answers, then a session closing with them. */

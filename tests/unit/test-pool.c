@@ -127,6 +127,59 @@ START_TEST(test_pool_reclaims_only_to_sessions_it_attached)
 }
 END_TEST
 
+START_TEST(test_backend_names_are_parsed_strictly)
+{
+	struct backend_error err;
+	struct backend b;
+
+	ck_assert_int_eq(backend_parse("memfd", &b, &err), 0);
+	ck_assert_ptr_eq(b.ops, &backend_memfd);
+	ck_assert_ptr_null(backend_heap(&b));
+	ck_assert(!backend_has_dmabuf_frames(&b));
+	ck_assert_int_eq(backend_parse("dmaheap:reserved-cma_0", &b, &err), 0);
+	ck_assert_ptr_eq(b.ops, &backend_dmaheap);
+	ck_assert_str_eq(b.name, "dmaheap:reserved-cma_0");
+	ck_assert_str_eq(backend_heap(&b), "reserved-cma_0");
+	ck_assert(backend_has_dmabuf_frames(&b));
+	ck_assert_int_eq(backend_parse("udmabuf", &b, &err), 0);
+	ck_assert(backend_has_dmabuf_frames(&b));
+
+	ck_assert_int_eq(backend_parse("dmaheap", &b, &err), -EINVAL);
+	ck_assert_str_eq(err.message, "backend dmaheap needs a heap: dmaheap:<heap>, e.g. "
+				      "dmaheap:system");
+	ck_assert_int_eq(backend_parse("dmaheap:../../dev/mem", &b, &err), -EINVAL);
+	ck_assert_int_eq(backend_parse("dmaheap:.hidden", &b, &err), -EINVAL);
+	ck_assert_int_eq(backend_parse("memfd:x", &b, &err), -EINVAL);
+	ck_assert_int_eq(backend_parse("memfdx", &b, &err), -EINVAL);
+	ck_assert_int_eq(backend_parse("dmaheap:a-heap-name-far-too-long-to-fit", &b, &err), -EINVAL);
+	ck_assert_int_eq(backend_parse(BACKEND_DEVICE, &b, &err), -EINVAL);
+	/* "device" is resolved, to a backend this machine has, or refused saying why. */
+	if (backend_resolve(BACKEND_DEVICE, &b, &err) == 0)
+		ck_assert(backend_has_dmabuf_frames(&b));
+	else
+		ck_assert_ptr_nonnull(strstr(err.message, "no hardware backend on this machine"));
+}
+END_TEST
+
+START_TEST(test_backend_list_names_every_backend_once)
+{
+	struct backend list[16];
+	size_t n = backend_list(list, 16);
+
+	ck_assert_uint_ge(n, 4);
+	ck_assert_str_eq(list[0].name, "memfd");
+	ck_assert_str_eq(list[1].name, "hugetlb");
+	ck_assert_str_eq(list[2].name, "udmabuf");
+	ck_assert_str_eq(list[3].name, "dmaheap:system");
+	for (size_t i = 0; i < n && i < 16; i++)
+		for (size_t j = i + 1; j < n && j < 16; j++)
+			ck_assert_str_ne(list[i].name, list[j].name);
+	/* Too small an array is filled as far as it goes; the count says how many there are. */
+	ck_assert_uint_eq(backend_list(list, 2), n);
+	ck_assert_str_eq(list[1].name, "hugetlb");
+}
+END_TEST
+
 START_TEST(test_pool_refuses_what_it_cannot_map)
 {
 	struct framing huge = { .frames = 1u << 20, .frame_size = 1u << 31 };
@@ -148,6 +201,8 @@ int main(void)
 	tcase_add_test(tc, test_pool_counts_owned_descriptors_whatever_they_hold);
 	tcase_add_test(tc, test_pool_reclaims_only_to_sessions_it_attached);
 	tcase_add_test(tc, test_pool_refuses_what_it_cannot_map);
+	tcase_add_test(tc, test_backend_names_are_parsed_strictly);
+	tcase_add_test(tc, test_backend_list_names_every_backend_once);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("storage");
 	tcase_set_timeout(tc, 30);

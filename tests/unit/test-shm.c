@@ -49,6 +49,60 @@ START_TEST(test_shm_layout_refuses_pools_over_the_size_limit)
 }
 END_TEST
 
+START_TEST(test_shm_layout_follows_the_backends_flags)
+{
+	/* 100000 bytes a frame, 64-byte aligned: a stride of 100032, not a page multiple. */
+	const struct framing f = { .frames = 3, .frame_size = 100000, .file_alignment = 63 };
+	struct shm_layout plain, huge, pages, external, checked;
+	const char *reason = NULL;
+	void *map;
+
+	ck_assert_int_eq(shm_layout_compute(&f, 4, 0, UINT64_MAX, &plain), 0);
+	ck_assert_uint_eq(plain.frame_stride, 100032);
+
+	/* hugetlb: the same frames in a whole number of 2 MiB pages. */
+	ck_assert_int_eq(shm_layout_compute(&f, 4, SHM_LAYOUT_HUGE_PAGES, UINT64_MAX, &huge), 0);
+	ck_assert_uint_eq(huge.frame_stride, plain.frame_stride);
+	ck_assert_uint_eq(huge.size_bytes, SHM_HUGE_PAGE_SIZE);
+
+	/* udmabuf: each frame on its own pages, so it can be a dma-buf of its own. */
+	ck_assert_int_eq(shm_layout_compute(&f, 4, SHM_LAYOUT_PAGE_FRAMES | SHM_LAYOUT_DMABUF_FRAMES,
+					    UINT64_MAX, &pages),
+			 0);
+	ck_assert_uint_eq(pages.frame_stride, 102400);
+	ck_assert_uint_eq(pages.data_offset % SHM_PAGE_SIZE, 0);
+	ck_assert_uint_ge(pages.size_bytes, pages.data_offset + 3 * 102400);
+
+	/* A DMA-BUF heap: the memfd holds the control block only. */
+	ck_assert_int_eq(shm_layout_compute(&f, 4,
+					    SHM_LAYOUT_DMABUF_FRAMES | SHM_LAYOUT_EXTERNAL_FRAMES,
+					    UINT64_MAX, &external),
+			 0);
+	ck_assert_uint_eq(external.frame_stride, 102400);
+	ck_assert_uint_eq(external.size_bytes, external.data_offset);
+	ck_assert_uint_eq(shm_layout_frame_bytes(&external, 3), 3 * 102400);
+
+	/* Frames outside the memfd must be dma-bufs; unknown flags mean nothing. */
+	ck_assert_int_eq(shm_layout_compute(&f, 4, SHM_LAYOUT_EXTERNAL_FRAMES, UINT64_MAX, &checked),
+			 -EINVAL);
+	ck_assert_int_eq(shm_layout_compute(&f, 4, 1u << 4, UINT64_MAX, &checked), -EINVAL);
+
+	/* A client recomputes the layout from the header's flags, and checks it. */
+	map = aligned_alloc(SHM_PAGE_SIZE, external.size_bytes);
+	ck_assert_ptr_nonnull(map);
+	shm_header_write(map, &external, 7, "cam", &f);
+	ck_assert_int_eq(shm_header_check(map, external.size_bytes, &checked, &reason), 0);
+	ck_assert_uint_eq(checked.flags, external.flags);
+	ck_assert_uint_eq(checked.frame_stride, 102400);
+	((struct shm_header *)map)->layout_flags = SHM_LAYOUT_EXTERNAL_FRAMES;
+	ck_assert_int_eq(shm_header_check(map, external.size_bytes, &checked, &reason), -EBADMSG);
+	((struct shm_header *)map)->layout_flags = 0; /* frames would not fit */
+	ck_assert_int_eq(shm_header_check(map, external.size_bytes, &checked, &reason), -EBADMSG);
+	ck_assert_str_eq(reason, "frames do not fit in the memfd");
+	free(map);
+}
+END_TEST
+
 START_TEST(test_shm_header_check_accepts_a_fresh_pool)
 {
 	struct shm_layout l, checked;
@@ -152,6 +206,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_shm_layout_aligns_frames_and_pages);
 	tcase_add_test(tc, test_shm_layout_refuses_pools_over_the_size_limit);
+	tcase_add_test(tc, test_shm_layout_follows_the_backends_flags);
 	tcase_add_test(tc, test_shm_header_check_accepts_a_fresh_pool);
 	tcase_add_test(tc, test_shm_header_check_rejects_a_scribbled_header);
 	tcase_add_test(tc, test_shm_pool_names_are_restricted);
