@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -482,18 +483,50 @@ int test_run(char *const argv[], char **ret_out, char **ret_err)
 	return status;
 }
 
-int test_count_fds(void)
+/* Entries of the folder /proc/@pid/fd (@pid "self": this process's, its own fd among them). */
+static int count_fds_of(const char *pid)
 {
-	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
+	char path[64];
 	int n = 0;
+	DIR *d;
 
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	d = opendir(path);
 	if (!d)
 		return -errno;
 	while ((e = readdir(d)))
 		n += e->d_name[0] != '.';
 	closedir(d);
-	return n - 1; /* the directory's own fd */
+	return n;
+}
+
+int test_count_fds(void)
+{
+	int n = count_fds_of("self");
+
+	return n < 0 ? n : n - 1; /* the directory's own fd */
+}
+
+int test_daemon_count_fds(const struct test_daemon *d)
+{
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", (int)d->pid);
+	return count_fds_of(pid);
+}
+
+void test_daemon_wait_fds(const struct test_daemon *d, int n)
+{
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (test_daemon_count_fds(d) != n) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ck_assert_msg(now.tv_sec - t0.tv_sec < 30, "ksallocd has %d fds open, not %d",
+			      test_daemon_count_fds(d), n);
+		sched_yield();
+	}
 }
 
 /* One request, one reply, by hand; returns the reply (free with free_unpacked) or NULL. */

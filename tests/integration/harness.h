@@ -104,3 +104,13 @@ int test_raw_open_pool(const char *socket_path, const char *name, int *ret_sock,
 
 /* Number of open fds of this process: for leak checks around a test. */
 int test_count_fds(void);
+
+/* Number of open fds of the daemon. */
+int test_daemon_count_fds(const struct test_daemon *d);
+
+/*
+ * Waits (30 s at most) for the daemon to have @n fds open: it closes what a
+ * client leaves behind as it notices the client gone. Fails the running
+ * Check test, saying how many it has, if it does not get there.
+ */
+void test_daemon_wait_fds(const struct test_daemon *d, int n);

@@ -45,22 +45,6 @@ static pid_t watcher;
 static int watcher_stop = -1;
 static int baseline_fds;
 
-static int daemon_fds(void)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_.pid);
-	d = opendir(path);
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /*
  * The well-behaved client: status and a frame of pool "calm" in a loop, each
  * answer checked, until its pipe closes. Exits 0 if every answer was right.
@@ -129,7 +113,7 @@ static void start(void)
 		ck_assert_int_eq(ksalloc_client_list_sessions(c, &s, &n), 0);
 		free(s);
 		if (n == 2)
-			baseline_fds = daemon_fds() - 1;
+			baseline_fds = test_daemon_count_fds(&daemon_) - 1;
 		ksalloc_client_close(c);
 		if (n == 2)
 			break;
@@ -140,15 +124,7 @@ static void start(void)
 /* The daemon closes what abusers leave behind as it notices: wait for its fds to come back. */
 static void fds_back_to_baseline(void)
 {
-	struct timespec t0, now;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (daemon_fds() != baseline_fds) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ck_assert_msg(now.tv_sec - t0.tv_sec < 30, "daemon fds %d, baseline %d",
-			      daemon_fds(), baseline_fds);
-		sched_yield();
-	}
+	test_daemon_wait_fds(&daemon_, baseline_fds);
 }
 
 static void stop(void)
