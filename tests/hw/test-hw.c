@@ -338,6 +338,10 @@ START_TEST(test_ks_device_memory_gives_frames_with_their_dmabuf)
 	fx.FramingItem[0].Frames = 3;
 	fx.FramingItem[0].FramingRange.Range.MaxFrameSize = 65536;
 	ck_assert_int_eq(KsCreateNamedAllocatorEx("dev", &fx, &a), S_OK);
+	ck_assert(IsEqualGUID(&IKsAllocatorEx_KsGetProperties(a)->MemoryType,
+			      &KSMEMORY_TYPE_DEVICE_UNKNOWN));
+	ck_assert_int_eq(IKsAllocatorEx_KsGetProperties(a)->LogicalMemoryType,
+			 KS_MemoryTypeDeviceSpecific);
 	ck_assert_int_eq(KsAllocateFrame(a, 0, &frame), S_OK);
 	ck_assert_int_ge(frame.DmaBufFd, 0);
 	ck_assert_uint_eq(dmabuf_size(frame.DmaBufFd), 65536);

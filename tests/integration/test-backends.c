@@ -424,6 +424,81 @@ START_TEST(test_locked_pools_are_locked_and_refused_beyond_rlimit_memlock)
 }
 END_TEST
 
+/* ---- KS memory types ---------------------------------------------------------------------- */
+
+/* Creates pool @name through KsCreateNamedAllocatorEx with @type; returns its HRESULT. */
+static HRESULT create_ex(const char *name, const GUID *type, ULONG flags, ULONG items,
+			 IKsAllocatorEx **ret)
+{
+	KSALLOCATOR_FRAMING_EX fx = { .CountItems = items };
+
+	fx.FramingItem[0].MemoryType = *type;
+	fx.FramingItem[0].Flags = flags;
+	fx.FramingItem[0].Frames = 2;
+	fx.FramingItem[0].FileAlignment = 63;
+	fx.FramingItem[0].FramingRange.Range.MaxFrameSize = 4096;
+	return KsCreateNamedAllocatorEx(name, &fx, ret);
+}
+
+static bool listed_locked(struct ksalloc_client *c, const char *name)
+{
+	struct ksalloc_pool_info *pools;
+	bool locked = false, found = false;
+	size_t n;
+
+	ck_assert_int_eq(ksalloc_client_list_pools(c, &pools, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(pools[i].name, name) == 0) {
+			found = true;
+			locked = pools[i].locked;
+			ck_assert_str_eq(pools[i].backend, "memfd");
+			ck_assert_uint_eq(pools[i].status.framing.file_alignment, 63);
+		}
+	}
+	free(pools);
+	ck_assert_msg(found, "pool %s is not listed", name);
+	return locked;
+}
+
+START_TEST(test_ks_memory_types_pick_the_memory)
+{
+	IKsAllocatorEx *nonpaged = NULL, *paged = NULL, *system = NULL, *a = NULL;
+	static const GUID unknown = { 0x12345678, 0x1234, 0x1234, { 1, 2, 3, 4, 5, 6, 7, 8 } };
+	PALLOCATOR_PROPERTIES_EX props;
+	struct ksalloc_client *c;
+
+	test_daemon_up(&daemon_, "");
+	c = client();
+	ck_assert_int_eq(create_ex("nonpaged", &KSMEMORY_TYPE_KERNEL_NONPAGED, 0, 1, &nonpaged), S_OK);
+	ck_assert_int_eq(create_ex("paged", &KSMEMORY_TYPE_KERNEL_PAGED, 0, 1, &paged), S_OK);
+	ck_assert_int_eq(create_ex("system", &KSMEMORY_TYPE_SYSTEM, 0, 1, &system), S_OK);
+	ck_assert(listed_locked(c, "nonpaged"));
+	ck_assert(!listed_locked(c, "paged"));
+	ck_assert(!listed_locked(c, "system"));
+	/* What the allocator says of itself follows the pool. */
+	props = IKsAllocatorEx_KsGetProperties(nonpaged);
+	ck_assert(IsEqualGUID(&props->MemoryType, &KSMEMORY_TYPE_KERNEL_NONPAGED));
+	ck_assert_int_eq(props->LogicalMemoryType, KS_MemoryTypeKernelNonPaged);
+	props = IKsAllocatorEx_KsGetProperties(paged);
+	ck_assert(IsEqualGUID(&props->MemoryType, &KSMEMORY_TYPE_KERNEL_PAGED));
+	ck_assert_int_eq(props->LogicalMemoryType, KS_MemoryTypeKernelPaged);
+
+	/* One framing item, of a memory type this allocator knows. */
+	ck_assert_int_eq(create_ex("odd", &unknown, 0, 1, &a), E_INVALIDARG);
+	ck_assert_int_eq(create_ex("two", &KSMEMORY_TYPE_SYSTEM, 0, 2, &a), E_INVALIDARG);
+	ck_assert_int_eq(KsCreateNamedAllocatorEx("none", NULL, &a), E_POINTER);
+	ck_assert_ptr_null(a);
+	/* The same name on another backend is another pool: refused. */
+	ck_assert_int_eq(create_ex("paged", &KSMEMORY_TYPE_DEVICE_UNKNOWN, 0, 1, &a),
+			 HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS));
+	nonpaged->lpVtbl->Release(nonpaged);
+	paged->lpVtbl->Release(paged);
+	system->lpVtbl->Release(system);
+	ksalloc_client_close(c);
+	test_daemon_down(&daemon_);
+}
+END_TEST
+
 static Suite *backends_suite(void)
 {
 	Suite *s = suite_create("backends");
@@ -439,6 +514,11 @@ static Suite *backends_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_create_on_a_missing_backend_names_what_is_missing);
 	tcase_add_test(tc, test_config_pool_on_a_missing_backend_stops_the_start_unless_optional);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ks");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_ks_memory_types_pick_the_memory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");
