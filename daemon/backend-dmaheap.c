@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <linux/dma-heap.h>
 
@@ -29,16 +28,6 @@ static int dmaheap_device_open(const char *heap, struct backend_error *err)
 	return fd;
 }
 
-static int dmaheap_probe(const char *heap, struct backend_error *err)
-{
-	int fd = dmaheap_device_open(heap, err);
-
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
-}
-
 static int dmaheap_frame_export(int device, int memfd, uint64_t offset, uint64_t size,
 				struct backend_error *err)
 {
@@ -58,7 +47,6 @@ const struct backend_ops backend_dmaheap = {
 	.description = "one dma-buf per frame from a DMA-BUF heap (/dev/dma_heap/<heap>)",
 	.takes_heap = true,
 	.layout_flags = SHM_LAYOUT_DMABUF_FRAMES | SHM_LAYOUT_EXTERNAL_FRAMES,
-	.probe = dmaheap_probe,
 	.device_open = dmaheap_device_open,
 	.frame_export = dmaheap_frame_export,
 };

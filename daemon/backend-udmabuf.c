@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <linux/udmabuf.h>
 
@@ -28,16 +27,6 @@ static int udmabuf_device_open(const char *heap, struct backend_error *err)
 	return fd;
 }
 
-static int udmabuf_probe(const char *heap, struct backend_error *err)
-{
-	int fd = udmabuf_device_open(heap, err);
-
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
-}
-
 static int udmabuf_frame_export(int device, int memfd, uint64_t offset, uint64_t size,
 				struct backend_error *err)
 {
@@ -59,7 +48,6 @@ const struct backend_ops backend_udmabuf = {
 	.name = "udmabuf",
 	.description = "shared memory whose frames are also dma-bufs (/dev/udmabuf)",
 	.layout_flags = SHM_LAYOUT_PAGE_FRAMES | SHM_LAYOUT_DMABUF_FRAMES,
-	.probe = udmabuf_probe,
 	.device_open = udmabuf_device_open,
 	.frame_export = udmabuf_frame_export,
 };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shm.h"
 
@@ -75,9 +76,24 @@ int backend_parse(const char *name, struct backend *ret, struct backend_error *e
 			    backend_names());
 }
 
+int backend_check(const struct backend *b, struct backend_error *err)
+{
+	int fd;
+
+	if (b->ops->probe)
+		return b->ops->probe(backend_heap(b), err);
+	if (!b->ops->device_open)
+		return 0;
+	fd = b->ops->device_open(backend_heap(b), err);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int backend_probe(const struct backend *b, struct backend_error *err)
 {
-	int r = b->ops->probe(backend_heap(b), err);
+	int r = backend_check(b, err);
 
 	if (r < 0) {
 		struct backend_error why = *err;

@@ -38,7 +38,8 @@ struct backend_ops {
 	uint32_t layout_flags;  /* SHM_LAYOUT_* of its pools */
 	/*
 	 * Whether this machine has it (for @heap). Returns 0, or -errno with
-	 * @err saying what is missing.
+	 * @err saying what is missing. NULL: it has it if device_open() works,
+	 * or always, without a device.
 	 */
 	int (*probe)(const char *heap, struct backend_error *err);
 	/*
@@ -79,7 +80,13 @@ extern const struct backend_ops backend_dmaheap;
  */
 int backend_parse(const char *name, struct backend *ret, struct backend_error *err);
 
-/* Whether this machine has @b: 0, or -errno with @err saying what is missing. */
+/*
+ * Whether this machine has @b: 0, or -errno with @err saying what is missing
+ * (backend_check(): "/dev/udmabuf: No such file or directory"; backend_probe()
+ * names the backend first, "udmabuf: /dev/udmabuf: ...", for messages that
+ * do not).
+ */
+int backend_check(const struct backend *b, struct backend_error *err);
 int backend_probe(const struct backend *b, struct backend_error *err);
 
 /*

@@ -1061,7 +1061,7 @@ static void handle_list_backends(struct arena *arena, uint32_t id, struct rpc_re
 		}
 		w->description = (char *)list[i].ops->description;
 		/* The row names the backend: the reason needs not say it again. */
-		w->available = list[i].ops->probe(backend_heap(&list[i]), &why) == 0;
+		w->available = backend_check(&list[i], &why) == 0;
 		w->dmabuf_frames = backend_has_dmabuf_frames(&list[i]);
 		if (!w->available && !(w->reason = arena_strdup(arena, why.message))) {
 			REPLY_OOM(out, arena, id);

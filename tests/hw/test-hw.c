@@ -25,6 +25,7 @@
 #include <ksalloc/ksproxy.h>
 
 #include "harness.h"
+#include "harness-client.h"
 #include "ksalloc-check.h"
 
 #define HEAP "/dev/dma_heap/system"
@@ -236,32 +237,14 @@ START_TEST(test_dmabuf_frames_of_a_killed_holder_are_reclaimed)
 	struct ksalloc_pool *p;
 	struct ksalloc_pool_stats st;
 	struct ksalloc_frame f[4];
-	int ready[2], status;
-	char byte;
+	int status;
 	pid_t child;
 
 	test_daemon_up(&daemon_, "[pool cam]\nframes = 4\nframe_size = 64K\n"
 				 "backend = dmaheap:system\n");
 	c = client();
 	ck_assert_int_eq(ksalloc_pool_open(c, "cam", &p), 0);
-	ck_assert_int_eq(pipe(ready), 0);
-	child = fork();
-	if (child == 0) {
-		struct ksalloc_client *cc;
-		struct ksalloc_pool *cp;
-		struct ksalloc_frame cf;
-
-		if (ksalloc_client_open(NULL, &cc) < 0 || ksalloc_pool_open(cc, "cam", &cp) < 0)
-			_exit(10);
-		for (int i = 0; i < 4; i++)
-			if (ksalloc_pool_acquire(cp, 0, &cf) < 0)
-				_exit(11);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(12);
-		for (;;)
-			pause();
-	}
-	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	child = test_spawn_holder("holder", "cam", 4);
 	ck_assert_int_eq(ksalloc_pool_acquire(p, 0, &f[0]), -ETIMEDOUT);
 	kill(child, SIGKILL);
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
@@ -274,8 +257,6 @@ START_TEST(test_dmabuf_frames_of_a_killed_holder_are_reclaimed)
 	free(st.holders);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(ksalloc_pool_release(p, &f[i]), 0);
-	close(ready[0]);
-	close(ready[1]);
 	ksalloc_pool_close(p);
 	ksalloc_client_close(c);
 	test_daemon_down(&daemon_);

@@ -21,6 +21,7 @@
 #include <ksalloc/ksproxy.h>
 
 #include "harness.h"
+#include "harness-client.h"
 #include "ksalloc-check.h"
 
 static const char config[] = "[pool video]\n"
@@ -324,33 +325,12 @@ START_TEST(test_killed_holder_is_listed_then_reclaimed)
 {
 	struct ksalloc_client *c;
 	struct ksalloc_pool_stats st;
-	int ready[2], status;
-	char byte;
+	int status;
 	pid_t child;
 
 	start();
 	c = client();
-	ck_assert_int_eq(pipe(ready), 0);
-	child = fork();
-	if (child == 0) {
-		struct ksalloc_client_options o;
-		struct ksalloc_client *cc;
-		struct ksalloc_pool *cp;
-		struct ksalloc_frame cf;
-
-		ksalloc_client_options_init(&o);
-		o.client_name = "holder";
-		if (ksalloc_client_open(&o, &cc) < 0 || ksalloc_pool_open(cc, "video", &cp) < 0)
-			_exit(10);
-		for (int i = 0; i < 3; i++)
-			if (ksalloc_pool_acquire(cp, 0, &cf) < 0)
-				_exit(11);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(12);
-		for (;;)
-			pause();
-	}
-	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	child = test_spawn_holder("holder", "video", 3);
 	get_stats(c, "video", &st);
 	ck_assert_uint_eq(st.status.allocated_frames, 3);
 	ck_assert_uint_eq(st.n_holders, 1);
@@ -368,8 +348,6 @@ START_TEST(test_killed_holder_is_listed_then_reclaimed)
 	ck_assert_uint_gt(st.last_reclaim_ns, 0);
 	ck_assert_uint_eq(st.n_holders, 0);
 	free(st.holders);
-	close(ready[0]);
-	close(ready[1]);
 	ksalloc_client_close(c);
 	stop();
 }
