@@ -1377,3 +1377,42 @@ out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
+
+int ksalloc_client_daemon_stats(struct ksalloc_client *c, struct ksalloc_daemon_stats *ret_stats)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__GetDaemonStatsRequest get = KSALLOC__GET_DAEMON_STATS_REQUEST__INIT;
+	struct ksalloc_daemon_stats st = { 0 };
+	const Ksalloc__GetDaemonStatsReply *w;
+	Ksalloc__Reply *reply;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	req.body_case = KSALLOC__REQUEST__BODY_GET_DAEMON_STATS;
+	req.get_daemon_stats = &get;
+	r = client_call(c, &req, KSALLOC__REPLY__BODY_GET_DAEMON_STATS, &reply, NULL);
+	if (r < 0)
+		goto out;
+	w = reply->get_daemon_stats;
+	snprintf(st.version, sizeof(st.version), "%s", w->version);
+	st.uptime_ms = w->uptime_ms;
+	st.sessions = w->sessions;
+	st.pools = w->pools;
+	st.undecodable = w->undecodable;
+	if (w->n_requests && !(st.requests = calloc(w->n_requests, sizeof(*st.requests)))) {
+		set_error(c, "out of memory");
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < w->n_requests; i++) {
+		struct ksalloc_request_count *o = &st.requests[st.n_requests++];
+
+		snprintf(o->type, sizeof(o->type), "%s", w->requests[i]->type);
+		o->ok = w->requests[i]->ok;
+		o->failed = w->requests[i]->failed;
+	}
+	*ret_stats = st;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}

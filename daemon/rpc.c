@@ -26,7 +26,23 @@ void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits 
 		.limits = *limits,
 		.policy = *policy,
 		.next_session_id = 1,
+		.started_ms = pool_now_ms(),
 	};
+}
+
+void rpc_count_undecodable(struct rpc *rpc)
+{
+	rpc->undecodable++;
+}
+
+static void count_request(struct rpc *rpc, int type, bool ok)
+{
+	if (type <= 0 || type >= RPC_REQUEST_TYPES)
+		return;
+	if (ok)
+		rpc->requests_ok[type]++;
+	else
+		rpc->requests_failed[type]++;
 }
 
 void rpc_configure(struct rpc *rpc, const struct rpc_limits *limits,
@@ -838,6 +854,7 @@ int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_
 		return -EACCES;
 	*ret_framing = p->framing;
 	*ret_allocated = pool_allocated_frames(p);
+	count_request(rpc, KSALLOC__REQUEST__BODY_GET_STATUS, true);
 	return 0;
 }
 
@@ -1073,8 +1090,57 @@ static void handle_list_backends(struct arena *arena, uint32_t id, struct rpc_re
 	out->msg.list_backends = r;
 }
 
+static void handle_get_daemon_stats(struct rpc *rpc, struct arena *arena, uint32_t id,
+				   struct rpc_reply *out)
+{
+	const ProtobufCMessageDescriptor *d = &ksalloc__request__descriptor;
+	Ksalloc__GetDaemonStatsReply *r;
+
+	r = ARENA_NEW(arena, Ksalloc__GetDaemonStatsReply, ksalloc__get_daemon_stats_reply__init);
+	if (r)
+		r->requests = arena_alloc(arena, d->n_fields * sizeof(*r->requests));
+	if (!r || !r->requests) {
+		REPLY_OOM(out, arena, id);
+		return;
+	}
+	r->version = (char *)KSALLOC_VERSION;
+	r->uptime_ms = pool_now_ms() - rpc->started_ms;
+	r->sessions = rpc->n_sessions;
+	r->pools = (uint32_t)storage_count(rpc->storage);
+	r->undecodable = rpc->undecodable;
+	/* Every request type of the body, by its field name; "id" is no type. */
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		Ksalloc__RequestCount *c;
+
+		if (f->id < 10 || f->id >= RPC_REQUEST_TYPES)
+			continue;
+		c = ARENA_NEW(arena, Ksalloc__RequestCount, ksalloc__request_count__init);
+		if (!c) {
+			REPLY_OOM(out, arena, id);
+			return;
+		}
+		c->type = (char *)f->name;
+		c->ok = rpc->requests_ok[f->id];
+		c->failed = rpc->requests_failed[f->id];
+		r->requests[r->n_requests++] = c;
+	}
+	reply_ok(out, id, KSALLOC__REPLY__BODY_GET_DAEMON_STATS);
+	out->msg.get_daemon_stats = r;
+}
+
+static void dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+		     struct arena *arena, struct rpc_reply *out);
+
 void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
 		  struct arena *arena, struct rpc_reply *out)
+{
+	dispatch(rpc, s, req, arena, out);
+	count_request(rpc, (int)req->body_case, out->msg.hresult >= 0);
+}
+
+static void dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+		     struct arena *arena, struct rpc_reply *out)
 {
 	if (req->body_case == KSALLOC__REQUEST__BODY__NOT_SET) {
 		/* A newer client's request, or garbage that happened to decode. */
@@ -1122,6 +1188,9 @@ void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request
 		break;
 	case KSALLOC__REQUEST__BODY_LIST_BACKENDS:
 		handle_list_backends(arena, req->id, out);
+		break;
+	case KSALLOC__REQUEST__BODY_GET_DAEMON_STATS:
+		handle_get_daemon_stats(rpc, arena, req->id, out);
 		break;
 	default:
 		rpc_reply_error(out, arena, req->id, -EOPNOTSUPP, "unknown request type %d",

@@ -38,6 +38,9 @@ struct rpc_policy {
 
 struct rpc_session;
 
+/* Request types are Request's body field numbers, all below this. */
+#define RPC_REQUEST_TYPES 32
+
 struct rpc {
 	struct storage *storage; /* borrowed */
 	struct rpc_limits limits;
@@ -45,6 +48,12 @@ struct rpc {
 	uint32_t next_session_id;
 	struct rpc_session *sessions; /* every live session, newest first */
 	uint32_t n_sessions;
+
+	/* For GetDaemonStats: since rpc_init(), CLOCK_MONOTONIC ms; requests by type and result. */
+	uint64_t started_ms;
+	uint64_t requests_ok[RPC_REQUEST_TYPES];
+	uint64_t requests_failed[RPC_REQUEST_TYPES];
+	uint64_t undecodable;
 };
 
 /* A pool a session has open, and its slot there. */
@@ -128,6 +137,9 @@ int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_
  */
 void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
 		  struct arena *arena, struct rpc_reply *out);
+
+/* Counts a request that could not be decoded (GetDaemonStats). */
+void rpc_count_undecodable(struct rpc *rpc);
 
 /*
  * Fills @out with a failure reply to request @id: @error (negative errno) as

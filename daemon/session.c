@@ -212,6 +212,7 @@ static int session_serve_one(struct session *s)
 		return -ECONNRESET; /* hung up */
 	if (n == -EMSGSIZE) {
 		session_log_bad(s, "dropped a request larger than max_message_size");
+		rpc_count_undecodable(srv->rpc);
 		rpc_reply_error(&out, &srv->arena, 0, -EMSGSIZE,
 				"request larger than max_message_size (%u bytes): dropped",
 				srv->max_message_size);
@@ -228,6 +229,7 @@ static int session_serve_one(struct session *s)
 	req = ksalloc__request__unpack(&srv->arena.allocator, (size_t)n, srv->rx_buf);
 	if (!req) {
 		session_log_bad(s, "dropped a request that is not a ksalloc.Request");
+		rpc_count_undecodable(srv->rpc);
 		rpc_reply_error(&out, &srv->arena, 0, -EBADMSG,
 				"request could not be decoded as a ksalloc.Request");
 	} else if (n_dropped) {

@@ -172,6 +172,24 @@ struct ksalloc_pool_options {
 	bool locked;
 };
 
+/* Requests of one type the daemon has answered since it started. */
+struct ksalloc_request_count {
+	char type[32]; /* "get_status", "open_pool", ...: the request's name in the protocol */
+	uint64_t ok;
+	uint64_t failed;
+};
+
+/* What the daemon has done since it started. */
+struct ksalloc_daemon_stats {
+	char version[32];
+	uint64_t uptime_ms;
+	uint32_t sessions;
+	uint32_t pools;
+	uint64_t undecodable; /* requests that could not be decoded */
+	size_t n_requests;
+	struct ksalloc_request_count *requests; /* malloc'ed: free() it */
+};
+
 /* Fills @opts with the defaults; call it before setting fields, so new fields get theirs. */
 KSALLOC_EXPORT void ksalloc_client_options_init(struct ksalloc_client_options *opts);
 
@@ -288,6 +306,14 @@ KSALLOC_EXPORT int ksalloc_pool_create_with(struct ksalloc_client *client, const
 KSALLOC_EXPORT int ksalloc_client_list_backends(struct ksalloc_client *client,
 						struct ksalloc_backend_info **ret_backends,
 						size_t *ret_n_backends);
+
+/*
+ * The daemon's version, uptime, sessions, pools and requests by type and
+ * result. On success the caller frees ret_stats->requests with free().
+ * Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_daemon_stats(struct ksalloc_client *client,
+					       struct ksalloc_daemon_stats *ret_stats);
 
 /*
  * Unmaps and forgets the pool. Frames still held stay held until the client
