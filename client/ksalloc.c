@@ -532,6 +532,18 @@ static void status_from_wire(const Ksalloc__Framing *f, uint32_t allocated,
 		};
 }
 
+static void holder_from_wire(const Ksalloc__Holder *h, struct ksalloc_holder *o)
+{
+	*o = (struct ksalloc_holder){
+		.session_id = h->session_id,
+		.pid = h->pid,
+		.uid = h->uid,
+		.frames_held = h->frames_held,
+		.oldest_hold_ms = h->oldest_hold_ms,
+	};
+	snprintf(o->name, sizeof(o->name), "%s", h->name);
+}
+
 static void info_from_wire(const Ksalloc__PoolInfo *w, struct ksalloc_pool_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -1199,13 +1211,36 @@ int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *fra
 	return 0;
 }
 
+/* The extended status @w as a struct ksalloc_pool_stats; holders malloc'ed. -ENOMEM, or 0. */
+static int stats_from_wire(const Ksalloc__GetStatusReply *w, struct ksalloc_pool_stats *ret_stats)
+{
+	struct ksalloc_pool_stats st = { 0 };
+
+	status_from_wire(w->framing, w->allocated_frames, &st.status);
+	st.free_frames = w->free_frames;
+	st.peak_frames = w->peak_frames;
+	st.waiters = w->waiters;
+	st.sessions = w->sessions;
+	st.acquisitions = w->acquisitions;
+	st.timeouts = w->timeouts;
+	st.reclaimed = w->reclaimed;
+	st.last_reclaim_ns = w->last_reclaim_ns;
+	st.last_reclaim_frames = w->last_reclaim_frames;
+	st.committed = w->committed;
+	snprintf(st.backend, sizeof(st.backend), "%s", w->backend);
+	if (w->n_holders && !(st.holders = calloc(w->n_holders, sizeof(*st.holders))))
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n_holders; i++)
+		holder_from_wire(w->holders[i], &st.holders[st.n_holders++]);
+	*ret_stats = st;
+	return 0;
+}
+
 int ksalloc_client_pool_stats(struct ksalloc_client *c, const char *name,
 			      struct ksalloc_pool_stats *ret_stats)
 {
 	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
 	Ksalloc__GetStatusRequest get = KSALLOC__GET_STATUS_REQUEST__INIT;
-	struct ksalloc_pool_stats st = { 0 };
-	const Ksalloc__GetStatusReply *w;
 	Ksalloc__Reply *reply;
 	int r;
 
@@ -1220,39 +1255,9 @@ int ksalloc_client_pool_stats(struct ksalloc_client *c, const char *name,
 	r = client_call(c, &req, KSALLOC__REPLY__BODY_GET_STATUS, &reply, NULL);
 	if (r < 0)
 		goto out;
-	w = reply->get_status;
-	status_from_wire(w->framing, w->allocated_frames, &st.status);
-	st.free_frames = w->free_frames;
-	st.peak_frames = w->peak_frames;
-	st.waiters = w->waiters;
-	st.sessions = w->sessions;
-	st.acquisitions = w->acquisitions;
-	st.timeouts = w->timeouts;
-	st.reclaimed = w->reclaimed;
-	st.last_reclaim_ns = w->last_reclaim_ns;
-	st.last_reclaim_frames = w->last_reclaim_frames;
-	st.committed = w->committed;
-	snprintf(st.backend, sizeof(st.backend), "%s", w->backend);
-	if (w->n_holders) {
-		st.holders = calloc(w->n_holders, sizeof(*st.holders));
-		if (!st.holders) {
-			set_error(c, "out of memory");
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < w->n_holders; i++) {
-		const Ksalloc__Holder *h = w->holders[i];
-		struct ksalloc_holder *o = &st.holders[st.n_holders++];
-
-		o->session_id = h->session_id;
-		o->pid = h->pid;
-		o->uid = h->uid;
-		snprintf(o->name, sizeof(o->name), "%s", h->name);
-		o->frames_held = h->frames_held;
-		o->oldest_hold_ms = h->oldest_hold_ms;
-	}
-	*ret_stats = st;
+	r = stats_from_wire(reply->get_status, ret_stats);
+	if (r < 0)
+		set_error(c, "out of memory");
 out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
@@ -1415,4 +1420,138 @@ int ksalloc_client_daemon_stats(struct ksalloc_client *c, struct ksalloc_daemon_
 out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+/* ---- subscriptions ------------------------------------------------------------------------ */
+
+struct ksalloc_subscription {
+	struct ksalloc_client *client; /* a connection of its own */
+};
+
+int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
+			      const struct ksalloc_subscription_options *opts,
+			      struct ksalloc_subscription **ret_subscription)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__SubscribeRequest sub = KSALLOC__SUBSCRIBE_REQUEST__INIT;
+	struct ksalloc_subscription *s;
+	struct ksalloc_client *c;
+	Ksalloc__Reply *reply;
+	int r, flags;
+
+	if (opts && opts->pool && strlen(opts->pool) >= KSALLOC_POOL_NAME_MAX) {
+		snprintf(open_error, sizeof(open_error), "pool name is longer than %d bytes",
+			 KSALLOC_POOL_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	r = ksalloc_client_open(client_opts, &c);
+	if (r < 0)
+		return r;
+	sub.name = (char *)(opts && opts->pool ? opts->pool : "");
+	sub.interval_ms = opts ? opts->interval_ms : 0;
+	sub.hold_threshold_ms = opts ? opts->hold_threshold_ms : 0;
+	req.body_case = KSALLOC__REQUEST__BODY_SUBSCRIBE;
+	req.subscribe = &sub;
+	pthread_mutex_lock(&c->lock);
+	r = client_call(c, &req, KSALLOC__REPLY__BODY_SUBSCRIBE, &reply, NULL);
+	/* Events are read when the application's loop says they are there. */
+	if (r == 0 && ((flags = fcntl(c->fd, F_GETFL)) < 0 ||
+		       fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
+		r = -errno;
+		set_error(c, "cannot make the socket non-blocking: %s", strerror(-r));
+	}
+	pthread_mutex_unlock(&c->lock);
+	s = r == 0 ? calloc(1, sizeof(*s)) : NULL;
+	if (!s) {
+		if (r == 0)
+			r = -ENOMEM;
+		snprintf(open_error, sizeof(open_error), "%s",
+			 r == -ENOMEM && !c->error[0] ? "out of memory" : c->error);
+		ksalloc_client_close(c);
+		return r;
+	}
+	s->client = c;
+	*ret_subscription = s;
+	return 0;
+}
+
+int ksalloc_subscription_get_fd(const struct ksalloc_subscription *s)
+{
+	return s->client->fd;
+}
+
+const char *ksalloc_subscription_error(const struct ksalloc_subscription *s)
+{
+	return s->client->error;
+}
+
+static const enum ksalloc_event_kind event_kinds[] = {
+	[KSALLOC__EVENT__KIND__STATUS] = KSALLOC_EVENT_STATUS,
+	[KSALLOC__EVENT__KIND__DRY] = KSALLOC_EVENT_DRY,
+	[KSALLOC__EVENT__KIND__HELD_TOO_LONG] = KSALLOC_EVENT_HELD_TOO_LONG,
+	[KSALLOC__EVENT__KIND__RECLAIMED] = KSALLOC_EVENT_RECLAIMED,
+	[KSALLOC__EVENT__KIND__GONE] = KSALLOC_EVENT_GONE,
+};
+
+int ksalloc_subscription_read(struct ksalloc_subscription *s, struct ksalloc_event *ret_event)
+{
+	struct ksalloc_client *c = s->client;
+
+	for (;;) {
+		const Ksalloc__Event *w;
+		struct ksalloc_event e = { 0 };
+		Ksalloc__Reply *reply;
+		ssize_t n;
+
+		arena_reset(&c->arena);
+		n = wire_recv(c->fd, c->buf, c->max_message_size, NULL, 0, NULL, NULL);
+		if (n == -EAGAIN || n == -EINTR)
+			return -EAGAIN;
+		if (n == 0 || n == -ECONNRESET) {
+			set_error(c, "ksallocd at %s closed the connection", c->socket_path);
+			return -EPIPE;
+		}
+		if (n == -EMSGSIZE)
+			continue; /* larger than the daemon's own limit: not an event of its */
+		if (n < 0) {
+			set_error(c, "cannot receive from ksallocd: %s", strerror((int)-n));
+			return (int)n;
+		}
+		reply = ksalloc__reply__unpack(&c->arena.allocator, (size_t)n, c->buf);
+		/* What is not an event (a late reply) is no business of the reader's. */
+		if (!reply || reply->body_case != KSALLOC__REPLY__BODY_EVENT ||
+		    (unsigned)reply->event->kind >= sizeof(event_kinds) / sizeof(event_kinds[0]))
+			continue;
+		w = reply->event;
+		e.kind = event_kinds[w->kind];
+		snprintf(e.pool, sizeof(e.pool), "%s", w->pool);
+		e.time_ms = w->time_ms;
+		e.frames = w->frames;
+		e.frames_total = w->frames_total;
+		e.size_bytes = w->size_bytes;
+		if (w->holder)
+			holder_from_wire(w->holder, &e.holder);
+		if (w->status && stats_from_wire(w->status, &e.stats) < 0) {
+			set_error(c, "out of memory");
+			return -ENOMEM;
+		}
+		*ret_event = e;
+		return 0;
+	}
+}
+
+void ksalloc_event_clear(struct ksalloc_event *e)
+{
+	free(e->stats.holders);
+	e->stats.holders = NULL;
+	e->stats.n_holders = 0;
+}
+
+struct ksalloc_subscription *ksalloc_subscription_close(struct ksalloc_subscription *s)
+{
+	if (!s)
+		return NULL;
+	ksalloc_client_close(s->client);
+	free(s);
+	return NULL;
 }

@@ -95,6 +95,8 @@ void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
 			continue;
 		reclaimed = pool_detach(p, s->bindings[i].slot);
 		if (reclaimed)
+			rpc_note_reclaim(rpc, s, p, reclaimed);
+		if (reclaimed)
 			log_info("session %u (%s, pid %d) closed holding %u frames of pool %s: "
 				 "reclaimed",
 				 s->id, s->name, (int)s->pid, reclaimed, p->name);
@@ -106,6 +108,7 @@ void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
 			storage_remove(rpc->storage, p->id);
 		}
 	}
+	rpc_unsubscribe(rpc, s);
 	free(s->bindings);
 	free(s->groups);
 	s->bindings = NULL;
@@ -158,7 +161,7 @@ void rpc_collect(struct rpc *rpc, void (*evict)(struct rpc_session *s, void *dat
 	}
 }
 
-static struct rpc_session *find_session(const struct rpc *rpc, uint32_t id)
+struct rpc_session *rpc_find_session(const struct rpc *rpc, uint32_t id)
 {
 	for (struct rpc_session *s = rpc->sessions; s; s = s->next)
 		if (s->id == id)
@@ -821,7 +824,7 @@ static bool add_holders(struct rpc *rpc, const struct pool *p, struct arena *are
 
 		if (!held[i])
 			continue;
-		s = find_session(rpc, p->slot_sessions[i]);
+		s = rpc_find_session(rpc, p->slot_sessions[i]);
 		h = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init);
 		if (!h)
 			return false;
@@ -837,6 +840,31 @@ static bool add_holders(struct rpc *rpc, const struct pool *p, struct arena *are
 		r->holders[r->n_holders++] = h;
 	}
 	return true;
+}
+
+Ksalloc__GetStatusReply *rpc_extended_status(struct rpc *rpc, const struct pool *p,
+					     struct arena *arena)
+{
+	Ksalloc__GetStatusReply *r = ARENA_NEW(arena, Ksalloc__GetStatusReply,
+					       ksalloc__get_status_reply__init);
+	struct pool_stats st;
+
+	if (!r || !(r->framing = framing_to_wire(arena, &p->framing)))
+		return NULL;
+	pool_get_stats(p, &st);
+	r->allocated_frames = st.allocated;
+	r->free_frames = p->framing.frames - st.allocated;
+	r->peak_frames = st.peak;
+	r->waiters = st.waiters;
+	r->acquisitions = st.acquisitions;
+	r->timeouts = st.timeouts;
+	r->reclaimed = st.reclaimed;
+	r->last_reclaim_ns = st.last_reclaim_ns;
+	r->last_reclaim_frames = st.last_reclaim_frames;
+	r->committed = p->committed;
+	r->backend = (char *)p->backend.name;
+	r->sessions = p->n_attached;
+	return add_holders(rpc, p, arena, r) ? r : NULL;
 }
 
 int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
@@ -863,7 +891,6 @@ static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
 {
 	const Ksalloc__GetStatusRequest *q = req->get_status;
 	Ksalloc__GetStatusReply *r;
-	struct pool_stats st;
 	struct pool *p;
 
 	if (q->pool_id) {
@@ -882,34 +909,19 @@ static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
 	}
 	if (!allowed(s, p, ACCESS_READ, "status", arena, req->id, out))
 		return;
-	r = ARENA_NEW(arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
-	if (r)
-		r->framing = framing_to_wire(arena, &p->framing);
+	if (q->extended) {
+		r = rpc_extended_status(rpc, p, arena);
+	} else {
+		r = ARENA_NEW(arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
+		if (r)
+			r->framing = framing_to_wire(arena, &p->framing);
+		/* The KsGetAllocatorStatus path: one pass over the ownership words, nothing more. */
+		if (r)
+			r->allocated_frames = pool_allocated_frames(p);
+	}
 	if (!r || !r->framing) {
 		REPLY_OOM(out, arena, req->id);
 		return;
-	}
-	if (!q->extended) {
-		/* The KsGetAllocatorStatus path: one pass over the ownership words, nothing more. */
-		r->allocated_frames = pool_allocated_frames(p);
-	} else {
-		pool_get_stats(p, &st);
-		r->allocated_frames = st.allocated;
-		r->free_frames = p->framing.frames - st.allocated;
-		r->peak_frames = st.peak;
-		r->waiters = st.waiters;
-		r->acquisitions = st.acquisitions;
-		r->timeouts = st.timeouts;
-		r->reclaimed = st.reclaimed;
-		r->last_reclaim_ns = st.last_reclaim_ns;
-		r->last_reclaim_frames = st.last_reclaim_frames;
-		r->committed = p->committed;
-		r->backend = (char *)p->backend.name;
-		r->sessions = p->n_attached;
-		if (!add_holders(rpc, p, arena, r)) {
-			REPLY_OOM(out, arena, req->id);
-			return;
-		}
 	}
 	reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_STATUS);
 	out->msg.get_status = r;
@@ -1191,6 +1203,9 @@ static void dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Requ
 		break;
 	case KSALLOC__REQUEST__BODY_GET_DAEMON_STATS:
 		handle_get_daemon_stats(rpc, arena, req->id, out);
+		break;
+	case KSALLOC__REQUEST__BODY_SUBSCRIBE:
+		rpc_subscribe(rpc, s, req, arena, out);
 		break;
 	default:
 		rpc_reply_error(out, arena, req->id, -EOPNOTSUPP, "unknown request type %d",

@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "framing.h"
 #include "protocol.h"
+#include "shm.h"
 #include "storage.h"
 
 #define RPC_CLIENT_NAME_MAX 64 /* bytes, with the NUL */
@@ -38,6 +39,19 @@ struct rpc_policy {
 
 struct rpc_session;
 
+struct rpc_subscription; /* events.c */
+
+/* Frames taken back from a session that ended, for the subscribers' RECLAIMED events. */
+struct rpc_reclaim {
+	uint32_t pool_id;
+	char pool[SHM_NAME_MAX];
+	uint32_t session_id, pid, uid;
+	char name[RPC_CLIENT_NAME_MAX];
+	uint32_t frames;
+	uint64_t time_ms;
+};
+#define RPC_RECLAIMS_MAX 64 /* noted between two ticks; beyond, the oldest are dropped */
+
 /* Request types are Request's body field numbers, all below this. */
 #define RPC_REQUEST_TYPES 32
 
@@ -54,6 +68,11 @@ struct rpc {
 	uint64_t requests_ok[RPC_REQUEST_TYPES];
 	uint64_t requests_failed[RPC_REQUEST_TYPES];
 	uint64_t undecodable;
+
+	/* Subscriptions (events.c). */
+	uint32_t n_subscribed;
+	struct rpc_reclaim reclaims[RPC_RECLAIMS_MAX];
+	uint32_t n_reclaims;
 };
 
 /* A pool a session has open, and its slot there. */
@@ -78,6 +97,8 @@ struct rpc_session {
 
 	struct rpc_binding *bindings;
 	uint32_t n_bindings;
+
+	struct rpc_subscription *sub; /* NULL unless it subscribed */
 };
 
 struct rpc_reply {
@@ -137,6 +158,45 @@ int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_
  */
 void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
 		  struct arena *arena, struct rpc_reply *out);
+
+/* The session with id @id, or NULL. */
+struct rpc_session *rpc_find_session(const struct rpc *rpc, uint32_t id);
+
+/* The extended status of @p (counters and holders), in @arena; NULL when out of memory. */
+Ksalloc__GetStatusReply *rpc_extended_status(struct rpc *rpc, const struct pool *p,
+					     struct arena *arena);
+
+/* ---- subscriptions (events.c) ---- */
+
+/* How often the daemon looks at subscribed pools, while anyone is subscribed. */
+#define RPC_TICK_MS 20
+
+/*
+ * Sends an event to subscribed session @s. A @droppable one (STATUS) is not
+ * queued behind others: -EAGAIN when the socket is full. Returns 0 when sent
+ * or queued, or -errno when the session could not take it, in which case the
+ * callee closes it (rpc_session_deinit() runs before it returns).
+ */
+typedef int (*rpc_push_fn)(struct rpc_session *s, struct rpc_reply *out, bool droppable,
+			   void *data);
+
+/* Handles a SubscribeRequest (from rpc_dispatch()). */
+void rpc_subscribe(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+		   struct arena *arena, struct rpc_reply *out);
+
+/* Frees @s's subscription (rpc_session_deinit()). */
+void rpc_unsubscribe(struct rpc *rpc, struct rpc_session *s);
+
+/* Notes frames reclaimed from session @s for the next tick's RECLAIMED events. */
+void rpc_note_reclaim(struct rpc *rpc, const struct rpc_session *s, const struct pool *p,
+		      uint32_t frames);
+
+/*
+ * Every RPC_TICK_MS while rpc->n_subscribed: sends each subscriber the events
+ * due (STATUS at most every interval_ms per pool, DRY, HELD_TOO_LONG,
+ * RECLAIMED, GONE) through @push. @arena is reset before it returns.
+ */
+void rpc_tick(struct rpc *rpc, struct arena *arena, rpc_push_fn push, void *data);
 
 /* Counts a request that could not be decoded (GetDaemonStats). */
 void rpc_count_undecodable(struct rpc *rpc);

@@ -302,6 +302,8 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 	srv->listen_poll.data = srv;
 	uv_timer_init(loop, &srv->accept_timer);
 	srv->accept_timer.data = srv;
+	uv_timer_init(loop, &srv->tick_timer);
+	srv->tick_timer.data = srv;
 	r = uv_poll_start(&srv->listen_poll, UV_READABLE, server_on_listen);
 	if (r < 0) {
 		/* The handles exist now: let server_close() take them down. */
@@ -323,6 +325,22 @@ fail:
 	return server_free(srv), r;
 }
 
+static void server_on_tick(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+
+	rpc_tick(srv->rpc, &srv->arena, session_push, srv);
+	/* Nobody subscribed any more: no wake-ups for nothing. */
+	if (!srv->rpc->n_subscribed)
+		uv_timer_stop(&srv->tick_timer);
+}
+
+void server_tick_start(struct server *srv)
+{
+	if (!srv->closing && !uv_is_active((uv_handle_t *)&srv->tick_timer))
+		uv_timer_start(&srv->tick_timer, server_on_tick, RPC_TICK_MS, RPC_TICK_MS);
+}
+
 static void server_on_listen_closed(uv_handle_t *h)
 {
 	struct server *srv = h->data;
@@ -339,6 +357,7 @@ void server_close(struct server *srv)
 	while (srv->sessions)
 		session_close(srv->sessions);
 	uv_close((uv_handle_t *)&srv->accept_timer, NULL);
+	uv_close((uv_handle_t *)&srv->tick_timer, NULL);
 	uv_close((uv_handle_t *)&srv->listen_poll, server_on_listen_closed);
 	/* An activated socket is systemd's: it stays for the next start. */
 	if (srv->owns_path && unlink(srv->socket_path) < 0 && errno != ENOENT)

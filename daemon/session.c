@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -144,6 +145,24 @@ static int session_send(struct session *s, struct rpc_reply *out)
 	return session_send_packed(s, (size_t)len, out->fds, out->n_fds);
 }
 
+int session_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data)
+{
+	struct session *s = (struct session *)((char *)rs - offsetof(struct session, rpc));
+	int r;
+
+	/* Replies wait for the client: a status that would wait behind them is stale already. */
+	if (droppable && s->queue_head)
+		return -EAGAIN;
+	r = session_send(s, out);
+	if (r < 0) {
+		if (r != -ECONNRESET && r != -EPIPE && r != -ENOBUFS)
+			log_warning("session %u (%s): %s; closing it", s->rpc.id, s->rpc.name,
+				    strerror(-r));
+		session_close(s);
+	}
+	return r;
+}
+
 /* Sends what the queue holds, as far as the socket takes it. */
 static int session_flush(struct session *s)
 {
@@ -238,6 +257,8 @@ static int session_serve_one(struct session *s)
 				"the daemon accepts no file descriptors; %zu closed", n_dropped);
 	} else {
 		rpc_dispatch(srv->rpc, &s->rpc, req, &srv->arena, &out);
+		if (srv->rpc->n_subscribed)
+			server_tick_start(srv);
 	}
 reply:
 	r = session_send(s, &out);

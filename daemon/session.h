@@ -44,5 +44,11 @@ struct session {
 int session_new(struct server *srv, int fd, const struct ucred *cred, const gid_t *groups,
 		size_t n_groups);
 
+/*
+ * rpc_tick()'s rpc_push_fn: sends an event to the session whose rpc part is
+ * @rs; closes the session when it cannot take it.
+ */
+int session_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data);
+
 /* Stops serving; the session frees itself (and closes its fd) once libuv is done with it. */
 void session_close(struct session *s);

@@ -385,6 +385,73 @@ KSALLOC_EXPORT int ksalloc_pool_status(struct ksalloc_pool *pool, struct ksalloc
 /* The client a pool was opened through. */
 KSALLOC_EXPORT struct ksalloc_client *ksalloc_pool_get_client(const struct ksalloc_pool *pool);
 
+/* ---- subscriptions: events pushed by the daemon -------------------------------------------- */
+
+struct ksalloc_subscription;
+
+struct ksalloc_subscription_options {
+	const char *pool;           /* NULL or "": every pool this user may see, later ones too */
+	uint32_t interval_ms;       /* STATUS at most this often per pool; 0: 100, at least 10 */
+	uint32_t hold_threshold_ms; /* HELD_TOO_LONG beyond this; 0: none */
+};
+
+enum ksalloc_event_kind {
+	KSALLOC_EVENT_STATUS,        /* counters or holders changed (coalesced) */
+	KSALLOC_EVENT_DRY,           /* the pool's last free frame was taken */
+	KSALLOC_EVENT_HELD_TOO_LONG, /* a session has held a frame beyond the threshold */
+	KSALLOC_EVENT_RECLAIMED,     /* frames taken back from a session that ended */
+	KSALLOC_EVENT_GONE,          /* the pool was destroyed (or may no longer be seen) */
+};
+
+struct ksalloc_event {
+	enum ksalloc_event_kind kind;
+	char pool[KSALLOC_POOL_NAME_MAX];
+	uint64_t time_ms;      /* the daemon's CLOCK_MONOTONIC, ms */
+	uint32_t frames_total; /* STATUS, DRY, HELD_TOO_LONG: the pool's frames */
+	uint64_t size_bytes;   /* STATUS, DRY: the pool's memory */
+	/* STATUS, DRY: the extended status; its holders are malloc'ed: ksalloc_event_clear(). */
+	struct ksalloc_pool_stats stats;
+	/* HELD_TOO_LONG: the session and how long; RECLAIMED: the session that ended. */
+	struct ksalloc_holder holder;
+	uint32_t frames; /* RECLAIMED: frames taken back */
+};
+
+/*
+ * Subscribes to pool @opts->pool on a connection of its own (as @client_opts
+ * say; NULL: the defaults): the daemon pushes events, which the application
+ * reads with ksalloc_subscription_read() when the fd of
+ * ksalloc_subscription_get_fd() is readable (poll, epoll, a libuv poll
+ * handle). The daemon looks at subscribed pools every 20 ms: a pool that runs
+ * dry for less than that may not be reported. Returns 0 and *ret_subscription,
+ * -ENOENT (no such pool to be seen), -EINVAL, or an error of
+ * ksalloc_client_open(); ksalloc_client_open_error() describes a failure.
+ */
+KSALLOC_EXPORT int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
+					     const struct ksalloc_subscription_options *opts,
+					     struct ksalloc_subscription **ret_subscription);
+
+/* The fd to poll for POLLIN; owned by the subscription. */
+KSALLOC_EXPORT int ksalloc_subscription_get_fd(const struct ksalloc_subscription *subscription);
+
+/*
+ * Reads the next event without waiting. Returns 0 and *ret_event (free its
+ * holders with ksalloc_event_clear()), -EAGAIN when none is waiting, -EPIPE
+ * when the daemon went away (subscribe again once it is back), or a negative
+ * errno. A reader that falls behind misses STATUS events, never the others.
+ */
+KSALLOC_EXPORT int ksalloc_subscription_read(struct ksalloc_subscription *subscription,
+					     struct ksalloc_event *ret_event);
+
+/* Frees what ksalloc_subscription_read() allocated in @event. */
+KSALLOC_EXPORT void ksalloc_event_clear(struct ksalloc_event *event);
+
+/* One line describing the subscription's last failure. */
+KSALLOC_EXPORT const char *ksalloc_subscription_error(const struct ksalloc_subscription *subscription);
+
+/* Closes the connection. Accepts NULL; returns NULL. */
+KSALLOC_EXPORT struct ksalloc_subscription *
+ksalloc_subscription_close(struct ksalloc_subscription *subscription);
+
 #ifdef __cplusplus
 }
 #endif
