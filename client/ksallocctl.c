@@ -13,6 +13,8 @@
 #include <json-c/json.h>
 #include <ksalloc/ksalloc.h>
 
+#include "ksallocctl-top.h"
+
 struct ctl {
 	struct ksalloc_client *client;
 	bool json;
@@ -30,6 +32,10 @@ static void usage(FILE *out)
 		"  clients        list the sessions connected to the daemon\n"
 		"  destroy NAME   destroy pool NAME once none of its frames is held (its owner, root)\n"
 		"  backends       list the memory backends and whether the daemon's machine has them\n"
+		"  top [--interval MS]\n"
+		"                 live view of the pools and who holds their frames (q quits)\n"
+		"  watch [--interval MS] [--hold MS] [NAME]\n"
+		"                 print the events of pool NAME (every pool) a line each, as they come\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH  daemon socket (default $KSALLOC_SOCKET, else "
@@ -337,6 +343,60 @@ static int cmd_clients(struct ctl *ctl)
 	return 0;
 }
 
+#define COMMANDS "list, status NAME, clients, destroy NAME, backends, top, watch [NAME]"
+
+/* Parses a count of milliseconds for @option: 1 to 3600000. Returns it, or 0 (a usage error). */
+static uint32_t parse_ms(const char *option, const char *text)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = text ? strtoul(text, &end, 10) : 0;
+	if (!text || errno || end == text || *end || text[0] == '-' || v > 3600000 ||
+	    (v == 0 && strcmp(option, "--hold") != 0)) {
+		fprintf(stderr, "ksallocctl: %s takes milliseconds, %s to 3600000; got '%s'\n",
+			option, strcmp(option, "--hold") == 0 ? "0" : "1", text ? text : "");
+		return UINT32_MAX;
+	}
+	return (uint32_t)v;
+}
+
+/* top and watch, with their options: they open subscriptions, not a client. */
+static int live_command(const struct ksalloc_client_options *opts, const struct ctl *ctl,
+			const char *command, int argc, char **argv)
+{
+	bool watch = strcmp(command, "watch") == 0;
+	uint32_t interval_ms = watch ? 0 : 500, hold_ms = 1000;
+	const char *pool = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--interval") == 0) {
+			interval_ms = parse_ms("--interval", i + 1 < argc ? argv[++i] : NULL);
+			if (interval_ms == UINT32_MAX)
+				return 2;
+		} else if (watch && strcmp(argv[i], "--hold") == 0) {
+			hold_ms = parse_ms("--hold", i + 1 < argc ? argv[++i] : NULL);
+			if (hold_ms == UINT32_MAX)
+				return 2;
+		} else if (watch && !pool && argv[i][0] != '-') {
+			pool = argv[i];
+		} else {
+			fprintf(stderr, "ksallocctl: usage: ksallocctl %s\n",
+				watch ? "watch [--interval MS] [--hold MS] [NAME]" :
+					"top [--interval MS]");
+			return 2;
+		}
+	}
+	if (watch)
+		return ctl_watch(opts, pool, ctl->json, interval_ms, hold_ms);
+	if (ctl->json) {
+		fprintf(stderr, "ksallocctl: top is for people; for JSON, use watch --json\n");
+		return 2;
+	}
+	return ctl_top(opts, interval_ms);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -373,11 +433,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "ksallocctl: missing command (list, status NAME, clients, destroy NAME, "
-			"backends)\n");
+		fprintf(stderr, "ksallocctl: missing command (" COMMANDS ")\n");
 		return 2;
 	}
 	command = argv[optind++];
+	if (strcmp(command, "top") == 0 || strcmp(command, "watch") == 0)
+		return live_command(&opts, &ctl, command, argc - optind, argv + optind);
 	if (strcmp(command, "list") == 0 || strcmp(command, "clients") == 0 ||
 	    strcmp(command, "backends") == 0) {
 		if (optind != argc) {
@@ -390,9 +451,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} else {
-		fprintf(stderr, "ksallocctl: unknown command '%s' (list, status NAME, clients, "
-			"destroy NAME, backends)\n",
-			command);
+		fprintf(stderr, "ksallocctl: unknown command '%s' (" COMMANDS ")\n", command);
 		return 2;
 	}
 

@@ -12,6 +12,8 @@ KSALLOC_PACKAGES=(
 	libsystemd-dev libinih-dev libjson-c-dev
 	# man pages; systemd-analyze for the unit tests; dpkg-shlibdeps and file for cpack -G DEB
 	scdoc systemd dpkg-dev file
+	# a terminal for ksallocctl top's test (tmux), promtool for ksallocctl metrics' (prometheus)
+	tmux prometheus
 )
 
 as_root() {
