@@ -117,6 +117,8 @@ START_TEST(test_library_exports_only_its_public_api)
 	for (p = strtok(out, "\n"); p; p = strtok(NULL, "\n"))
 		ck_assert_msg(strncmp(p, "ksalloc_client_", 15) == 0 ||
 				      strncmp(p, "ksalloc_pool_", 13) == 0 ||
+				      strncmp(p, "ksalloc_subscription_", 21) == 0 ||
+				      strncmp(p, "ksalloc_event_", 14) == 0 ||
 				      strncmp(p, "Ks", 2) == 0 || strncmp(p, "KS", 2) == 0 ||
 				      strncmp(p, "IID_", 4) == 0 || strncmp(p, "CLSID_", 6) == 0 ||
 				      strcmp(p, "GUID_NULL") == 0 || strcmp(p, "LIBKSALLOC_1") == 0,
