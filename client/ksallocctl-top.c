@@ -438,8 +438,15 @@ static void top_draw(struct top *t)
 		total += t->pools[i].frames;
 	}
 	fputs("\033[H", out);
-	emit(out, width, "ksalloc top: %zu pools, %u of %u frames in use%*s", t->n_pools, in_use,
-	     total, 20, "q quits");
+	{
+		char head[128];
+		int len = snprintf(head, sizeof(head), "ksalloc top: %zu pools, %u of %u frames in use",
+				   t->n_pools, in_use, total);
+
+		/* "q quits" at the right edge, where there is room for it. */
+		emit(out, width, "%s%*s", head, len + 9 < (int)width ? (int)width - len : 0,
+		     len + 9 < (int)width ? "q quits" : "");
+	}
 	emit(out, width, "%s", "");
 	emit(out, width, "%-24s %-16s %7s %10s %7s %6s %6s %5s %9s %9s", "POOL", "BACKEND", "FRAMES",
 	     "SIZE", "IN USE", "FREE", "PEAK", "WAIT", "ACQ/S", "TIMEOUTS");
