@@ -29,7 +29,8 @@
  *               7    the client releases frames (payload: which of its pools, bit 0
  *                    of the next byte: all it holds, else the 4-byte index and
  *                    4-byte generation that follow)
- *             after 5 and 7 the daemon does its housekeeping (rpc_collect()),
+ *             after 5 and 7 the daemon does its housekeeping (rpc_tick() for the
+ *             subscribers, every event packed and decoded, then rpc_collect()),
  *             which closes a session that holds more than its frame quota
  *     2 bytes length, little endian
  *     length bytes (what is left, if fewer)
@@ -469,9 +470,36 @@ static void session_reconnect(struct world *w, int i)
 	session_connect(w, i);
 }
 
-/* main.c's on_housekeeping(). */
+/* session_push(): every event a subscriber gets must pack, fit and decode as a client reads it. */
+static int push_event(struct rpc_session *s, struct rpc_reply *out, bool droppable, void *data)
+{
+	static uint8_t tx[1u << 20];
+	struct world *w = data;
+	Ksalloc__Reply *back;
+	ssize_t n;
+
+	(void)droppable;
+	fuzz_check(s == &w->sessions[0] || s == &w->sessions[1], "an event for no session");
+	fuzz_check(out->msg.id == 0 && out->msg.body_case == KSALLOC__REPLY__BODY_EVENT &&
+			   out->n_fds == 0,
+		   "an event that is not one");
+	n = wire_pack(&out->msg.base, tx, w->max_message);
+	fuzz_check(n >= 0, "event (kind %d) larger than max_message_size %u",
+		   (int)out->msg.event->kind, w->max_message);
+	back = ksalloc__reply__unpack(NULL, (size_t)n, tx);
+	fuzz_check(back && back->event, "the client cannot decode the event");
+	ksalloc__reply__free_unpacked(back, NULL);
+	return 0;
+}
+
+/* main.c's on_housekeeping(), and server.c's tick for the subscribers. */
 static void housekeeping(struct world *w)
 {
+	static struct arena arena;
+
+	if (!arena.first)
+		fuzz_check(arena_init(&arena, 1u << 16) == 0, "arena_init");
+	rpc_tick(&w->rpc, &arena, push_event, w);
 	rpc_collect(&w->rpc, evict, w);
 	for (int i = 0; i < N_SESSIONS; i++)
 		if (!w->live[i])

@@ -88,6 +88,8 @@ enum req_kind {
 	REQ_CREATE_LOCKED_HUGETLB,
 	REQ_FRAME_FDS,
 	REQ_LIST_BACKENDS,
+	REQ_SUBSCRIBE,
+	REQ_DAEMON_STATS,
 };
 
 /*
@@ -109,6 +111,8 @@ static size_t pack_request(uint8_t *buf, enum req_kind kind, uint32_t id, const 
 	Ksalloc__ListSessionsRequest sessions = KSALLOC__LIST_SESSIONS_REQUEST__INIT;
 	Ksalloc__GetFrameFdsRequest frame_fds = KSALLOC__GET_FRAME_FDS_REQUEST__INIT;
 	Ksalloc__ListBackendsRequest backends = KSALLOC__LIST_BACKENDS_REQUEST__INIT;
+	Ksalloc__SubscribeRequest subscribe = KSALLOC__SUBSCRIBE_REQUEST__INIT;
+	Ksalloc__GetDaemonStatsRequest daemon_stats = KSALLOC__GET_DAEMON_STATS_REQUEST__INIT;
 	Ksalloc__Framing f = framing_of(arg ? arg : 4, 4096, 63);
 
 	req.id = id;
@@ -183,6 +187,17 @@ static size_t pack_request(uint8_t *buf, enum req_kind kind, uint32_t id, const 
 		req.body_case = KSALLOC__REQUEST__BODY_LIST_BACKENDS;
 		req.list_backends = &backends;
 		break;
+	case REQ_SUBSCRIBE:
+		subscribe.name = (char *)(name ? name : "");
+		subscribe.interval_ms = 10;
+		subscribe.hold_threshold_ms = arg;
+		req.body_case = KSALLOC__REQUEST__BODY_SUBSCRIBE;
+		req.subscribe = &subscribe;
+		break;
+	case REQ_DAEMON_STATS:
+		req.body_case = KSALLOC__REQUEST__BODY_GET_DAEMON_STATS;
+		req.get_daemon_stats = &daemon_stats;
+		break;
 	}
 	return pack(&req.base, buf);
 }
@@ -208,6 +223,8 @@ static void wire_seeds(void)
 		{ "request-create-locked-hugetlb", REQ_CREATE_LOCKED_HUGETLB, "huge", 0, 2 },
 		{ "request-get-frame-fds", REQ_FRAME_FDS, NULL, 1, 253 },
 		{ "request-list-backends", REQ_LIST_BACKENDS, NULL, 0, 0 },
+		{ "request-subscribe", REQ_SUBSCRIBE, "video", 0, 1 },
+		{ "request-get-daemon-stats", REQ_DAEMON_STATS, NULL, 0, 0 },
 	};
 	uint8_t buf[4096];
 
@@ -441,6 +458,21 @@ static void dispatch_seeds(void)
 	script_request(&s, 0, REQ_LIST_SESSIONS, NULL, 0, 0);
 	script_op(&s, 0, OP_CLOSE, NULL, 0);
 	write_seed("dispatch", "scribbled-block", s.buf, s.len);
+
+	/* Subscribers, one to a pool and one to all, while frames are held, scribbled and dropped. */
+	script_start(&s, 0x00, 0x00);
+	script_request(&s, 0, REQ_SUBSCRIBE, NULL, 0, 0);
+	script_request(&s, 1, REQ_SUBSCRIBE, "public", 0, 1);
+	script_request(&s, 1, REQ_OPEN, "public", 0, 0);
+	args[0] = 0;
+	args[1] = 3; /* every frame: dry */
+	script_op(&s, 1, OP_ACQUIRE, args, 2);
+	script_request(&s, 0, REQ_CREATE, "fleeting", 0, 2);
+	script_request(&s, 0, REQ_DAEMON_STATS, NULL, 0, 0);
+	script_op(&s, 1, OP_CLOSE, NULL, 0);
+	script_op(&s, 0, OP_ACQUIRE, args, 2);
+	script_op(&s, 0, OP_CLOSE, NULL, 0);
+	write_seed("dispatch", "subscribers", s.buf, s.len);
 
 	/* No hello: refused until it comes, and a second one refused too. */
 	script_start(&s, 0x01, 0x00);
