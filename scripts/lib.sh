@@ -39,6 +39,15 @@ ensure_packages() {
 		"${missing[@]}" >/dev/null
 }
 
+# Installs what scripts/test-hw needs that is missing, and only that: qemu, a static
+# busybox (the guest's userland), zstd (to unpack the kernel) and cpio (the initramfs).
+# ensure_packages sees this empty KSALLOC_PACKAGES (bash scopes locals dynamically), so
+# a machine that only runs an existing build does not get the whole toolchain.
+ensure_hw_packages() {
+	local KSALLOC_PACKAGES=()
+	ensure_packages qemu-system-x86 busybox-static zstd cpio
+}
+
 jobs() {
 	nproc 2>/dev/null || echo 2
 }
