@@ -485,13 +485,73 @@ static void top_draw(struct top *t)
 	free(screen);
 }
 
-int ctl_top(const struct ksalloc_client_options *opts, uint32_t interval_ms)
+/* What top shows, once, as JSON: every pool with its status and holders. */
+static int top_json(const struct ksalloc_client_options *opts)
+{
+	json_object *array = json_object_new_array();
+	struct ksalloc_pool_info *pools = NULL;
+	struct ksalloc_client *c;
+	size_t n = 0;
+	int r;
+
+	r = ksalloc_client_open(opts, &c);
+	if (r < 0) {
+		fprintf(stderr, "ksallocctl: top: %s\n", ksalloc_client_open_error());
+		json_object_put(array);
+		return 1;
+	}
+	r = ksalloc_client_list_pools(c, &pools, &n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct ksalloc_pool_stats st;
+		json_object *o, *holders;
+
+		/* A pool destroyed since the list is no longer to be shown. */
+		r = ksalloc_client_pool_stats(c, pools[i].name, &st);
+		if (r == -ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		o = json_object_new_object();
+		holders = json_object_new_array();
+		json_object_object_add(o, "name", json_object_new_string(pools[i].name));
+		json_object_object_add(o, "backend", json_object_new_string(st.backend));
+		json_object_object_add(o, "frames", json_object_new_uint64(st.status.framing.frames));
+		json_object_object_add(o, "size_bytes", json_object_new_uint64(pools[i].size_bytes));
+		json_object_object_add(o, "allocated_frames",
+				       json_object_new_uint64(st.status.allocated_frames));
+		json_object_object_add(o, "free_frames", json_object_new_uint64(st.free_frames));
+		json_object_object_add(o, "peak_frames", json_object_new_uint64(st.peak_frames));
+		json_object_object_add(o, "waiters", json_object_new_uint64(st.waiters));
+		json_object_object_add(o, "acquisitions", json_object_new_uint64(st.acquisitions));
+		json_object_object_add(o, "timeouts", json_object_new_uint64(st.timeouts));
+		for (size_t h = 0; h < st.n_holders; h++)
+			json_object_array_add(holders, holder_json(&st.holders[h]));
+		json_object_object_add(o, "holders", holders);
+		json_object_array_add(array, o);
+		free(st.holders);
+	}
+	if (r < 0)
+		fprintf(stderr, "ksallocctl: top: %s\n", ksalloc_client_error(c));
+	else
+		puts(json_object_to_json_string_ext(array, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(array);
+	free(pools);
+	ksalloc_client_close(c);
+	return r < 0 ? 1 : 0;
+}
+
+int ctl_top(const struct ksalloc_client_options *opts, uint32_t interval_ms, bool json)
 {
 	const struct ksalloc_subscription_options so = { .interval_ms = interval_ms };
 	struct ksalloc_subscription *sub;
 	struct top t = { 0 };
 	int r, ret = 0;
 
+	if (json)
+		return top_json(opts);
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "ksallocctl: top needs a terminal; scripts can use watch, status "
 				"or metrics\n");

@@ -19,5 +19,6 @@ int ctl_watch(const struct ksalloc_client_options *opts, const char *pool, bool 
 /*
  * `ksallocctl top`: a live full-screen view of every pool and who holds its
  * frames, until q, SIGINT or SIGTERM. The terminal is restored on every exit.
+ * @json: what it would show, once, as JSON.
  */
-int ctl_top(const struct ksalloc_client_options *opts, uint32_t interval_ms);
+int ctl_top(const struct ksalloc_client_options *opts, uint32_t interval_ms, bool json);

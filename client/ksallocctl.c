@@ -390,11 +390,7 @@ static int live_command(const struct ksalloc_client_options *opts, const struct 
 	}
 	if (watch)
 		return ctl_watch(opts, pool, ctl->json, interval_ms, hold_ms);
-	if (ctl->json) {
-		fprintf(stderr, "ksallocctl: top is for people; for JSON, use watch --json\n");
-		return 2;
-	}
-	return ctl_top(opts, interval_ms);
+	return ctl_top(opts, interval_ms, ctl->json);
 }
 
 int main(int argc, char **argv)

@@ -241,6 +241,27 @@ START_TEST(test_top_shows_pools_and_holders_and_q_restores_the_terminal)
 	test_daemon_up(&daemon_, config);
 	camera = test_spawn_holder("camera", "video", 3);
 	encoder = test_spawn_holder("encoder", "video", 2);
+	/* What it shows, once, as JSON: for scripts. */
+	{
+		char *argv[] = { (char *)test_binary("ksallocctl"), "--json", "top", NULL };
+		json_object *all, *video = NULL, *v;
+		char *out = NULL;
+
+		ck_assert_int_eq(test_run(argv, &out, NULL), 0);
+		all = json_tokener_parse(out);
+		ck_assert_ptr_nonnull(all);
+		for (size_t i = 0; i < json_object_array_length(all); i++)
+			if (json_object_object_get_ex(json_object_array_get_idx(all, i), "name", &v) &&
+			    strcmp(json_object_get_string(v), "video") == 0)
+				video = json_object_array_get_idx(all, i);
+		ck_assert_ptr_nonnull(video);
+		ck_assert(json_object_object_get_ex(video, "allocated_frames", &v));
+		ck_assert_int_eq(json_object_get_int(v), 5);
+		ck_assert(json_object_object_get_ex(video, "holders", &v));
+		ck_assert_uint_eq(json_object_array_length(v), 2);
+		json_object_put(all);
+		free(out);
+	}
 	snprintf(camera_line, sizeof(camera_line), "pid %-8d camera", (int)camera);
 	snprintf(encoder_line, sizeof(encoder_line), "pid %-8d encoder", (int)encoder);
 	/* After top, the pane's shell says how it ended and stays, for the terminal to be read. */
