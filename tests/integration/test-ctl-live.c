@@ -244,21 +244,21 @@ START_TEST(test_top_shows_pools_and_holders_and_q_restores_the_terminal)
 	/* What it shows, once, as JSON: for scripts. */
 	{
 		char *argv[] = { (char *)test_binary("ksallocctl"), "--json", "top", NULL };
-		json_object *all, *video = NULL, *v;
+		json_object *all, *video = NULL, *jv;
 		char *out = NULL;
 
 		ck_assert_int_eq(test_run(argv, &out, NULL), 0);
 		all = json_tokener_parse(out);
 		ck_assert_ptr_nonnull(all);
 		for (size_t i = 0; i < json_object_array_length(all); i++)
-			if (json_object_object_get_ex(json_object_array_get_idx(all, i), "name", &v) &&
-			    strcmp(json_object_get_string(v), "video") == 0)
+			if (json_object_object_get_ex(json_object_array_get_idx(all, i), "name", &jv) &&
+			    strcmp(json_object_get_string(jv), "video") == 0)
 				video = json_object_array_get_idx(all, i);
 		ck_assert_ptr_nonnull(video);
-		ck_assert(json_object_object_get_ex(video, "allocated_frames", &v));
-		ck_assert_int_eq(json_object_get_int(v), 5);
-		ck_assert(json_object_object_get_ex(video, "holders", &v));
-		ck_assert_uint_eq(json_object_array_length(v), 2);
+		ck_assert(json_object_object_get_ex(video, "allocated_frames", &jv));
+		ck_assert_int_eq(json_object_get_int(jv), 5);
+		ck_assert(json_object_object_get_ex(video, "holders", &jv));
+		ck_assert_uint_eq(json_object_array_length(jv), 2);
 		json_object_put(all);
 		free(out);
 	}
