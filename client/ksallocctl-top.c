@@ -432,7 +432,8 @@ static void top_draw(struct top *t)
 	out = open_memstream(&screen, &screen_size);
 	if (!out)
 		return;
-	qsort(t->pools, t->n_pools, sizeof(*t->pools), pool_order);
+	if (t->n_pools)
+		qsort(t->pools, t->n_pools, sizeof(*t->pools), pool_order);
 	for (size_t i = 0; i < t->n_pools; i++) {
 		in_use += t->pools[i].stats.status.allocated_frames;
 		total += t->pools[i].frames;
@@ -463,7 +464,9 @@ static void top_draw(struct top *t)
 		     p->stats.free_frames, p->stats.peak_frames, p->stats.waiters, rate,
 		     (unsigned long long)p->stats.timeouts);
 		used++;
-		qsort(p->stats.holders, p->stats.n_holders, sizeof(*p->stats.holders), holder_order);
+		if (p->stats.n_holders)
+			qsort(p->stats.holders, p->stats.n_holders, sizeof(*p->stats.holders),
+			      holder_order);
 		for (size_t h = 0; h < p->stats.n_holders && used + 2 < rows; h++) {
 			const struct ksalloc_holder *o = &p->stats.holders[h];
 			char user[32], age[32];

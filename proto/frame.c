@@ -362,6 +362,7 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 		  uint32_t timeout_ms, uint32_t *ret_index, uint32_t *ret_generation)
 {
 	struct timespec deadline;
+	uint32_t ticket;
 	int r;
 
 	if (atomic_load_explicit(&fp->shared->state, memory_order_relaxed) != SHM_STATE_COMMITTED)
@@ -377,6 +378,15 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 		deadline_after(&deadline, timeout_ms);
 
 	/*
+	 * Our place in the queue first, in the slot when no thread of our session
+	 * waits there yet: the count below then publishes it (join_waiters()' CAS),
+	 * so a releaser that sees us counted sees our place, and a session that
+	 * starts waiting after we are counted comes after us.
+	 */
+	ticket = atomic_fetch_add(&fp->shared->ticket, 1);
+	if (frame_slot_waiting(slot) == 0)
+		atomic_store_explicit(&slot->wait_ticket, ticket, memory_order_relaxed);
+	/*
 	 * Count ourselves before looking again: a release that frees a frame after
 	 * our look then sees us and hands the frame over (after_free()). The global
 	 * count goes up first and down last, so a crash can only leave it too high.
@@ -387,9 +397,6 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 		atomic_fetch_sub(&fp->shared->waiters, 1);
 		return r;
 	}
-	if (r == 1)
-		atomic_store_explicit(&slot->wait_ticket, atomic_fetch_add(&fp->shared->ticket, 1),
-				      memory_order_relaxed);
 	/*
 	 * Store-load order with the releaser (its CAS, then its look at waiters):
 	 * our count must be visible before we look at the ownership words, which

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -147,6 +148,7 @@ END_TEST
 
 struct waiter {
 	pthread_t thread;
+	_Atomic pid_t tid; /* set by the thread itself */
 	uint32_t session;
 	uint32_t timeout_ms;
 	int result;
@@ -158,6 +160,7 @@ static void *wait_for_frame(void *arg)
 	struct waiter *w = arg;
 	uint32_t hint = 0;
 
+	atomic_store(&w->tid, gettid());
 	w->result = frame_acquire(&pool.fp, w->session, slot_of(w->session), &hint, w->timeout_ms,
 				  &w->index, &w->generation);
 	return NULL;
@@ -195,6 +198,34 @@ START_TEST(test_frame_release_hands_the_frame_to_the_waiter)
 }
 END_TEST
 
+/*
+ * Waits (without sleeping) until @w's thread is counted as waiting and asleep
+ * in the kernel: a waiter that is still looking for a free frame may take one
+ * that a release frees before handing it over, so order is only promised
+ * among waiters that wait.
+ */
+static void until_asleep(struct waiter *w)
+{
+	char path[64], stat[256], *state;
+	pid_t tid;
+
+	until_waiting(w->session, 1);
+	while ((tid = atomic_load(&w->tid)) == 0)
+		sched_yield();
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	for (;;) {
+		FILE *f = fopen(path, "re");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(stat, sizeof(stat), f));
+		fclose(f);
+		state = strrchr(stat, ')');
+		if (state && state[2] == 'S')
+			return;
+		sched_yield();
+	}
+}
+
 START_TEST(test_frame_waiting_sessions_are_served_in_order)
 {
 	struct waiter w[3] = {
@@ -208,7 +239,7 @@ START_TEST(test_frame_waiting_sessions_are_served_in_order)
 	ck_assert_int_eq(frame_acquire(&pool.fp, 1, slot_of(1), &hint, 0, &index, &generation), 0);
 	for (int i = 0; i < 3; i++) {
 		pthread_create(&w[i].thread, NULL, wait_for_frame, &w[i]);
-		until_waiting(w[i].session, 1);
+		until_asleep(&w[i]);
 	}
 	/* Each release goes to the longest waiter, who passes it on when done. */
 	ck_assert_int_eq(frame_release(&pool.fp, 1, index, generation), 0);
