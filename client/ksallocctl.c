@@ -14,6 +14,7 @@
 #include <ksalloc/ksalloc.h>
 
 #include "ksallocctl-top.h"
+#include "ksallocctl.h"
 
 struct ctl {
 	struct ksalloc_client *client;
@@ -36,6 +37,9 @@ static void usage(FILE *out)
 		"                 live view of the pools and who holds their frames (q quits)\n"
 		"  watch [--interval MS] [--hold MS] [NAME]\n"
 		"                 print the events of pool NAME (every pool) a line each, as they come\n"
+		"  metrics        print the daemon's, pools' and sessions' numbers for Prometheus\n"
+		"  advise [--margin PERCENT]\n"
+		"                 suggest pool sizes: the peaks seen plus PERCENT (default 25)\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH  daemon socket (default $KSALLOC_SOCKET, else "
@@ -343,7 +347,8 @@ static int cmd_clients(struct ctl *ctl)
 	return 0;
 }
 
-#define COMMANDS "list, status NAME, clients, destroy NAME, backends, top, watch [NAME]"
+#define COMMANDS \
+	"list, status NAME, clients, destroy NAME, backends, top, watch [NAME], metrics, advise"
 
 /* Parses a count of milliseconds for @option: 1 to 3600000. Returns it, or 0 (a usage error). */
 static uint32_t parse_ms(const char *option, const char *text)
@@ -360,6 +365,28 @@ static uint32_t parse_ms(const char *option, const char *text)
 		return UINT32_MAX;
 	}
 	return (uint32_t)v;
+}
+
+/* Parses advise's arguments, [--margin PERCENT] of 0 to 1000: the margin, or -1 (a usage error). */
+static int parse_advise_args(int argc, char **argv)
+{
+	unsigned long v;
+	char *end;
+
+	if (argc == 0)
+		return 25;
+	if (argc != 2 || strcmp(argv[0], "--margin") != 0) {
+		fprintf(stderr, "ksallocctl: usage: ksallocctl advise [--margin PERCENT]\n");
+		return -1;
+	}
+	errno = 0;
+	v = strtoul(argv[1], &end, 10);
+	if (errno || end == argv[1] || *end || argv[1][0] < '0' || argv[1][0] > '9' || v > 1000) {
+		fprintf(stderr, "ksallocctl: --margin takes a percentage, 0 to 1000; got '%s'\n",
+			argv[1]);
+		return -1;
+	}
+	return (int)v;
 }
 
 /* top and watch, with their options: they open subscriptions, not a client. */
@@ -405,7 +432,7 @@ int main(int argc, char **argv)
 	struct ksalloc_client_options opts;
 	struct ctl ctl = { 0 };
 	const char *command;
-	int c, r, ret;
+	int c, r, ret, margin_percent = 25;
 
 	ksalloc_client_options_init(&opts);
 	opts.client_name = "ksallocctl";
@@ -436,11 +463,15 @@ int main(int argc, char **argv)
 	if (strcmp(command, "top") == 0 || strcmp(command, "watch") == 0)
 		return live_command(&opts, &ctl, command, argc - optind, argv + optind);
 	if (strcmp(command, "list") == 0 || strcmp(command, "clients") == 0 ||
-	    strcmp(command, "backends") == 0) {
+	    strcmp(command, "backends") == 0 || strcmp(command, "metrics") == 0) {
 		if (optind != argc) {
 			fprintf(stderr, "ksallocctl: %s takes no arguments\n", command);
 			return 2;
 		}
+	} else if (strcmp(command, "advise") == 0) {
+		margin_percent = parse_advise_args(argc - optind, argv + optind);
+		if (margin_percent < 0)
+			return 2;
 	} else if (strcmp(command, "status") == 0 || strcmp(command, "destroy") == 0) {
 		if (argc - optind != 1) {
 			fprintf(stderr, "ksallocctl: usage: ksallocctl %s NAME\n", command);
@@ -464,6 +495,10 @@ int main(int argc, char **argv)
 		ret = cmd_destroy(&ctl, argv[optind]);
 	else if (strcmp(command, "backends") == 0)
 		ret = cmd_backends(&ctl);
+	else if (strcmp(command, "metrics") == 0)
+		ret = ctl_metrics(ctl.client, ctl.json);
+	else if (strcmp(command, "advise") == 0)
+		ret = ctl_advise(ctl.client, ctl.json, (unsigned)margin_percent);
 	else
 		ret = cmd_status(&ctl, argv[optind]);
 	ksalloc_client_close(ctl.client);

@@ -2,6 +2,8 @@
 #include "harness-client.h"
 
 #include <check.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +39,9 @@ pid_t test_spawn_holder(const char *name, const char *pool, uint32_t frames)
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
+		/* A test that fails before it kills the holder leaves no holder behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+			_exit(13);
 		close(ready[0]);
 		hold(name, pool, frames, ready[1]);
 	}
