@@ -303,7 +303,22 @@ static int bench_latency(void)
 		lat[n++] = (double)(now_ns() - t_acquired);
 		kill(child, SIGKILL);
 		waitpid(child, &status, 0);
-		/* The frame comes back with the child's session; the next round waits for it. */
+		/*
+		 * The frame comes back with the child's session: the next round starts once the
+		 * subscriber has seen the pool with it free, or the daemon's look could miss
+		 * the pool running dry again (it looks every 20 ms).
+		 */
+		for (bool back = false; !back;) {
+			struct pollfd p = { .fd = ksalloc_subscription_get_fd(s), .events = POLLIN };
+
+			if (poll(&p, 1, 5000) <= 0)
+				return -ETIMEDOUT;
+			while (!back && ksalloc_subscription_read(s, &e) == 0) {
+				back = e.kind == KSALLOC_EVENT_STATUS &&
+				       e.stats.status.allocated_frames == 0;
+				ksalloc_event_clear(&e);
+			}
+		}
 	}
 	ksalloc_subscription_close(s);
 	qsort(lat, n, sizeof(lat[0]), cmp_double);
