@@ -89,7 +89,8 @@ void rpc_subscribe(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Reques
 	p = q->name[0] ? storage_find(rpc->storage, q->name) : NULL;
 	if (q->name[0] && (!p || !access_allows(&p->access, &peer, ACCESS_READ))) {
 		/* Not there and not to be seen are one answer, as for status. */
-		rpc_reply_error(out, arena, req->id, -ENOENT, "subscribe: no pool called %s",
+		rpc_reply_error(out, arena, req->id, -ENOENT,
+				"subscribe: no pool named \"%s\" (ksallocctl list shows the pools)",
 				q->name);
 		return;
 	}

@@ -155,7 +155,8 @@ START_TEST(test_watch_json_is_an_object_a_line)
 		char *err = NULL;
 
 		ck_assert_int_eq(test_run(argv, NULL, &err), 1);
-		ck_assert_str_eq(err, "ksallocctl: watch: subscribe: no pool called nosuch\n");
+		ck_assert_str_eq(err, "ksallocctl: watch: subscribe: no pool named \"nosuch\" "
+				      "(ksallocctl list shows the pools)\n");
 		free(err);
 	}
 	test_daemon_down(&daemon_);

@@ -219,7 +219,8 @@ START_TEST(test_new_and_gone_pools_and_refusals)
 
 	test_daemon_up(&daemon_, config);
 	ck_assert_int_eq(ksalloc_subscription_open(NULL, &missing, &none), -ENOENT);
-	ck_assert_str_eq(ksalloc_client_open_error(), "subscribe: no pool called nosuch");
+	ck_assert_str_eq(ksalloc_client_open_error(),
+			 "subscribe: no pool named \"nosuch\" (ksallocctl list shows the pools)");
 	ck_assert_ptr_null(none);
 
 	s = subscribe(NULL, 10, 0);
