@@ -429,41 +429,6 @@ static json_object *daemon_to_json(const struct ksalloc_daemon_stats *d)
 	return o;
 }
 
-static json_object *pool_to_json(const struct ksalloc_pool_info *p,
-				 const struct ksalloc_pool_stats *st)
-{
-	json_object *o = json_object_new_object(), *holders = json_object_new_array();
-
-	json_object_object_add(o, "name", json_object_new_string(p->name));
-	json_object_object_add(o, "backend", json_object_new_string(p->backend));
-	json_object_object_add(o, "frames", json_object_new_uint64(st->status.framing.frames));
-	json_object_object_add(o, "allocated_frames",
-			       json_object_new_uint64(st->status.allocated_frames));
-	json_object_object_add(o, "free_frames", json_object_new_uint64(st->free_frames));
-	json_object_object_add(o, "peak_frames", json_object_new_uint64(st->peak_frames));
-	json_object_object_add(o, "waiters", json_object_new_uint64(st->waiters));
-	json_object_object_add(o, "acquisitions", json_object_new_uint64(st->acquisitions));
-	json_object_object_add(o, "timeouts", json_object_new_uint64(st->timeouts));
-	json_object_object_add(o, "reclaimed", json_object_new_uint64(st->reclaimed));
-	json_object_object_add(o, "size_bytes", json_object_new_uint64(p->size_bytes));
-	json_object_object_add(o, "sessions", json_object_new_uint64(st->sessions));
-	for (size_t i = 0; i < st->n_holders; i++) {
-		const struct ksalloc_holder *h = &st->holders[i];
-		json_object *ho = json_object_new_object();
-
-		json_object_object_add(ho, "session_id", json_object_new_uint64(h->session_id));
-		json_object_object_add(ho, "pid", json_object_new_uint64(h->pid));
-		json_object_object_add(ho, "uid", json_object_new_uint64(h->uid));
-		json_object_object_add(ho, "name", json_object_new_string(h->name));
-		json_object_object_add(ho, "frames_held", json_object_new_uint64(h->frames_held));
-		json_object_object_add(ho, "oldest_hold_ms",
-				       json_object_new_uint64(h->oldest_hold_ms));
-		json_object_array_add(holders, ho);
-	}
-	json_object_object_add(o, "holders", holders);
-	return o;
-}
-
 static json_object *session_to_json(const struct ksalloc_session_info *s)
 {
 	json_object *o = json_object_new_object();
@@ -484,7 +449,7 @@ static int print_metrics_json(const struct snapshot *s)
 
 	json_object_object_add(o, "daemon", daemon_to_json(&s->daemon));
 	for (size_t i = 0; i < s->n_pools; i++)
-		json_object_array_add(pools, pool_to_json(&s->pools[i], &s->stats[i]));
+		json_object_array_add(pools, ctl_pool_to_json(&s->pools[i], &s->stats[i]));
 	json_object_object_add(o, "pools", pools);
 	for (size_t i = 0; i < s->n_sessions; i++)
 		json_object_array_add(sessions, session_to_json(&s->sessions[i]));

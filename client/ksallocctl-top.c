@@ -7,6 +7,7 @@
  * table that is redrawn whole.
  */
 #include "ksallocctl-top.h"
+#include "ksallocctl.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -61,19 +62,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* "1.2 s", "3 min": an age for people. */
-static void format_age(uint64_t ms, char *buf, size_t size)
-{
-	if (ms < 1000)
-		snprintf(buf, size, "%llu ms", (unsigned long long)ms);
-	else if (ms < 120000)
-		snprintf(buf, size, "%.1f s", (double)ms / 1000);
-	else if (ms < 7200000)
-		snprintf(buf, size, "%llu min", (unsigned long long)(ms / 60000));
-	else
-		snprintf(buf, size, "%llu h", (unsigned long long)(ms / 3600000));
-}
-
 static void format_bytes(uint64_t n, char *buf, size_t size)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
@@ -118,19 +106,6 @@ static void format_clock(char *buf, size_t size)
 		 ts.tv_nsec / 1000000);
 }
 
-static json_object *holder_json(const struct ksalloc_holder *h)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "session_id", json_object_new_uint64(h->session_id));
-	json_object_object_add(o, "pid", json_object_new_uint64(h->pid));
-	json_object_object_add(o, "uid", json_object_new_uint64(h->uid));
-	json_object_object_add(o, "name", json_object_new_string(h->name));
-	json_object_object_add(o, "frames_held", json_object_new_uint64(h->frames_held));
-	json_object_object_add(o, "oldest_hold_ms", json_object_new_uint64(h->oldest_hold_ms));
-	return o;
-}
-
 static void print_event_json(const struct ksalloc_event *e, const char *clock)
 {
 	json_object *o = json_object_new_object();
@@ -155,15 +130,15 @@ static void print_event_json(const struct ksalloc_event *e, const char *clock)
 		json_object_object_add(o, "timeouts", json_object_new_uint64(st->timeouts));
 		json_object_object_add(o, "reclaimed", json_object_new_uint64(st->reclaimed));
 		for (size_t i = 0; i < st->n_holders; i++)
-			json_object_array_add(holders, holder_json(&st->holders[i]));
+			json_object_array_add(holders, ctl_holder_to_json(&st->holders[i]));
 		json_object_object_add(o, "holders", holders);
 		break;
 	}
 	case KSALLOC_EVENT_HELD_TOO_LONG:
-		json_object_object_add(o, "holder", holder_json(&e->holder));
+		json_object_object_add(o, "holder", ctl_holder_to_json(&e->holder));
 		break;
 	case KSALLOC_EVENT_RECLAIMED:
-		json_object_object_add(o, "holder", holder_json(&e->holder));
+		json_object_object_add(o, "holder", ctl_holder_to_json(&e->holder));
 		json_object_object_add(o, "frames", json_object_new_uint64(e->frames));
 		break;
 	case KSALLOC_EVENT_GONE:
@@ -193,7 +168,7 @@ static void print_event_text(const struct ksalloc_event *e, const char *clock)
 			       st->holders[i].name, st->holders[i].frames_held);
 		break;
 	case KSALLOC_EVENT_HELD_TOO_LONG:
-		format_age(e->holder.oldest_hold_ms, age, sizeof(age));
+		ctl_format_age(e->holder.oldest_hold_ms, age, sizeof(age));
 		printf(" session %u pid %u name %s frames %u for %s", e->holder.session_id,
 		       e->holder.pid, e->holder.name, e->holder.frames_held, age);
 		break;
@@ -358,7 +333,7 @@ static void top_update(struct top *t, struct ksalloc_event *e)
 			 e->pool, e->frames, e->holder.pid, e->holder.name);
 		break;
 	case KSALLOC_EVENT_HELD_TOO_LONG:
-		format_age(e->holder.oldest_hold_ms, age, sizeof(age));
+		ctl_format_age(e->holder.oldest_hold_ms, age, sizeof(age));
 		snprintf(t->message, sizeof(t->message), "%s: pid %u (%s) has held a frame for %s",
 			 e->pool, e->holder.pid, e->holder.name, age);
 		break;
@@ -472,7 +447,7 @@ static void top_draw(struct top *t)
 			char user[32], age[32];
 
 			user_name(o->uid, user, sizeof(user));
-			format_age(o->oldest_hold_ms + (now - p->received_ms), age, sizeof(age));
+			ctl_format_age(o->oldest_hold_ms + (now - p->received_ms), age, sizeof(age));
 			emit(out, width, "  pid %-8u %-16s user %-10s holds %u, oldest for %s", o->pid,
 			     o->name, user, o->frames_held, age);
 			used++;
@@ -506,7 +481,7 @@ static int top_json(const struct ksalloc_client_options *opts)
 	r = ksalloc_client_list_pools(c, &pools, &n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct ksalloc_pool_stats st;
-		json_object *o, *holders;
+		json_object *o;
 
 		/* A pool destroyed since the list is no longer to be shown. */
 		r = ksalloc_client_pool_stats(c, pools[i].name, &st);
@@ -516,22 +491,7 @@ static int top_json(const struct ksalloc_client_options *opts)
 		}
 		if (r < 0)
 			break;
-		o = json_object_new_object();
-		holders = json_object_new_array();
-		json_object_object_add(o, "name", json_object_new_string(pools[i].name));
-		json_object_object_add(o, "backend", json_object_new_string(st.backend));
-		json_object_object_add(o, "frames", json_object_new_uint64(st.status.framing.frames));
-		json_object_object_add(o, "size_bytes", json_object_new_uint64(pools[i].size_bytes));
-		json_object_object_add(o, "allocated_frames",
-				       json_object_new_uint64(st.status.allocated_frames));
-		json_object_object_add(o, "free_frames", json_object_new_uint64(st.free_frames));
-		json_object_object_add(o, "peak_frames", json_object_new_uint64(st.peak_frames));
-		json_object_object_add(o, "waiters", json_object_new_uint64(st.waiters));
-		json_object_object_add(o, "acquisitions", json_object_new_uint64(st.acquisitions));
-		json_object_object_add(o, "timeouts", json_object_new_uint64(st.timeouts));
-		for (size_t h = 0; h < st.n_holders; h++)
-			json_object_array_add(holders, holder_json(&st.holders[h]));
-		json_object_object_add(o, "holders", holders);
+		o = ctl_pool_to_json(&pools[i], &st);
 		json_object_array_add(array, o);
 		free(st.holders);
 	}

@@ -137,32 +137,6 @@ static int cmd_list(struct ctl *ctl)
 	return 0;
 }
 
-/* "1.2 s", "3 min": an age for people. */
-static void format_age(uint64_t ms, char *buf, size_t size)
-{
-	if (ms < 1000)
-		snprintf(buf, size, "%llu ms", (unsigned long long)ms);
-	else if (ms < 120000)
-		snprintf(buf, size, "%.1f s", (double)ms / 1000);
-	else if (ms < 7200000)
-		snprintf(buf, size, "%llu min", (unsigned long long)(ms / 60000));
-	else
-		snprintf(buf, size, "%llu h", (unsigned long long)(ms / 3600000));
-}
-
-static json_object *holder_to_json(const struct ksalloc_holder *h)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "session_id", json_object_new_uint64(h->session_id));
-	json_object_object_add(o, "pid", json_object_new_uint64(h->pid));
-	json_object_object_add(o, "uid", json_object_new_uint64(h->uid));
-	json_object_object_add(o, "name", json_object_new_string(h->name));
-	json_object_object_add(o, "frames_held", json_object_new_uint64(h->frames_held));
-	json_object_object_add(o, "oldest_hold_ms", json_object_new_uint64(h->oldest_hold_ms));
-	return o;
-}
-
 static int print_status_json(const char *name, const struct ksalloc_pool_stats *st)
 {
 	json_object *o = pool_to_json(name, st->backend, 0, &st->status);
@@ -177,7 +151,7 @@ static int print_status_json(const char *name, const struct ksalloc_pool_stats *
 	json_object_object_add(o, "reclaimed", json_object_new_uint64(st->reclaimed));
 	json_object_object_add(o, "sessions", json_object_new_uint64(st->sessions));
 	for (size_t i = 0; i < st->n_holders; i++)
-		json_object_array_add(holders, holder_to_json(&st->holders[i]));
+		json_object_array_add(holders, ctl_holder_to_json(&st->holders[i]));
 	json_object_object_add(o, "holders", holders);
 	return print_json(o);
 }
@@ -223,7 +197,7 @@ static int cmd_status(struct ctl *ctl, const char *name)
 			const struct ksalloc_holder *h = &st.holders[i];
 			char age[32];
 
-			format_age(h->oldest_hold_ms, age, sizeof(age));
+			ctl_format_age(h->oldest_hold_ms, age, sizeof(age));
 			printf("%-8u %8u %6u %-24s %7u %12s\n", h->session_id, h->pid, h->uid,
 			       h->name, h->frames_held, age);
 		}
@@ -338,7 +312,7 @@ static int cmd_clients(struct ctl *ctl)
 		const struct ksalloc_session_info *s = &sessions[i];
 		char age[32];
 
-		format_age(s->connected_ms, age, sizeof(age));
+		ctl_format_age(s->connected_ms, age, sizeof(age));
 		printf("%-8u %8u %6u %-24s %6u %7u %10s%s\n", s->session_id, s->pid, s->uid,
 		       s->name, s->pools_open, s->frames_held, age,
 		       s->session_id == ksalloc_client_session_id(ctl->client) ? "  (this one)" : "");

@@ -45,21 +45,6 @@ struct rpc_subscription {
 	uint64_t ticks;
 };
 
-/* A zeroed protobuf-c message of type @T in @arena, or NULL. */
-#define ARENA_NEW(arena, T, init)                              \
-	({                                                     \
-		T *_m = arena_alloc(arena, sizeof(T));         \
-		if (_m)                                        \
-			init(_m);                              \
-		_m;                                            \
-	})
-
-static struct peer session_peer(const struct rpc_session *s)
-{
-	return (struct peer){ .uid = s->uid, .gid = s->gid, .groups = s->groups,
-			      .n_groups = s->n_groups };
-}
-
 void rpc_unsubscribe(struct rpc *rpc, struct rpc_session *s)
 {
 	if (!s->sub)
@@ -76,7 +61,7 @@ void rpc_subscribe(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Reques
 {
 	const Ksalloc__SubscribeRequest *q = req->subscribe;
 	const char *problem = q->name[0] ? shm_name_problem(q->name) : NULL;
-	struct peer peer = session_peer(s);
+	struct peer peer = rpc_session_peer(s);
 	Ksalloc__SubscribeReply *r;
 	struct rpc_subscription *sub;
 	struct pool *p;
@@ -371,7 +356,7 @@ static int tick_reclaims(struct rpc_session *s, struct arena *arena, const struc
 static int tick_session(struct rpc *rpc, struct rpc_session *s, struct arena *arena, uint64_t now,
 			rpc_push_fn push, void *data)
 {
-	struct peer peer = session_peer(s);
+	struct peer peer = rpc_session_peer(s);
 	struct rpc_subscription *sub = s->sub;
 	uint32_t id = 0, kept = 0;
 	struct pool *p;

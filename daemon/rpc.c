@@ -177,7 +177,7 @@ static struct rpc_binding *find_binding(const struct rpc_session *s, uint32_t po
 	return NULL;
 }
 
-static struct peer peer_of(const struct rpc_session *s)
+struct peer rpc_session_peer(const struct rpc_session *s)
 {
 	return (struct peer){ .uid = s->uid, .gid = s->gid, .groups = s->groups,
 			      .n_groups = s->n_groups };
@@ -191,7 +191,7 @@ static bool allowed(const struct rpc_session *s, const struct pool *p, uint32_t 
 		    const char *request, struct arena *arena, uint32_t id, struct rpc_reply *out)
 {
 	const char *verb = what == ACCESS_READ ? "see" : "open";
-	struct peer peer = peer_of(s);
+	struct peer peer = rpc_session_peer(s);
 	char mode[8];
 
 	if (access_allows(&p->access, &peer, what))
@@ -286,15 +286,6 @@ static void reply_ok(struct rpc_reply *out, uint32_t id, Ksalloc__Reply__BodyCas
 }
 
 #define REPLY_OOM(out, arena, id) rpc_reply_error(out, arena, id, -ENOMEM, "daemon out of memory")
-
-/* A zeroed protobuf-c message of type @T in @arena, or NULL. */
-#define ARENA_NEW(arena, T, init)                              \
-	({                                                     \
-		T *_m = arena_alloc(arena, sizeof(T));         \
-		if (_m)                                        \
-			init(_m);                              \
-		_m;                                            \
-	})
 
 static Ksalloc__Framing *framing_to_wire(struct arena *arena, const struct framing *f)
 {
@@ -404,7 +395,7 @@ static void handle_list_pools(struct rpc *rpc, const struct rpc_session *s,
 {
 	size_t budget = rpc->limits.max_message_size - RPC_ENVELOPE_BYTES, total = 0;
 	uint32_t skip = req->list_pools->offset;
-	struct peer peer = peer_of(s);
+	struct peer peer = rpc_session_peer(s);
 	Ksalloc__ListPoolsReply *r;
 	struct pool *p;
 	uint32_t id = 0;
@@ -646,7 +637,7 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 		return;
 	}
 	if (rpc->policy.create_group_set && s->uid != 0) {
-		struct peer peer = peer_of(s);
+		struct peer peer = rpc_session_peer(s);
 
 		if (!peer_in_group(&peer, rpc->policy.create_group)) {
 			log_warning("refused: uid %u (pid %d, %s) may not create pool %s: not in "
@@ -870,7 +861,7 @@ Ksalloc__GetStatusReply *rpc_extended_status(struct rpc *rpc, const struct pool 
 int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
 		    struct framing *ret_framing, uint32_t *ret_allocated)
 {
-	struct peer peer = peer_of(s);
+	struct peer peer = rpc_session_peer(s);
 	struct pool *p;
 
 	if (!s->greeted)

@@ -159,6 +159,9 @@ int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_
 void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
 		  struct arena *arena, struct rpc_reply *out);
 
+/* Who @s is, for access_allows(). */
+struct peer rpc_session_peer(const struct rpc_session *s);
+
 /* The session with id @id, or NULL. */
 struct rpc_session *rpc_find_session(const struct rpc *rpc, uint32_t id);
 

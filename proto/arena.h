@@ -27,3 +27,13 @@ void arena_deinit(struct arena *a);
 void arena_reset(struct arena *a);
 /* Returns zeroed memory aligned for any type, or NULL when out of memory. */
 void *arena_alloc(struct arena *a, size_t size_bytes);
+
+/* A zeroed protobuf-c message of type @T in @arena, or NULL. */
+#define ARENA_NEW(arena, T, init)                              \
+	({                                                     \
+		T *_m = arena_alloc(arena, sizeof(T));         \
+		if (_m)                                        \
+			init(_m);                              \
+		_m;                                            \
+	})
+
