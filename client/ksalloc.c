@@ -1196,8 +1196,11 @@ int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *fra
 	if (v->dmabuf_fds && frame->index < v->frames.n_frames &&
 	    atomic_load(&v->frames.frames[frame->index].owner) ==
 		    shm_owner(v->session_id, frame->generation)) {
+		/* A frame whose access was lost on the way (0) ends both directions. */
 		r = view_sync(v, frame->index, DMA_BUF_SYNC_END,
-			      frame->access & KSALLOC_ACCESS_READ_WRITE);
+			      frame->access & KSALLOC_ACCESS_READ_WRITE ?
+				      frame->access & KSALLOC_ACCESS_READ_WRITE :
+				      KSALLOC_ACCESS_READ_WRITE);
 		if (r < 0)
 			return r;
 	}
