@@ -31,7 +31,7 @@
 
 #include <ksalloc/ksalloc.h>
 
-#include "bench-util.h"
+#include "bench/bench-util.h"
 
 #define POOLS 200
 #define REPS 5

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * bench-frames: the frame fast path of proto/frame.c, measured on a pool's
+ * bench-frames: the frame fast path of shm/frame.c, measured on a pool's
  * shared memory against the obvious alternative, a process-shared pthread
  * mutex guarding a free list of the same frames, in the same run.
  *
@@ -40,11 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench-util.h"
+#include "bench/bench-util.h"
 
-#include "frame.h"
-#include "framing.h"
-#include "shm.h"
+#include "shm/frame.h"
+#include "shm/framing.h"
+#include "shm/layout.h"
 
 #define N_FRAMES 8
 #define FRAME_SIZE 4096
@@ -60,7 +60,7 @@
 #define BAR_CONTENDED_NS 150.0
 
 enum variant {
-	V_KSALLOC, /* proto/frame.c */
+	V_KSALLOC, /* shm/frame.c */
 	V_MUTEX,   /* the baseline for pairs: pthread mutex around a free list */
 	V_FUTEX,   /* the baseline for hand-offs: a raw futex word */
 	/* Parts of a pair, timed alone to see where its time goes. */
@@ -169,7 +169,7 @@ static int bench_open(struct bench *b)
 	return 0;
 }
 
-/* Slot @slot to @session, the way daemon/pool.c's pool_attach() hands one out. */
+/* Slot @slot to @session, the way daemon/storage/pool.c's pool_attach() hands one out. */
 static void bench_attach(struct bench *b, uint32_t slot, uint32_t session)
 {
 	frame_slot_assign(&b->fp.slots[slot], session);
@@ -891,7 +891,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: bench-frames [OPTIONS]\n"
-		"Measures acquire + release of a frame (proto/frame.c) in shared memory against\n"
+		"Measures acquire + release of a frame (shm/frame.c) in shared memory against\n"
 		"a process-shared pthread mutex, and hand-offs to a sleeping waiter against a raw\n"
 		"futex, and prints a Markdown table.\n"
 		"\n"

@@ -47,7 +47,7 @@
 #include <ksalloc/ksalloc.h>
 #include <systemd/sd-bus.h>
 
-#include "bench-util.h"
+#include "bench/bench-util.h"
 
 #define MAX_REPS 51
 #define CRASHES_PER_REP 5

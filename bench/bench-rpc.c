@@ -69,11 +69,11 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
-#include "bench-util.h"
+#include "bench/bench-util.h"
 
-#include "arena.h"
-#include "ksalloc.pb-c.h"
-#include "wire.h"
+#include "proto/arena.h"
+#include "proto/ksalloc.pb-c.h"
+#include "proto/wire.h"
 
 #define POOL_NAME "bench"
 #define POOL_FRAMES 8

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench-util.h"
+#include "bench/bench-util.h"
 
 int cmp_double(const void *a, const void *b)
 {

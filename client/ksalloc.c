@@ -23,12 +23,14 @@
 
 #include <ksalloc/ksalloc.h>
 
-#include "arena.h"
-#include "fastpath.h"
-#include "frame.h"
-#include "hresult.h"
-#include "shm.h"
-#include "wire.h"
+#include "proto/arena.h"
+#include "proto/fastpath.h"
+#include "shm/frame.h"
+#include "proto/hresult.h"
+#include "shm/layout.h"
+#include "proto/wire.h"
+
+_Static_assert(KSALLOC_FRAME_ALIGNMENT_MAX == FRAMING_ALIGNMENT_MAX, "one page, both sides");
 
 /* Replies to earlier, timed-out requests that one call skips at most. */
 #define STALE_REPLIES_MAX 64

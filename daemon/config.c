@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "config.h"
+#include "daemon/config.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,8 +17,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "shm.h"
+#include "daemon/storage/backend.h"
+#include "shm/layout.h"
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)

@@ -39,10 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "access.h"
-#include "backend.h"
-#include "framing.h"
-#include "log.h"
+#include "daemon/storage/access.h"
+#include "daemon/storage/backend.h"
+#include "shm/framing.h"
+#include "daemon/util/log.h"
 
 #define CONFIG_POOL_NAME_MAX 63 /* bytes, without the NUL */
 #define CONFIG_POOL_SESSIONS_MAX 1024

@@ -14,13 +14,13 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
-#include "config.h"
-#include "log.h"
-#include "notify.h"
-#include "reload.h"
-#include "rpc.h"
-#include "server.h"
-#include "storage.h"
+#include "daemon/config.h"
+#include "daemon/util/log.h"
+#include "daemon/notify.h"
+#include "daemon/reload.h"
+#include "daemon/rpc/rpc.h"
+#include "daemon/transport/server.h"
+#include "daemon/storage/storage.h"
 
 #ifndef KSALLOC_SYSCONFDIR
 #define KSALLOC_SYSCONFDIR "/etc"

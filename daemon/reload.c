@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "reload.h"
+#include "daemon/reload.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "log.h"
+#include "daemon/util/log.h"
 
 static const struct pool_config *config_pool(const struct daemon_config *cfg, const char *name)
 {

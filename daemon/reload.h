@@ -9,9 +9,9 @@
  * clients); owner, group and mode changes apply at once.
  */
 
-#include "config.h"
-#include "rpc.h"
-#include "storage.h"
+#include "daemon/config.h"
+#include "daemon/rpc/rpc.h"
+#include "daemon/storage/storage.h"
 
 /*
  * Applies @cfg (loaded from @path) to @storage. Every pool that cannot be

@@ -10,9 +10,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "config.h"
-#include "fuzz.h"
-#include "shm.h"
+#include "daemon/config.h"
+#include "fuzz/fuzz.h"
+#include "shm/layout.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

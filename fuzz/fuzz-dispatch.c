@@ -56,11 +56,11 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "fastpath.h"
-#include "fuzz.h"
-#include "log.h"
-#include "rpc.h"
-#include "wire.h"
+#include "proto/fastpath.h"
+#include "fuzz/fuzz.h"
+#include "daemon/util/log.h"
+#include "daemon/rpc/rpc.h"
+#include "proto/wire.h"
 
 #define N_SESSIONS 2
 #define MAX_CHUNKS 256

@@ -25,8 +25,8 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "fuzz.h"
-#include "pool.h"
+#include "fuzz/fuzz.h"
+#include "daemon/storage/pool.h"
 
 static bool trace; /* $KSALLOC_FUZZ_TRACE: the block at each step on stderr */
 

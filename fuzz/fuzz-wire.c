@@ -24,10 +24,10 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#include "arena.h"
-#include "fastpath.h"
-#include "fuzz.h"
-#include "wire.h"
+#include "proto/arena.h"
+#include "proto/fastpath.h"
+#include "fuzz/fuzz.h"
+#include "proto/wire.h"
 
 /* Small, so that larger messages take the arena's spill path too. */
 #define ARENA_BYTES 512

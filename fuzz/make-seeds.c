@@ -20,8 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "shm.h"
-#include "wire.h"
+#include "shm/layout.h"
+#include "proto/wire.h"
 
 static const char *corpus;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "arena.h"
+#include "proto/arena.h"
 
 #include <errno.h>
 #include <stdalign.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "fastpath.h"
+#include "proto/fastpath.h"
 
 #include <errno.h>
 #include <string.h>

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "framing.h"
+#include "shm/framing.h"
 
 /* Returns the packed length, or -EMSGSIZE when @size is too small. */
 ssize_t fastpath_pack_status_request(void *buf, size_t size, uint32_t id, uint32_t pool_id);

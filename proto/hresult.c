@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "hresult.h"
+#include "proto/hresult.h"
 
 #include <errno.h>
 #include <stddef.h>
 
-#include <ksalloc/ksproxy.h>
+#include <ksalloc/winerror.h>
 
 static const struct {
 	int error; /* positive errno */

@@ -6,7 +6,7 @@
  * without the socket code: what the daemon's request handlers may see.
  */
 
-#include "ksalloc.pb-c.h"
+#include "proto/ksalloc.pb-c.h"
 
 #define WIRE_PROTOCOL_VERSION 1u
 #define WIRE_DEFAULT_MAX_MESSAGE 65536u /* bytes; the daemon may announce another */

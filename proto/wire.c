@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "wire.h"
+#include "proto/wire.h"
 
 #include <errno.h>
 #include <stdbool.h>

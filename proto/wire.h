@@ -13,7 +13,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "protocol.h"
+#include "proto/protocol.h"
 
 /*
  * Packs @msg into @buf. Returns the packed length, or -EMSGSIZE when it would

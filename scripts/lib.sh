@@ -4,6 +4,8 @@
 
 KSALLOC_PACKAGES=(
 	gcc clang cmake make pkg-config binutils
+	# cmake/check-layering.py, which every build runs
+	python3
 	# the sanitizer and libFuzzer runtimes (clang only recommends them)
 	libclang-rt-14-dev
 	# memcheck, for the daemon in one stage of scripts/test

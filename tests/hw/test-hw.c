@@ -24,9 +24,9 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
-#include "harness.h"
-#include "harness-client.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/harness-client.h"
+#include "tests/lib/ksalloc-check.h"
 
 #define HEAP "/dev/dma_heap/system"
 #define UDMABUF "/dev/udmabuf"

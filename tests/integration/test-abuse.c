@@ -25,10 +25,10 @@
 
 #include <ksalloc/ksalloc.h>
 
-#include "harness.h"
-#include "ksalloc-check.h"
-#include "frame.h"
-#include "wire.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/ksalloc-check.h"
+#include "shm/frame.h"
+#include "proto/wire.h"
 
 static const char config[] = "[daemon]\n"
 			     "max_sessions = 32\n"

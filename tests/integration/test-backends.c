@@ -19,8 +19,8 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
-#include "harness.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/ksalloc-check.h"
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
 #define HUGE_PAGE (2u << 20)

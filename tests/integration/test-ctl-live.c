@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "harness-client.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/harness-client.h"
+#include "tests/lib/ksalloc-check.h"
 
 static const char config[] = "[pool video]\nframes = 8\nframe_size = 64K\n"
 			     "[pool audio]\nframes = 2\nframe_size = 4K\n";

@@ -19,9 +19,9 @@
 
 #include <ksalloc/ksalloc.h>
 
-#include "harness.h"
-#include "harness-client.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/harness-client.h"
+#include "tests/lib/ksalloc-check.h"
 
 #define PROMTOOL "/usr/bin/promtool"
 

@@ -20,9 +20,9 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
-#include "harness.h"
-#include "ksalloc.pb-c.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "proto/ksalloc.pb-c.h"
+#include "tests/lib/ksalloc-check.h"
 
 static const char two_pools[] = "[daemon]\n"
 				"log_level = debug\n"

@@ -20,9 +20,9 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
-#include "harness.h"
-#include "harness-client.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/harness-client.h"
+#include "tests/lib/ksalloc-check.h"
 
 static const char config[] = "[pool video]\n"
 			     "frames = 4\n"

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/ksalloc-check.h"
 
 static const char config[] = "[pool video]\nframes = 8\nframe_size = 3110400\nalignment = 64\n";
 static const char expected[] = "Frames=8 FrameSize=3110400 FileAlignment=0x3f PoolType=0 "

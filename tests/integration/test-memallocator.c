@@ -18,8 +18,8 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
-#include "harness.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/ksalloc-check.h"
 
 /* HRESULTs are signed: compare bit patterns, so failures print as the hex Windows documents. */
 #define ck_assert_hr_eq(hr, expected) ck_assert_uint_eq((uint32_t)(hr), (uint32_t)(expected))

@@ -19,8 +19,8 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
-#include "harness.h"
-#include "ksalloc-check.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/ksalloc-check.h"
 
 static struct test_daemon daemon_;
 static char note[1024];

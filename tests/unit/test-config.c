@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "config.h"
+#include "daemon/config.h"
 
 #include <check.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ksalloc-check.h"
+#include "tests/lib/ksalloc-check.h"
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 

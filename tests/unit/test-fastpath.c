@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fastpath.h"
-#include "ksalloc-check.h"
-#include "wire.h"
+#include "proto/fastpath.h"
+#include "tests/lib/ksalloc-check.h"
+#include "proto/wire.h"
 
 /* Values that cover each varint length and the proto3 default. */
 static uint32_t sample(unsigned *seed)

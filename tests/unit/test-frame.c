@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * proto/frame.c on a pool in shared anonymous memory: ownership, errors,
+ * shm/frame.c on a pool in shared anonymous memory: ownership, errors,
  * hand-off and fairness, timeouts, state changes, reclaim. Threads stand in
  * for sessions where one process is enough; forked processes where it is not.
  */
@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "frame.h"
-#include "ksalloc-check.h"
+#include "shm/frame.h"
+#include "tests/lib/ksalloc-check.h"
 
 #define N_SLOTS 4
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "framing.h"
-#include "ksalloc-check.h"
+#include "shm/framing.h"
+#include "tests/lib/ksalloc-check.h"
 
 static const struct framing_limits limits = { .max_pool_frames = 64, .max_frame_size = 1 << 20 };
 

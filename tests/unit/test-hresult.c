@@ -5,8 +5,8 @@
 
 #include <ksalloc/ksproxy.h>
 
-#include "hresult.h"
-#include "ksalloc-check.h"
+#include "proto/hresult.h"
+#include "tests/lib/ksalloc-check.h"
 
 START_TEST(test_hresult_maps_each_documented_errno)
 {

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "storage.h"
-#include "ksalloc-check.h"
+#include "daemon/storage/storage.h"
+#include "tests/lib/ksalloc-check.h"
 
 static const struct framing video = { .frames = 8, .frame_size = 3110400, .file_alignment = 63 };
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shm.h"
-#include "ksalloc-check.h"
+#include "shm/layout.h"
+#include "tests/lib/ksalloc-check.h"
 
 static const struct framing video = { .frames = 8, .frame_size = 3110400, .file_alignment = 63 };
 

@@ -8,9 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "wire.h"
-#include "ksalloc-check.h"
+#include "proto/arena.h"
+#include "proto/wire.h"
+#include "tests/lib/ksalloc-check.h"
 
 static int sv[2];
 

@@ -1,0 +1,837 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * IMemAllocator over a ksalloc pool, and the IMediaSamples it hands out: the DirectShow side
+ * of the allocator object of ks-allocator.c (the object is in ks-allocator.h). Like the rest of
+ * the shim it translates: properties to framing, samples to frames, errno to HRESULT.
+ *
+ * Locking. Any thread may call any method, and GetBuffer and sample releases may run in many
+ * threads at once, so:
+ * - a->lock serializes the slow calls, SetProperties, GetProperties, Commit and Decommit, which
+ *   talk to the daemon or change the granted properties. The frame path never takes it.
+ * - a->pool_lock is held shared around every acquire of this object, and exclusively while
+ *   Commit reshapes the pool or changes a->in_effect. ksalloc_pool_reshape() maps the pool's new
+ *   memory and unmaps the old, which an acquire in flight (perhaps asleep on a futex in that
+ *   memory) must not see; and a sample is cut by a->in_effect, read after its acquire.
+ * - a->frames_out counts the frames this object holds. It goes up inside the shared hold, after
+ *   the acquire, and down only once a release is complete, so Commit, which reads it under the
+ *   exclusive hold, never reshapes while a frame of ours is mapped or a release still touches
+ *   the mapping. Releases therefore need no lock (they must not take pool_lock: a waiting
+ *   writer would stall them, and with them the acquire the writer waits for).
+ * - a->committed is this object's view of Commit and Decommit; written under a->lock, read by
+ *   GetBuffer without it.
+ * - a->notify has its own lock, so that a sample release never waits for a daemon round trip;
+ *   it is never held while calling out.
+ * Lock order: a->lock before a->pool_lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ksalloc/ksalloc.h>
+#include <ksalloc/ksproxy.h>
+
+#include "proto/hresult.h"
+#include "client/ks/ks-allocator.h"
+
+/*
+ * How long Commit waits for acquires of this object still in flight (GetBuffer woken by
+ * Decommit, KsAllocateFrame) before it reshapes the pool or changes how samples are cut. They
+ * return at once when the pool is decommitted, as it must be for a reshape; one still waiting
+ * after this long waits on a pool that another session committed again, which the daemon would
+ * refuse to reshape anyway: Commit gives up with VFW_E_WRONG_STATE rather than hang.
+ */
+#define COMMIT_DRAIN_TIMEOUT_MS KSALLOC_DEFAULT_TIMEOUT_MS
+
+struct ks_sample {
+	IMediaSample iface; /* first: the interface pointer is the object pointer */
+	atomic_uint refs;
+	struct ks_allocator *allocator; /* one reference, dropped by ReleaseBuffer */
+	struct ksalloc_frame frame;
+	BYTE *buffer; /* frame.data + cbPrefix */
+	LONG size;
+	LONG actual;
+	/* The stream's properties: one thread at a time, as Windows' CMediaSample, so no lock. */
+	bool time_valid;
+	bool stop_valid;
+	bool media_time_valid;
+	bool sync_point;
+	bool preroll;
+	bool discontinuity;
+	REFERENCE_TIME start;
+	REFERENCE_TIME end;
+	LONGLONG media_start;
+	LONGLONG media_end;
+	AM_MEDIA_TYPE *media_type; /* NULL: the format did not change */
+};
+
+static const IMediaSampleVtbl sample_vtbl;
+
+static struct ks_allocator *from_mem(IMemAllocatorCallbackTemp *This)
+{
+	return ks_allocator_from_mem_iface(This);
+}
+
+static struct ks_sample *from_sample(IMediaSample *This)
+{
+	return (struct ks_sample *)This;
+}
+
+/* ---- properties and framing ------------------------------------------------------------- */
+
+/* The properties a pool's framing gives, before any SetProperties: no prefix. */
+static ALLOCATOR_PROPERTIES properties_from_framing(const struct ksalloc_framing *f)
+{
+	return (ALLOCATOR_PROPERTIES){
+		.cBuffers = (LONG)f->frames,
+		.cbBuffer = (LONG)f->frame_size,
+		.cbAlign = (LONG)(f->file_alignment + 1),
+		.cbPrefix = 0,
+	};
+}
+
+/* The framing @p asks of a pool that now has @now: its options and pool type stay. */
+static struct ksalloc_framing framing_from_properties(const ALLOCATOR_PROPERTIES *p,
+						      const struct ksalloc_framing *now)
+{
+	return (struct ksalloc_framing){
+		.options_flags = now->options_flags,
+		.pool_type = now->pool_type,
+		.frames = (uint32_t)p->cBuffers,
+		.frame_size = (uint32_t)p->cbBuffer + (uint32_t)p->cbPrefix,
+		.file_alignment = (uint32_t)p->cbAlign - 1,
+	};
+}
+
+/*
+ * Whether the pool as it is (@now) already gives what @want asks: as many
+ * frames, each at least as large and as aligned. A frame owns its whole
+ * stride (frame_size rounded up to the alignment), so a request rounded the
+ * CMemAllocator way fits in a pool whose frame_size was not: GetProperties'
+ * own values passed back to SetProperties never force a reshape.
+ */
+/* Bytes a frame owns in the pool: its size rounded up to the alignment. */
+static uint64_t stride_of(const struct ksalloc_framing *f)
+{
+	return ((uint64_t)f->frame_size + f->file_alignment) & ~(uint64_t)f->file_alignment;
+}
+
+static uint64_t frame_stride(const struct ks_allocator *a)
+{
+	return stride_of(&ksalloc_pool_get_info(a->pool)->status.framing);
+}
+
+static bool pool_satisfies(const struct ksalloc_framing *now, const struct ksalloc_framing *want)
+{
+	return want->options_flags == now->options_flags && want->pool_type == now->pool_type &&
+	       want->frames == now->frames && want->frame_size <= stride_of(now) &&
+	       want->file_alignment <= now->file_alignment;
+}
+
+static bool properties_same(const ALLOCATOR_PROPERTIES *x, const ALLOCATOR_PROPERTIES *y)
+{
+	return x->cBuffers == y->cBuffers && x->cbBuffer == y->cbBuffer &&
+	       x->cbAlign == y->cbAlign && x->cbPrefix == y->cbPrefix;
+}
+
+/*
+ * A power of two, and no more than a page: frames sit at multiples of their alignment from the
+ * start of a shared mapping, which is only page aligned. (Windows' base class allows up to its
+ * 64 KiB allocation granularity.)
+ */
+static bool alignment_valid(LONG align)
+{
+	return align > 0 && (align & (align - 1)) == 0 && (uint32_t)align <= KSALLOC_FRAME_ALIGNMENT_MAX;
+}
+
+/* Mirrors what IMemAllocator grants into the IKsAllocatorEx view (KsGetProperties). */
+static void properties_ex_update(ALLOCATOR_PROPERTIES_EX *ex, const ALLOCATOR_PROPERTIES *p)
+{
+	ex->cBuffers = p->cBuffers;
+	ex->cbBuffer = p->cbBuffer;
+	ex->cbAlign = p->cbAlign;
+	ex->cbPrefix = p->cbPrefix;
+}
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+int ks_allocator_acquire(struct ks_allocator *a, uint32_t timeout_ms,
+			 struct ksalloc_frame *ret_frame, ALLOCATOR_PROPERTIES *ret_in_effect)
+{
+	int r;
+
+	pthread_rwlock_rdlock(&a->pool_lock);
+	r = ksalloc_pool_acquire(a->pool, timeout_ms, ret_frame);
+	if (r == 0) {
+		atomic_fetch_add(&a->frames_out, 1);
+		if (ret_in_effect)
+			*ret_in_effect = a->in_effect;
+	}
+	pthread_rwlock_unlock(&a->pool_lock);
+	return r;
+}
+
+int ks_allocator_release(struct ks_allocator *a, const struct ksalloc_frame *frame)
+{
+	/*
+	 * No lock (see the top of the file): a frame we hold keeps frames_out above 0, and so the
+	 * mapping in place, until the decrement below, which comes after the last access.
+	 */
+	int r = ksalloc_pool_release(a->pool, frame);
+
+	if (r == 0)
+		atomic_fetch_sub(&a->frames_out, 1);
+	return r;
+}
+
+/*
+ * Gives back a frame that this object surely acquired (a sample's). Even when the pool refuses
+ * it (say the daemon took the session's frames back) the frame is ours no longer, so it stops
+ * being counted, or SetProperties would refuse for ever; nothing touches its memory after.
+ */
+static int release_own_frame(struct ks_allocator *a, const struct ksalloc_frame *frame)
+{
+	int r = ks_allocator_release(a, frame);
+
+	if (r < 0)
+		atomic_fetch_sub(&a->frames_out, 1);
+	return r;
+}
+
+/* ---- IMediaSample ----------------------------------------------------------------------- */
+
+static void media_type_free(AM_MEDIA_TYPE *mt)
+{
+	if (!mt)
+		return;
+	if (mt->pUnk)
+		IUnknown_Release(mt->pUnk);
+	free(mt->pbFormat);
+	free(mt);
+}
+
+/*
+ * A malloc'ed copy of @src, as Windows' CreateMediaType() makes one: its own format block and
+ * its own reference to pUnk. Unlike Windows, pbFormat is NULL when cbFormat is 0, so that the
+ * owner can always free() it.
+ */
+static HRESULT media_type_copy(const AM_MEDIA_TYPE *src, AM_MEDIA_TYPE **ret_copy)
+{
+	AM_MEDIA_TYPE *mt = malloc(sizeof(*mt));
+
+	if (!mt)
+		return E_OUTOFMEMORY;
+	*mt = *src;
+	mt->pbFormat = NULL;
+	if (src->cbFormat > 0) {
+		mt->pbFormat = malloc(src->cbFormat);
+		if (!mt->pbFormat) {
+			free(mt);
+			return E_OUTOFMEMORY;
+		}
+		memcpy(mt->pbFormat, src->pbFormat, src->cbFormat);
+	}
+	if (mt->pUnk)
+		IUnknown_AddRef(mt->pUnk);
+	*ret_copy = mt;
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_query_interface(IMediaSample *This, REFIID riid,
+							void **ppvObject)
+{
+	if (!ppvObject)
+		return E_POINTER;
+	*ppvObject = NULL;
+	if (!riid)
+		return E_POINTER;
+	if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IMediaSample))
+		return E_NOINTERFACE;
+	atomic_fetch_add(&from_sample(This)->refs, 1);
+	*ppvObject = This;
+	return S_OK;
+}
+
+static ULONG STDMETHODCALLTYPE sample_add_ref(IMediaSample *This)
+{
+	return atomic_fetch_add(&from_sample(This)->refs, 1) + 1;
+}
+
+static HRESULT STDMETHODCALLTYPE mem_release_buffer(IMemAllocatorCallbackTemp *This,
+						    IMediaSample *pBuffer);
+
+static ULONG STDMETHODCALLTYPE sample_release(IMediaSample *This)
+{
+	struct ks_sample *s = from_sample(This);
+	ULONG refs = atomic_fetch_sub(&s->refs, 1) - 1;
+
+	/* As Windows' samples do, the last reference hands the sample to its allocator. */
+	if (refs == 0)
+		mem_release_buffer(&s->allocator->mem_iface, This);
+	return refs;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_get_pointer(IMediaSample *This, BYTE **ppBuffer)
+{
+	if (!ppBuffer)
+		return E_POINTER;
+	*ppBuffer = from_sample(This)->buffer;
+	return S_OK;
+}
+
+static LONG STDMETHODCALLTYPE sample_get_size(IMediaSample *This)
+{
+	return from_sample(This)->size;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_get_time(IMediaSample *This, REFERENCE_TIME *pTimeStart,
+						 REFERENCE_TIME *pTimeEnd)
+{
+	struct ks_sample *s = from_sample(This);
+
+	if (!pTimeStart || !pTimeEnd)
+		return E_POINTER;
+	if (!s->time_valid)
+		return VFW_E_SAMPLE_TIME_NOT_SET;
+	*pTimeStart = s->start;
+	if (!s->stop_valid) {
+		/* What Windows' base classes report, so that code reading both keeps working. */
+		*pTimeEnd = s->start + 1;
+		return VFW_S_NO_STOP_TIME;
+	}
+	*pTimeEnd = s->end;
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_set_time(IMediaSample *This, REFERENCE_TIME *pTimeStart,
+						 REFERENCE_TIME *pTimeEnd)
+{
+	struct ks_sample *s = from_sample(This);
+
+	s->time_valid = pTimeStart != NULL;
+	s->stop_valid = pTimeStart && pTimeEnd;
+	if (pTimeStart)
+		s->start = *pTimeStart;
+	if (s->stop_valid)
+		s->end = *pTimeEnd;
+	return S_OK;
+}
+
+static HRESULT flag_result(bool flag)
+{
+	return flag ? S_OK : S_FALSE;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_is_sync_point(IMediaSample *This)
+{
+	return flag_result(from_sample(This)->sync_point);
+}
+
+static HRESULT STDMETHODCALLTYPE sample_set_sync_point(IMediaSample *This, BOOL bIsSyncPoint)
+{
+	from_sample(This)->sync_point = bIsSyncPoint;
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_is_preroll(IMediaSample *This)
+{
+	return flag_result(from_sample(This)->preroll);
+}
+
+static HRESULT STDMETHODCALLTYPE sample_set_preroll(IMediaSample *This, BOOL bIsPreroll)
+{
+	from_sample(This)->preroll = bIsPreroll;
+	return S_OK;
+}
+
+static LONG STDMETHODCALLTYPE sample_get_actual_data_length(IMediaSample *This)
+{
+	return from_sample(This)->actual;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_set_actual_data_length(IMediaSample *This, LONG lLen)
+{
+	struct ks_sample *s = from_sample(This);
+
+	if (lLen < 0 || lLen > s->size)
+		return VFW_E_BUFFER_OVERFLOW;
+	s->actual = lLen;
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_get_media_type(IMediaSample *This,
+						       AM_MEDIA_TYPE **ppMediaType)
+{
+	struct ks_sample *s = from_sample(This);
+
+	if (!ppMediaType)
+		return E_POINTER;
+	*ppMediaType = NULL;
+	if (!s->media_type)
+		return S_FALSE;
+	return media_type_copy(s->media_type, ppMediaType);
+}
+
+static HRESULT STDMETHODCALLTYPE sample_set_media_type(IMediaSample *This,
+						       AM_MEDIA_TYPE *pMediaType)
+{
+	struct ks_sample *s = from_sample(This);
+	AM_MEDIA_TYPE *copy = NULL;
+	HRESULT hr = S_OK;
+
+	if (pMediaType && pMediaType->cbFormat > 0 && !pMediaType->pbFormat)
+		return E_POINTER;
+	if (pMediaType)
+		hr = media_type_copy(pMediaType, &copy);
+	/* As Windows' samples: the old type goes in every case, so a failure leaves none. */
+	media_type_free(s->media_type);
+	s->media_type = copy;
+	return hr;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_is_discontinuity(IMediaSample *This)
+{
+	return flag_result(from_sample(This)->discontinuity);
+}
+
+static HRESULT STDMETHODCALLTYPE sample_set_discontinuity(IMediaSample *This, BOOL bDiscontinuity)
+{
+	from_sample(This)->discontinuity = bDiscontinuity;
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_get_media_time(IMediaSample *This, LONGLONG *pTimeStart,
+						       LONGLONG *pTimeEnd)
+{
+	struct ks_sample *s = from_sample(This);
+
+	if (!pTimeStart || !pTimeEnd)
+		return E_POINTER;
+	if (!s->media_time_valid)
+		return VFW_E_MEDIA_TIME_NOT_SET;
+	*pTimeStart = s->media_start;
+	*pTimeEnd = s->media_end;
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_set_media_time(IMediaSample *This, LONGLONG *pTimeStart,
+						       LONGLONG *pTimeEnd)
+{
+	struct ks_sample *s = from_sample(This);
+
+	if (!pTimeStart) {
+		s->media_time_valid = false;
+		return S_OK;
+	}
+	if (!pTimeEnd)
+		return E_POINTER;
+	s->media_start = *pTimeStart;
+	s->media_end = *pTimeEnd;
+	s->media_time_valid = true;
+	return S_OK;
+}
+
+static const IMediaSampleVtbl sample_vtbl = {
+	.QueryInterface = sample_query_interface,
+	.AddRef = sample_add_ref,
+	.Release = sample_release,
+	.GetPointer = sample_get_pointer,
+	.GetSize = sample_get_size,
+	.GetTime = sample_get_time,
+	.SetTime = sample_set_time,
+	.IsSyncPoint = sample_is_sync_point,
+	.SetSyncPoint = sample_set_sync_point,
+	.IsPreroll = sample_is_preroll,
+	.SetPreroll = sample_set_preroll,
+	.GetActualDataLength = sample_get_actual_data_length,
+	.SetActualDataLength = sample_set_actual_data_length,
+	.GetMediaType = sample_get_media_type,
+	.SetMediaType = sample_set_media_type,
+	.IsDiscontinuity = sample_is_discontinuity,
+	.SetDiscontinuity = sample_set_discontinuity,
+	.GetMediaTime = sample_get_media_time,
+	.SetMediaTime = sample_set_media_time,
+};
+
+/* ---- IMemAllocator ---------------------------------------------------------------------- */
+
+static HRESULT STDMETHODCALLTYPE mem_query_interface(IMemAllocatorCallbackTemp *This, REFIID riid,
+						     void **ppvObject)
+{
+	return ks_allocator_query_interface(from_mem(This), riid, ppvObject);
+}
+
+static ULONG STDMETHODCALLTYPE mem_add_ref(IMemAllocatorCallbackTemp *This)
+{
+	return ks_allocator_ref(from_mem(This));
+}
+
+static ULONG STDMETHODCALLTYPE mem_release(IMemAllocatorCallbackTemp *This)
+{
+	return ks_allocator_unref(from_mem(This));
+}
+
+static HRESULT STDMETHODCALLTYPE mem_set_properties(IMemAllocatorCallbackTemp *This,
+						    ALLOCATOR_PROPERTIES *pRequest,
+						    ALLOCATOR_PROPERTIES *pActual)
+{
+	struct ks_allocator *a = from_mem(This);
+	ALLOCATOR_PROPERTIES granted;
+	int64_t slot;
+	HRESULT hr;
+
+	if (!pRequest || !pActual)
+		return E_POINTER;
+	/* Arguments first, then state, in the order of Windows' CMemAllocator. */
+	if (!alignment_valid(pRequest->cbAlign))
+		return VFW_E_BADALIGN;
+	if (pRequest->cBuffers < 0 || pRequest->cbBuffer < 0 || pRequest->cbPrefix < 0)
+		return E_INVALIDARG;
+	/*
+	 * CMemAllocator's rounding: the prefix and the buffer together fill whole multiples of
+	 * the alignment, and the buffer takes the slack. A slot is one frame.
+	 */
+	slot = (int64_t)pRequest->cbBuffer + pRequest->cbPrefix;
+	slot = (slot + pRequest->cbAlign - 1) & ~((int64_t)pRequest->cbAlign - 1);
+	if (slot > INT32_MAX)
+		return E_INVALIDARG;
+	granted = (ALLOCATOR_PROPERTIES){
+		.cBuffers = pRequest->cBuffers,
+		.cbBuffer = (LONG)(slot - pRequest->cbPrefix),
+		.cbAlign = pRequest->cbAlign,
+		.cbPrefix = pRequest->cbPrefix,
+	};
+
+	pthread_mutex_lock(&a->lock);
+	if (atomic_load(&a->committed)) {
+		hr = VFW_E_ALREADY_COMMITTED;
+	} else if (atomic_load(&a->frames_out) > 0) {
+		hr = VFW_E_BUFFERS_OUTSTANDING;
+	} else {
+		/* Nothing is allocated here: Commit applies what was granted. */
+		a->granted = granted;
+		properties_ex_update(&a->properties, &granted);
+		*pActual = granted;
+		hr = S_OK;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return hr;
+}
+
+static HRESULT STDMETHODCALLTYPE mem_get_properties(IMemAllocatorCallbackTemp *This,
+						    ALLOCATOR_PROPERTIES *pProps)
+{
+	struct ks_allocator *a = from_mem(This);
+
+	if (!pProps)
+		return E_POINTER;
+	pthread_mutex_lock(&a->lock);
+	*pProps = a->granted;
+	pthread_mutex_unlock(&a->lock);
+	return S_OK;
+}
+
+static HRESULT reshape_result(int r)
+{
+	switch (r) {
+	case 0:
+		return S_OK;
+	case -EPERM:
+	case -EACCES:
+	case -EBUSY:
+		/*
+		 * -EPERM: a pool of the daemon's config, whose framing the config fixes (it
+		 * arrives as -EACCES: the wire carries E_ACCESSDENIED, which reads back as the
+		 * first errno of its row); -EBUSY: the pool is committed, open in another session
+		 * (another process, or another allocator object), or has frames held there.
+		 * Neither is about rights (E_ACCESSDENIED) nor about the properties themselves:
+		 * the pool is not in a state that can change shape, which is VFW_E_WRONG_STATE's
+		 * meaning.
+		 */
+		return VFW_E_WRONG_STATE;
+	case -EINVAL:
+		/* A framing rule or a limit of the daemon: the granted properties cannot be. */
+		return E_INVALIDARG;
+	default:
+		return hresult_from_errno(r);
+	}
+}
+
+/* Waits, within COMMIT_DRAIN_TIMEOUT_MS, until no acquire of ours is in flight. */
+static bool pool_lock_exclusive(struct ks_allocator *a)
+{
+	struct timespec deadline;
+
+	/* CLOCK_REALTIME: the clock of pthread_rwlock_timedwrlock, which every tool knows. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += COMMIT_DRAIN_TIMEOUT_MS / 1000;
+	return pthread_rwlock_timedwrlock(&a->pool_lock, &deadline) == 0;
+}
+
+/*
+ * Makes the granted properties the ones in effect: reshapes the pool when they ask for another
+ * framing. Called with a->lock held, while this object is decommitted.
+ */
+static HRESULT apply_granted(struct ks_allocator *a)
+{
+	const struct ksalloc_framing *now = &ksalloc_pool_get_info(a->pool)->status.framing;
+	struct ksalloc_framing want = framing_from_properties(&a->granted, now);
+	bool reshape = !pool_satisfies(now, &want);
+	HRESULT hr = S_OK;
+
+	if (!reshape && properties_same(&a->granted, &a->in_effect))
+		return S_OK;
+	if (!pool_lock_exclusive(a))
+		return VFW_E_WRONG_STATE;
+	if (atomic_load(&a->frames_out) > 0)
+		hr = VFW_E_BUFFERS_OUTSTANDING;
+	else if (reshape)
+		hr = reshape_result(ksalloc_pool_reshape(a->pool, &want));
+	if (SUCCEEDED(hr)) {
+		a->in_effect = a->granted;
+		/* The reshape replaced the pool's info; this is the framing it has now. */
+		now = &ksalloc_pool_get_info(a->pool)->status.framing;
+		a->properties.PhysicalRange.MinFrameSize = now->frame_size;
+		a->properties.PhysicalRange.MaxFrameSize = now->frame_size;
+	}
+	pthread_rwlock_unlock(&a->pool_lock);
+	return hr;
+}
+
+static HRESULT STDMETHODCALLTYPE mem_commit(IMemAllocatorCallbackTemp *This)
+{
+	struct ks_allocator *a = from_mem(This);
+	HRESULT hr = S_OK;
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	/* While committed nothing can have been granted since: there is nothing to apply. */
+	if (!atomic_load(&a->committed)) {
+		if (a->granted.cbBuffer == 0)
+			hr = VFW_E_SIZENOTSET;
+		else if (a->granted.cBuffers == 0)
+			hr = VFW_E_BUFFER_NOTSET;
+		else
+			hr = apply_granted(a);
+	}
+	/*
+	 * Asked even when this object is committed already: the pool is shared, and another
+	 * session may have decommitted it since. The daemon takes a repeated commit as a no-op.
+	 */
+	if (SUCCEEDED(hr)) {
+		r = ksalloc_pool_set_committed(a->pool, true);
+		if (r == 0)
+			atomic_store(&a->committed, true);
+		hr = hresult_from_errno(r);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return hr;
+}
+
+static HRESULT STDMETHODCALLTYPE mem_decommit(IMemAllocatorCallbackTemp *This)
+{
+	struct ks_allocator *a = from_mem(This);
+	int r;
+
+	/*
+	 * The daemon marks the pool decommitted in its shared memory and wakes every waiter,
+	 * which leaves ksalloc_pool_acquire() with -ESHUTDOWN, VFW_E_NOT_COMMITTED here. Frames
+	 * held stay valid: nothing is freed until they come back, as with Windows' allocators.
+	 */
+	pthread_mutex_lock(&a->lock);
+	r = ksalloc_pool_set_committed(a->pool, false);
+	if (r == 0)
+		atomic_store(&a->committed, false);
+	pthread_mutex_unlock(&a->lock);
+	return hresult_from_errno(r);
+}
+
+static HRESULT STDMETHODCALLTYPE mem_get_buffer(IMemAllocatorCallbackTemp *This,
+						IMediaSample **ppBuffer, REFERENCE_TIME *pStartTime,
+						REFERENCE_TIME *pEndTime, DWORD dwFlags)
+{
+	struct ks_allocator *a = from_mem(This);
+	ALLOCATOR_PROPERTIES cut = { 0 };
+	struct ks_sample *s;
+	int r;
+
+	if (!ppBuffer)
+		return E_POINTER;
+	*ppBuffer = NULL;
+	if (!atomic_load(&a->committed))
+		return VFW_E_NOT_COMMITTED;
+	/* Allocated before the frame, so that running out of memory never strands a frame. */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return E_OUTOFMEMORY;
+	/* -ESHUTDOWN and -ETIMEDOUT become VFW_E_NOT_COMMITTED and VFW_E_TIMEOUT. */
+	r = ks_allocator_acquire(a, (dwFlags & AM_GBF_NOWAIT) ? 0 : KSALLOC_INFINITE, &s->frame,
+				 &cut);
+	if (r < 0) {
+		free(s);
+		return hresult_from_errno(r);
+	}
+	/*
+	 * The properties in effect were made to fit the frame's whole stride (see
+	 * pool_satisfies()); check rather than trust.
+	 */
+	if (cut.cbPrefix < 0 || cut.cbBuffer < 0 ||
+	    (uint64_t)cut.cbPrefix + (uint64_t)cut.cbBuffer > frame_stride(a)) {
+		release_own_frame(a, &s->frame);
+		free(s);
+		return E_UNEXPECTED;
+	}
+	s->iface.lpVtbl = &sample_vtbl;
+	atomic_init(&s->refs, 1);
+	/* The sample keeps its allocator, and so the pool's mapping, until it comes back. */
+	s->allocator = a;
+	ks_allocator_ref(a);
+	/* As Windows' CMemAllocator: the prefix sits at the start of the frame. */
+	s->buffer = (BYTE *)s->frame.data + cut.cbPrefix;
+	s->size = cut.cbBuffer;
+	s->actual = cut.cbBuffer;
+	*ppBuffer = &s->iface;
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE mem_release_buffer(IMemAllocatorCallbackTemp *This,
+						    IMediaSample *pBuffer)
+{
+	struct ks_allocator *a = from_mem(This);
+	IMemAllocatorNotifyCallbackTemp *notify;
+	struct ks_sample *s;
+	int r;
+
+	if (!pBuffer)
+		return E_POINTER;
+	/* Any COM object starts with its vtable pointer, so this read is safe for any sample. */
+	if (pBuffer->lpVtbl != &sample_vtbl)
+		return E_INVALIDARG;
+	s = from_sample(pBuffer);
+	/* A sample still referenced would dangle: only its own last Release may give it back. */
+	if (s->allocator != a || atomic_load(&s->refs) != 0)
+		return E_INVALIDARG;
+
+	r = release_own_frame(a, &s->frame);
+	media_type_free(s->media_type);
+	free(s);
+
+	pthread_mutex_lock(&a->notify_lock);
+	notify = a->notify;
+	if (notify)
+		IMemAllocatorNotifyCallbackTemp_AddRef(notify);
+	pthread_mutex_unlock(&a->notify_lock);
+	if (notify) {
+		IMemAllocatorNotifyCallbackTemp_NotifyRelease(notify);
+		IMemAllocatorNotifyCallbackTemp_Release(notify);
+	}
+
+	/* The sample's reference, last: it may be the one that frees the allocator. */
+	ks_allocator_unref(a);
+	return hresult_from_errno(r);
+}
+
+static HRESULT STDMETHODCALLTYPE mem_set_notify(IMemAllocatorCallbackTemp *This,
+						IMemAllocatorNotifyCallbackTemp *pNotify)
+{
+	struct ks_allocator *a = from_mem(This);
+	IMemAllocatorNotifyCallbackTemp *old;
+
+	if (pNotify)
+		IMemAllocatorNotifyCallbackTemp_AddRef(pNotify);
+	pthread_mutex_lock(&a->notify_lock);
+	old = a->notify;
+	a->notify = pNotify;
+	pthread_mutex_unlock(&a->notify_lock);
+	if (old)
+		IMemAllocatorNotifyCallbackTemp_Release(old);
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE mem_get_free_count(IMemAllocatorCallbackTemp *This,
+						    LONG *plBuffersFree)
+{
+	struct ksalloc_status st;
+	uint32_t free_frames;
+	int r;
+
+	if (!plBuffersFree)
+		return E_POINTER;
+	r = ksalloc_pool_status(from_mem(This)->pool, &st);
+	if (r < 0)
+		return hresult_from_errno(r);
+	/* Two counters read at one moment by the daemon, but bound it all the same. */
+	free_frames = st.framing.frames > st.allocated_frames
+			      ? st.framing.frames - st.allocated_frames
+			      : 0;
+	*plBuffersFree = free_frames > INT32_MAX ? INT32_MAX : (LONG)free_frames;
+	return S_OK;
+}
+
+static const IMemAllocatorCallbackTempVtbl mem_allocator_vtbl = {
+	.QueryInterface = mem_query_interface,
+	.AddRef = mem_add_ref,
+	.Release = mem_release,
+	.SetProperties = mem_set_properties,
+	.GetProperties = mem_get_properties,
+	.Commit = mem_commit,
+	.Decommit = mem_decommit,
+	.GetBuffer = mem_get_buffer,
+	.ReleaseBuffer = mem_release_buffer,
+	.SetNotify = mem_set_notify,
+	.GetFreeCount = mem_get_free_count,
+};
+
+int ks_mem_allocator_init(struct ks_allocator *a)
+{
+	const struct ksalloc_pool_info *info = ksalloc_pool_get_info(a->pool);
+	pthread_rwlockattr_t attr;
+	int r;
+
+	r = pthread_mutex_init(&a->lock, NULL);
+	if (r)
+		return -r;
+	r = pthread_mutex_init(&a->notify_lock, NULL);
+	if (r)
+		goto undo_lock;
+	r = pthread_rwlockattr_init(&attr);
+	if (r)
+		goto undo_notify_lock;
+	/*
+	 * Writer first, so that a Commit waiting to reshape is not starved by a stream of
+	 * acquires. Nothing takes the lock shared twice in one thread, as that kind requires.
+	 */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	r = pthread_rwlock_init(&a->pool_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (r)
+		goto undo_notify_lock;
+
+	a->mem_iface.lpVtbl = &mem_allocator_vtbl;
+	a->granted = properties_from_framing(&info->status.framing);
+	a->in_effect = a->granted;
+	/* Pools of the daemon's config start committed; a new object follows its pool. */
+	atomic_init(&a->committed, info->committed);
+	atomic_init(&a->frames_out, 0);
+	a->notify = NULL;
+	return 0;
+
+undo_notify_lock:
+	pthread_mutex_destroy(&a->notify_lock);
+undo_lock:
+	pthread_mutex_destroy(&a->lock);
+	return -r;
+}
+
+void ks_mem_allocator_deinit(struct ks_allocator *a)
+{
+	if (a->notify)
+		IMemAllocatorNotifyCallbackTemp_Release(a->notify);
+	pthread_rwlock_destroy(&a->pool_lock);
+	pthread_mutex_destroy(&a->notify_lock);
+	pthread_mutex_destroy(&a->lock);
+}

@@ -1,0 +1,1206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/rpc/rpc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "proto/hresult.h"
+#include "daemon/util/log.h"
+
+#ifndef KSALLOC_VERSION
+#define KSALLOC_VERSION "unknown"
+#endif
+
+/* Room kept for the Reply envelope (id, hresult, oneof tag) around a list. */
+#define RPC_ENVELOPE_BYTES 64u
+
+void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
+	      const struct rpc_policy *policy)
+{
+	*rpc = (struct rpc){
+		.storage = storage,
+		.limits = *limits,
+		.policy = *policy,
+		.next_session_id = 1,
+		.started_ms = pool_now_ms(),
+	};
+}
+
+void rpc_count_undecodable(struct rpc *rpc)
+{
+	rpc->undecodable++;
+}
+
+static void count_request(struct rpc *rpc, int type, bool ok)
+{
+	if (type <= 0 || type >= RPC_REQUEST_TYPES)
+		return;
+	if (ok)
+		rpc->requests_ok[type]++;
+	else
+		rpc->requests_failed[type]++;
+}
+
+void rpc_configure(struct rpc *rpc, const struct rpc_limits *limits,
+		   const struct rpc_policy *policy)
+{
+	rpc->limits = *limits;
+	rpc->policy = *policy;
+}
+
+int rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid,
+		     const gid_t *groups, size_t n_groups)
+{
+	*s = (struct rpc_session){
+		.pid = pid,
+		.uid = uid,
+		.gid = gid,
+		.connected_ms = pool_now_ms(),
+	};
+	if (n_groups) {
+		s->groups = malloc(n_groups * sizeof(*groups));
+		if (!s->groups)
+			return -ENOMEM;
+		memcpy(s->groups, groups, n_groups * sizeof(*groups));
+		s->n_groups = n_groups;
+	}
+	s->id = rpc->next_session_id++;
+	/* 0 means "free" in an ownership word: never a session's id. */
+	if (rpc->next_session_id == 0)
+		rpc->next_session_id = 1;
+	/* The token is an identity the client proves later, so it must not be guessable. */
+	if (getrandom(&s->token, sizeof(s->token), GRND_NONBLOCK) != sizeof(s->token))
+		s->token = ((uint64_t)s->id << 32) ^ (uint64_t)pid;
+	snprintf(s->name, sizeof(s->name), "pid %d", (int)pid);
+
+	s->next = rpc->sessions;
+	if (s->next)
+		s->next->prev = s;
+	rpc->sessions = s;
+	rpc->n_sessions++;
+	return 0;
+}
+
+void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
+{
+	for (uint32_t i = 0; i < s->n_bindings; i++) {
+		struct pool *p = storage_get(rpc->storage, s->bindings[i].pool_id);
+		uint32_t reclaimed;
+
+		if (!p)
+			continue;
+		reclaimed = pool_detach(p, s->bindings[i].slot);
+		if (reclaimed)
+			rpc_note_reclaim(rpc, s, p, reclaimed);
+		if (reclaimed)
+			log_info("session %u (%s, pid %d) closed holding %u frames of pool %s: "
+				 "reclaimed",
+				 s->id, s->name, (int)s->pid, reclaimed, p->name);
+		if ((!p->persistent && p->n_attached == 0) ||
+		    (p->removing && pool_allocated_frames(p) == 0)) {
+			log_info("pool %s: %s, destroying it", p->name,
+				 p->removing ? "removed, and no frame is held any more" :
+					       "last session closed");
+			storage_remove(rpc->storage, p->id);
+		}
+	}
+	rpc_unsubscribe(rpc, s);
+	free(s->bindings);
+	free(s->groups);
+	s->bindings = NULL;
+	s->n_bindings = 0;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (rpc->sessions == s)
+		rpc->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	rpc->n_sessions--;
+}
+
+bool rpc_pool_remove(struct rpc *rpc, struct pool *p)
+{
+	p->removing = true;
+	if (pool_allocated_frames(p) != 0)
+		return false;
+	log_info("pool %s: removed, no frame held: destroyed", p->name);
+	storage_remove(rpc->storage, p->id);
+	return true;
+}
+
+static uint32_t session_frames_held(const struct rpc *rpc, const struct rpc_session *s);
+
+void rpc_collect(struct rpc *rpc, void (*evict)(struct rpc_session *s, void *data), void *data)
+{
+	uint32_t quota = rpc->limits.max_frames_per_session;
+	struct rpc_session *s, *next;
+	struct pool *p;
+	uint32_t id = 0;
+
+	while ((p = storage_next(rpc->storage, &id)))
+		if (p->removing)
+			rpc_pool_remove(rpc, p);
+	if (!quota)
+		return;
+	for (s = rpc->sessions; s; s = next) {
+		uint32_t held;
+
+		next = s->next;
+		if (s->uid == 0 || (held = session_frames_held(rpc, s)) <= quota)
+			continue;
+		log_warning("session %u (%s, pid %d, uid %u) holds %u frames, more than "
+			    "max_frames_per_session (%u): closing it",
+			    s->id, s->name, (int)s->pid, (unsigned)s->uid, held, quota);
+		evict(s, data);
+	}
+}
+
+struct rpc_session *rpc_find_session(const struct rpc *rpc, uint32_t id)
+{
+	for (struct rpc_session *s = rpc->sessions; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static struct rpc_binding *find_binding(const struct rpc_session *s, uint32_t pool_id)
+{
+	for (uint32_t i = 0; i < s->n_bindings; i++)
+		if (s->bindings[i].pool_id == pool_id)
+			return &s->bindings[i];
+	return NULL;
+}
+
+struct peer rpc_session_peer(const struct rpc_session *s)
+{
+	return (struct peer){ .uid = s->uid, .gid = s->gid, .groups = s->groups,
+			      .n_groups = s->n_groups };
+}
+
+/*
+ * Whether session @s may do @what with pool @p. When not, the reply and a log
+ * line say who was refused what, and which owner, group and mode decided it.
+ */
+static bool allowed(const struct rpc_session *s, const struct pool *p, uint32_t what,
+		    const char *request, struct arena *arena, uint32_t id, struct rpc_reply *out)
+{
+	const char *verb = what == ACCESS_READ ? "see" : "open";
+	struct peer peer = rpc_session_peer(s);
+	char mode[8];
+
+	if (access_allows(&p->access, &peer, what))
+		return true;
+	access_mode_string(p->access.mode, mode);
+	log_warning("refused: uid %u (pid %d, %s) may not %s pool %s (owner %u, group %u, mode %s)",
+		    (unsigned)s->uid, (int)s->pid, s->name, verb, p->name,
+		    (unsigned)p->access.owner, (unsigned)p->access.group, mode);
+	rpc_reply_error(out, arena, id, -EACCES,
+			"%s: uid %u may not %s pool %s (owner %u, group %u, mode %s)", request,
+			(unsigned)s->uid, verb, p->name, (unsigned)p->access.owner,
+			(unsigned)p->access.group, mode);
+	return false;
+}
+
+/* Opens @p in session @s: a slot in the pool, remembered for the session's end. */
+static int session_bind(struct rpc_session *s, struct pool *p, uint32_t *ret_slot)
+{
+	struct rpc_binding *b = find_binding(s, p->id), *grown;
+	uint32_t slot;
+	int r;
+
+	if (b) {
+		*ret_slot = b->slot;
+		return 0;
+	}
+	grown = reallocarray(s->bindings, s->n_bindings + 1, sizeof(*s->bindings));
+	if (!grown)
+		return -ENOMEM;
+	s->bindings = grown;
+	r = pool_attach(p, s->id, &slot);
+	if (r < 0)
+		return r;
+	s->bindings[s->n_bindings++] = (struct rpc_binding){ .pool_id = p->id, .slot = slot };
+	*ret_slot = slot;
+	return 0;
+}
+
+__attribute__((format(printf, 2, 0))) static char *arena_vprintf(struct arena *arena,
+								  const char *fmt, va_list ap)
+{
+	va_list copy;
+	char *s;
+	int len;
+
+	va_copy(copy, ap);
+	len = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (len < 0)
+		return NULL;
+	s = arena_alloc(arena, (size_t)len + 1);
+	if (s)
+		vsnprintf(s, (size_t)len + 1, fmt, ap);
+	return s;
+}
+
+/* A copy of @text in @arena, or NULL. */
+static char *arena_strdup(struct arena *arena, const char *text)
+{
+	size_t len = strlen(text) + 1;
+	char *s = arena_alloc(arena, len);
+
+	return s ? memcpy(s, text, len) : NULL;
+}
+
+void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	char *message;
+
+	va_start(ap, fmt);
+	message = arena_vprintf(arena, fmt, ap);
+	va_end(ap);
+
+	ksalloc__reply__init(&out->msg);
+	out->msg.id = id;
+	out->msg.hresult = hresult_from_errno(error);
+	out->msg.message = message ? message : (char *)"out of memory while describing an error";
+	out->fds = NULL;
+	out->n_fds = 0;
+}
+
+static void reply_ok(struct rpc_reply *out, uint32_t id, Ksalloc__Reply__BodyCase body)
+{
+	ksalloc__reply__init(&out->msg);
+	out->msg.id = id;
+	out->msg.hresult = 0;
+	out->msg.body_case = body;
+	out->fds = NULL;
+	out->n_fds = 0;
+}
+
+#define REPLY_OOM(out, arena, id) rpc_reply_error(out, arena, id, -ENOMEM, "daemon out of memory")
+
+static Ksalloc__Framing *framing_to_wire(struct arena *arena, const struct framing *f)
+{
+	Ksalloc__Framing *w = ARENA_NEW(arena, Ksalloc__Framing, ksalloc__framing__init);
+
+	if (!w)
+		return NULL;
+	w->options_flags = f->options_flags;
+	w->pool_type = f->pool_type;
+	w->frames = f->frames;
+	w->frame_size = f->frame_size;
+	w->file_alignment = f->file_alignment;
+	return w;
+}
+
+static struct framing framing_from_wire(const Ksalloc__Framing *w)
+{
+	if (!w)
+		return (struct framing){ 0 };
+	return (struct framing){
+		.options_flags = w->options_flags,
+		.pool_type = w->pool_type,
+		.frames = w->frames,
+		.frame_size = w->frame_size,
+		.file_alignment = w->file_alignment,
+	};
+}
+
+static Ksalloc__PoolInfo *pool_info_to_wire(struct arena *arena, const struct pool *p)
+{
+	Ksalloc__PoolInfo *w = ARENA_NEW(arena, Ksalloc__PoolInfo, ksalloc__pool_info__init);
+
+	if (!w)
+		return NULL;
+	w->name = (char *)p->name;
+	w->pool_id = p->id;
+	w->framing = framing_to_wire(arena, &p->framing);
+	w->allocated_frames = pool_allocated_frames(p);
+	w->backend = (char *)p->backend.name;
+	w->size_bytes = p->layout.size_bytes;
+	w->committed = p->committed;
+	w->persistent = p->persistent;
+	w->owner = (uint32_t)p->access.owner;
+	w->group = (uint32_t)p->access.group;
+	w->mode = p->access.mode;
+	w->locked = p->locked;
+	return w->framing ? w : NULL;
+}
+
+/* Copies @in as printable ASCII, so a client name can go into log lines safely. */
+static void copy_printable(char *dst, size_t size, const char *in)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < size; i++)
+		dst[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+	dst[i] = 0;
+}
+
+static void handle_hello(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+			 struct arena *arena, struct rpc_reply *out)
+{
+	const Ksalloc__HelloRequest *hello = req->hello;
+	Ksalloc__HelloReply *r;
+	Ksalloc__Limits *limits;
+
+	if (hello->protocol_version == 0) {
+		rpc_reply_error(out, arena, req->id, -EINVAL,
+				"hello: protocol_version 0 is invalid (this daemon speaks %u)",
+				WIRE_PROTOCOL_VERSION);
+		return;
+	}
+	if (s->greeted) {
+		rpc_reply_error(out, arena, req->id, -EPROTO, "hello: this session already said hello");
+		return;
+	}
+	r = ARENA_NEW(arena, Ksalloc__HelloReply, ksalloc__hello_reply__init);
+	limits = ARENA_NEW(arena, Ksalloc__Limits, ksalloc__limits__init);
+	if (!r || !limits) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	if (hello->client_name[0])
+		copy_printable(s->name, sizeof(s->name), hello->client_name);
+	s->greeted = true;
+	log_debug("session %u: hello from \"%s\" (pid %d, uid %u), protocol %u", s->id, s->name,
+		  (int)s->pid, (unsigned)s->uid, hello->protocol_version);
+
+	limits->max_message_size = rpc->limits.max_message_size;
+	limits->max_pool_frames = rpc->limits.framing.max_pool_frames;
+	limits->max_frame_size = rpc->limits.framing.max_frame_size;
+	limits->max_sessions = rpc->limits.max_sessions;
+	limits->max_pool_sessions = rpc->limits.max_pool_sessions;
+	limits->max_frames_per_session = s->uid == 0 ? 0 : rpc->limits.max_frames_per_session;
+	r->protocol_version = WIRE_PROTOCOL_VERSION;
+	r->daemon_version = (char *)KSALLOC_VERSION;
+	r->limits = limits;
+	r->session_token = s->token;
+	r->session_id = s->id;
+
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_HELLO);
+	out->msg.hello = r;
+}
+
+static void handle_list_pools(struct rpc *rpc, const struct rpc_session *s,
+			      const Ksalloc__Request *req, struct arena *arena, struct rpc_reply *out)
+{
+	size_t budget = rpc->limits.max_message_size - RPC_ENVELOPE_BYTES, total = 0;
+	uint32_t skip = req->list_pools->offset;
+	struct peer peer = rpc_session_peer(s);
+	Ksalloc__ListPoolsReply *r;
+	struct pool *p;
+	uint32_t id = 0;
+
+	/* A session sees the pools it may read, and only those. */
+	while ((p = storage_next(rpc->storage, &id)))
+		total += access_allows(&p->access, &peer, ACCESS_READ);
+	id = 0;
+
+	r = ARENA_NEW(arena, Ksalloc__ListPoolsReply, ksalloc__list_pools_reply__init);
+	if (r)
+		r->pools = arena_alloc(arena, (total ? total : 1) * sizeof(*r->pools));
+	if (!r || !r->pools) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	r->total = (uint32_t)total;
+	/* Page by offset: as many pools as fit in one datagram; the client asks for more. */
+	while ((p = storage_next(rpc->storage, &id))) {
+		Ksalloc__PoolInfo *info;
+		size_t size;
+
+		if (!access_allows(&p->access, &peer, ACCESS_READ))
+			continue;
+		if (skip) {
+			skip--;
+			continue;
+		}
+		info = pool_info_to_wire(arena, p);
+		if (!info) {
+			REPLY_OOM(out, arena, req->id);
+			return;
+		}
+		/* Tag, a length varint of at most 3 bytes (budget < 2^21), the entry. */
+		size = 1 + 3 + ksalloc__pool_info__get_packed_size(info);
+		if (size > budget)
+			break;
+		budget -= size;
+		r->pools[r->n_pools++] = info;
+	}
+
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_LIST_POOLS);
+	out->msg.list_pools = r;
+}
+
+/* Looks a pool up by name for request @what; on failure the reply says why. */
+static struct pool *pool_by_name(struct rpc *rpc, const char *name, const char *what,
+				 struct arena *arena, uint32_t id, struct rpc_reply *out)
+{
+	const char *problem = shm_name_problem(name);
+	struct pool *p;
+
+	/* Only a valid name is quoted back: it is known to be printable. */
+	if (problem) {
+		rpc_reply_error(out, arena, id, -EINVAL, "%s: %s", what, problem);
+		return NULL;
+	}
+	p = storage_find(rpc->storage, name);
+	if (!p)
+		rpc_reply_error(out, arena, id, -ENOENT,
+				"%s: no pool named \"%s\" (ksallocctl list shows the pools)", what,
+				name);
+	return p;
+}
+
+/* Looks a pool up by id for request @what, and requires session @s to have it open. */
+static struct pool *pool_by_id_bound(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
+				     const char *what, struct arena *arena, uint32_t id,
+				     struct rpc_reply *out)
+{
+	struct pool *p = storage_get(rpc->storage, pool_id);
+
+	if (!p) {
+		rpc_reply_error(out, arena, id, -ENOENT,
+				"%s: no pool with id %u (it was destroyed, or the id is from "
+				"another daemon)",
+				what, pool_id);
+		return NULL;
+	}
+	if (!find_binding(s, pool_id)) {
+		rpc_reply_error(out, arena, id, -EPROTO, "%s: pool %s is not open in this session",
+				what, p->name);
+		return NULL;
+	}
+	/* Rights can change on a reload after the pool was opened. */
+	if (!allowed(s, p, ACCESS_WRITE, what, arena, id, out))
+		return NULL;
+	return p;
+}
+
+/* Binds @p to @s and fills an OpenPoolReply carrying the pool's memory. */
+static Ksalloc__OpenPoolReply *reply_open(struct rpc *rpc, struct rpc_session *s, struct pool *p,
+					  const char *what, struct arena *arena, uint32_t id,
+					  struct rpc_reply *out)
+{
+	Ksalloc__OpenPoolReply *r;
+	uint32_t slot;
+	int err;
+
+	err = session_bind(s, p, &slot);
+	if (err == -EUSERS) {
+		rpc_reply_error(out, arena, id, -EUSERS,
+				"%s: pool %s is open in %u sessions already, the daemon's "
+				"max_pool_sessions",
+				what, p->name, p->n_attached);
+		return NULL;
+	}
+	if (err < 0) {
+		REPLY_OOM(out, arena, id);
+		return NULL;
+	}
+	r = ARENA_NEW(arena, Ksalloc__OpenPoolReply, ksalloc__open_pool_reply__init);
+	if (r)
+		r->pool = pool_info_to_wire(arena, p);
+	if (!r || !r->pool) {
+		REPLY_OOM(out, arena, id);
+		return NULL;
+	}
+	r->slot = slot;
+	out->fds = &p->fd;
+	out->n_fds = 1;
+	log_debug("session %u (%s): %s pool %s, slot %u", s->id, s->name, what, p->name, slot);
+	return r;
+}
+
+static void handle_open_pool(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+			     struct arena *arena, struct rpc_reply *out)
+{
+	struct pool *p = pool_by_name(rpc, req->open_pool->name, "open", arena, req->id, out);
+	Ksalloc__OpenPoolReply *r;
+
+	if (!p)
+		return;
+	if (p->removing) {
+		rpc_reply_error(out, arena, req->id, -ENOENT,
+				"open: pool %s is being removed: it takes no new opens", p->name);
+		return;
+	}
+	if (!allowed(s, p, ACCESS_WRITE, "open", arena, req->id, out))
+		return;
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_OPEN_POOL);
+	r = reply_open(rpc, s, p, "open", arena, req->id, out);
+	if (r)
+		out->msg.open_pool = r;
+}
+
+static bool framing_equal(const struct framing *a, const struct framing *b)
+{
+	return a->options_flags == b->options_flags && a->pool_type == b->pool_type &&
+	       a->frames == b->frames && a->frame_size == b->frame_size &&
+	       a->file_alignment == b->file_alignment;
+}
+
+/* Checks a framing from a client: the reply says which field breaks which rule. */
+static bool framing_acceptable(struct rpc *rpc, const struct framing *f, const char *what,
+			       struct arena *arena, uint32_t id, struct rpc_reply *out)
+{
+	const char *field, *reason;
+
+	if (framing_validate(f, &rpc->limits.framing, &field, &reason) == 0)
+		return true;
+	rpc_reply_error(out, arena, id, -EINVAL, "%s: %s (Frames=%u FrameSize=%u "
+			"FileAlignment=0x%x OptionsFlags=0x%x PoolType=%u; limits: max_pool_frames "
+			"%u, max_frame_size %u)",
+			what, reason, f->frames, f->frame_size, f->file_alignment, f->options_flags,
+			f->pool_type, rpc->limits.framing.max_pool_frames,
+			rpc->limits.framing.max_frame_size);
+	return false;
+}
+
+/* Whether @s may create one more pool of framing @f: max_pools_per_uid, max_pool_bytes_per_uid. */
+static bool within_creation_quota(struct rpc *rpc, const struct rpc_session *s,
+				  const struct framing *f, struct arena *arena, uint32_t id,
+				  struct rpc_reply *out)
+{
+	uint64_t bytes = 0, more;
+	uint32_t pools = 0;
+	struct shm_layout layout;
+	struct pool *p;
+	uint32_t pid = 0;
+
+	if (s->uid == 0)
+		return true;
+	while ((p = storage_next(rpc->storage, &pid))) {
+		if (p->from_config || p->access.owner != s->uid)
+			continue;
+		pools++;
+		bytes += pool_bytes(p);
+	}
+	more = shm_layout_compute(f, rpc->limits.max_pool_sessions, 0, POOL_MAX_SIZE_BYTES,
+				  &layout) == 0 ? layout.size_bytes : UINT64_MAX;
+	if (pools >= rpc->limits.max_pools_per_uid) {
+		log_warning("refused: uid %u (pid %d, %s) has created %u pools: max_pools_per_uid",
+			    (unsigned)s->uid, (int)s->pid, s->name, pools);
+		rpc_reply_error(out, arena, id, -EDQUOT,
+				"create: uid %u has %u pools already, the daemon's "
+				"max_pools_per_uid",
+				(unsigned)s->uid, pools);
+		return false;
+	}
+	if (more > rpc->limits.max_pool_bytes_per_uid - bytes ||
+	    bytes > rpc->limits.max_pool_bytes_per_uid) {
+		log_warning("refused: uid %u (pid %d, %s): pools of %llu bytes and %llu more would "
+			    "pass max_pool_bytes_per_uid",
+			    (unsigned)s->uid, (int)s->pid, s->name, (unsigned long long)bytes,
+			    (unsigned long long)more);
+		rpc_reply_error(out, arena, id, -EDQUOT,
+				"create: uid %u has pools of %llu bytes; %llu more would pass the "
+				"daemon's max_pool_bytes_per_uid (%llu)",
+				(unsigned)s->uid, (unsigned long long)bytes,
+				(unsigned long long)more,
+				(unsigned long long)rpc->limits.max_pool_bytes_per_uid);
+		return false;
+	}
+	return true;
+}
+
+static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+			       struct arena *arena, struct rpc_reply *out)
+{
+	const Ksalloc__CreatePoolRequest *q = req->create_pool;
+	struct framing f = framing_from_wire(q->framing);
+	const char *problem = shm_name_problem(q->name);
+	const char *backend = q->backend[0] ? q->backend : backend_memfd.name;
+	struct backend_error why;
+	Ksalloc__OpenPoolReply *r;
+	struct backend b;
+	struct pool *p;
+	int err;
+
+	if (problem) {
+		rpc_reply_error(out, arena, req->id, -EINVAL, "create: %s", problem);
+		return;
+	}
+	/* A backend is named, not resolved, here: "device" is resolved by the pool. */
+	if (strcmp(backend, BACKEND_DEVICE) != 0 && backend_parse(backend, &b, &why) < 0) {
+		rpc_reply_error(out, arena, req->id, -EINVAL, "create: pool %s: %s", q->name,
+				why.message);
+		return;
+	}
+	if (rpc->policy.create_group_set && s->uid != 0) {
+		struct peer peer = rpc_session_peer(s);
+
+		if (!peer_in_group(&peer, rpc->policy.create_group)) {
+			log_warning("refused: uid %u (pid %d, %s) may not create pool %s: not in "
+				    "group %u (create_group)",
+				    (unsigned)s->uid, (int)s->pid, s->name, q->name,
+				    (unsigned)rpc->policy.create_group);
+			rpc_reply_error(out, arena, req->id, -EACCES,
+					"create: uid %u may not create pools: only members of "
+					"group %u (the daemon's create_group) may",
+					(unsigned)s->uid, (unsigned)rpc->policy.create_group);
+			return;
+		}
+	}
+	if (!framing_acceptable(rpc, &f, "create", arena, req->id, out))
+		return;
+	p = storage_find(rpc->storage, q->name);
+	if (p && p->removing) {
+		rpc_reply_error(out, arena, req->id, -EBUSY,
+				"create: pool %s is being removed; create it again once it is gone",
+				p->name);
+		return;
+	}
+	if (p && !allowed(s, p, ACCESS_WRITE, "create", arena, req->id, out))
+		return;
+	if (p && !framing_equal(&p->framing, &f)) {
+		rpc_reply_error(out, arena, req->id, -EEXIST,
+				"create: pool %s exists with another framing (Frames=%u "
+				"FrameSize=%u FileAlignment=0x%x)",
+				p->name, p->framing.frames, p->framing.frame_size,
+				p->framing.file_alignment);
+		return;
+	}
+	if (p && (strcmp(backend, BACKEND_DEVICE) == 0 ? !backend_has_dmabuf_frames(&p->backend) :
+							  strcmp(backend, p->backend.name) != 0)) {
+		rpc_reply_error(out, arena, req->id, -EEXIST,
+				"create: pool %s exists on backend %s, not %s", p->name,
+				p->backend.name, backend);
+		return;
+	}
+	if (!p && !within_creation_quota(rpc, s, &f, arena, req->id, out))
+		return;
+	if (!p) {
+		/* Its creator's, as a file belongs to whoever creates it. */
+		err = storage_add(rpc->storage,
+				  &(struct pool_options){
+					  .name = q->name,
+					  .framing = f,
+					  .backend = backend,
+					  .n_slots = rpc->limits.max_pool_sessions,
+					  .persistent = rpc->policy.keep_created_pools,
+					  .locked = q->locked,
+					  .access = { .owner = s->uid,
+						      .group = s->gid,
+						      .mode = rpc->policy.created_pool_mode },
+					  .error = &why,
+				  },
+				  &p);
+		if (err < 0) {
+			log_warning("session %u (%s, pid %d) could not create pool %s: %s", s->id,
+				    s->name, (int)s->pid, q->name, why.message);
+			rpc_reply_error(out, arena, req->id, err == -EOVERFLOW ? -EINVAL : err,
+					"create: cannot create pool %s: %s", q->name, why.message);
+			return;
+		}
+		log_info("session %u (%s, pid %d) created pool %s: %u frames of %u bytes, %s%s",
+			 s->id, s->name, (int)s->pid, p->name, f.frames, f.frame_size,
+			 p->backend.name, p->locked ? ", locked" : "");
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_CREATE_POOL);
+	r = reply_open(rpc, s, p, "create", arena, req->id, out);
+	if (r)
+		out->msg.create_pool = r;
+	else if (p->n_attached == 0 && !p->persistent)
+		storage_remove(rpc->storage, p->id);
+}
+
+static void handle_set_committed(struct rpc *rpc, struct rpc_session *s,
+				 const Ksalloc__Request *req, struct arena *arena,
+				 struct rpc_reply *out)
+{
+	const Ksalloc__SetCommittedRequest *q = req->set_committed;
+	const char *what = q->committed ? "commit" : "decommit";
+	struct pool *p = pool_by_id_bound(rpc, s, q->pool_id, what, arena, req->id, out);
+	Ksalloc__SetCommittedReply *r;
+
+	if (!p)
+		return;
+	r = ARENA_NEW(arena, Ksalloc__SetCommittedReply, ksalloc__set_committed_reply__init);
+	if (!r) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	if (p->committed != q->committed) {
+		pool_set_committed(p, q->committed);
+		log_info("session %u (%s, pid %d) %sed pool %s", s->id, s->name, (int)s->pid, what,
+			 p->name);
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_SET_COMMITTED);
+	out->msg.set_committed = r;
+}
+
+static void handle_reshape_pool(struct rpc *rpc, struct rpc_session *s,
+				const Ksalloc__Request *req, struct arena *arena,
+				struct rpc_reply *out)
+{
+	const Ksalloc__ReshapePoolRequest *q = req->reshape_pool;
+	struct framing f = framing_from_wire(q->framing);
+	struct pool *p = pool_by_id_bound(rpc, s, q->pool_id, "reshape", arena, req->id, out);
+	Ksalloc__OpenPoolReply *r;
+	uint32_t owned;
+	int err;
+
+	if (!p || !framing_acceptable(rpc, &f, "reshape", arena, req->id, out))
+		return;
+	if (p->from_config) {
+		rpc_reply_error(out, arena, req->id, -EPERM,
+				"reshape: pool %s is kept by the daemon (its config); only pools "
+				"that clients create can change their framing",
+				p->name);
+		return;
+	}
+	if (p->committed) {
+		rpc_reply_error(out, arena, req->id, -EBUSY,
+				"reshape: pool %s is committed: decommit it first", p->name);
+		return;
+	}
+	if (p->n_attached > 1) {
+		rpc_reply_error(out, arena, req->id, -EBUSY,
+				"reshape: pool %s is open in %u other sessions", p->name,
+				p->n_attached - 1);
+		return;
+	}
+	owned = pool_allocated_frames(p);
+	if (owned) {
+		rpc_reply_error(out, arena, req->id, -EBUSY, "reshape: %u frames of pool %s are held",
+				owned, p->name);
+		return;
+	}
+	if (!framing_equal(&p->framing, &f)) {
+		struct backend_error why;
+
+		err = pool_reshape(p, &f, &why);
+		if (err < 0) {
+			rpc_reply_error(out, arena, req->id, err == -EOVERFLOW ? -EINVAL : err,
+					"reshape: %s", why.message);
+			return;
+		}
+		log_info("session %u (%s) reshaped pool %s: %u frames of %u bytes", s->id, s->name,
+			 p->name, f.frames, f.frame_size);
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_RESHAPE_POOL);
+	r = reply_open(rpc, s, p, "reshape", arena, req->id, out);
+	if (r)
+		out->msg.reshape_pool = r;
+}
+
+/* The holders of @p, for the extended status. Returns false when out of memory. */
+static bool add_holders(struct rpc *rpc, const struct pool *p, struct arena *arena,
+			Ksalloc__GetStatusReply *r)
+{
+	uint32_t n_slots = p->layout.n_slots;
+	uint32_t *held = arena_alloc(arena, n_slots * sizeof(*held));
+	uint64_t *oldest = arena_alloc(arena, n_slots * sizeof(*oldest));
+	uint64_t now = pool_now_ms();
+
+	if (!held || !oldest)
+		return false;
+	pool_count_holds(p, held, oldest);
+	r->holders = arena_alloc(arena, n_slots * sizeof(*r->holders));
+	if (!r->holders)
+		return false;
+	for (uint32_t i = 0; i < n_slots; i++) {
+		const struct rpc_session *s;
+		Ksalloc__Holder *h;
+
+		if (!held[i])
+			continue;
+		s = rpc_find_session(rpc, p->slot_sessions[i]);
+		h = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init);
+		if (!h)
+			return false;
+		h->session_id = p->slot_sessions[i];
+		h->frames_held = held[i];
+		/* acquired_ms comes from shared memory: a time in the future reads as 0. */
+		h->oldest_hold_ms = now > oldest[i] ? now - oldest[i] : 0;
+		if (s) {
+			h->pid = (uint32_t)s->pid;
+			h->uid = (uint32_t)s->uid;
+			h->name = (char *)s->name;
+		}
+		r->holders[r->n_holders++] = h;
+	}
+	return true;
+}
+
+Ksalloc__GetStatusReply *rpc_extended_status(struct rpc *rpc, const struct pool *p,
+					     struct arena *arena)
+{
+	Ksalloc__GetStatusReply *r = ARENA_NEW(arena, Ksalloc__GetStatusReply,
+					       ksalloc__get_status_reply__init);
+	struct pool_stats st;
+
+	if (!r || !(r->framing = framing_to_wire(arena, &p->framing)))
+		return NULL;
+	pool_get_stats(p, &st);
+	r->allocated_frames = st.allocated;
+	r->free_frames = p->framing.frames - st.allocated;
+	r->peak_frames = st.peak;
+	r->waiters = st.waiters;
+	r->acquisitions = st.acquisitions;
+	r->timeouts = st.timeouts;
+	r->reclaimed = st.reclaimed;
+	r->last_reclaim_ns = st.last_reclaim_ns;
+	r->last_reclaim_frames = st.last_reclaim_frames;
+	r->committed = p->committed;
+	r->backend = (char *)p->backend.name;
+	r->sessions = p->n_attached;
+	return add_holders(rpc, p, arena, r) ? r : NULL;
+}
+
+int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
+		    struct framing *ret_framing, uint32_t *ret_allocated)
+{
+	struct peer peer = rpc_session_peer(s);
+	struct pool *p;
+
+	if (!s->greeted)
+		return -EPROTO;
+	p = storage_get(rpc->storage, pool_id);
+	if (!p)
+		return -ENOENT;
+	if (!access_allows(&p->access, &peer, ACCESS_READ))
+		return -EACCES;
+	*ret_framing = p->framing;
+	*ret_allocated = pool_allocated_frames(p);
+	count_request(rpc, KSALLOC__REQUEST__BODY_GET_STATUS, true);
+	return 0;
+}
+
+static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
+			      const Ksalloc__Request *req, struct arena *arena, struct rpc_reply *out)
+{
+	const Ksalloc__GetStatusRequest *q = req->get_status;
+	Ksalloc__GetStatusReply *r;
+	struct pool *p;
+
+	if (q->pool_id) {
+		p = storage_get(rpc->storage, q->pool_id);
+		if (!p) {
+			rpc_reply_error(out, arena, req->id, -ENOENT,
+					"status: no pool with id %u (it was destroyed, or the id "
+					"is from another daemon)",
+					q->pool_id);
+			return;
+		}
+	} else {
+		p = pool_by_name(rpc, q->name, "status", arena, req->id, out);
+		if (!p)
+			return;
+	}
+	if (!allowed(s, p, ACCESS_READ, "status", arena, req->id, out))
+		return;
+	if (q->extended) {
+		r = rpc_extended_status(rpc, p, arena);
+	} else {
+		r = ARENA_NEW(arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
+		if (r)
+			r->framing = framing_to_wire(arena, &p->framing);
+		/* The KsGetAllocatorStatus path: one pass over the ownership words, nothing more. */
+		if (r)
+			r->allocated_frames = pool_allocated_frames(p);
+	}
+	if (!r || !r->framing) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_STATUS);
+	out->msg.get_status = r;
+}
+
+static void handle_destroy_pool(struct rpc *rpc, struct rpc_session *s,
+				const Ksalloc__Request *req, struct arena *arena,
+				struct rpc_reply *out)
+{
+	struct pool *p = pool_by_name(rpc, req->destroy_pool->name, "destroy", arena, req->id, out);
+	Ksalloc__DestroyPoolReply *r;
+
+	if (!p)
+		return;
+	if (s->uid != 0 && s->uid != p->access.owner) {
+		log_warning("refused: uid %u (pid %d, %s) may not destroy pool %s (owner %u)",
+			    (unsigned)s->uid, (int)s->pid, s->name, p->name,
+			    (unsigned)p->access.owner);
+		rpc_reply_error(out, arena, req->id, -EACCES,
+				"destroy: uid %u may not destroy pool %s: only its owner (uid %u) "
+				"and root may",
+				(unsigned)s->uid, p->name, (unsigned)p->access.owner);
+		return;
+	}
+	r = ARENA_NEW(arena, Ksalloc__DestroyPoolReply, ksalloc__destroy_pool_reply__init);
+	if (!r) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	log_info("session %u (%s, uid %u) destroys pool %s", s->id, s->name, (unsigned)s->uid,
+		 p->name);
+	r->destroyed = rpc_pool_remove(rpc, p);
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_DESTROY_POOL);
+	out->msg.destroy_pool = r;
+}
+
+static uint32_t session_frames_held(const struct rpc *rpc, const struct rpc_session *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < s->n_bindings; i++) {
+		const struct pool *p = storage_get(rpc->storage, s->bindings[i].pool_id);
+
+		if (!p)
+			continue;
+		for (uint32_t f = 0; f < p->framing.frames; f++)
+			n += shm_owner_session(atomic_load(&p->frames.frames[f].owner)) == s->id;
+	}
+	return n;
+}
+
+static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
+				 struct arena *arena, struct rpc_reply *out)
+{
+	size_t budget = rpc->limits.max_message_size - RPC_ENVELOPE_BYTES;
+	uint32_t skip = req->list_sessions->offset;
+	uint64_t now = pool_now_ms();
+	Ksalloc__ListSessionsReply *r;
+
+	r = ARENA_NEW(arena, Ksalloc__ListSessionsReply, ksalloc__list_sessions_reply__init);
+	if (r)
+		r->sessions = arena_alloc(arena, (rpc->n_sessions + 1) * sizeof(*r->sessions));
+	if (!r || !r->sessions) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	r->total = rpc->n_sessions;
+	/* Oldest first: the list is kept newest first, so walk to its end and back. */
+	struct rpc_session *s = rpc->sessions;
+
+	while (s && s->next)
+		s = s->next;
+	for (; s; s = s->prev) {
+		Ksalloc__SessionInfo *info;
+		size_t size;
+
+		if (skip) {
+			skip--;
+			continue;
+		}
+		info = ARENA_NEW(arena, Ksalloc__SessionInfo, ksalloc__session_info__init);
+		if (!info) {
+			REPLY_OOM(out, arena, req->id);
+			return;
+		}
+		info->session_id = s->id;
+		info->pid = (uint32_t)s->pid;
+		info->uid = (uint32_t)s->uid;
+		info->gid = (uint32_t)s->gid;
+		info->name = s->name;
+		info->pools_open = s->n_bindings;
+		info->frames_held = session_frames_held(rpc, s);
+		info->connected_ms = now - s->connected_ms;
+		size = 1 + 3 + ksalloc__session_info__get_packed_size(info);
+		if (size > budget)
+			break;
+		budget -= size;
+		r->sessions[r->n_sessions++] = info;
+	}
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_LIST_SESSIONS);
+	out->msg.list_sessions = r;
+}
+
+static void handle_get_frame_fds(struct rpc *rpc, struct rpc_session *s,
+				 const Ksalloc__Request *req, struct arena *arena,
+				 struct rpc_reply *out)
+{
+	const Ksalloc__GetFrameFdsRequest *q = req->get_frame_fds;
+	struct pool *p = pool_by_id_bound(rpc, s, q->pool_id, "frame fds", arena, req->id, out);
+	Ksalloc__GetFrameFdsReply *r;
+	uint32_t count;
+
+	if (!p)
+		return;
+	if (!p->frame_fds) {
+		rpc_reply_error(out, arena, req->id, -EINVAL,
+				"frame fds: the frames of pool %s (backend %s) are not dma-bufs",
+				p->name, p->backend.name);
+		return;
+	}
+	if (q->offset >= p->framing.frames) {
+		rpc_reply_error(out, arena, req->id, -EINVAL,
+				"frame fds: pool %s has %u frames, none from %u", p->name,
+				p->framing.frames, q->offset);
+		return;
+	}
+	r = ARENA_NEW(arena, Ksalloc__GetFrameFdsReply, ksalloc__get_frame_fds_reply__init);
+	if (!r) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	count = p->framing.frames - q->offset;
+	if (count > WIRE_MAX_FDS)
+		count = WIRE_MAX_FDS;
+	r->offset = q->offset;
+	r->count = count;
+	reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_FRAME_FDS);
+	out->msg.get_frame_fds = r;
+	out->fds = p->frame_fds + q->offset;
+	out->n_fds = count;
+}
+
+static void handle_list_backends(struct arena *arena, uint32_t id, struct rpc_reply *out)
+{
+	struct backend list[16];
+	size_t n = backend_list(list, sizeof(list) / sizeof(list[0]));
+	Ksalloc__ListBackendsReply *r;
+
+	if (n > sizeof(list) / sizeof(list[0]))
+		n = sizeof(list) / sizeof(list[0]);
+	r = ARENA_NEW(arena, Ksalloc__ListBackendsReply, ksalloc__list_backends_reply__init);
+	if (r)
+		r->backends = arena_alloc(arena, n * sizeof(*r->backends));
+	if (!r || !r->backends) {
+		REPLY_OOM(out, arena, id);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		Ksalloc__BackendInfo *w = ARENA_NEW(arena, Ksalloc__BackendInfo,
+						    ksalloc__backend_info__init);
+		struct backend_error why;
+
+		if (!w || !(w->name = arena_strdup(arena, list[i].name))) {
+			REPLY_OOM(out, arena, id);
+			return;
+		}
+		w->description = (char *)list[i].ops->description;
+		/* The row names the backend: the reason needs not say it again. */
+		w->available = backend_check(&list[i], &why) == 0;
+		w->dmabuf_frames = backend_has_dmabuf_frames(&list[i]);
+		if (!w->available && !(w->reason = arena_strdup(arena, why.message))) {
+			REPLY_OOM(out, arena, id);
+			return;
+		}
+		r->backends[r->n_backends++] = w;
+	}
+	reply_ok(out, id, KSALLOC__REPLY__BODY_LIST_BACKENDS);
+	out->msg.list_backends = r;
+}
+
+static void handle_get_daemon_stats(struct rpc *rpc, struct arena *arena, uint32_t id,
+				   struct rpc_reply *out)
+{
+	const ProtobufCMessageDescriptor *d = &ksalloc__request__descriptor;
+	Ksalloc__GetDaemonStatsReply *r;
+
+	r = ARENA_NEW(arena, Ksalloc__GetDaemonStatsReply, ksalloc__get_daemon_stats_reply__init);
+	if (r)
+		r->requests = arena_alloc(arena, d->n_fields * sizeof(*r->requests));
+	if (!r || !r->requests) {
+		REPLY_OOM(out, arena, id);
+		return;
+	}
+	r->version = (char *)KSALLOC_VERSION;
+	r->uptime_ms = pool_now_ms() - rpc->started_ms;
+	r->sessions = rpc->n_sessions;
+	r->pools = (uint32_t)storage_count(rpc->storage);
+	r->undecodable = rpc->undecodable;
+	/* Every request type of the body, by its field name; "id" is no type. */
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		Ksalloc__RequestCount *c;
+
+		if (f->id < 10 || f->id >= RPC_REQUEST_TYPES)
+			continue;
+		c = ARENA_NEW(arena, Ksalloc__RequestCount, ksalloc__request_count__init);
+		if (!c) {
+			REPLY_OOM(out, arena, id);
+			return;
+		}
+		c->type = (char *)f->name;
+		c->ok = rpc->requests_ok[f->id];
+		c->failed = rpc->requests_failed[f->id];
+		r->requests[r->n_requests++] = c;
+	}
+	reply_ok(out, id, KSALLOC__REPLY__BODY_GET_DAEMON_STATS);
+	out->msg.get_daemon_stats = r;
+}
+
+static void dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+		     struct arena *arena, struct rpc_reply *out);
+
+void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+		  struct arena *arena, struct rpc_reply *out)
+{
+	dispatch(rpc, s, req, arena, out);
+	count_request(rpc, (int)req->body_case, out->msg.hresult >= 0);
+}
+
+static void dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+		     struct arena *arena, struct rpc_reply *out)
+{
+	if (req->body_case == KSALLOC__REQUEST__BODY__NOT_SET) {
+		/* A newer client's request, or garbage that happened to decode. */
+		rpc_reply_error(out, arena, req->id, -EOPNOTSUPP,
+				"unknown request: this daemon speaks protocol version %u",
+				WIRE_PROTOCOL_VERSION);
+		return;
+	}
+	if (!s->greeted && req->body_case != KSALLOC__REQUEST__BODY_HELLO) {
+		rpc_reply_error(out, arena, req->id, -EPROTO,
+				"the first request of a session must be hello");
+		return;
+	}
+
+	switch (req->body_case) {
+	case KSALLOC__REQUEST__BODY_HELLO:
+		handle_hello(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_LIST_POOLS:
+		handle_list_pools(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_OPEN_POOL:
+		handle_open_pool(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_GET_STATUS:
+		handle_get_status(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_CREATE_POOL:
+		handle_create_pool(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_SET_COMMITTED:
+		handle_set_committed(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_RESHAPE_POOL:
+		handle_reshape_pool(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_LIST_SESSIONS:
+		handle_list_sessions(rpc, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_DESTROY_POOL:
+		handle_destroy_pool(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_GET_FRAME_FDS:
+		handle_get_frame_fds(rpc, s, req, arena, out);
+		break;
+	case KSALLOC__REQUEST__BODY_LIST_BACKENDS:
+		handle_list_backends(arena, req->id, out);
+		break;
+	case KSALLOC__REQUEST__BODY_GET_DAEMON_STATS:
+		handle_get_daemon_stats(rpc, arena, req->id, out);
+		break;
+	case KSALLOC__REQUEST__BODY_SUBSCRIBE:
+		rpc_subscribe(rpc, s, req, arena, out);
+		break;
+	default:
+		rpc_reply_error(out, arena, req->id, -EOPNOTSUPP, "unknown request type %d",
+				(int)req->body_case);
+		break;
+	}
+}

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/storage/pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Memory, layout and mapping of one framing: what pool_reshape() swaps whole. */
+struct pool_memory {
+	struct shm_layout layout;
+	uint32_t frames;
+	int fd;
+	void *map;
+	int *frame_fds; /* NULL, or frames dma-bufs (-1 where not made yet) */
+};
+
+static void memory_release(struct pool_memory *m)
+{
+	if (m->map != MAP_FAILED)
+		munmap(m->map, m->layout.size_bytes);
+	if (m->fd >= 0)
+		close(m->fd);
+	for (uint32_t i = 0; m->frame_fds && i < m->frames; i++)
+		if (m->frame_fds[i] >= 0)
+			close(m->frame_fds[i]);
+	free(m->frame_fds);
+	m->map = MAP_FAILED;
+	m->fd = -1;
+	m->frame_fds = NULL;
+}
+
+/* Reads the number in file @name of the 2 MiB huge pages' sysfs folder, or -1. */
+static long huge_pages(const char *name)
+{
+	char path[96];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-2048kB/%s", name);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* Bytes this process has locked (VmLck of /proc/self/status), or 0 if it cannot tell. */
+static uint64_t locked_bytes(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	unsigned long long kib = 0;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %llu kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (uint64_t)kib * 1024;
+}
+
+/*
+ * Locks @size bytes at @map in memory, within RLIMIT_MEMLOCK: the limit is
+ * the daemon's budget for locked pools even where a capability would let it
+ * lock more (root), so what a service may lock is what its unit says.
+ */
+static int memory_lock(const struct pool *p, void *map, uint64_t size, struct backend_error *err)
+{
+	struct rlimit rl;
+	uint64_t used = locked_bytes();
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (size > rl.rlim_cur || used > rl.rlim_cur - size))
+		return backend_fail(err, -EDQUOT,
+				    "cannot lock pool %s in memory: it needs %llu bytes, %llu are "
+				    "locked already and RLIMIT_MEMLOCK allows %llu (LimitMEMLOCK= of "
+				    "ksallocd.service)",
+				    p->name, (unsigned long long)size, (unsigned long long)used,
+				    (unsigned long long)rl.rlim_cur);
+	if (mlock(map, size) < 0)
+		return backend_fail(err, -errno, "cannot lock pool %s in memory (%llu bytes): %s",
+				    p->name, (unsigned long long)size, strerror(errno));
+	return 0;
+}
+
+/* Exports every frame of @m as a dma-buf of its own (backend_has_dmabuf_frames()). */
+static int memory_export_frames(const struct pool *p, struct pool_memory *m,
+				struct backend_error *err)
+{
+	int device, r = 0;
+
+	m->frame_fds = malloc(m->frames * sizeof(*m->frame_fds));
+	if (!m->frame_fds)
+		return backend_fail(err, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < m->frames; i++)
+		m->frame_fds[i] = -1;
+	device = p->backend.ops->device_open(backend_heap(&p->backend), err);
+	if (device < 0)
+		return device;
+	for (uint32_t i = 0; i < m->frames && r >= 0; i++) {
+		r = p->backend.ops->frame_export(device, m->fd,
+						 m->layout.data_offset + i * m->layout.frame_stride,
+						 m->layout.frame_stride, err);
+		if (r >= 0)
+			m->frame_fds[i] = r;
+		else if (r == -EMFILE || r == -ENFILE)
+			backend_fail(err, r, "frame %u of %u: out of file descriptors (the daemon's "
+				     "LimitNOFILE=)", i, m->frames);
+	}
+	close(device);
+	return r < 0 ? r : 0;
+}
+
+static int memory_create(const struct pool *p, const struct framing *f, uint32_t n_slots,
+			 bool locked, struct pool_memory *m, struct backend_error *err)
+{
+	const struct backend_ops *ops = p->backend.ops;
+	char name[80];
+	int r;
+
+	*m = (struct pool_memory){ .frames = f->frames, .fd = -1, .map = MAP_FAILED };
+	r = shm_layout_compute(f, n_slots, ops->layout_flags, POOL_MAX_SIZE_BYTES, &m->layout);
+	if (r == 0 && shm_layout_frame_bytes(&m->layout, f->frames) > POOL_MAX_SIZE_BYTES)
+		r = -EOVERFLOW;
+	if (r < 0)
+		return backend_fail(err, r, "pool %s is too large to map", p->name);
+	/* Whatever is missing (a device, its permission, huge pages), the backend is not here. */
+	if (backend_probe(&p->backend, err) < 0)
+		return -ENODEV;
+
+	/* The name shows in /proc/PID/fd and /proc/PID/maps: "memfd:ksalloc:video". */
+	snprintf(name, sizeof(name), "ksalloc:%s", p->name);
+	m->fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | ops->memfd_flags);
+	if (m->fd < 0 || ftruncate(m->fd, (off_t)m->layout.size_bytes) < 0) {
+		r = backend_fail(err, -errno, "pool %s: cannot make its memfd of %llu bytes: %s",
+				 p->name, (unsigned long long)m->layout.size_bytes, strerror(errno));
+		goto fail;
+	}
+	/* Huge pages are taken from the reserve here: this is where there may be too few. */
+	m->map = mmap(NULL, m->layout.size_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	if (m->map == MAP_FAILED) {
+		r = -errno;
+		if ((ops->layout_flags & SHM_LAYOUT_HUGE_PAGES) && r == -ENOMEM)
+			/* Free pages that mappings have not reserved yet are what is left. */
+			backend_fail(err, r, "pool %s needs %llu huge pages of 2 MiB; %ld of the %ld "
+				     "reserved are left (/proc/sys/vm/nr_hugepages)",
+				     p->name, (unsigned long long)(m->layout.size_bytes / SHM_HUGE_PAGE_SIZE),
+				     huge_pages("free_hugepages") - huge_pages("resv_hugepages"),
+				     huge_pages("nr_hugepages"));
+		else
+			backend_fail(err, r, "pool %s: cannot map %llu bytes: %s", p->name,
+				     (unsigned long long)m->layout.size_bytes, strerror(-r));
+		goto fail;
+	}
+	if (locked && (r = memory_lock(p, m->map, m->layout.size_bytes, err)) < 0)
+		goto fail;
+	shm_header_write(m->map, &m->layout, p->id, p->name, f);
+	/* Not F_SEAL_WRITE: clients write their frames through the mapping. */
+	if (fcntl(m->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		r = backend_fail(err, -errno, "pool %s: cannot seal its memfd: %s", p->name,
+				 strerror(errno));
+		goto fail;
+	}
+	if (backend_has_dmabuf_frames(&p->backend) && (r = memory_export_frames(p, m, err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	memory_release(m);
+	return r;
+}
+
+static void memory_install(struct pool *p, const struct framing *f, struct pool_memory *m)
+{
+	p->framing = *f;
+	p->layout = m->layout;
+	p->fd = m->fd;
+	p->map = m->map;
+	p->frame_fds = m->frame_fds;
+	frame_pool_init(&p->frames, p->map, &p->layout, f->frames);
+}
+
+/* Releases look for waiting sessions below slots_used only: keep it past every slot handed out. */
+static void raise_slots_used(struct pool *p, uint32_t slot)
+{
+	if (atomic_load(&p->frames.shared->slots_used) <= slot)
+		atomic_store(&p->frames.shared->slots_used, slot + 1);
+}
+
+int pool_new(uint32_t id, const struct pool_options *o, struct pool **ret_pool)
+{
+	struct backend_error scratch, *err = o->error ? o->error : &scratch;
+	struct backend backend;
+	struct pool_memory m;
+	struct pool *p;
+	int r;
+
+	if (id == 0 || strlen(o->name) >= SHM_NAME_MAX || o->n_slots == 0)
+		return backend_fail(err, -EINVAL, "bad pool options");
+	r = backend_resolve(o->backend, &backend, err);
+	if (r < 0)
+		return r;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return backend_fail(err, -ENOMEM, "out of memory");
+	p->id = id;
+	strcpy(p->name, o->name);
+	p->backend = backend;
+	p->locked = o->locked;
+	p->persistent = o->persistent;
+	p->from_config = o->from_config;
+	p->access = o->access;
+	p->committed = true;
+	p->fd = -1;
+	p->map = MAP_FAILED;
+	p->slot_sessions = calloc(o->n_slots, sizeof(*p->slot_sessions));
+	if (!p->slot_sessions) {
+		r = backend_fail(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = memory_create(p, &o->framing, o->n_slots, o->locked, &m, err);
+	if (r < 0)
+		goto fail;
+	memory_install(p, &o->framing, &m);
+	*ret_pool = p;
+	return 0;
+fail:
+	pool_free(p);
+	return r;
+}
+
+struct pool *pool_free(struct pool *p)
+{
+	struct pool_memory m;
+
+	if (!p)
+		return NULL;
+	m = (struct pool_memory){ .layout = p->layout, .frames = p->framing.frames, .fd = p->fd,
+				  .map = p->map, .frame_fds = p->frame_fds };
+	/* Clients still map it: tell their waiters, and their next acquire, it is gone. */
+	if (p->map != MAP_FAILED)
+		frame_set_state(&p->frames, SHM_STATE_DESTROYED);
+	memory_release(&m);
+	free(p->slot_sessions);
+	free(p);
+	return NULL;
+}
+
+int pool_attach(struct pool *p, uint32_t session, uint32_t *ret_slot)
+{
+	uint32_t free_slot = UINT32_MAX;
+
+	for (uint32_t i = 0; i < p->layout.n_slots; i++) {
+		if (p->slot_sessions[i] == session) {
+			*ret_slot = i;
+			return 0;
+		}
+		if (p->slot_sessions[i] == 0 && free_slot == UINT32_MAX)
+			free_slot = i;
+	}
+	if (free_slot == UINT32_MAX)
+		return -EUSERS;
+
+	/* Whatever a former tenant (or a scribbler) left there goes. */
+	frame_slot_assign(&p->frames.slots[free_slot], session);
+	p->slot_sessions[free_slot] = session;
+	p->n_attached++;
+	raise_slots_used(p, free_slot);
+	*ret_slot = free_slot;
+	return 0;
+}
+
+static bool is_attached(const struct pool *p, uint32_t session)
+{
+	for (uint32_t i = 0; i < p->layout.n_slots; i++)
+		if (p->slot_sessions[i] == session)
+			return true;
+	return false;
+}
+
+/* The state word as the daemon knows it should be. */
+static uint32_t pool_state(const struct pool *p)
+{
+	if (p->retired)
+		return SHM_STATE_DESTROYED;
+	return p->committed ? SHM_STATE_COMMITTED : SHM_STATE_DECOMMITTED;
+}
+
+/* Frees frames owned by sessions that do not have the pool open (none can, legitimately). */
+static uint32_t sweep_orphans(struct pool *p)
+{
+	struct shm_slot scratch = { 0 };
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < p->framing.frames; i++) {
+		uint32_t session = shm_owner_session(atomic_load(&p->frames.frames[i].owner));
+
+		if (session != 0 && !is_attached(p, session))
+			n += frame_reclaim(&p->frames, session, &scratch);
+	}
+	return n;
+}
+
+uint32_t pool_detach(struct pool *p, uint32_t slot)
+{
+	struct shm_slot *s;
+	uint32_t session, n;
+
+	if (slot >= p->layout.n_slots || p->slot_sessions[slot] == 0)
+		return 0;
+	/*
+	 * Reclaiming hands frames to waiting slots: first every slot names the
+	 * session the daemon gave it, so none goes to a session a client made up
+	 * (and stays owned by nobody who will ever release it).
+	 */
+	for (uint32_t i = 0; i < p->layout.n_slots; i++)
+		frame_slot_restore(&p->frames.slots[i], p->slot_sessions[i]);
+	s = &p->frames.slots[slot];
+	session = p->slot_sessions[slot];
+	p->acquisitions_closed += atomic_load(&s->acquisitions);
+	p->timeouts_closed += atomic_load(&s->timeouts);
+	p->slot_sessions[slot] = 0;
+	p->n_attached--;
+
+	/* Takes the slot back (its tenant word goes to 0) and the frames with it. */
+	n = frame_reclaim(&p->frames, session, s);
+	n += sweep_orphans(p);
+	p->reclaimed += n;
+	if (n) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		p->last_reclaim_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+		p->last_reclaim_frames = n;
+	}
+	/* What the daemon owns in the control block is rewritten, whatever a client did to it. */
+	atomic_store(&p->frames.shared->state, pool_state(p));
+	return n;
+}
+
+void pool_retire(struct pool *p)
+{
+	p->retired = true;
+	frame_set_state(&p->frames, pool_state(p));
+}
+
+void pool_set_committed(struct pool *p, bool committed)
+{
+	p->committed = committed;
+	frame_set_state(&p->frames, pool_state(p));
+}
+
+uint64_t pool_bytes(const struct pool *p)
+{
+	if (p->layout.flags & SHM_LAYOUT_EXTERNAL_FRAMES)
+		return p->layout.size_bytes + shm_layout_frame_bytes(&p->layout, p->framing.frames);
+	return p->layout.size_bytes;
+}
+
+uint32_t pool_allocated_frames(const struct pool *p)
+{
+	return frame_count_owned(&p->frames);
+}
+
+void pool_get_stats(const struct pool *p, struct pool_stats *ret_stats)
+{
+	struct pool_stats st = {
+		.allocated = frame_count_owned(&p->frames),
+		.acquisitions = p->acquisitions_closed,
+		.timeouts = p->timeouts_closed,
+		.reclaimed = p->reclaimed,
+		.last_reclaim_ns = p->last_reclaim_ns,
+		.last_reclaim_frames = p->last_reclaim_frames,
+	};
+
+	/* Read from shared memory: any value is possible, none is used for more than a number. */
+	st.peak = atomic_load(&p->frames.shared->peak);
+	if (st.peak < st.allocated)
+		st.peak = st.allocated;
+	if (st.peak > p->framing.frames)
+		st.peak = p->framing.frames;
+	for (uint32_t i = 0; i < p->layout.n_slots; i++) {
+		const struct shm_slot *s = &p->frames.slots[i];
+
+		if (p->slot_sessions[i] == 0)
+			continue;
+		st.waiters += frame_slot_waiting(s);
+		st.acquisitions += atomic_load(&s->acquisitions);
+		st.timeouts += atomic_load(&s->timeouts);
+	}
+	*ret_stats = st;
+}
+
+void pool_count_holds(const struct pool *p, uint32_t *held, uint64_t *oldest_ms)
+{
+	memset(held, 0, p->layout.n_slots * sizeof(*held));
+	memset(oldest_ms, 0, p->layout.n_slots * sizeof(*oldest_ms));
+	for (uint32_t i = 0; i < p->framing.frames; i++) {
+		const struct shm_frame *f = &p->frames.frames[i];
+		uint32_t session = shm_owner_session(atomic_load(&f->owner));
+		uint64_t at;
+
+		if (session == 0)
+			continue;
+		at = atomic_load(&f->acquired_ms);
+		for (uint32_t s = 0; s < p->layout.n_slots; s++) {
+			if (p->slot_sessions[s] != session)
+				continue;
+			held[s]++;
+			if (oldest_ms[s] == 0 || at < oldest_ms[s])
+				oldest_ms[s] = at;
+			break;
+		}
+	}
+}
+
+int pool_reshape(struct pool *p, const struct framing *f, struct backend_error *err)
+{
+	struct pool_memory old = { .layout = p->layout, .frames = p->framing.frames, .fd = p->fd,
+				   .map = p->map, .frame_fds = p->frame_fds },
+			   m;
+	int r;
+
+	r = memory_create(p, f, p->layout.n_slots, p->locked, &m, err);
+	if (r < 0)
+		return r;
+	/* The old memory's users are told, as if the pool had gone, before it goes. */
+	frame_set_state(&p->frames, SHM_STATE_DESTROYED);
+	memory_release(&old);
+	memory_install(p, f, &m);
+	for (uint32_t i = 0; i < p->layout.n_slots; i++) {
+		if (p->slot_sessions[i]) {
+			frame_slot_assign(&p->frames.slots[i], p->slot_sessions[i]);
+			raise_slots_used(p, i);
+		}
+	}
+	pool_set_committed(p, p->committed);
+	return 0;
+}
+
+uint64_t pool_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A pool: frames of one framing in one shared memory object, with its control
+ * block (shm/layout.h), and the daemon's own record of which session has which
+ * slot in it. Storage knows no sockets and no protobuf; it is I/O-free apart
+ * from its own memory syscalls and the futex wakes of shm/frame.c.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/storage/access.h"
+#include "daemon/storage/backend.h"
+#include "shm/frame.h"
+#include "shm/framing.h"
+#include "shm/layout.h"
+
+/* Largest pool the daemon maps: 1 TiB of address space. */
+#define POOL_MAX_SIZE_BYTES (UINT64_C(1) << 40)
+
+struct pool {
+	uint32_t id; /* never 0, never reused while the daemon runs */
+	char name[SHM_NAME_MAX];
+	struct framing framing;
+	struct backend backend;
+	struct shm_layout layout;
+	int fd;    /* the sealed memfd, handed to clients */
+	void *map; /* the daemon's own mapping of all of it */
+	int *frame_fds; /* with SHM_LAYOUT_DMABUF_FRAMES: frame i's dma-buf; else NULL */
+	bool locked;    /* its pages are locked in memory (mlock) */
+	struct frame_pool frames;
+
+	bool persistent;  /* stays when its last session closes */
+	bool from_config; /* defined by the config: reload may change its access or remove it */
+	bool committed;
+	bool removing; /* no new opens: destroyed once no frame is held */
+	bool retired;  /* the daemon is going away: no frame is handed out any more */
+	struct pool_access access;
+
+	/* slot_sessions[i]: the session that has slot i, 0 if free. The daemon's truth, not shm's. */
+	uint32_t *slot_sessions;
+	uint32_t n_attached;
+
+	/* Counters of sessions that have gone, kept when their slots are reused. */
+	uint64_t acquisitions_closed;
+	uint64_t timeouts_closed;
+	uint64_t reclaimed;
+	uint64_t last_reclaim_ns; /* CLOCK_MONOTONIC when the last reclaim was complete */
+	uint32_t last_reclaim_frames;
+};
+
+struct pool_stats {
+	uint32_t allocated; /* frames owned right now (counted from the ownership words) */
+	uint32_t peak;
+	uint32_t waiters;
+	uint64_t acquisitions;
+	uint64_t timeouts;
+	uint64_t reclaimed;
+	uint64_t last_reclaim_ns;
+	uint32_t last_reclaim_frames;
+};
+
+struct pool_options {
+	const char *name;
+	struct framing framing; /* already validated */
+	const char *backend;    /* a backend's name, or "device" (backend_resolve()) */
+	uint32_t n_slots;       /* sessions that may have it open at once */
+	bool persistent;
+	bool from_config;
+	bool locked; /* lock its pages in memory (KS NonPagedPool, KERNEL_NONPAGED) */
+	struct pool_access access;
+	struct backend_error *error; /* NULL, or where a failure is described for a person */
+};
+
+/*
+ * Creates pool @id as @o says: creates the backend's memory, maps it (and
+ * locks it), writes the control block, seals it, exports its frames as
+ * dma-bufs where the backend has them. Returns 0 and *ret_pool, or -errno:
+ * -EINVAL (no such backend, or a bad framing), -ENODEV (this machine lacks
+ * the backend), -EOVERFLOW (too large to map), -ENOMEM (not enough huge
+ * pages), -EDQUOT (locking it would pass RLIMIT_MEMLOCK), -EMFILE; o->error
+ * says why.
+ */
+int pool_new(uint32_t id, const struct pool_options *o, struct pool **ret_pool);
+
+/*
+ * Marks the pool destroyed (waking its waiters), unmaps and closes it; the
+ * clients keep their own mappings. Accepts NULL; returns NULL.
+ */
+struct pool *pool_free(struct pool *p);
+
+/*
+ * Gives @session a slot (the one it has, if it has one). Returns 0 and
+ * *ret_slot, or -EUSERS when every slot is taken.
+ */
+int pool_attach(struct pool *p, uint32_t session, uint32_t *ret_slot);
+
+/*
+ * Takes @slot back from its session: every frame the session still owns is
+ * freed (or handed to a waiter), as is every frame owned by no session that
+ * has the pool open (what a crashed or scribbling client can leave). Returns
+ * the number of frames taken back.
+ */
+uint32_t pool_detach(struct pool *p, uint32_t slot);
+
+/*
+ * Marks the pool destroyed for its users before the daemon goes away: their
+ * waiters wake and fail, and frames reclaimed from now on are not handed to
+ * anyone. Nothing is freed.
+ */
+void pool_retire(struct pool *p);
+
+/* Commit or decommit: decommitting wakes every waiter, who then fails. */
+void pool_set_committed(struct pool *p, bool committed);
+
+void pool_get_stats(const struct pool *p, struct pool_stats *ret_stats);
+
+/* Bytes of memory the pool takes: its memfd, and its frames where they are dma-bufs of their own. */
+uint64_t pool_bytes(const struct pool *p);
+
+/* Frames owned right now, counted from the ownership words. */
+uint32_t pool_allocated_frames(const struct pool *p);
+
+/*
+ * Counts what each slot's session holds: @held[slot] frames, the oldest
+ * acquired at @oldest_ms[slot] (CLOCK_MONOTONIC_COARSE ms; 0 when none).
+ * Both arrays have layout.n_slots entries.
+ */
+void pool_count_holds(const struct pool *p, uint32_t *held, uint64_t *oldest_ms);
+
+/*
+ * Replaces the pool's memory with memory of framing @f (validated), from the
+ * same backend. The caller makes sure nobody else uses the pool. Returns 0,
+ * or -errno with @err saying why, in which case the pool is unchanged.
+ */
+int pool_reshape(struct pool *p, const struct framing *f, struct backend_error *err);
+
+/* CLOCK_MONOTONIC_COARSE in ms, the clock of shm_frame.acquired_ms. */
+uint64_t pool_now_ms(void);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The daemon's pools, by id (O(1): the status fast path) and by name.
+ * Ids count up from a random start and are never reused, so a stale id from
+ * a client (even one from before the daemon restarted) can only miss, never
+ * reach another pool.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/storage/pool.h"
+
+struct storage;
+
+int storage_new(struct storage **ret_storage);
+/* Frees every pool. Accepts NULL; returns NULL. */
+struct storage *storage_free(struct storage *s);
+
+/*
+ * Creates a pool (pool_new()) under the next id. Returns 0 and *ret_pool
+ * (owned by @s; may be NULL), -EEXIST when the name is taken, or pool_new()'s
+ * -errno.
+ */
+int storage_add(struct storage *s, const struct pool_options *o, struct pool **ret_pool);
+
+/* Destroys pool @id (pool_free()); its id is never handed out again. */
+void storage_remove(struct storage *s, uint32_t id);
+
+/* pool_retire() on every pool: the daemon is about to close its sessions and go. */
+void storage_retire(struct storage *s);
+
+struct pool *storage_get(const struct storage *s, uint32_t id);
+struct pool *storage_find(const struct storage *s, const char *name);
+size_t storage_count(const struct storage *s);
+
+/* Iterates: for (id = 0; (p = storage_next(s, &id));) visits pools in id order. */
+struct pool *storage_next(const struct storage *s, uint32_t *id);

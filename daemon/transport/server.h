@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Transport: the listening socket and its sessions on a libuv loop. With
+ * session.c, the only code that includes uv.h. It moves datagrams and fds
+ * (through proto/wire.h) and hands decoded requests to rpc.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/arena.h"
+#include "daemon/rpc/rpc.h"
+
+struct session;
+
+struct server_options {
+	/*
+	 * A listening SOCK_SEQPACKET socket to serve (from socket activation; the
+	 * server takes it and never unlinks its path), or -1 to bind socket_path.
+	 */
+	int listen_fd;
+	const char *socket_path; /* where to bind and listen, or the activated socket's path */
+	uint32_t max_sessions;
+	uint32_t max_sessions_per_uid; /* root has no such limit */
+	uint32_t max_message_size; /* bytes, both directions */
+};
+
+struct server {
+	uv_loop_t *loop;
+	struct rpc *rpc; /* borrowed */
+	uv_poll_t listen_poll;
+	uv_timer_t accept_timer; /* resumes accepting after EMFILE */
+	uv_timer_t tick_timer;   /* rpc_tick(), while any session is subscribed */
+	int listen_fd;
+	char *socket_path;
+	bool owns_path; /* bound by us: unlinked at close */
+	uint32_t max_sessions;
+	uint32_t max_sessions_per_uid;
+	uint32_t max_message_size;
+
+	struct session *sessions; /* doubly linked, newest first */
+	uint32_t n_sessions;
+	bool closing;
+
+	/* One loop thread, one request at a time: shared scratch, no malloc per request. */
+	uint8_t *rx_buf;
+	uint8_t *tx_buf;
+	struct arena arena;
+};
+
+/*
+ * Serves @opts->listen_fd, or binds @opts->socket_path (replacing a stale
+ * socket file, refusing one that another daemon still listens on), and starts
+ * accepting on @loop. Returns 0 and *ret_server, or -errno; -ENOTSOCK when
+ * listen_fd is not a listening SOCK_SEQPACKET AF_UNIX socket.
+ */
+int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *rpc,
+	       struct server **ret_server);
+
+/*
+ * Stops accepting, closes every session and unlinks the socket file. The
+ * handles finish closing on the next loop iterations; call server_free()
+ * once uv_run() has returned.
+ */
+void server_close(struct server *srv);
+
+/* Applies new session limits (a reload); sessions already in are not closed. */
+void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
+			     uint32_t max_sessions_per_uid);
+
+/* Closes the session whose rpc part is @s: rpc_collect()'s evict callback (@data: the server). */
+void server_evict(struct rpc_session *s, void *data);
+
+/* Starts rpc_tick() every RPC_TICK_MS, until nobody is subscribed. */
+void server_tick_start(struct server *srv);
+
+/* Sessions connected right now. */
+uint32_t server_session_count(const struct server *srv);
+
+/* Frees a server after server_close() and the loop has run. Accepts NULL; returns NULL. */
+struct server *server_free(struct server *srv);

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <uv.h>
+
+#include "daemon/rpc/rpc.h"
+
+struct server;
+
+/*
+ * Replies a client has not read yet, once its socket is full: at most this
+ * many wait, then the session is closed (a client that sends without
+ * reading must not make the daemon hold its replies for ever).
+ */
+#define SESSION_QUEUE_MAX 64
+/* Likewise for the fds those replies carry (frame dma-bufs come 253 a reply). */
+#define SESSION_QUEUE_FDS_MAX 1024
+
+struct queued_reply;
+
+/*
+ * One client connection. Reads one request per readiness callback and
+ * answers it. Replies the socket has no room for wait in a bounded queue,
+ * sent in order as the client reads.
+ */
+struct session {
+	struct server *srv;
+	struct session *prev, *next;
+	uv_poll_t poll;
+	int fd;
+	struct rpc_session rpc;
+
+	struct queued_reply *queue_head, *queue_tail;
+	unsigned queued;
+	size_t queued_fds;
+	unsigned long bad; /* requests refused as malformed, for rate-limited logging */
+};
+
+/*
+ * Starts serving connection @fd (non-blocking, CLOEXEC) of the peer @cred,
+ * whose supplementary groups are @groups. Takes ownership of @fd in every
+ * case: on failure it is closed. Returns 0 or -errno.
+ */
+int session_new(struct server *srv, int fd, const struct ucred *cred, const gid_t *groups,
+		size_t n_groups);
+
+/*
+ * rpc_tick()'s rpc_push_fn: sends an event to the session whose rpc part is
+ * @rs; closes the session when it cannot take it.
+ */
+int session_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data);
+
+/* Stops serving; the session frees itself (and closes its fd) once libuv is done with it. */
+void session_close(struct session *s);

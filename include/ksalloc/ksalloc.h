@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef KSALLOC_KSALLOC_H
+#define KSALLOC_KSALLOC_H
+
+/*
+ * libksalloc's native API: talk to ksallocd, the daemon that owns frame pools
+ * in shared memory. <ksalloc/ksproxy.h> is the Windows-shaped layer on top.
+ *
+ * Conventions, as in systemd's libraries:
+ * - Functions that can fail return 0 (or a count) on success and a negative
+ *   errno on failure. ret_* out-parameters are written only on success.
+ * - The library never logs and never raises SIGPIPE. After a failure,
+ *   ksalloc_client_error() describes it in one line for a person.
+ * - Destructors accept NULL and return NULL.
+ * - A client may be shared by threads: its calls are serialized. Each call
+ *   sends one request and waits for its reply, at most the client's timeout.
+ *
+ * Frames are acquired and released in shared memory, without a request to
+ * the daemon: see ksalloc_pool_acquire().
+ *
+ * Errors common to every call that talks to the daemon:
+ *   -ECONNREFUSED  the daemon is not running (no socket, or nobody listening)
+ *   -ETIME         the daemon did not answer within the timeout
+ *   -EPIPE         the daemon went away (the client must be reopened)
+ *   -EBADMSG       the daemon's reply could not be decoded
+ *   -EUSERS        the daemon refused the connection: too many sessions
+ *   -EACCES        the pool's owner, group and mode do not allow it
+ *   -ENOMEM        out of memory
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef KSALLOC_EXPORT
+#define KSALLOC_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Where clients find the daemon when neither the options nor $KSALLOC_SOCKET say. */
+#define KSALLOC_DEFAULT_SOCKET "/run/ksallocd/ksallocd.sock"
+#define KSALLOC_DEFAULT_TIMEOUT_MS 5000u
+#define KSALLOC_POOL_NAME_MAX 64 /* bytes, with the NUL */
+#define KSALLOC_INFINITE UINT32_MAX /* timeout_ms: wait for as long as it takes */
+#define KSALLOC_BACKEND_NAME_MAX 32 /* bytes, with the NUL: "dmaheap:" and a heap name */
+/* The largest frame alignment a pool honours: a page (a shared mapping is only page aligned). */
+#define KSALLOC_FRAME_ALIGNMENT_MAX 4096u
+/* The first hardware backend the daemon's machine has (dmaheap:system, then udmabuf). */
+#define KSALLOC_BACKEND_DEVICE "device"
+
+/*
+ * What the CPU does with a frame between acquire and release. For frames
+ * that are dma-bufs the library brackets that access with DMA_BUF_IOCTL_SYNC
+ * in this direction, so caches agree with the device's view.
+ */
+#define KSALLOC_ACCESS_READ 0x1u
+#define KSALLOC_ACCESS_WRITE 0x2u
+#define KSALLOC_ACCESS_READ_WRITE 0x3u
+
+struct ksalloc_client;
+struct ksalloc_pool;
+
+struct ksalloc_client_options {
+	/* Socket path; NULL: $KSALLOC_SOCKET, else KSALLOC_DEFAULT_SOCKET. */
+	const char *socket_path;
+	/* Shown by ksallocctl; NULL: the program's name. */
+	const char *client_name;
+	/* Longest wait for one reply, in ms; 0 is replaced by the default. */
+	uint32_t timeout_ms;
+};
+
+/* KSALLOCATOR_FRAMING without its Reserved word. */
+struct ksalloc_framing {
+	uint32_t options_flags;  /* KSALLOCATOR_OPTIONF_* */
+	uint32_t pool_type;      /* 0 NonPagedPool, 1 PagedPool */
+	uint32_t frames;         /* frames in the pool */
+	uint32_t frame_size;     /* bytes per frame */
+	uint32_t file_alignment; /* alignment mask: alignment - 1 */
+};
+
+struct ksalloc_status {
+	struct ksalloc_framing framing; /* as the pool was created */
+	/* Frames handed out and not yet returned, when the daemon answered. */
+	uint32_t allocated_frames;
+};
+
+struct ksalloc_pool_info {
+	char name[KSALLOC_POOL_NAME_MAX];
+	uint32_t pool_id; /* the daemon's id; never 0 */
+	char backend[KSALLOC_BACKEND_NAME_MAX]; /* "memfd", "hugetlb", "udmabuf", "dmaheap:system" */
+	uint64_t size_bytes; /* the pool's memfd (without frames that are dma-bufs of their own) */
+	struct ksalloc_status status;
+	bool committed;  /* frames may be acquired */
+	bool persistent; /* stays when its last session closes */
+	uint32_t owner;  /* uid */
+	uint32_t group;  /* gid */
+	uint32_t mode;   /* as a file's: r sees the pool, w opens it */
+	bool locked;     /* its pages are locked in memory */
+};
+
+/* A frame acquired with ksalloc_pool_acquire(); pass it back unchanged to release it. */
+struct ksalloc_frame {
+	void *data;          /* the frame's memory: mapped, writable, shared */
+	uint32_t size;       /* bytes: the pool's frame size */
+	uint32_t index;      /* the frame's index in its pool */
+	uint32_t generation; /* which acquisition of that frame this is */
+	uint32_t pool_id;
+	/*
+	 * The frame's dma-buf, for handing to a device (V4L2, DRM, VA-API...), or
+	 * -1 when the pool's frames are not dma-bufs. The pool owns it: dup() it
+	 * to keep it beyond ksalloc_pool_close().
+	 */
+	int dmabuf_fd;
+	uint32_t access; /* KSALLOC_ACCESS_*, as acquired */
+};
+
+/* A session holding frames of a pool. */
+struct ksalloc_holder {
+	uint32_t session_id;
+	uint32_t pid;
+	uint32_t uid;
+	char name[64];           /* the client's name, from its hello */
+	uint32_t frames_held;
+	uint64_t oldest_hold_ms; /* age of its longest-held frame */
+};
+
+/* The extended status of a pool. */
+struct ksalloc_pool_stats {
+	struct ksalloc_status status;
+	uint32_t free_frames;
+	uint32_t peak_frames; /* highest allocated_frames since the pool was created */
+	uint32_t waiters;     /* threads blocked in acquire */
+	uint32_t sessions;    /* sessions that have the pool open */
+	uint64_t acquisitions;
+	uint64_t timeouts;  /* acquires that gave up */
+	uint64_t reclaimed; /* frames taken back from sessions that closed holding them */
+	/* When the daemon last took frames back (its CLOCK_MONOTONIC, ns), and how many. */
+	uint64_t last_reclaim_ns;
+	uint32_t last_reclaim_frames;
+	bool committed;
+	char backend[KSALLOC_BACKEND_NAME_MAX];
+	size_t n_holders;
+	struct ksalloc_holder *holders; /* malloc'ed: free() it */
+};
+
+struct ksalloc_session_info {
+	uint32_t session_id;
+	uint32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+	char name[64];
+	uint32_t pools_open;
+	uint32_t frames_held;
+	uint64_t connected_ms; /* how long ago it connected */
+};
+
+/* A backend of the daemon's machine, as ksallocctl backends shows it. */
+struct ksalloc_backend_info {
+	char name[KSALLOC_BACKEND_NAME_MAX]; /* what ksalloc_pool_options.backend takes */
+	char description[96];
+	bool available;     /* the daemon can make pools on it */
+	bool dmabuf_frames; /* its frames are dma-bufs a device can import */
+	char reason[256];   /* why not, when not available */
+};
+
+/* How ksalloc_pool_create_with() makes a pool. */
+struct ksalloc_pool_options {
+	/* NULL or "memfd": shared memory; "hugetlb", "udmabuf", "dmaheap:<heap>", or "device". */
+	const char *backend;
+	/* Lock the pool's pages in memory (as KS NonPagedPool): refused beyond the daemon's RLIMIT_MEMLOCK. */
+	bool locked;
+};
+
+/* Requests of one type the daemon has answered since it started. */
+struct ksalloc_request_count {
+	char type[32]; /* "get_status", "open_pool", ...: the request's name in the protocol */
+	uint64_t ok;
+	uint64_t failed;
+};
+
+/* What the daemon has done since it started. */
+struct ksalloc_daemon_stats {
+	char version[32];
+	uint64_t uptime_ms;
+	uint32_t sessions;
+	uint32_t pools;
+	uint64_t undecodable; /* requests that could not be decoded */
+	size_t n_requests;
+	struct ksalloc_request_count *requests; /* malloc'ed: free() it */
+};
+
+/* Fills @opts with the defaults; call it before setting fields, so new fields get theirs. */
+KSALLOC_EXPORT void ksalloc_client_options_init(struct ksalloc_client_options *opts);
+
+/*
+ * Connects to the daemon and says hello. @opts may be NULL for the defaults.
+ * Returns 0 and *ret_client, or a negative errno (see above; also -EINVAL for
+ * a socket path that does not fit in sockaddr_un). On failure *ret_client is
+ * untouched; there is no client to ask for the error message, so
+ * ksalloc_client_open_error() gives it, for the calling thread.
+ */
+KSALLOC_EXPORT int ksalloc_client_open(const struct ksalloc_client_options *opts,
+				       struct ksalloc_client **ret_client);
+
+/* The message of the calling thread's last failed ksalloc_client_open(). */
+KSALLOC_EXPORT const char *ksalloc_client_open_error(void);
+
+/*
+ * Closes the connection. Pools opened through @client must be closed first.
+ * Accepts NULL; returns NULL.
+ */
+KSALLOC_EXPORT struct ksalloc_client *ksalloc_client_close(struct ksalloc_client *client);
+
+/*
+ * One line describing the last failure of a call on @client (the daemon's own
+ * words when it refused a request). Valid until the next call on @client.
+ */
+KSALLOC_EXPORT const char *ksalloc_client_error(const struct ksalloc_client *client);
+
+/* The socket path the client connected to. */
+KSALLOC_EXPORT const char *ksalloc_client_socket_path(const struct ksalloc_client *client);
+
+/* The daemon's id of this session: what ksallocctl shows for its frames. */
+KSALLOC_EXPORT uint32_t ksalloc_client_session_id(const struct ksalloc_client *client);
+
+/*
+ * The extended status of pool @name: counters and the sessions holding its
+ * frames. On success the caller frees ret_stats->holders with free().
+ * Returns 0, -ENOENT, -EINVAL (malformed name) or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_pool_stats(struct ksalloc_client *client, const char *name,
+					     struct ksalloc_pool_stats *ret_stats);
+
+/*
+ * Destroys pool @name (only its owner and root may): it takes no new opens
+ * and goes as soon as none of its frames is held. Returns 1 when it is gone
+ * already, 0 when it goes once its frames come back, or -ENOENT, -EACCES,
+ * -EINVAL (malformed name) or a negative errno. A pool of the daemon's config
+ * comes back on the daemon's next reload.
+ */
+KSALLOC_EXPORT int ksalloc_client_destroy_pool(struct ksalloc_client *client, const char *name);
+
+/*
+ * The daemon's sessions, oldest first. *ret_sessions is malloc'ed (NULL when
+ * there are none): free() it. Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_list_sessions(struct ksalloc_client *client,
+						struct ksalloc_session_info **ret_sessions,
+						size_t *ret_n_sessions);
+
+/*
+ * Lists the daemon's pools, in the daemon's order. On success *ret_pools is a
+ * malloc'ed array of *ret_n_pools entries (NULL when there are none), which
+ * the caller frees with free(). Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_list_pools(struct ksalloc_client *client,
+					     struct ksalloc_pool_info **ret_pools,
+					     size_t *ret_n_pools);
+
+/*
+ * Status of the pool called @name, without opening it. Returns 0, -ENOENT
+ * when there is no such pool, -EINVAL for a malformed name, or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_pool_status(struct ksalloc_client *client, const char *name,
+					      struct ksalloc_status *ret_status);
+
+/*
+ * Opens the pool called @name: the daemon hands over the pool's sealed memfd
+ * and the library maps it. The pool borrows @client, which must outlive it.
+ * Returns 0 and *ret_pool, -ENOENT (no such pool), -EINVAL (malformed name),
+ * -EBADMSG (the pool's memory is not a valid ksalloc pool), or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_pool_open(struct ksalloc_client *client, const char *name,
+				     struct ksalloc_pool **ret_pool);
+
+/*
+ * Creates a pool of @framing called @name and opens it (as ksalloc_pool_open()).
+ * An existing pool of the same framing is opened; another framing fails with
+ * -EEXIST. Created pools go when their last session closes, unless the
+ * daemon's config keeps them. Returns 0, -EINVAL (a framing rule is broken:
+ * ksalloc_client_error() says which), -EEXIST, or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_pool_create(struct ksalloc_client *client, const char *name,
+				       const struct ksalloc_framing *framing,
+				       struct ksalloc_pool **ret_pool);
+
+/*
+ * As ksalloc_pool_create(), on the backend and with the locking @opts ask for
+ * (NULL: shared memory, not locked). An existing pool is opened only if it is
+ * on that backend (-EEXIST otherwise). Also returns -ENODEV when the daemon's
+ * machine lacks the backend (ksalloc_client_error() says what is missing),
+ * -EDQUOT when locking would pass the daemon's RLIMIT_MEMLOCK, -ENOMEM when
+ * there are not enough huge pages.
+ */
+KSALLOC_EXPORT int ksalloc_pool_create_with(struct ksalloc_client *client, const char *name,
+					    const struct ksalloc_framing *framing,
+					    const struct ksalloc_pool_options *opts,
+					    struct ksalloc_pool **ret_pool);
+
+/*
+ * The backends of the daemon's machine, each with whether the daemon can use
+ * it and why not. *ret_backends is malloc'ed: free() it. Returns 0 or a
+ * negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_list_backends(struct ksalloc_client *client,
+						struct ksalloc_backend_info **ret_backends,
+						size_t *ret_n_backends);
+
+/*
+ * The daemon's version, uptime, sessions, pools and requests by type and
+ * result. On success the caller frees ret_stats->requests with free().
+ * Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_daemon_stats(struct ksalloc_client *client,
+					       struct ksalloc_daemon_stats *ret_stats);
+
+/*
+ * Unmaps and forgets the pool. Frames still held stay held until the client
+ * closes (the daemon then takes them back). Accepts NULL; returns NULL.
+ */
+KSALLOC_EXPORT struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *pool);
+
+/*
+ * Takes a free frame, in shared memory: no request to the daemon, and no
+ * system call unless the pool is empty and the call waits. Waiters are
+ * served in the order they started waiting: a release hands its frame to
+ * the longest-waiting session directly.
+ *
+ * @timeout_ms: 0 does not wait; KSALLOC_INFINITE waits for as long as it takes.
+ * Returns 0 and *ret_frame, -ETIMEDOUT, -ESHUTDOWN when the pool is
+ * decommitted or destroyed (also for a waiter when that happens while it
+ * waits), or -EDQUOT when the session holds as many frames as the daemon's
+ * max_frames_per_session allows (the daemon closes a session that takes
+ * more behind the library's back). Any thread may call it.
+ */
+KSALLOC_EXPORT int ksalloc_pool_acquire(struct ksalloc_pool *pool, uint32_t timeout_ms,
+					struct ksalloc_frame *ret_frame);
+
+/*
+ * As ksalloc_pool_acquire(), for @access (KSALLOC_ACCESS_*): where the frame
+ * is a dma-buf, the CPU's access to it starts here (DMA_BUF_IOCTL_SYNC_START
+ * in that direction) and ends in ksalloc_pool_release() (SYNC_END): one
+ * system call each, which shared-memory frames do not make.
+ * ksalloc_pool_acquire() asks for KSALLOC_ACCESS_READ_WRITE. Also returns
+ * -EINVAL for an @access that is none of those.
+ */
+KSALLOC_EXPORT int ksalloc_pool_acquire_access(struct ksalloc_pool *pool, uint32_t timeout_ms,
+					       uint32_t access, struct ksalloc_frame *ret_frame);
+
+/*
+ * Gives back @frame. Returns 0, or -EINVAL (not a frame of this pool),
+ * -ESTALE (an old handle: the frame was released and acquired again since),
+ * -EALREADY (the frame is free: released twice), -EPERM (another session
+ * holds it). Any thread may call it.
+ */
+KSALLOC_EXPORT int ksalloc_pool_release(struct ksalloc_pool *pool, const struct ksalloc_frame *frame);
+
+/*
+ * Commits or decommits the pool for every session that uses it. While
+ * decommitted, acquire fails with -ESHUTDOWN and waiters are woken to fail
+ * so; frames already held stay valid. Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_pool_set_committed(struct ksalloc_pool *pool, bool committed);
+
+/*
+ * Gives a pool this client created a new framing, and maps its new memory.
+ * Only while the pool is decommitted, with no frame held, and open in this
+ * session alone. Returns 0, -EBUSY (committed, frames held, or open
+ * elsewhere), -EACCES (a pool of the daemon's config), -EINVAL (a framing
+ * rule is broken), or a negative errno; on failure the pool is unchanged.
+ */
+KSALLOC_EXPORT int ksalloc_pool_reshape(struct ksalloc_pool *pool,
+					const struct ksalloc_framing *framing);
+
+/* What the daemon said about the pool when it was opened (status as of then). */
+KSALLOC_EXPORT const struct ksalloc_pool_info *ksalloc_pool_get_info(const struct ksalloc_pool *pool);
+
+/*
+ * Asks the daemon for the pool's status now: one request, one reply.
+ * Returns 0, -ENOENT when the pool no longer exists, or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_pool_status(struct ksalloc_pool *pool, struct ksalloc_status *ret_status);
+
+/* The client a pool was opened through. */
+KSALLOC_EXPORT struct ksalloc_client *ksalloc_pool_get_client(const struct ksalloc_pool *pool);
+
+/* ---- subscriptions: events pushed by the daemon -------------------------------------------- */
+
+struct ksalloc_subscription;
+
+struct ksalloc_subscription_options {
+	const char *pool;           /* NULL or "": every pool this user may see, later ones too */
+	uint32_t interval_ms;       /* STATUS at most this often per pool; 0: 100, at least 10 */
+	uint32_t hold_threshold_ms; /* HELD_TOO_LONG beyond this; 0: none */
+};
+
+enum ksalloc_event_kind {
+	KSALLOC_EVENT_STATUS,        /* counters or holders changed (coalesced) */
+	KSALLOC_EVENT_DRY,           /* the pool's last free frame was taken */
+	KSALLOC_EVENT_HELD_TOO_LONG, /* a session has held a frame beyond the threshold */
+	KSALLOC_EVENT_RECLAIMED,     /* frames taken back from a session that ended */
+	KSALLOC_EVENT_GONE,          /* the pool was destroyed (or may no longer be seen) */
+};
+
+struct ksalloc_event {
+	enum ksalloc_event_kind kind;
+	char pool[KSALLOC_POOL_NAME_MAX];
+	uint64_t time_ms;      /* the daemon's CLOCK_MONOTONIC, ms */
+	uint32_t frames_total; /* STATUS, DRY, HELD_TOO_LONG: the pool's frames */
+	uint64_t size_bytes;   /* STATUS, DRY: the pool's memory */
+	/* STATUS, DRY: the extended status; its holders are malloc'ed: ksalloc_event_clear(). */
+	struct ksalloc_pool_stats stats;
+	/* HELD_TOO_LONG: the session and how long; RECLAIMED: the session that ended. */
+	struct ksalloc_holder holder;
+	uint32_t frames; /* RECLAIMED: frames taken back */
+};
+
+/*
+ * Subscribes to pool @opts->pool on a connection of its own (as @client_opts
+ * say; NULL: the defaults): the daemon pushes events, which the application
+ * reads with ksalloc_subscription_read() when the fd of
+ * ksalloc_subscription_get_fd() is readable (poll, epoll, a libuv poll
+ * handle). The daemon looks at subscribed pools every 20 ms: a pool that runs
+ * dry for less than that may not be reported. Returns 0 and *ret_subscription,
+ * -ENOENT (no such pool to be seen), -EINVAL, or an error of
+ * ksalloc_client_open(); ksalloc_client_open_error() describes a failure.
+ */
+KSALLOC_EXPORT int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
+					     const struct ksalloc_subscription_options *opts,
+					     struct ksalloc_subscription **ret_subscription);
+
+/* The fd to poll for POLLIN; owned by the subscription. */
+KSALLOC_EXPORT int ksalloc_subscription_get_fd(const struct ksalloc_subscription *subscription);
+
+/*
+ * Reads the next event without waiting. Returns 0 and *ret_event (free its
+ * holders with ksalloc_event_clear()), -EAGAIN when none is waiting, -EPIPE
+ * when the daemon went away (subscribe again once it is back), or a negative
+ * errno. A reader that falls behind misses STATUS events, never the others.
+ */
+KSALLOC_EXPORT int ksalloc_subscription_read(struct ksalloc_subscription *subscription,
+					     struct ksalloc_event *ret_event);
+
+/* Frees what ksalloc_subscription_read() allocated in @event. */
+KSALLOC_EXPORT void ksalloc_event_clear(struct ksalloc_event *event);
+
+/* One line describing the subscription's last failure. */
+KSALLOC_EXPORT const char *ksalloc_subscription_error(const struct ksalloc_subscription *subscription);
+
+/* Closes the connection. Accepts NULL; returns NULL. */
+KSALLOC_EXPORT struct ksalloc_subscription *
+ksalloc_subscription_close(struct ksalloc_subscription *subscription);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

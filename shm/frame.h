@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Frame operations on a mapped pool (shm.h), shared by the client library
+ * (acquire, release, wait) and the daemon (reclaim, wake). Lock-free: a frame
+ * changes hands by one compare-and-swap of its ownership word; no syscall
+ * unless somebody waits.
+ *
+ * Fairness. A release that finds threads waiting does not leave its frame
+ * free for whoever comes next: it hands it to the session that has waited
+ * longest (ownership moves in the same compare-and-swap), and wakes that
+ * session. A process that releases and re-acquires in a loop therefore
+ * cannot starve a waiter.
+ *
+ * Crash safety. Every state a frame can be in is one word, so a process
+ * killed at any instruction leaves each frame free or owned by a session;
+ * frame_reclaim() returns a dead session's frames. Counters (waiters,
+ * allocated, peak) are hints for the fast path and for statistics: a crash
+ * can leave them off by one, never a frame lost or a waiter unwoken.
+ */
+
+#include <stdint.h>
+
+#include "shm/layout.h"
+
+#define FRAME_INFINITE UINT32_MAX /* timeout_ms: wait for as long as it takes */
+
+/* A mapped pool, through pointers computed from a checked layout only. */
+struct frame_pool {
+	struct shm_shared *shared;
+	struct shm_slot *slots;
+	struct shm_frame *frames;
+	uint8_t *data;
+	uint32_t n_frames;
+	uint32_t n_slots;
+	uint64_t frame_stride;
+};
+
+void frame_pool_init(struct frame_pool *fp, void *map, const struct shm_layout *layout,
+		     uint32_t n_frames);
+
+static inline void *frame_data(const struct frame_pool *fp, uint32_t index)
+{
+	return fp->data + (uint64_t)index * fp->frame_stride;
+}
+
+/*
+ * Takes a free frame for @session, whose slot is @slot, searching from
+ * *@hint (updated for the next call). Returns 0 with the frame's index and
+ * generation, or -EAGAIN when every frame is owned.
+ */
+int frame_try_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot,
+		      uint32_t *hint, uint32_t *ret_index, uint32_t *ret_generation);
+
+/*
+ * As frame_try_acquire(), and when no frame is free waits for one up to
+ * @timeout_ms (0: do not wait; FRAME_INFINITE: no limit). Returns 0,
+ * -ETIMEDOUT, or -ESHUTDOWN when the pool is (or becomes) decommitted or
+ * destroyed.
+ */
+int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot, uint32_t *hint,
+		  uint32_t timeout_ms, uint32_t *ret_index, uint32_t *ret_generation);
+
+/*
+ * Gives back frame @index, acquired by @session as generation @generation.
+ * Returns 0, or: -EINVAL (no such frame in this pool), -ESTALE (the frame has
+ * been released and acquired again since: an old handle), -EPERM (another
+ * session holds it), -EALREADY (it is free: released twice).
+ */
+int frame_release(struct frame_pool *fp, uint32_t session, uint32_t index, uint32_t generation);
+
+/*
+ * Daemon side: frees every frame that @session owns (handing each to a
+ * waiter if there is one), and takes the session's waiters out of the count.
+ * @slot is the slot the daemon gave the session (its own record, not shm's).
+ * Returns the number of frames reclaimed.
+ */
+uint32_t frame_reclaim(struct frame_pool *fp, uint32_t session, struct shm_slot *slot);
+
+/* Daemon side: gives @slot to @session (0: to nobody), with fresh counters. */
+void frame_slot_assign(struct shm_slot *slot, uint32_t session);
+
+/*
+ * Daemon side: makes @slot's tenant @session (0: nobody) again if a client
+ * wrote another there, keeping its count of waiting threads, so that frames
+ * are handed only to sessions the daemon attached.
+ */
+void frame_slot_restore(struct shm_slot *slot, uint32_t session);
+
+/* The session that has @slot (0: none) and how many of its threads wait. */
+uint32_t frame_slot_session(const struct shm_slot *slot);
+uint32_t frame_slot_waiting(const struct shm_slot *slot);
+
+/* Daemon side: sets the pool's state and wakes every waiter to look at it. */
+void frame_set_state(struct frame_pool *fp, uint32_t state);
+
+/* Frames owned right now, counted from the ownership words (exact, unlike shared->allocated). */
+uint32_t frame_count_owned(const struct frame_pool *fp);
