@@ -551,7 +551,7 @@ static void client_release(struct world *w, int i, struct fuzz_reader *in)
 		for (uint32_t f = 0; f < p->frames.n_frames; f++) {
 			uint64_t owner = atomic_load(&p->frames.frames[f].owner);
 
-			if (shm_owner_session(owner) == s->id)
+			if (shm_owner_tenant(owner) == s->id)
 				(void)frame_release(&p->frames, s->id, f,
 						    shm_owner_generation(owner));
 		}

@@ -49,14 +49,14 @@ static void show(const struct pool *p, const char *when)
 		atomic_load(&fp->shared->slots_used), atomic_load(&fp->shared->allocated));
 	for (uint32_t i = 0; i < p->layout.n_slots; i++)
 		fprintf(stderr, "  slot %u: daemon's %u, tenant %u waiting %u, handed %u, ticket %u\n",
-			i, p->slot_sessions[i], frame_slot_session(&fp->slots[i]),
+			i, p->slot_sessions[i], frame_slot_tenant(&fp->slots[i]),
 			frame_slot_waiting(&fp->slots[i]), atomic_load(&fp->slots[i].handed),
 			atomic_load(&fp->slots[i].wait_ticket));
 	for (uint32_t i = 0; i < p->framing.frames; i++) {
 		uint64_t owner = atomic_load(&fp->frames[i].owner);
 
 		fprintf(stderr, "  frame %u: session %u generation 0x%08x\n", i,
-			shm_owner_session(owner), shm_owner_generation(owner));
+			shm_owner_tenant(owner), shm_owner_generation(owner));
 	}
 }
 

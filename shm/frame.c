@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Handing a frame over is tried with at most this many waiting sessions. */
+/* Handing a frame over is tried with at most this many waiting tenants. */
 #define HANDOFF_ATTEMPTS 4
 
 void frame_pool_init(struct frame_pool *fp, void *map, const struct shm_layout *layout,
@@ -75,7 +75,7 @@ static bool free_word(struct frame_pool *fp, uint32_t index, uint64_t *expect, u
 	return false;
 }
 
-int frame_try_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot,
+int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 		      uint32_t *hint, uint32_t *ret_index, uint32_t *ret_generation)
 {
 	uint32_t n = fp->n_frames, i = *hint < n ? *hint : 0;
@@ -84,11 +84,11 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *
 		uint64_t w = atomic_load_explicit(&fp->frames[i].owner, memory_order_relaxed);
 		uint32_t generation;
 
-		if (shm_owner_session(w) != 0)
+		if (shm_owner_tenant(w) != 0)
 			continue;
 		generation = (shm_owner_generation(w) + 1) & SHM_GENERATION_MASK;
 		if (!atomic_compare_exchange_strong(&fp->frames[i].owner, &w,
-						    shm_owner(session, generation)))
+						    shm_owner(tenant, generation)))
 			continue;
 		note_acquired(fp, i);
 		atomic_fetch_add_explicit(&slot->acquisitions, 1, memory_order_relaxed);
@@ -100,20 +100,20 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *
 	return -EAGAIN;
 }
 
-/* Picks up a frame that a release handed to @session, if there is one. */
-static int claim_handoff(struct frame_pool *fp, uint32_t session, struct shm_slot *slot,
+/* Picks up a frame that a release handed to @tenant, if there is one. */
+static int claim_handoff(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 			 uint32_t *ret_index, uint32_t *ret_generation)
 {
 	for (uint32_t i = 0; i < fp->n_frames; i++) {
 		uint64_t w = atomic_load_explicit(&fp->frames[i].owner, memory_order_relaxed);
 		uint32_t generation = shm_owner_generation(w);
 
-		if (shm_owner_session(w) != session || !(generation & SHM_HANDOFF))
+		if (shm_owner_tenant(w) != tenant || !(generation & SHM_HANDOFF))
 			continue;
 		generation &= SHM_GENERATION_MASK;
-		/* Another thread of this session may pick it up first: then look further. */
+		/* Another thread of this tenant may pick it up first: then look further. */
 		if (!atomic_compare_exchange_strong(&fp->frames[i].owner, &w,
-						    shm_owner(session, generation)))
+						    shm_owner(tenant, generation)))
 			continue;
 		atomic_fetch_sub(&slot->handed, 1);
 		atomic_fetch_add_explicit(&slot->acquisitions, 1, memory_order_relaxed);
@@ -124,27 +124,27 @@ static int claim_handoff(struct frame_pool *fp, uint32_t session, struct shm_slo
 	return -EAGAIN;
 }
 
-void frame_slot_assign(struct shm_slot *slot, uint32_t session)
+void frame_slot_assign(struct shm_slot *slot, uint32_t tenant)
 {
 	atomic_store(&slot->handed, 0);
 	atomic_store(&slot->wait_ticket, 0);
 	atomic_store(&slot->acquisitions, 0);
 	atomic_store(&slot->timeouts, 0);
-	atomic_store(&slot->tenant, (uint64_t)session << 32);
+	atomic_store(&slot->tenant, (uint64_t)tenant << 32);
 }
 
-void frame_slot_restore(struct shm_slot *slot, uint32_t session)
+void frame_slot_restore(struct shm_slot *slot, uint32_t tenant)
 {
 	uint64_t w = atomic_load(&slot->tenant), want;
 
 	do {
-		if ((uint32_t)(w >> 32) == session)
+		if ((uint32_t)(w >> 32) == tenant)
 			return;
-		want = session ? (uint64_t)session << 32 | (uint32_t)w : 0;
+		want = tenant ? (uint64_t)tenant << 32 | (uint32_t)w : 0;
 	} while (!atomic_compare_exchange_weak(&slot->tenant, &w, want));
 }
 
-uint32_t frame_slot_session(const struct shm_slot *slot)
+uint32_t frame_slot_tenant(const struct shm_slot *slot)
 {
 	return (uint32_t)(atomic_load(&slot->tenant) >> 32);
 }
@@ -155,30 +155,30 @@ uint32_t frame_slot_waiting(const struct shm_slot *slot)
 }
 
 /*
- * Counts a thread of @session in as waiting, if the slot is still the
- * session's. Returns -ESHUTDOWN when it is not, else whether it is the first.
+ * Counts a thread of @tenant in as waiting, if the slot is still the
+ * tenant's. Returns -ESHUTDOWN when it is not, else whether it is the first.
  */
-static int join_waiters(struct shm_slot *slot, uint32_t session)
+static int join_waiters(struct shm_slot *slot, uint32_t tenant)
 {
 	uint64_t w = atomic_load(&slot->tenant);
 
 	do {
-		if ((uint32_t)(w >> 32) != session)
+		if ((uint32_t)(w >> 32) != tenant)
 			return -ESHUTDOWN;
 	} while (!atomic_compare_exchange_weak(&slot->tenant, &w, w + 1));
 	return (uint32_t)w == 0;
 }
 
 /*
- * Counts a thread of @session out. Returns false when the daemon has already
+ * Counts a thread of @tenant out. Returns false when the daemon has already
  * taken the slot back, and with it this thread out of every count.
  */
-static bool leave_waiters(struct shm_slot *slot, uint32_t session)
+static bool leave_waiters(struct shm_slot *slot, uint32_t tenant)
 {
 	uint64_t w = atomic_load(&slot->tenant);
 
 	do {
-		if ((uint32_t)(w >> 32) != session || (uint32_t)w == 0)
+		if ((uint32_t)(w >> 32) != tenant || (uint32_t)w == 0)
 			return false;
 	} while (!atomic_compare_exchange_weak(&slot->tenant, &w, w - 1));
 	return true;
@@ -199,7 +199,7 @@ static uint32_t slots_used(const struct frame_pool *fp)
 }
 
 /*
- * The slot of the session that has waited longest among those with a waiting
+ * The slot of the tenant that has waited longest among those with a waiting
  * thread that no hand-over is on its way to yet, or NULL.
  */
 static struct shm_slot *longest_waiting(struct frame_pool *fp)
@@ -225,7 +225,7 @@ static struct shm_slot *longest_waiting(struct frame_pool *fp)
 }
 
 /*
- * Books one hand-over to @s, so that a session never gets more frames handed
+ * Books one hand-over to @s, so that a tenant never gets more frames handed
  * to it than it has threads waiting (two releases at once would otherwise
  * both pick it, and one frame would sit handed to nobody who looks for it).
  */
@@ -247,7 +247,7 @@ static void wake_slot(struct shm_slot *s, int n)
 }
 
 /*
- * Somebody is counted as waiting but no session can take a hand-over (the
+ * Somebody is counted as waiting but no tenant can take a hand-over (the
  * counts are off after a crash, or every waiter has one on its way): wake
  * whoever waits, to look for the free frame themselves.
  */
@@ -265,7 +265,7 @@ static void wake_someone(struct frame_pool *fp)
 
 /*
  * Frame @index was just freed at @generation and somebody waits: move it
- * straight to the longest-waiting session, so nobody barges in ahead of it.
+ * straight to the longest-waiting tenant, so nobody barges in ahead of it.
  */
 static void hand_over(struct frame_pool *fp, uint32_t index, uint32_t generation)
 {
@@ -281,14 +281,14 @@ static void hand_over(struct frame_pool *fp, uint32_t index, uint32_t generation
 		if (!reserve_handoff(target))
 			continue;
 		next = ((generation + 1) & SHM_GENERATION_MASK) | SHM_HANDOFF;
-		handed = shm_owner(frame_slot_session(target), next);
+		handed = shm_owner(frame_slot_tenant(target), next);
 		/* Taken by someone else meanwhile: they are served, and the booking goes. */
 		if (!atomic_compare_exchange_strong(&fp->frames[index].owner, &expect, handed)) {
 			atomic_fetch_sub(&target->handed, 1);
 			return;
 		}
 		note_acquired(fp, index);
-		/* Served: to the back of the queue, behind every session now waiting. */
+		/* Served: to the back of the queue, behind every tenant now waiting. */
 		atomic_store_explicit(&target->wait_ticket,
 				      atomic_fetch_add(&fp->shared->ticket, 1), memory_order_relaxed);
 		wake_slot(target, 1);
@@ -317,7 +317,7 @@ static void after_free(struct frame_pool *fp, uint32_t index, uint32_t generatio
 		hand_over(fp, index, generation);
 }
 
-int frame_release(struct frame_pool *fp, uint32_t session, uint32_t index, uint32_t generation)
+int frame_release(struct frame_pool *fp, uint32_t tenant, uint32_t index, uint32_t generation)
 {
 	uint64_t w;
 
@@ -327,9 +327,9 @@ int frame_release(struct frame_pool *fp, uint32_t session, uint32_t index, uint3
 	for (;;) {
 		if (shm_owner_generation(w) != generation)
 			return -ESTALE;
-		if (shm_owner_session(w) == 0)
+		if (shm_owner_tenant(w) == 0)
 			return -EALREADY;
-		if (shm_owner_session(w) != session)
+		if (shm_owner_tenant(w) != tenant)
 			return -EPERM;
 		if (free_word(fp, index, &w, generation))
 			break;
@@ -358,7 +358,7 @@ static bool deadline_passed(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot, uint32_t *hint,
+int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
 		  uint32_t timeout_ms, uint32_t *ret_index, uint32_t *ret_generation)
 {
 	struct timespec deadline;
@@ -367,7 +367,7 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 
 	if (atomic_load_explicit(&fp->shared->state, memory_order_relaxed) != SHM_STATE_COMMITTED)
 		return -ESHUTDOWN;
-	r = frame_try_acquire(fp, session, slot, hint, ret_index, ret_generation);
+	r = frame_try_acquire(fp, tenant, slot, hint, ret_index, ret_generation);
 	if (r != -EAGAIN)
 		return r;
 	if (timeout_ms == 0) {
@@ -378,9 +378,9 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 		deadline_after(&deadline, timeout_ms);
 
 	/*
-	 * Our place in the queue first, in the slot when no thread of our session
+	 * Our place in the queue first, in the slot when no thread of our tenant
 	 * waits there yet: the count below then publishes it (join_waiters()' CAS),
-	 * so a releaser that sees us counted sees our place, and a session that
+	 * so a releaser that sees us counted sees our place, and a tenant that
 	 * starts waiting after we are counted comes after us.
 	 */
 	ticket = atomic_fetch_add(&fp->shared->ticket, 1);
@@ -392,7 +392,7 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 	 * count goes up first and down last, so a crash can only leave it too high.
 	 */
 	atomic_fetch_add(&fp->shared->waiters, 1);
-	r = join_waiters(slot, session);
+	r = join_waiters(slot, tenant);
 	if (r < 0) {
 		atomic_fetch_sub(&fp->shared->waiters, 1);
 		return r;
@@ -407,18 +407,18 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 		uint32_t seq = atomic_load(&slot->futex);
 
 		/*
-		 * Decommitted or destroyed, or our session is gone (the daemon took the
+		 * Decommitted or destroyed, or our tenant is gone (the daemon took the
 		 * slot back): checked before looking for a free frame, so that a frame
 		 * freed after the change is not taken by a waiter the change woke.
 		 */
 		if (atomic_load(&fp->shared->state) != SHM_STATE_COMMITTED ||
-		    frame_slot_session(slot) != session) {
+		    frame_slot_tenant(slot) != tenant) {
 			r = -ESHUTDOWN;
 			break;
 		}
-		r = claim_handoff(fp, session, slot, ret_index, ret_generation);
+		r = claim_handoff(fp, tenant, slot, ret_index, ret_generation);
 		if (r == -EAGAIN)
-			r = frame_try_acquire(fp, session, slot, hint, ret_index, ret_generation);
+			r = frame_try_acquire(fp, tenant, slot, hint, ret_index, ret_generation);
 		if (r != -EAGAIN)
 			break;
 		if (timeout_ms != FRAME_INFINITE && deadline_passed(&deadline)) {
@@ -427,7 +427,7 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 		}
 		futex_wait(&slot->futex, seq, timeout_ms == FRAME_INFINITE ? NULL : &deadline);
 	}
-	if (leave_waiters(slot, session))
+	if (leave_waiters(slot, tenant))
 		atomic_fetch_sub(&fp->shared->waiters, 1);
 	/* The same order as above, for hand_over()'s look at our count after its CAS. */
 	atomic_thread_fence(memory_order_seq_cst);
@@ -435,33 +435,33 @@ int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot
 	if (r == 0)
 		return 0;
 	/* A frame handed over while we gave up is ours: take it rather than strand it. */
-	if (claim_handoff(fp, session, slot, ret_index, ret_generation) == 0)
+	if (claim_handoff(fp, tenant, slot, ret_index, ret_generation) == 0)
 		return 0;
 	if (r == -ETIMEDOUT)
 		atomic_fetch_add_explicit(&slot->timeouts, 1, memory_order_relaxed);
 	return r;
 }
 
-uint32_t frame_reclaim(struct frame_pool *fp, uint32_t session, struct shm_slot *slot)
+uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot)
 {
-	uint64_t tenant = atomic_exchange(&slot->tenant, 0);
+	uint64_t word = atomic_exchange(&slot->tenant, 0);
 	uint32_t n = 0;
 
 	atomic_store(&slot->handed, 0);
 	/*
-	 * A dead session's waiters never come back to count themselves out; a live
-	 * process whose session the daemon closed is woken to find its slot gone,
+	 * A dead tenant's waiters never come back to count themselves out; a live
+	 * process whose tenant the daemon closed is woken to find its slot gone,
 	 * and does not count itself out again (leave_waiters()).
 	 */
-	if ((uint32_t)(tenant >> 32) == session && (uint32_t)tenant != 0) {
-		atomic_fetch_sub(&fp->shared->waiters, (uint32_t)tenant);
+	if ((uint32_t)(word >> 32) == tenant && (uint32_t)word != 0) {
+		atomic_fetch_sub(&fp->shared->waiters, (uint32_t)word);
 		wake_slot(slot, INT32_MAX);
 	}
 	for (uint32_t i = 0; i < fp->n_frames; i++) {
 		uint64_t w = atomic_load(&fp->frames[i].owner);
 		uint32_t generation;
 
-		while (shm_owner_session(w) == session) {
+		while (shm_owner_tenant(w) == tenant) {
 			generation = shm_owner_generation(w) & SHM_GENERATION_MASK;
 			if (free_word(fp, i, &w, generation)) {
 				n++;
@@ -480,7 +480,7 @@ void frame_set_state(struct frame_pool *fp, uint32_t state)
 	atomic_store(&fp->shared->state, state);
 	/*
 	 * Every waiter wakes, looks at the state and leaves with -ESHUTDOWN. Every
-	 * slot, whatever its count says: the count of a session already reclaimed
+	 * slot, whatever its count says: the count of a tenant already reclaimed
 	 * is 0, yet its process may still have threads here.
 	 */
 	for (uint32_t i = 0; i < used; i++)
@@ -492,7 +492,7 @@ uint32_t frame_count_owned(const struct frame_pool *fp)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < fp->n_frames; i++)
-		n += shm_owner_session(atomic_load_explicit(&fp->frames[i].owner,
+		n += shm_owner_tenant(atomic_load_explicit(&fp->frames[i].owner,
 							    memory_order_relaxed)) != 0;
 	return n;
 }

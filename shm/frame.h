@@ -8,14 +8,14 @@
  * unless somebody waits.
  *
  * Fairness. A release that finds threads waiting does not leave its frame
- * free for whoever comes next: it hands it to the session that has waited
+ * free for whoever comes next: it hands it to the tenant that has waited
  * longest (ownership moves in the same compare-and-swap), and wakes that
- * session. A process that releases and re-acquires in a loop therefore
+ * tenant. A process that releases and re-acquires in a loop therefore
  * cannot starve a waiter.
  *
  * Crash safety. Every state a frame can be in is one word, so a process
- * killed at any instruction leaves each frame free or owned by a session;
- * frame_reclaim() returns a dead session's frames. Counters (waiters,
+ * killed at any instruction leaves each frame free or owned by a tenant;
+ * frame_reclaim() returns a dead tenant's frames. Counters (waiters,
  * allocated, peak) are hints for the fast path and for statistics: a crash
  * can leave them off by one, never a frame lost or a waiter unwoken.
  */
@@ -46,11 +46,11 @@ static inline void *frame_data(const struct frame_pool *fp, uint32_t index)
 }
 
 /*
- * Takes a free frame for @session, whose slot is @slot, searching from
+ * Takes a free frame for @tenant, whose slot is @slot, searching from
  * *@hint (updated for the next call). Returns 0 with the frame's index and
  * generation, or -EAGAIN when every frame is owned.
  */
-int frame_try_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot,
+int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 		      uint32_t *hint, uint32_t *ret_index, uint32_t *ret_generation);
 
 /*
@@ -59,37 +59,37 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *
  * -ETIMEDOUT, or -ESHUTDOWN when the pool is (or becomes) decommitted or
  * destroyed.
  */
-int frame_acquire(struct frame_pool *fp, uint32_t session, struct shm_slot *slot, uint32_t *hint,
+int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
 		  uint32_t timeout_ms, uint32_t *ret_index, uint32_t *ret_generation);
 
 /*
- * Gives back frame @index, acquired by @session as generation @generation.
+ * Gives back frame @index, acquired by @tenant as generation @generation.
  * Returns 0, or: -EINVAL (no such frame in this pool), -ESTALE (the frame has
  * been released and acquired again since: an old handle), -EPERM (another
- * session holds it), -EALREADY (it is free: released twice).
+ * tenant holds it), -EALREADY (it is free: released twice).
  */
-int frame_release(struct frame_pool *fp, uint32_t session, uint32_t index, uint32_t generation);
+int frame_release(struct frame_pool *fp, uint32_t tenant, uint32_t index, uint32_t generation);
 
 /*
- * Daemon side: frees every frame that @session owns (handing each to a
- * waiter if there is one), and takes the session's waiters out of the count.
- * @slot is the slot the daemon gave the session (its own record, not shm's).
+ * Daemon side: frees every frame that @tenant owns (handing each to a
+ * waiter if there is one), and takes the tenant's waiters out of the count.
+ * @slot is the slot the daemon gave the tenant (its own record, not shm's).
  * Returns the number of frames reclaimed.
  */
-uint32_t frame_reclaim(struct frame_pool *fp, uint32_t session, struct shm_slot *slot);
+uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot);
 
-/* Daemon side: gives @slot to @session (0: to nobody), with fresh counters. */
-void frame_slot_assign(struct shm_slot *slot, uint32_t session);
+/* Daemon side: gives @slot to @tenant (0: to nobody), with fresh counters. */
+void frame_slot_assign(struct shm_slot *slot, uint32_t tenant);
 
 /*
- * Daemon side: makes @slot's tenant @session (0: nobody) again if a client
+ * Daemon side: makes @slot's tenant @tenant (0: nobody) again if a client
  * wrote another there, keeping its count of waiting threads, so that frames
- * are handed only to sessions the daemon attached.
+ * are handed only to tenants the daemon attached.
  */
-void frame_slot_restore(struct shm_slot *slot, uint32_t session);
+void frame_slot_restore(struct shm_slot *slot, uint32_t tenant);
 
-/* The session that has @slot (0: none) and how many of its threads wait. */
-uint32_t frame_slot_session(const struct shm_slot *slot);
+/* The tenant that has @slot (0: none) and how many of its threads wait. */
+uint32_t frame_slot_tenant(const struct shm_slot *slot);
 uint32_t frame_slot_waiting(const struct shm_slot *slot);
 
 /* Daemon side: sets the pool's state and wakes every waiter to look at it. */

@@ -7,7 +7,7 @@
  *
  *   0                    struct shm_header   what the pool is (written once by the daemon)
  *   SHM_SHARED_OFFSET    struct shm_shared   state, futex word, waiters, peak
- *   slots_offset         struct shm_slot[n_slots]      one per session that opened the pool
+ *   slots_offset         struct shm_slot[n_slots]      one per tenant that opened the pool
  *   descriptors_offset   struct shm_frame[frames]      one ownership word per frame
  *   data_offset          frame 0, frame 1, ...  every frame_stride bytes (page aligned start)
  *
@@ -17,11 +17,15 @@
  * their own (a DMA-BUF heap) are not in the memfd at all (data_offset is its
  * end): frame i is dma-buf i, of frame_stride bytes, handed out with the pool.
  *
- * Ownership of a frame is one atomic 64-bit word: the owning session's id in
+ * Tenants. Whoever the daemon gives a slot in the pool is its tenant there,
+ * known by a 32-bit id that is never 0; the daemon uses its session ids as
+ * tenant ids. shm/ speaks only of tenants: it knows no sessions or sockets.
+ *
+ * Ownership of a frame is one atomic 64-bit word: the owning tenant's id in
  * the high 32 bits (0: free) and the frame's generation in the low 32 bits,
  * bumped by every acquisition. A compare-and-swap moves a frame between free
  * and owned in one step, so a client killed at any instruction leaves every
- * frame either free or owned by its (dead) session, which the daemon reclaims
+ * frame either free or owned by its (dead) tenant, which the daemon reclaims
  * (shm/frame.h).
  *
  * Clients can write to the whole mapping, so nothing read back from it is
@@ -86,9 +90,9 @@ struct shm_header {
 struct shm_shared {
 	/* Read on every acquire and release; written rarely. */
 	alignas(SHM_CACHELINE) _Atomic uint32_t state;
-	_Atomic uint32_t waiters; /* threads blocked in acquire, all sessions (see shm_slot) */
+	_Atomic uint32_t waiters; /* threads blocked in acquire, all tenants (see shm_slot) */
 	_Atomic uint32_t slots_used; /* slots below this may be in use: the daemon raises it */
-	/* Numbers a session's place in the queue of waiting sessions. */
+	/* Numbers a tenant's place in the queue of waiting tenants. */
 	alignas(SHM_CACHELINE) _Atomic uint32_t ticket;
 	/* Frames owned right now as counted by acquirers, and the highest it reached. */
 	alignas(SHM_CACHELINE) _Atomic uint32_t allocated;
@@ -96,16 +100,16 @@ struct shm_shared {
 };
 
 /*
- * One per session that opened the pool; the daemon hands out the slot and
- * keeps its own record of whose it is. Only that session's threads write it,
+ * One per tenant that opened the pool; the daemon hands out the slot and
+ * keeps its own record of whose it is. Only that tenant's threads write it,
  * so its counters cost no cross-process cache traffic.
  */
 struct shm_slot {
 	/*
-	 * The session that has the slot (set by the daemon) in the high 32 bits,
+	 * The tenant that has the slot (set by the daemon) in the high 32 bits,
 	 * and how many of its threads wait in acquire in the low 32 bits: one word,
 	 * so that a thread counts itself in or out only while the slot is still its
-	 * session's, and the daemon takes a closed session's count out exactly once.
+	 * tenant's, and the daemon takes a closed tenant's count out exactly once.
 	 */
 	alignas(SHM_CACHELINE) _Atomic uint64_t tenant;
 	_Atomic uint32_t wait_ticket; /* its place in the queue while threads wait */
@@ -121,13 +125,13 @@ struct shm_slot {
  * CPUs instead of about 90).
  */
 struct shm_frame {
-	alignas(SHM_CACHELINE) _Atomic uint64_t owner; /* session << 32 | generation; 0: free */
+	alignas(SHM_CACHELINE) _Atomic uint64_t owner; /* tenant << 32 | generation; 0: free */
 	_Atomic uint64_t acquired_ms; /* CLOCK_MONOTONIC_COARSE at the last acquisition */
 };
 
 /*
  * The top bit of the generation marks a frame handed over by a release to a
- * waiting session that has not picked it up yet; generations are 31 bits.
+ * waiting tenant that has not picked it up yet; generations are 31 bits.
  */
 #define SHM_HANDOFF (UINT32_C(1) << 31)
 #define SHM_GENERATION_MASK (SHM_HANDOFF - 1)
@@ -136,12 +140,12 @@ _Static_assert(sizeof(struct shm_header) <= SHM_SHARED_OFFSET, "header overlaps 
 _Static_assert(sizeof(struct shm_slot) == SHM_CACHELINE, "one slot per cache line");
 _Static_assert(sizeof(struct shm_frame) == SHM_CACHELINE, "one frame per cache line");
 
-static inline uint64_t shm_owner(uint32_t session, uint32_t generation)
+static inline uint64_t shm_owner(uint32_t tenant, uint32_t generation)
 {
-	return (uint64_t)session << 32 | generation;
+	return (uint64_t)tenant << 32 | generation;
 }
 
-static inline uint32_t shm_owner_session(uint64_t owner)
+static inline uint32_t shm_owner_tenant(uint64_t owner)
 {
 	return (uint32_t)(owner >> 32);
 }
@@ -162,7 +166,7 @@ struct shm_layout {
 };
 
 /*
- * Computes the layout of a pool with framing @f, @n_slots session slots and
+ * Computes the layout of a pool with framing @f, @n_slots tenant slots and
  * the backend's @flags (SHM_LAYOUT_*). Returns 0, -EOVERFLOW when the pool
  * would be larger than @max_size_bytes, or -EINVAL for flags that make no sense.
  */

@@ -959,7 +959,7 @@ static uint32_t session_frames_held(const struct rpc *rpc, const struct rpc_sess
 		if (!p)
 			continue;
 		for (uint32_t f = 0; f < p->framing.frames; f++)
-			n += shm_owner_session(atomic_load(&p->frames.frames[f].owner)) == s->id;
+			n += shm_owner_tenant(atomic_load(&p->frames.frames[f].owner)) == s->id;
 	}
 	return n;
 }

@@ -300,7 +300,7 @@ static uint32_t sweep_orphans(struct pool *p)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < p->framing.frames; i++) {
-		uint32_t session = shm_owner_session(atomic_load(&p->frames.frames[i].owner));
+		uint32_t session = shm_owner_tenant(atomic_load(&p->frames.frames[i].owner));
 
 		if (session != 0 && !is_attached(p, session))
 			n += frame_reclaim(&p->frames, session, &scratch);
@@ -404,7 +404,7 @@ void pool_count_holds(const struct pool *p, uint32_t *held, uint64_t *oldest_ms)
 	memset(oldest_ms, 0, p->layout.n_slots * sizeof(*oldest_ms));
 	for (uint32_t i = 0; i < p->framing.frames; i++) {
 		const struct shm_frame *f = &p->frames.frames[i];
-		uint32_t session = shm_owner_session(atomic_load(&f->owner));
+		uint32_t session = shm_owner_tenant(atomic_load(&f->owner));
 		uint64_t at;
 
 		if (session == 0)

@@ -431,7 +431,7 @@ START_TEST(test_session_that_takes_more_than_its_quota_is_closed)
 		frame_pool_init(&fp, map, &layout, ((struct shm_header *)map)->frames);
 		/* Our session id is the daemon's last one: read it off a slot it gave us. */
 		for (uint32_t i = 0; i < layout.n_slots; i++) {
-			uint32_t session = frame_slot_session(&fp.slots[i]);
+			uint32_t session = frame_slot_tenant(&fp.slots[i]);
 
 			if (session && frame_try_acquire(&fp, session, &fp.slots[i], &hint,
 							 &index, &generation) == 0)

@@ -184,7 +184,7 @@ START_TEST(test_frame_release_hands_the_frame_to_the_waiter)
 	until_waiting(2, 1);
 	ck_assert_int_eq(frame_release(&pool.fp, 1, index, generation), 0);
 	/* Handed over in the release itself: nobody else could have taken it. */
-	ck_assert_uint_eq(shm_owner_session(atomic_load(&pool.fp.frames[index].owner)), 2);
+	ck_assert_uint_eq(shm_owner_tenant(atomic_load(&pool.fp.frames[index].owner)), 2);
 	ck_assert_int_eq(frame_try_acquire(&pool.fp, 1, slot_of(1), &hint, &index, &generation),
 			 -EAGAIN);
 	pthread_join(w.thread, NULL);

@@ -122,7 +122,7 @@ START_TEST(test_pool_reclaims_only_to_sessions_it_attached)
 	/* Session 5's frame comes back free, not handed to session 99, which nobody would release. */
 	ck_assert_uint_eq(pool_detach(p, slot), 1);
 	ck_assert_uint_eq(pool_allocated_frames(p), 0);
-	ck_assert_uint_eq(frame_slot_session(&p->frames.slots[slot + 1]), 0);
+	ck_assert_uint_eq(frame_slot_tenant(&p->frames.slots[slot + 1]), 0);
 	pool_free(p);
 }
 END_TEST
