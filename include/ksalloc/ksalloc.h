@@ -32,12 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ksalloc/_ksalloc-common.h>
+
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#ifndef KSALLOC_EXPORT
-#define KSALLOC_EXPORT __attribute__((visibility("default")))
 #endif
 
 /* Where clients find the daemon when neither the options nor $KSALLOC_SOCKET say. */

@@ -102,6 +102,27 @@ START_TEST(test_program_built_with_find_package_reads_the_status)
 }
 END_TEST
 
+/*
+ * Every header of include/ksalloc/ is installed, and nothing else there: ksproxy.h includes its
+ * parts, so one left out breaks every client. Each compiles alone from the installed folder, as a
+ * client that includes only <ksalloc/ks.h> would.
+ */
+START_TEST(test_every_public_header_is_installed_and_compiles_alone)
+{
+	install();
+	sh("cd '%s/include/ksalloc' && ls *.h >%s/headers.source && "
+	   "cd '%s%s/ksalloc' && ls *.h >%s/headers.installed && "
+	   "diff %s/headers.source %s/headers.installed",
+	   PROJECT_SOURCE_DIR, root, root, CMAKE_INSTALL_FULL_INCLUDEDIR, root, root, root);
+	sh("cd '%s%s' && for h in ksalloc/*.h; do "
+	   "printf '#include <%%s>\\ntypedef int compiles_alone;\\n' \"$h\" | "
+	   "cc -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -I. -x c - || "
+	   "{ echo \"<$h> does not compile alone\"; exit 1; }; done",
+	   root, CMAKE_INSTALL_FULL_INCLUDEDIR);
+	uninstall();
+}
+END_TEST
+
 START_TEST(test_library_exports_only_its_public_api)
 {
 	char line[512], *out, *p;
@@ -145,6 +166,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_program_built_with_pkg_config_reads_the_status);
 	tcase_add_test(tc, test_program_built_with_find_package_reads_the_status);
+	tcase_add_test(tc, test_every_public_header_is_installed_and_compiles_alone);
 	tcase_add_test(tc, test_library_exports_only_its_public_api);
 	suite_add_tcase(s, tc);
 	return ksalloc_check_run(s);

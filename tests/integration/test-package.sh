@@ -51,6 +51,13 @@ expected=(
 	"$libdir/libksalloc.so"
 	usr/include/ksalloc/ksalloc.h
 	usr/include/ksalloc/ksproxy.h
+	usr/include/ksalloc/_ksalloc-common.h
+	usr/include/ksalloc/winerror.h
+	usr/include/ksalloc/windef.h
+	usr/include/ksalloc/guiddef.h
+	usr/include/ksalloc/unknwn.h
+	usr/include/ksalloc/ks.h
+	usr/include/ksalloc/strmif.h
 	"$libdir/pkgconfig/ksalloc.pc"
 	"$libdir/cmake/ksalloc/ksallocConfig.cmake"
 	"$libdir/cmake/ksalloc/ksallocConfigVersion.cmake"
@@ -73,6 +80,14 @@ dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { print "  /" substr($6, 3) ($7 ? " " $7 " 
 for f in "${expected[@]}"; do
 	grep -qxF "$f" "$tmp/files" || fail "the .deb has no /$f"
 done
+# The public headers are the source tree's, all of them and nothing else: a
+# part of ksproxy.h left out would break every client that includes it.
+(cd "$src/include" && ls ksalloc/*.h) | sed 's|^|usr/include/|' | sort >"$tmp/headers.source"
+grep -E '^usr/include/.+\.h$' "$tmp/files" | sort >"$tmp/headers.packaged"
+if ! diff "$tmp/headers.source" "$tmp/headers.packaged" >"$tmp/headers.diff"; then
+	fail "the .deb's headers are not include/ksalloc/*.h (<: only in the source, >: only in the .deb):
+$(cat "$tmp/headers.diff")"
+fi
 # Nothing at a path a build for another prefix would give.
 if grep -E '^(usr/local|usr/etc)/' "$tmp/files"; then
 	fail "the .deb has files outside Debian's layout (above)"
