@@ -1,65 +1,35 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The native client: one SOCK_SEQPACKET connection to ksallocd, one request
- * and one reply per call, blocking with a timeout (SO_SNDTIMEO/SO_RCVTIMEO,
- * so a call costs exactly one sendmsg and one recvmsg).
+ * The native client over its connection (client.c): pools, frames, control
+ * queries and subscriptions.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
 
 #include <ksalloc/ksalloc.h>
 
+#include "client/client.h"
 #include "client/convert.h"
+#include "common/macro.h"
 #include "proto/arena.h"
-#include "proto/fastpath.h"
-#include "shm/frame.h"
-#include "proto/hresult.h"
-#include "shm/layout.h"
 #include "proto/wire.h"
+#include "shm/frame.h"
+#include "shm/framing.h"
+#include "shm/layout.h"
 
 _Static_assert(KSALLOC_FRAME_ALIGNMENT_MAX == FRAMING_ALIGNMENT_MAX, "one page, both sides");
-
-/* Replies to earlier, timed-out requests that one call skips at most. */
-#define STALE_REPLIES_MAX 64
-/* Waits between attempts to reach a daemon that went away: doubling from ... to. */
-#define RECONNECT_MIN_MS 50u
-#define RECONNECT_MAX_MS 2000u
-
-struct ksalloc_pool;
-
-struct ksalloc_client {
-	pthread_mutex_t lock; /* one call at a time: buf, arena and error are shared */
-	int fd;
-	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	uint32_t timeout_ms;
-	uint32_t next_id;
-	uint64_t session_token;
-	uint32_t session_id;
-	uint32_t max_frames;   /* the daemon's max_frames_per_session; 0: no limit */
-	_Atomic uint32_t held; /* frames this session holds, all its pools */
-	char name[64];         /* said in hello, again after a reconnect */
-	struct ksalloc_pool *pools; /* open through this client: reopened after a reconnect */
-	uint64_t retry_at_ms;       /* no reconnect attempt before (CLOCK_MONOTONIC) */
-	uint32_t backoff_ms;
-	uint32_t max_message_size; /* the daemon's, from hello */
-	uint8_t *buf;              /* max_message_size bytes: request, then reply */
-	struct arena arena;        /* the last reply, decoded */
-	char error[256];
-};
 
 /*
  * One mapping of a pool, as the daemon handed it out (open, create, reshape,
@@ -84,442 +54,13 @@ struct pool_view {
 
 struct ksalloc_pool {
 	struct ksalloc_client *client;
-	struct ksalloc_pool *prev, *next; /* the client's pools; under the client's lock */
+	struct client_attachment attachment; /* on the client's list: reopened after a reconnect */
 	struct ksalloc_pool_info info;    /* under the client's lock */
 	/* The frame path reads it without a lock: swapped whole, never changed in place. */
 	_Atomic(struct pool_view *) view;
 	_Atomic bool gone; /* the daemon came back without this pool */
 	_Atomic uint32_t hint; /* where the next acquire starts looking: the last frame freed */
 };
-
-static __thread char open_error[256];
-
-static void set_error(struct ksalloc_client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_error(struct ksalloc_client *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->error, sizeof(c->error), fmt, ap);
-	va_end(ap);
-}
-
-void ksalloc_client_options_init(struct ksalloc_client_options *opts)
-{
-	*opts = (struct ksalloc_client_options){ .timeout_ms = KSALLOC_DEFAULT_TIMEOUT_MS };
-}
-
-static int set_timeouts(int fd, uint32_t timeout_ms)
-{
-	struct timeval tv = {
-		.tv_sec = timeout_ms / 1000,
-		.tv_usec = (timeout_ms % 1000) * 1000,
-	};
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		return -errno;
-	return 0;
-}
-
-/*
- * Requests go out on the current connection and wait for the reply with
- * their id, with the lock held (client_exchange()). On success the reply
- * lives in c->arena until the next call, and the fds attached to it (at most
- * as many as the caller has room for; any more are closed) belong to the
- * caller. A reply carrying a failure HRESULT becomes its errno, with the
- * daemon's message in c->error.
- */
-/* A status reply decoded by hand (proto/fastpath.h), when it came in that shape. */
-struct fast_status {
-	bool done;
-	struct framing framing;
-	uint32_t allocated;
-};
-
-/* The next request id; never 0, which replies to undecodable requests carry. */
-static uint32_t next_id(struct ksalloc_client *c)
-{
-	if (++c->next_id == 0)
-		c->next_id = 1;
-	return c->next_id;
-}
-
-/*
- * Sends the @len bytes packed in c->buf as request @id and waits for the
- * reply with that id (see client_exchange()). With @fast, a status reply in
- * the hand-decoded shape fills it and *ret_reply stays unset.
- */
-static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
-			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *fds,
-			   size_t max_fds, size_t *ret_n_fds, struct fast_status *fast)
-{
-	Ksalloc__Reply *reply = NULL;
-	size_t n_fds = 0;
-	ssize_t n;
-	int r;
-
-	r = wire_send(c->fd, c->buf, len, NULL, 0);
-	if (r == -EAGAIN) {
-		set_error(c, "ksallocd at %s did not take the request within %u ms",
-			  c->socket_path, c->timeout_ms);
-		return -ETIME;
-	}
-	/*
-	 * A daemon that hung up may have said why first (a refused session):
-	 * the receive below reads that, or reports the hang-up.
-	 */
-	if (r < 0 && r != -ECONNRESET && r != -EPIPE) {
-		set_error(c, "cannot send to ksallocd at %s: %s", c->socket_path, strerror(-r));
-		return r;
-	}
-
-	for (int stale = 0;; stale++) {
-		n_fds = 0;
-		n = wire_recv(c->fd, c->buf, c->max_message_size, fds, max_fds, &n_fds, NULL);
-		/*
-		 * A daemon that closes while our request is unread makes the kernel
-		 * report ECONNRESET once, ahead of what it sent before closing (a
-		 * refusal that says why): read on to get that.
-		 */
-		if (n == -ECONNRESET)
-			n = wire_recv(c->fd, c->buf, c->max_message_size, fds, max_fds, &n_fds,
-				      NULL);
-		if (n == -EAGAIN) {
-			set_error(c, "ksallocd at %s did not answer within %u ms", c->socket_path,
-				  c->timeout_ms);
-			return -ETIME;
-		}
-		if (n == 0 || n == -ECONNRESET) {
-			set_error(c, "ksallocd at %s closed the connection", c->socket_path);
-			return -EPIPE;
-		}
-		if (n == -EMSGSIZE) {
-			set_error(c, "ksallocd sent a reply larger than its own limit (%u bytes)",
-				  c->max_message_size);
-			return -EBADMSG;
-		}
-		if (n < 0) {
-			set_error(c, "cannot receive from ksallocd: %s", strerror((int)-n));
-			return (int)n;
-		}
-
-		if (fast && n_fds == 0) {
-			uint32_t rid;
-
-			if (fastpath_parse_status_reply(c->buf, (size_t)n, &rid, &fast->framing,
-							&fast->allocated) &&
-			    rid == id) {
-				fast->done = true;
-				return 0;
-			}
-		}
-		reply = ksalloc__reply__unpack(&c->arena.allocator, (size_t)n, c->buf);
-		if (!reply) {
-			set_error(c, "ksallocd sent a reply that could not be decoded");
-			r = -EBADMSG;
-			goto fail;
-		}
-		/* Id 0 answers a request the daemon could not read, or refuses the session. */
-		if (reply->id == id || (reply->id == 0 && reply->hresult < 0))
-			break;
-		/* A late reply to a request that timed out earlier: skip it. */
-		wire_close_fds(fds, n_fds);
-		n_fds = 0;
-		if (stale == STALE_REPLIES_MAX) {
-			set_error(c, "ksallocd sent too many replies to other requests");
-			return -EBADMSG;
-		}
-	}
-
-	if (reply->hresult < 0) { /* FAILED() */
-		set_error(c, "%s", reply->message[0] ? reply->message : "request failed");
-		r = hresult_to_errno(reply->hresult);
-		goto fail;
-	}
-	if (reply->body_case != expect) {
-		set_error(c, "ksallocd sent a reply of the wrong type");
-		r = -EBADMSG;
-		goto fail;
-	}
-	*ret_n_fds = n_fds;
-	*ret_reply = reply;
-	return 0;
-fail:
-	wire_close_fds(fds, n_fds);
-	return r;
-}
-
-/* Packs @req as the next request and waits for its reply, with up to @max_fds fds. */
-static int client_exchange_fds(struct ksalloc_client *c, Ksalloc__Request *req,
-			       Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply,
-			       int *fds, size_t max_fds, size_t *ret_n_fds)
-{
-	ssize_t n;
-
-	arena_reset(&c->arena);
-	req->id = next_id(c);
-	n = wire_pack(&req->base, c->buf, c->max_message_size);
-	if (n < 0) {
-		set_error(c, "request larger than the daemon's limit of %u bytes",
-			  c->max_message_size);
-		return -EMSGSIZE;
-	}
-	return client_transact(c, (size_t)n, req->id, expect, ret_reply, fds, max_fds, ret_n_fds,
-			       NULL);
-}
-
-static int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
-			   Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
-{
-	size_t n_fds;
-	int r = client_exchange_fds(c, req, expect, ret_reply, ret_fd, ret_fd ? 1 : 0, &n_fds);
-
-	if (r == 0 && ret_fd && n_fds == 0)
-		*ret_fd = -1;
-	return r;
-}
-
-static int client_connect(struct ksalloc_client *c)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int r;
-
-	strcpy(sa.sun_path, c->socket_path);
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		r = -errno;
-		set_error(c, "cannot create a socket: %s", strerror(-r));
-		return r;
-	}
-	r = set_timeouts(c->fd, c->timeout_ms);
-	if (r < 0) {
-		set_error(c, "cannot set socket timeouts: %s", strerror(-r));
-		return r;
-	}
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		set_error(c, "cannot connect to ksallocd at %s: %s%s", c->socket_path,
-			  strerror(-r),
-			  r == -ENOENT || r == -ECONNREFUSED ? " (is ksallocd running?)" : "");
-		/* Nothing there, or nobody listening: to a caller both mean "not running". */
-		return r == -ENOENT || r == -ECONNREFUSED ? -ECONNREFUSED : r;
-	}
-	return 0;
-}
-
-static int client_hello(struct ksalloc_client *c, const char *name)
-{
-	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
-	Ksalloc__HelloRequest hello = KSALLOC__HELLO_REQUEST__INIT;
-	Ksalloc__Reply *reply;
-	uint32_t max;
-	uint8_t *buf;
-	int r;
-
-	hello.protocol_version = WIRE_PROTOCOL_VERSION;
-	hello.client_name = (char *)name;
-	req.body_case = KSALLOC__REQUEST__BODY_HELLO;
-	req.hello = &hello;
-	r = client_exchange(c, &req, KSALLOC__REPLY__BODY_HELLO, &reply, NULL);
-	if (r < 0)
-		return r;
-	if (!reply->hello->limits || reply->hello->limits->max_message_size < WIRE_MIN_MAX_MESSAGE) {
-		set_error(c, "ksallocd announced no usable message size limit");
-		return -EBADMSG;
-	}
-	c->session_token = reply->hello->session_token;
-	c->session_id = reply->hello->session_id;
-	c->max_frames = reply->hello->limits->max_frames_per_session;
-	if (c->session_id == 0) {
-		set_error(c, "ksallocd gave this session no id");
-		return -EBADMSG;
-	}
-	max = reply->hello->limits->max_message_size;
-	if (max != c->max_message_size) {
-		buf = realloc(c->buf, max);
-		if (!buf)
-			return -ENOMEM;
-		c->buf = buf;
-		c->max_message_size = max;
-	}
-	return 0;
-}
-
-static int reopen_pools(struct ksalloc_client *c);
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/*
- * The daemon went away: a new connection, hello, and the pools opened again.
- * Attempts are spaced out, doubling from RECONNECT_MIN_MS to RECONNECT_MAX_MS,
- * so a client calling in a loop does not hammer a daemon that is starting.
- */
-static int client_reconnect(struct ksalloc_client *c)
-{
-	uint64_t now = now_ms();
-	int r;
-
-	if (now < c->retry_at_ms) {
-		set_error(c, "ksallocd at %s went away; the next attempt to reach it is in %llu ms",
-			  c->socket_path, (unsigned long long)(c->retry_at_ms - now));
-		return -EPIPE;
-	}
-	r = client_connect(c);
-	if (r == 0)
-		r = client_hello(c, c->name);
-	if (r == 0)
-		r = reopen_pools(c);
-	if (r < 0) {
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = -1;
-		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : RECONNECT_MIN_MS;
-		if (c->backoff_ms > RECONNECT_MAX_MS)
-			c->backoff_ms = RECONNECT_MAX_MS;
-		c->retry_at_ms = now_ms() + c->backoff_ms;
-		return r;
-	}
-	c->backoff_ms = 0;
-	/* A new session holds nothing yet: frames of the old one went with the daemon. */
-	atomic_store(&c->held, 0);
-	return 0;
-}
-
-/* Gone: the next call tries to reach a daemon again, at once the first time. */
-static void client_lost(struct ksalloc_client *c)
-{
-	close(c->fd);
-	c->fd = -1;
-	c->retry_at_ms = 0;
-}
-
-/*
- * Reconnects if the daemon went away since the last call. A call about a pool
- * makes sure of this before it reads the pool's id, which a reconnect changes.
- */
-static int client_ensure(struct ksalloc_client *c)
-{
-	return c->fd < 0 ? client_reconnect(c) : 0;
-}
-
-/*
- * Sends @req and waits for its reply (client_exchange()), reconnecting first
- * if the daemon went away since the last call. Called with the lock held.
- */
-static int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
-		       Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
-{
-	int r = client_ensure(c);
-
-	if (r < 0)
-		return r;
-	r = client_exchange(c, req, expect, ret_reply, ret_fd);
-	if (r == -EPIPE)
-		client_lost(c);
-	return r;
-}
-
-int ksalloc_client_open(const struct ksalloc_client_options *opts,
-			struct ksalloc_client **ret_client)
-{
-	struct ksalloc_client_options defaults;
-	struct ksalloc_client *c;
-	const char *path;
-	int r;
-
-	if (!opts) {
-		ksalloc_client_options_init(&defaults);
-		opts = &defaults;
-	}
-	path = opts->socket_path;
-	if (!path)
-		path = getenv("KSALLOC_SOCKET");
-	if (!path || !path[0])
-		path = KSALLOC_DEFAULT_SOCKET;
-
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		snprintf(open_error, sizeof(open_error), "out of memory");
-		return -ENOMEM;
-	}
-	c->fd = -1;
-	pthread_mutex_init(&c->lock, NULL);
-	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : KSALLOC_DEFAULT_TIMEOUT_MS;
-	c->max_message_size = WIRE_DEFAULT_MAX_MESSAGE;
-	if (strlen(path) >= sizeof(c->socket_path)) {
-		snprintf(open_error, sizeof(open_error),
-			 "socket path is longer than %zu bytes: %s", sizeof(c->socket_path) - 1,
-			 path);
-		ksalloc_client_close(c);
-		return -EINVAL;
-	}
-	strcpy(c->socket_path, path);
-	c->buf = malloc(c->max_message_size);
-	/* Twice the largest message: a decoded reply never outgrows its bytes by more. */
-	if (!c->buf || arena_init(&c->arena, 2 * (size_t)WIRE_DEFAULT_MAX_MESSAGE) < 0) {
-		set_error(c, "out of memory");
-		r = -ENOMEM;
-		goto fail;
-	}
-	snprintf(c->name, sizeof(c->name), "%s",
-		 opts->client_name ? opts->client_name : program_invocation_short_name);
-	r = client_connect(c);
-	if (r < 0)
-		goto fail;
-	r = client_hello(c, c->name);
-	if (r < 0)
-		goto fail;
-	*ret_client = c;
-	return 0;
-fail:
-	snprintf(open_error, sizeof(open_error), "%s", c->error);
-	ksalloc_client_close(c);
-	return r;
-}
-
-const char *ksalloc_client_open_error(void)
-{
-	return open_error;
-}
-
-struct ksalloc_client *ksalloc_client_close(struct ksalloc_client *c)
-{
-	if (!c)
-		return NULL;
-	if (c->fd >= 0)
-		close(c->fd);
-	arena_deinit(&c->arena);
-	free(c->buf);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-	return NULL;
-}
-
-const char *ksalloc_client_error(const struct ksalloc_client *c)
-{
-	return c->error;
-}
-
-const char *ksalloc_client_socket_path(const struct ksalloc_client *c)
-{
-	return c->socket_path;
-}
-
-uint32_t ksalloc_client_session_id(const struct ksalloc_client *c)
-{
-	return c->session_id;
-}
 
 int ksalloc_client_list_pools(struct ksalloc_client *c, struct ksalloc_pool_info **ret_pools,
 			      size_t *ret_n_pools)
@@ -549,7 +90,7 @@ int ksalloc_client_list_pools(struct ksalloc_client *c, struct ksalloc_pool_info
 			break;
 		grown = reallocarray(pools, n + page->n_pools, sizeof(*pools));
 		if (!grown) {
-			set_error(c, "out of memory");
+			client_set_error(c, "out of memory");
 			r = -ENOMEM;
 			break;
 		}
@@ -573,73 +114,14 @@ static int check_name(struct ksalloc_client *c, const char *name)
 	const char *problem;
 
 	if (!name) {
-		set_error(c, "pool name is NULL");
+		client_set_error(c, "pool name is NULL");
 		return -EINVAL;
 	}
 	problem = shm_name_problem(name);
 	if (problem) {
-		set_error(c, "invalid pool name: %s", problem);
+		client_set_error(c, "invalid pool name: %s", problem);
 		return -EINVAL;
 	}
-	return 0;
-}
-
-/* Status by id (an open pool) or by name. Called with the lock held. */
-static int client_status(struct ksalloc_client *c, uint32_t pool_id, const char *name,
-			 struct ksalloc_status *ret_status)
-{
-	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
-	Ksalloc__GetStatusRequest get = KSALLOC__GET_STATUS_REQUEST__INIT;
-	Ksalloc__Reply *reply;
-	int r;
-
-	/* By id, the call a media pipeline makes over and over: by hand (proto/fastpath.h). */
-	if (pool_id && !name) {
-		struct fast_status fast = { 0 };
-		size_t n_fds;
-		uint32_t id;
-		ssize_t n;
-
-		r = client_ensure(c);
-		if (r < 0)
-			return r;
-		arena_reset(&c->arena);
-		id = next_id(c);
-		n = fastpath_pack_status_request(c->buf, c->max_message_size, id, pool_id);
-		if (n < 0)
-			return (int)n;
-		r = client_transact(c, (size_t)n, id, KSALLOC__REPLY__BODY_GET_STATUS, &reply, NULL,
-				    0, &n_fds, &fast);
-		if (r == -EPIPE)
-			client_lost(c);
-		if (r < 0)
-			return r;
-		if (fast.done) {
-			*ret_status = (struct ksalloc_status){
-				.framing = { .options_flags = fast.framing.options_flags,
-					     .pool_type = fast.framing.pool_type,
-					     .frames = fast.framing.frames,
-					     .frame_size = fast.framing.frame_size,
-					     .file_alignment = fast.framing.file_alignment },
-				.allocated_frames = fast.allocated,
-			};
-			return 0;
-		}
-		status_from_wire(reply->get_status->framing, reply->get_status->allocated_frames,
-				 ret_status);
-		return 0;
-	}
-
-	get.pool_id = pool_id;
-	if (name)
-		get.name = (char *)name;
-	req.body_case = KSALLOC__REQUEST__BODY_GET_STATUS;
-	req.get_status = &get;
-	r = client_call(c, &req, KSALLOC__REPLY__BODY_GET_STATUS, &reply, NULL);
-	if (r < 0)
-		return r;
-	status_from_wire(reply->get_status->framing, reply->get_status->allocated_frames,
-			 ret_status);
 	return 0;
 }
 
@@ -651,7 +133,7 @@ int ksalloc_client_pool_status(struct ksalloc_client *c, const char *name,
 	pthread_mutex_lock(&c->lock);
 	r = check_name(c, name);
 	if (r == 0)
-		r = client_status(c, 0, name, ret_status);
+		r = client_call_status(c, 0, name, ret_status);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -687,7 +169,7 @@ static int view_get_frames(struct ksalloc_client *c, struct pool_view *v, const 
 	v->dmabuf_fds = malloc(n * sizeof(*v->dmabuf_fds));
 	v->frame_maps = external ? calloc(n, sizeof(*v->frame_maps)) : NULL;
 	if (!v->dmabuf_fds || (external && !v->frame_maps)) {
-		set_error(c, "out of memory");
+		client_set_error(c, "out of memory");
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < n; i++)
@@ -709,8 +191,8 @@ static int view_get_frames(struct ksalloc_client *c, struct pool_view *v, const 
 			return r;
 		if (n_fds == 0 || reply->get_frame_fds->offset != got ||
 		    reply->get_frame_fds->count != n_fds) {
-			set_error(c, "pool %s: ksallocd sent %zu frame fds where it announced %u",
-				  name, n_fds, reply->get_frame_fds->count);
+			client_set_error(c, "pool %s: ksallocd sent %zu frame fds where it announced %u",
+					 name, n_fds, reply->get_frame_fds->count);
 			return -EBADMSG;
 		}
 		got += (uint32_t)n_fds;
@@ -719,7 +201,8 @@ static int view_get_frames(struct ksalloc_client *c, struct pool_view *v, const 
 		off_t size = lseek(v->dmabuf_fds[i], 0, SEEK_END);
 
 		if (size < 0 || (uint64_t)size < v->frames.frame_stride) {
-			set_error(c, "pool %s: the dma-buf of frame %u is not a frame long", name, i);
+			client_set_error(c, "pool %s: the dma-buf of frame %u is not a frame long",
+					 name, i);
 			return -EBADMSG;
 		}
 		if (!external)
@@ -729,8 +212,8 @@ static int view_get_frames(struct ksalloc_client *c, struct pool_view *v, const 
 		if (v->frame_maps[i] == MAP_FAILED) {
 			int r = -errno;
 
-			set_error(c, "pool %s: cannot map the dma-buf of frame %u: %s", name, i,
-				  strerror(-r));
+			client_set_error(c, "pool %s: cannot map the dma-buf of frame %u: %s", name,
+					 i, strerror(-r));
 			return r;
 		}
 	}
@@ -757,33 +240,35 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	int seals, r;
 
 	if (!open->pool || fd < 0) {
-		set_error(c, "ksallocd sent no pool memory");
+		client_set_error(c, "ksallocd sent no pool memory");
 		return -EBADMSG;
 	}
 	info_from_wire(open->pool, &info);
 	slot = open->slot;
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != info.size_bytes) {
-		set_error(c, "pool %s: its memory is not the size the daemon announced", info.name);
+		client_set_error(c, "pool %s: its memory is not the size the daemon announced",
+				 info.name);
 		return -EBADMSG;
 	}
 	/* Unsealed memory could be shrunk by someone else: a SIGBUS waiting to happen. */
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
-		set_error(c, "pool %s: its memory is not sealed against resizing", info.name);
+		client_set_error(c, "pool %s: its memory is not sealed against resizing", info.name);
 		return -EBADMSG;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		r = -errno;
-		set_error(c, "pool %s: cannot map its memory: %s", info.name, strerror(-r));
+		client_set_error(c, "pool %s: cannot map its memory: %s", info.name, strerror(-r));
 		return r;
 	}
 	h = map;
 	if (shm_header_check(map, (size_t)st.st_size, &layout, &reason) < 0 ||
 	    h->pool_id != info.pool_id || strcmp(h->name, info.name) != 0 ||
 	    h->frames != info.status.framing.frames || slot >= layout.n_slots) {
-		set_error(c, "pool %s: its memory is not a valid pool: %s", info.name,
-			  reason ? reason : "its control block does not match the daemon's reply");
+		client_set_error(c, "pool %s: its memory is not a valid pool: %s", info.name,
+				 reason ? reason :
+					  "its control block does not match the daemon's reply");
 		munmap(map, (size_t)st.st_size);
 		return -EBADMSG;
 	}
@@ -791,7 +276,7 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	view = calloc(1, sizeof(*view));
 	if (!view) {
 		munmap(map, (size_t)st.st_size);
-		set_error(c, "out of memory");
+		client_set_error(c, "out of memory");
 		return -ENOMEM;
 	}
 	view->map = map;
@@ -848,26 +333,25 @@ static int pool_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
 }
 
 /*
- * After a reconnect: opens every pool of the client again, by name, in the
- * new session. A pool the daemon no longer has is marked gone; its acquires
- * fail with -ESHUTDOWN and its status with -ENOENT.
+ * After a reconnect (the client's reattach callback): opens the pool again, by name, in
+ * the new session. A pool the daemon no longer has is marked gone; its acquires fail with
+ * -ESHUTDOWN and its status with -ENOENT.
  */
-static int reopen_pools(struct ksalloc_client *c)
+static int pool_reattach(struct ksalloc_client *c, struct client_attachment *a)
 {
-	for (struct ksalloc_pool *p = c->pools; p; p = p->next) {
-		Ksalloc__Request req = KSALLOC__REQUEST__INIT;
-		Ksalloc__OpenPoolRequest open = KSALLOC__OPEN_POOL_REQUEST__INIT;
-		int r;
+	struct ksalloc_pool *p = container_of(a, struct ksalloc_pool, attachment);
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__OpenPoolRequest open = KSALLOC__OPEN_POOL_REQUEST__INIT;
+	int r;
 
-		open.name = p->info.name;
-		req.body_case = KSALLOC__REQUEST__BODY_OPEN_POOL;
-		req.open_pool = &open;
-		r = pool_exchange(c, &req, KSALLOC__REPLY__BODY_OPEN_POOL, p);
-		if (r == -ENOENT || r == -EACCES)
-			atomic_store(&p->gone, true);
-		else if (r < 0)
-			return r;
-	}
+	open.name = p->info.name;
+	req.body_case = KSALLOC__REQUEST__BODY_OPEN_POOL;
+	req.open_pool = &open;
+	r = pool_exchange(c, &req, KSALLOC__REPLY__BODY_OPEN_POOL, p);
+	if (r == -ENOENT || r == -EACCES)
+		atomic_store(&p->gone, true);
+	else if (r < 0)
+		return r;
 	return 0;
 }
 
@@ -889,7 +373,7 @@ static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
 	int r;
 
 	if (!p) {
-		set_error(c, "out of memory");
+		client_set_error(c, "out of memory");
 		return -ENOMEM;
 	}
 	p->client = c;
@@ -898,10 +382,8 @@ static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
 		free(p);
 		return r;
 	}
-	p->next = c->pools;
-	if (p->next)
-		p->next->prev = p;
-	c->pools = p;
+	p->attachment.reattach = pool_reattach;
+	client_attach(c, &p->attachment);
 	*ret_pool = p;
 	return 0;
 }
@@ -936,11 +418,12 @@ int ksalloc_pool_create_with(struct ksalloc_client *c, const char *name,
 	pthread_mutex_lock(&c->lock);
 	r = check_name(c, name);
 	if (r == 0 && !framing) {
-		set_error(c, "framing is NULL");
+		client_set_error(c, "framing is NULL");
 		r = -EINVAL;
 	} else if (r == 0 && opts && opts->backend &&
 		   strlen(opts->backend) >= KSALLOC_BACKEND_NAME_MAX) {
-		set_error(c, "backend name is longer than %d bytes", KSALLOC_BACKEND_NAME_MAX - 1);
+		client_set_error(c, "backend name is longer than %d bytes",
+				 KSALLOC_BACKEND_NAME_MAX - 1);
 		r = -EINVAL;
 	}
 	if (r == 0) {
@@ -1021,12 +504,7 @@ struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *p)
 		return NULL;
 	c = p->client;
 	pthread_mutex_lock(&c->lock);
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		c->pools = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	client_detach(&p->attachment);
 	pthread_mutex_unlock(&c->lock);
 	for (v = atomic_load(&p->view); v;) {
 		struct pool_view *older = v->older;
@@ -1056,7 +534,7 @@ int ksalloc_pool_status(struct ksalloc_pool *p, struct ksalloc_status *ret_statu
 	pthread_mutex_lock(&c->lock);
 	r = client_ensure(c);
 	if (r == 0)
-		r = client_status(c, p->info.pool_id, NULL, ret_status);
+		r = client_call_status(c, p->info.pool_id, NULL, ret_status);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -1186,7 +664,7 @@ int ksalloc_client_pool_stats(struct ksalloc_client *c, const char *name,
 		goto out;
 	r = stats_from_wire(reply->get_status, ret_stats);
 	if (r < 0)
-		set_error(c, "out of memory");
+		client_set_error(c, "out of memory");
 out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
@@ -1241,7 +719,7 @@ int ksalloc_client_list_sessions(struct ksalloc_client *c, struct ksalloc_sessio
 			break;
 		grown = reallocarray(sessions, n + page->n_sessions, sizeof(*sessions));
 		if (!grown) {
-			set_error(c, "out of memory");
+			client_set_error(c, "out of memory");
 			r = -ENOMEM;
 			break;
 		}
@@ -1291,7 +769,7 @@ int ksalloc_client_list_backends(struct ksalloc_client *c, struct ksalloc_backen
 		goto out;
 	w = reply->list_backends;
 	if (w->n_backends && !(backends = calloc(w->n_backends, sizeof(*backends)))) {
-		set_error(c, "out of memory");
+		client_set_error(c, "out of memory");
 		r = -ENOMEM;
 		goto out;
 	}
@@ -1334,7 +812,7 @@ int ksalloc_client_daemon_stats(struct ksalloc_client *c, struct ksalloc_daemon_
 	st.pools = w->pools;
 	st.undecodable = w->undecodable;
 	if (w->n_requests && !(st.requests = calloc(w->n_requests, sizeof(*st.requests)))) {
-		set_error(c, "out of memory");
+		client_set_error(c, "out of memory");
 		r = -ENOMEM;
 		goto out;
 	}
@@ -1369,8 +847,8 @@ int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
 	int r, flags;
 
 	if (opts && opts->pool && strlen(opts->pool) >= KSALLOC_POOL_NAME_MAX) {
-		snprintf(open_error, sizeof(open_error), "pool name is longer than %d bytes",
-			 KSALLOC_POOL_NAME_MAX - 1);
+		client_set_open_error("pool name is longer than %d bytes",
+				      KSALLOC_POOL_NAME_MAX - 1);
 		return -EINVAL;
 	}
 	r = ksalloc_client_open(client_opts, &c);
@@ -1387,15 +865,15 @@ int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
 	if (r == 0 && ((flags = fcntl(c->fd, F_GETFL)) < 0 ||
 		       fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
 		r = -errno;
-		set_error(c, "cannot make the socket non-blocking: %s", strerror(-r));
+		client_set_error(c, "cannot make the socket non-blocking: %s", strerror(-r));
 	}
 	pthread_mutex_unlock(&c->lock);
 	s = r == 0 ? calloc(1, sizeof(*s)) : NULL;
 	if (!s) {
 		if (r == 0)
 			r = -ENOMEM;
-		snprintf(open_error, sizeof(open_error), "%s",
-			 r == -ENOMEM && !c->error[0] ? "out of memory" : c->error);
+		client_set_open_error("%s", r == -ENOMEM && !c->error[0] ? "out of memory" :
+									 c->error);
 		ksalloc_client_close(c);
 		return r;
 	}
@@ -1437,13 +915,13 @@ int ksalloc_subscription_read(struct ksalloc_subscription *s, struct ksalloc_eve
 		if (n == -EAGAIN || n == -EINTR)
 			return -EAGAIN;
 		if (n == 0 || n == -ECONNRESET) {
-			set_error(c, "ksallocd at %s closed the connection", c->socket_path);
+			client_set_error(c, "ksallocd at %s closed the connection", c->socket_path);
 			return -EPIPE;
 		}
 		if (n == -EMSGSIZE)
 			continue; /* larger than the daemon's own limit: not an event of its */
 		if (n < 0) {
-			set_error(c, "cannot receive from ksallocd: %s", strerror((int)-n));
+			client_set_error(c, "cannot receive from ksallocd: %s", strerror((int)-n));
 			return (int)n;
 		}
 		reply = ksalloc__reply__unpack(&c->arena.allocator, (size_t)n, c->buf);
@@ -1461,7 +939,7 @@ int ksalloc_subscription_read(struct ksalloc_subscription *s, struct ksalloc_eve
 		if (w->holder)
 			holder_from_wire(w->holder, &e.holder);
 		if (w->status && stats_from_wire(w->status, &e.stats) < 0) {
-			set_error(c, "out of memory");
+			client_set_error(c, "out of memory");
 			return -ENOMEM;
 		}
 		*ret_event = e;
