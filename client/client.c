@@ -6,6 +6,7 @@
  * business (client.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -451,6 +452,42 @@ int client_call_status(struct ksalloc_client *c, uint32_t pool_id, const char *n
 		return r;
 	status_from_wire(reply->get_status->framing, reply->get_status->allocated_frames,
 			 ret_status);
+	return 0;
+}
+
+int client_set_nonblocking(struct ksalloc_client *c)
+{
+	int flags, r;
+
+	if ((flags = fcntl(c->fd, F_GETFL)) < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		r = -errno;
+		client_set_error(c, "cannot make the socket non-blocking: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int client_receive(struct ksalloc_client *c, Ksalloc__Reply **ret_reply)
+{
+	ssize_t n;
+
+	arena_reset(&c->arena);
+	n = wire_recv(c->fd, c->buf, c->max_message_size, NULL, 0, NULL, NULL);
+	if (n == -EAGAIN || n == -EINTR)
+		return -EAGAIN;
+	if (n == 0 || n == -ECONNRESET) {
+		client_set_error(c, "ksallocd at %s closed the connection", c->socket_path);
+		return -EPIPE;
+	}
+	if (n == -EMSGSIZE) {
+		*ret_reply = NULL; /* larger than the daemon's own limit: not a message of its */
+		return 0;
+	}
+	if (n < 0) {
+		client_set_error(c, "cannot receive from ksallocd: %s", strerror((int)-n));
+		return (int)n;
+	}
+	*ret_reply = ksalloc__reply__unpack(&c->arena.allocator, (size_t)n, c->buf);
 	return 0;
 }
 

@@ -121,3 +121,18 @@ int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
  */
 int client_call_status(struct ksalloc_client *c, uint32_t pool_id, const char *name,
 		       struct ksalloc_status *ret_status);
+
+/*
+ * Makes the connection's socket non-blocking, for a connection that only receives from now
+ * on (a subscription's). Called with the lock held; 0 or a negative errno.
+ */
+int client_set_nonblocking(struct ksalloc_client *c);
+
+/*
+ * Receives the next message on a non-blocking connection, without sending anything, into
+ * c->arena (valid until the next call). Returns 0 with *ret_reply set to the decoded
+ * message, or to NULL for one that is not the daemon's to send (too large or undecodable:
+ * to be skipped); -EAGAIN when there is none yet; -EPIPE when the daemon closed the
+ * connection; another negative errno. Fds that come along are closed.
+ */
+int client_receive(struct ksalloc_client *c, Ksalloc__Reply **ret_reply);

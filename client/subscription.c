@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The native client's subscriptions, over a connection of their own (client.c).
+ * Subscriptions: a connection of their own (client.h) that asks the daemon for events once
+ * and from then on only receives, without blocking, when the application's loop sees its fd
+ * readable; each event is translated into a struct ksalloc_event.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,7 @@
 
 #include "client/client.h"
 #include "client/convert.h"
-#include "proto/arena.h"
-#include "proto/wire.h"
-
-/* ---- subscriptions ------------------------------------------------------------------------ */
+#include "proto/protocol.h"
 
 struct ksalloc_subscription {
 	struct ksalloc_client *client; /* a connection of its own */
@@ -31,7 +29,7 @@ int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
 	struct ksalloc_subscription *s;
 	struct ksalloc_client *c;
 	Ksalloc__Reply *reply;
-	int r, flags;
+	int r;
 
 	if (opts && opts->pool && strlen(opts->pool) >= KSALLOC_POOL_NAME_MAX) {
 		client_set_open_error("pool name is longer than %d bytes",
@@ -49,11 +47,8 @@ int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
 	pthread_mutex_lock(&c->lock);
 	r = client_call(c, &req, KSALLOC__REPLY__BODY_SUBSCRIBE, &reply, NULL);
 	/* Events are read when the application's loop says they are there. */
-	if (r == 0 && ((flags = fcntl(c->fd, F_GETFL)) < 0 ||
-		       fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
-		r = -errno;
-		client_set_error(c, "cannot make the socket non-blocking: %s", strerror(-r));
-	}
+	if (r == 0)
+		r = client_set_nonblocking(c);
 	pthread_mutex_unlock(&c->lock);
 	s = r == 0 ? calloc(1, sizeof(*s)) : NULL;
 	if (!s) {
@@ -95,23 +90,11 @@ int ksalloc_subscription_read(struct ksalloc_subscription *s, struct ksalloc_eve
 		const Ksalloc__Event *w;
 		struct ksalloc_event e = { 0 };
 		Ksalloc__Reply *reply;
-		ssize_t n;
+		int r;
 
-		arena_reset(&c->arena);
-		n = wire_recv(c->fd, c->buf, c->max_message_size, NULL, 0, NULL, NULL);
-		if (n == -EAGAIN || n == -EINTR)
-			return -EAGAIN;
-		if (n == 0 || n == -ECONNRESET) {
-			client_set_error(c, "ksallocd at %s closed the connection", c->socket_path);
-			return -EPIPE;
-		}
-		if (n == -EMSGSIZE)
-			continue; /* larger than the daemon's own limit: not an event of its */
-		if (n < 0) {
-			client_set_error(c, "cannot receive from ksallocd: %s", strerror((int)-n));
-			return (int)n;
-		}
-		reply = ksalloc__reply__unpack(&c->arena.allocator, (size_t)n, c->buf);
+		r = client_receive(c, &reply);
+		if (r < 0)
+			return r;
 		/* What is not an event (a late reply) is no business of the reader's. */
 		if (!reply || reply->body_case != KSALLOC__REPLY__BODY_EVENT ||
 		    (unsigned)reply->event->kind >= sizeof(event_kinds) / sizeof(event_kinds[0]))
