@@ -16,12 +16,13 @@
 #include "client/client.h"
 #include "client/convert.h"
 #include "client/pool.h"
+#include "common/macro.h"
 #include "proto/protocol.h"
 
 int ksalloc_client_list_pools(struct ksalloc_client *c, struct ksalloc_pool_info **ret_pools,
 			      size_t *ret_n_pools)
 {
-	struct ksalloc_pool_info *pools = NULL;
+	_cleanup_free_ struct ksalloc_pool_info *pools = NULL;
 	size_t n = 0, total = 0;
 	int r = 0;
 
@@ -56,11 +57,9 @@ int ksalloc_client_list_pools(struct ksalloc_client *c, struct ksalloc_pool_info
 	} while (n < total);
 	pthread_mutex_unlock(&c->lock);
 
-	if (r < 0) {
-		free(pools);
+	if (r < 0)
 		return r;
-	}
-	*ret_pools = pools;
+	*ret_pools = TAKE_PTR(pools);
 	*ret_n_pools = n;
 	return 0;
 }
@@ -129,7 +128,7 @@ int ksalloc_client_destroy_pool(struct ksalloc_client *c, const char *name)
 int ksalloc_client_list_sessions(struct ksalloc_client *c, struct ksalloc_session_info **ret_sessions,
 				 size_t *ret_n_sessions)
 {
-	struct ksalloc_session_info *sessions = NULL;
+	_cleanup_free_ struct ksalloc_session_info *sessions = NULL;
 	size_t n = 0, total = 0;
 	int r = 0;
 
@@ -177,11 +176,9 @@ int ksalloc_client_list_sessions(struct ksalloc_client *c, struct ksalloc_sessio
 	} while (n < total);
 	pthread_mutex_unlock(&c->lock);
 
-	if (r < 0) {
-		free(sessions);
+	if (r < 0)
 		return r;
-	}
-	*ret_sessions = sessions;
+	*ret_sessions = TAKE_PTR(sessions);
 	*ret_n_sessions = n;
 	return 0;
 }

@@ -279,7 +279,7 @@ static int pool_call(struct ksalloc_client *c, Ksalloc__Request *req,
 static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
 			  Ksalloc__Reply__BodyCase expect, struct ksalloc_pool **ret_pool)
 {
-	struct ksalloc_pool *p = calloc(1, sizeof(*p));
+	_cleanup_free_ struct ksalloc_pool *p = calloc(1, sizeof(*p));
 	int r;
 
 	if (!p) {
@@ -287,14 +287,13 @@ static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
 		return -ENOMEM;
 	}
 	p->client = c;
+	/* A failed call leaves no view behind: there is nothing in @p to free but itself. */
 	r = pool_call(c, req, expect, p);
-	if (r < 0) {
-		free(p);
+	if (r < 0)
 		return r;
-	}
 	p->attachment.reattach = pool_reattach;
 	client_attach(c, &p->attachment);
-	*ret_pool = p;
+	*ret_pool = TAKE_PTR(p);
 	return 0;
 }
 

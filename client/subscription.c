@@ -14,6 +14,7 @@
 
 #include "client/client.h"
 #include "client/convert.h"
+#include "common/macro.h"
 #include "proto/protocol.h"
 
 struct ksalloc_subscription {
@@ -97,7 +98,7 @@ int ksalloc_subscription_read(struct ksalloc_subscription *s, struct ksalloc_eve
 			return r;
 		/* What is not an event (a late reply) is no business of the reader's. */
 		if (!reply || reply->body_case != KSALLOC__REPLY__BODY_EVENT ||
-		    (unsigned)reply->event->kind >= sizeof(event_kinds) / sizeof(event_kinds[0]))
+		    (unsigned)reply->event->kind >= ELEMENTSOF(event_kinds))
 			continue;
 		w = reply->event;
 		e.kind = event_kinds[w->kind];
