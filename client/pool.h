@@ -44,13 +44,15 @@ struct pool_view {
 };
 
 struct ksalloc_pool {
+	/* What the frame path reads, together at the start. */
 	struct ksalloc_client *client;
-	struct client_attachment attachment; /* on the client's list: reopened after a reconnect */
-	struct ksalloc_pool_info info;       /* under the client's lock */
 	/* The frame path reads it without a lock: swapped whole, never changed in place. */
 	_Atomic(struct pool_view *) view;
 	_Atomic bool gone; /* the daemon came back without this pool */
 	_Atomic uint32_t hint; /* where the next acquire starts looking: the last frame freed */
+
+	struct client_attachment attachment; /* on the client's list: reopened after a reconnect */
+	struct ksalloc_pool_info info;       /* under the client's lock */
 };
 
 /*
