@@ -38,6 +38,7 @@
 
 #include "client/ks/ks-memallocator.h"
 #include "client/ks/object.h"
+#include "common/macro.h"
 #include "proto/hresult.h"
 
 /*
@@ -80,7 +81,7 @@ static struct ks_allocator *from_mem(IMemAllocatorCallbackTemp *This)
 
 static struct ks_sample *from_sample(IMediaSample *This)
 {
-	return (struct ks_sample *)This;
+	return container_of(This, struct ks_sample, iface);
 }
 
 /* ---- properties and framing ------------------------------------------------------------- */
@@ -194,7 +195,7 @@ static void media_type_free(AM_MEDIA_TYPE *mt)
  */
 static HRESULT media_type_copy(const AM_MEDIA_TYPE *src, AM_MEDIA_TYPE **ret_copy)
 {
-	AM_MEDIA_TYPE *mt = malloc(sizeof(*mt));
+	_cleanup_free_ AM_MEDIA_TYPE *mt = malloc(sizeof(*mt));
 
 	if (!mt)
 		return E_OUTOFMEMORY;
@@ -202,15 +203,13 @@ static HRESULT media_type_copy(const AM_MEDIA_TYPE *src, AM_MEDIA_TYPE **ret_cop
 	mt->pbFormat = NULL;
 	if (src->cbFormat > 0) {
 		mt->pbFormat = malloc(src->cbFormat);
-		if (!mt->pbFormat) {
-			free(mt);
+		if (!mt->pbFormat)
 			return E_OUTOFMEMORY;
-		}
 		memcpy(mt->pbFormat, src->pbFormat, src->cbFormat);
 	}
 	if (mt->pUnk)
 		IUnknown_AddRef(mt->pUnk);
-	*ret_copy = mt;
+	*ret_copy = TAKE_PTR(mt);
 	return S_OK;
 }
 
