@@ -929,7 +929,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	/* Each child starts looking at its slot's frame, as client/ksalloc.c does. */
+	/* Each child starts looking at its slot's frame, as client/pool.c does. */
 	struct bench b = { .fd = -1, .map = MAP_FAILED, .cpu_a = -1, .cpu_b = -1,
 			   .first_hint = { 0, 1 } };
 	unsigned long long pairs = DEFAULT_PAIRS, reps = DEFAULT_REPS, rounds = DEFAULT_ROUNDS;

@@ -330,7 +330,7 @@ static void check_reply(const struct world *w, const Ksalloc__Request *req,
 		fuzz_check(out->n_fds == 1 && out->fds[0] >= 0, "an open reply without its one fd");
 		fuzz_check(fcntl(out->fds[0], F_GETFD) >= 0, "an open reply carries a closed fd %d",
 			   out->fds[0]);
-		/* What the client checks before it maps the pool (client/ksalloc.c). */
+		/* What the client checks before it maps the pool (client/pool.c). */
 		fuzz_check(fstat(out->fds[0], &st) == 0 &&
 				   (uint64_t)st.st_size == open->pool->size_bytes,
 			   "pool %s: memfd of %lld bytes, reply says %llu", open->pool->name,

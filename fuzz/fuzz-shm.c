@@ -77,7 +77,7 @@ static void client_uses(struct pool *p, uint32_t session, uint8_t ops)
 	fuzz_check(l.size_bytes == p->layout.size_bytes, "checked layout of another size");
 	fuzz_check(l.data_offset + (uint64_t)h->frames * l.frame_stride <= l.size_bytes,
 		   "checked layout runs past the mapping");
-	/* The client refuses a slot the layout has not (client/ksalloc.c, pool_map()). */
+	/* The client refuses a slot the layout has not (client/pool.c, pool_map()). */
 	if (l.n_slots == 0)
 		return;
 	frame_pool_init(&fp, p->map, &l, h->frames);

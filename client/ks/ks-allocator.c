@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The Windows shape: IKsAllocatorEx as a C COM object over the native API.
- * It translates arguments and results (errno to HRESULT through proto/hresult)
- * and does nothing else. The same object is also an IMemAllocator, whose
- * methods are in ks-memallocator.c; ks-allocator.h has the object.
+ * The Windows shape: IKsAllocatorEx as a C COM object over the native API, and the Ks* calls
+ * that make one and take and give back its frames. It translates arguments and results
+ * (errno to HRESULT through proto/hresult) and does nothing else. The object, with the
+ * IUnknown and the frame accounting its interfaces share, is in object.c; the same object is
+ * also an IMemAllocator, whose methods are in ks-memallocator.c.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,56 +15,13 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
+#include "client/ks/ks-memallocator.h"
+#include "client/ks/object.h"
 #include "proto/hresult.h"
-#include "client/ks/ks-allocator.h"
 
 static struct ks_allocator *from_iface(IKsAllocatorEx *This)
 {
 	return ks_allocator_from_iface(This);
-}
-
-ULONG ks_allocator_ref(struct ks_allocator *a)
-{
-	return atomic_fetch_add(&a->refs, 1) + 1;
-}
-
-ULONG ks_allocator_unref(struct ks_allocator *a)
-{
-	ULONG refs = atomic_fetch_sub(&a->refs, 1) - 1;
-
-	if (refs == 0) {
-		/* No sample is out: each holds a reference. */
-		ks_mem_allocator_deinit(a);
-		ksalloc_pool_close(a->pool);
-		ksalloc_client_close(a->client);
-		free(a);
-	}
-	return refs;
-}
-
-HRESULT ks_allocator_query_interface(struct ks_allocator *a, REFIID riid, void **ppvObject)
-{
-	if (!ppvObject)
-		return E_POINTER;
-	*ppvObject = NULL;
-	if (!riid)
-		return E_POINTER;
-	/*
-	 * IKsAllocatorEx extends IKsAllocator extends IUnknown: one vtable serves all three, and
-	 * IUnknown is always this pointer, whichever interface is asked, so that comparing
-	 * IUnknown pointers tells whether two interfaces belong to one object.
-	 */
-	if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IKsAllocator) ||
-	    IsEqualIID(riid, &IID_IKsAllocatorEx))
-		*ppvObject = &a->iface;
-	/* IMemAllocatorCallbackTemp extends IMemAllocator: one vtable serves both. */
-	else if (IsEqualIID(riid, &IID_IMemAllocator) ||
-		 IsEqualIID(riid, &IID_IMemAllocatorCallbackTemp))
-		*ppvObject = &a->mem_iface;
-	else
-		return E_NOINTERFACE;
-	ks_allocator_ref(a);
-	return S_OK;
 }
 
 static ULONG STDMETHODCALLTYPE ks_add_ref(IKsAllocatorEx *This)
@@ -211,31 +168,14 @@ static HRESULT allocator_new(const char *name, const struct ksalloc_framing *fra
 	if (!name)
 		return E_POINTER;
 
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return E_OUTOFMEMORY;
-	a->iface.lpVtbl = &ks_allocator_vtbl;
-	atomic_init(&a->refs, 1);
-	a->mode = KsAllocatorMode_User;
-
-	r = ksalloc_client_open(NULL, &a->client);
-	if (r == 0)
-		r = framing ? ksalloc_pool_create_with(a->client, name, framing, opts, &a->pool) :
-			      ksalloc_pool_open(a->client, name, &a->pool);
-	if (r < 0) {
-		ksalloc_client_close(a->client);
-		free(a);
+	r = ks_allocator_new(name, framing, opts, &a);
+	if (r < 0)
 		return hresult_from_errno(r);
-	}
+	a->iface.lpVtbl = &ks_allocator_vtbl;
+	a->mode = KsAllocatorMode_User;
 	a->handle = (HANDLE)(uintptr_t)ksalloc_pool_get_info(a->pool)->pool_id;
 	properties_from_pool(ksalloc_pool_get_info(a->pool), &a->properties);
-	r = ks_mem_allocator_init(a);
-	if (r < 0) {
-		ksalloc_pool_close(a->pool);
-		ksalloc_client_close(a->client);
-		free(a);
-		return hresult_from_errno(r);
-	}
+	ks_mem_allocator_init(a);
 	*Allocator = &a->iface;
 	return S_OK;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * IMemAllocator over a ksalloc pool, and the IMediaSamples it hands out: the DirectShow side
- * of the allocator object of ks-allocator.c (the object is in ks-allocator.h). Like the rest of
- * the shim it translates: properties to framing, samples to frames, errno to HRESULT.
+ * of the allocator object of object.h (whose IKsAllocatorEx side is in ks-allocator.c). Like
+ * the rest of the shim it translates: properties to framing, samples to frames, errno to
+ * HRESULT.
  *
  * Locking. Any thread may call any method, and GetBuffer and sample releases may run in many
  * threads at once, so:
@@ -35,8 +36,10 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
+#include "client/ks/ks-memallocator.h"
+#include "client/ks/object.h"
+#include "common/macro.h"
 #include "proto/hresult.h"
-#include "client/ks/ks-allocator.h"
 
 /*
  * How long Commit waits for acquires of this object still in flight (GetBuffer woken by
@@ -78,7 +81,7 @@ static struct ks_allocator *from_mem(IMemAllocatorCallbackTemp *This)
 
 static struct ks_sample *from_sample(IMediaSample *This)
 {
-	return (struct ks_sample *)This;
+	return container_of(This, struct ks_sample, iface);
 }
 
 /* ---- properties and framing ------------------------------------------------------------- */
@@ -159,35 +162,6 @@ static void properties_ex_update(ALLOCATOR_PROPERTIES_EX *ex, const ALLOCATOR_PR
 
 /* ---- frames ----------------------------------------------------------------------------- */
 
-int ks_allocator_acquire(struct ks_allocator *a, uint32_t timeout_ms,
-			 struct ksalloc_frame *ret_frame, ALLOCATOR_PROPERTIES *ret_in_effect)
-{
-	int r;
-
-	pthread_rwlock_rdlock(&a->pool_lock);
-	r = ksalloc_pool_acquire(a->pool, timeout_ms, ret_frame);
-	if (r == 0) {
-		atomic_fetch_add(&a->frames_out, 1);
-		if (ret_in_effect)
-			*ret_in_effect = a->in_effect;
-	}
-	pthread_rwlock_unlock(&a->pool_lock);
-	return r;
-}
-
-int ks_allocator_release(struct ks_allocator *a, const struct ksalloc_frame *frame)
-{
-	/*
-	 * No lock (see the top of the file): a frame we hold keeps frames_out above 0, and so the
-	 * mapping in place, until the decrement below, which comes after the last access.
-	 */
-	int r = ksalloc_pool_release(a->pool, frame);
-
-	if (r == 0)
-		atomic_fetch_sub(&a->frames_out, 1);
-	return r;
-}
-
 /*
  * Gives back a frame that this object surely acquired (a sample's). Even when the pool refuses
  * it (say the daemon took the session's frames back) the frame is ours no longer, so it stops
@@ -221,7 +195,7 @@ static void media_type_free(AM_MEDIA_TYPE *mt)
  */
 static HRESULT media_type_copy(const AM_MEDIA_TYPE *src, AM_MEDIA_TYPE **ret_copy)
 {
-	AM_MEDIA_TYPE *mt = malloc(sizeof(*mt));
+	_cleanup_free_ AM_MEDIA_TYPE *mt = malloc(sizeof(*mt));
 
 	if (!mt)
 		return E_OUTOFMEMORY;
@@ -229,15 +203,13 @@ static HRESULT media_type_copy(const AM_MEDIA_TYPE *src, AM_MEDIA_TYPE **ret_cop
 	mt->pbFormat = NULL;
 	if (src->cbFormat > 0) {
 		mt->pbFormat = malloc(src->cbFormat);
-		if (!mt->pbFormat) {
-			free(mt);
+		if (!mt->pbFormat)
 			return E_OUTOFMEMORY;
-		}
 		memcpy(mt->pbFormat, src->pbFormat, src->cbFormat);
 	}
 	if (mt->pUnk)
 		IUnknown_AddRef(mt->pUnk);
-	*ret_copy = mt;
+	*ret_copy = TAKE_PTR(mt);
 	return S_OK;
 }
 
@@ -786,52 +758,13 @@ static const IMemAllocatorCallbackTempVtbl mem_allocator_vtbl = {
 	.GetFreeCount = mem_get_free_count,
 };
 
-int ks_mem_allocator_init(struct ks_allocator *a)
+void ks_mem_allocator_init(struct ks_allocator *a)
 {
 	const struct ksalloc_pool_info *info = ksalloc_pool_get_info(a->pool);
-	pthread_rwlockattr_t attr;
-	int r;
-
-	r = pthread_mutex_init(&a->lock, NULL);
-	if (r)
-		return -r;
-	r = pthread_mutex_init(&a->notify_lock, NULL);
-	if (r)
-		goto undo_lock;
-	r = pthread_rwlockattr_init(&attr);
-	if (r)
-		goto undo_notify_lock;
-	/*
-	 * Writer first, so that a Commit waiting to reshape is not starved by a stream of
-	 * acquires. Nothing takes the lock shared twice in one thread, as that kind requires.
-	 */
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	r = pthread_rwlock_init(&a->pool_lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
-	if (r)
-		goto undo_notify_lock;
 
 	a->mem_iface.lpVtbl = &mem_allocator_vtbl;
 	a->granted = properties_from_framing(&info->status.framing);
 	a->in_effect = a->granted;
 	/* Pools of the daemon's config start committed; a new object follows its pool. */
 	atomic_init(&a->committed, info->committed);
-	atomic_init(&a->frames_out, 0);
-	a->notify = NULL;
-	return 0;
-
-undo_notify_lock:
-	pthread_mutex_destroy(&a->notify_lock);
-undo_lock:
-	pthread_mutex_destroy(&a->lock);
-	return -r;
-}
-
-void ks_mem_allocator_deinit(struct ks_allocator *a)
-{
-	if (a->notify)
-		IMemAllocatorNotifyCallbackTemp_Release(a->notify);
-	pthread_rwlock_destroy(&a->pool_lock);
-	pthread_mutex_destroy(&a->notify_lock);
-	pthread_mutex_destroy(&a->lock);
 }

@@ -4,9 +4,12 @@
 /*
  * The allocator object behind KsOpenAllocator() and KsCreateNamedAllocator(): one C COM object
  * with two interface pointers, the usual C pattern for an object with several interfaces.
- * ks-allocator.c has the object, its IKsAllocatorEx, QueryInterface and the reference count;
- * ks-memallocator.c has its IMemAllocator (an IMemAllocatorCallbackTemp) and the samples.
- * Private to those two files.
+ * object.c has the object itself: its lifetime, the IUnknown both interfaces share
+ * (QueryInterface and the reference count), and the frames it holds. The interfaces use it
+ * and not each other's insides: ks-allocator.c has IKsAllocatorEx and the Ks* entry points,
+ * ks-memallocator.c has IMemAllocator (an IMemAllocatorCallbackTemp) and the samples. So the
+ * calls point one way: ks-allocator.c -> ks-memallocator.c -> object.c, and
+ * ks-allocator.c -> object.c. Private to those files.
  */
 
 #include <pthread.h>
@@ -17,6 +20,8 @@
 
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
+
+#include "common/macro.h"
 
 struct ks_allocator {
 	IKsAllocatorEx iface; /* first: the IKsAllocatorEx pointer is the object pointer */
@@ -51,34 +56,39 @@ struct ks_allocator {
 
 static inline struct ks_allocator *ks_allocator_from_iface(IKsAllocatorEx *iface)
 {
-	return (struct ks_allocator *)((char *)iface - offsetof(struct ks_allocator, iface));
+	return container_of(iface, struct ks_allocator, iface);
 }
 
 static inline struct ks_allocator *ks_allocator_from_mem_iface(IMemAllocatorCallbackTemp *iface)
 {
-	return (struct ks_allocator *)((char *)iface - offsetof(struct ks_allocator, mem_iface));
+	return container_of(iface, struct ks_allocator, mem_iface);
 }
 
-/* ks-allocator.c: the object's IUnknown, shared by both interfaces. */
+/*
+ * A new object with one reference: its own client, and the pool @name, opened when @framing
+ * is NULL, else created as @opts says (may be NULL); its locks made, nothing held. The
+ * interfaces' tables and state are left for ks-allocator.c and ks_mem_allocator_init() to
+ * fill. Returns 0 with *@ret_allocator set, or a negative errno, having undone its steps.
+ */
+int ks_allocator_new(const char *name, const struct ksalloc_framing *framing,
+		     const struct ksalloc_pool_options *opts, struct ks_allocator **ret_allocator);
+
+/*
+ * The IUnknown that both interfaces share. The last unref (no sample is out then: each
+ * holds a reference) drops the SetNotify reference, destroys the locks, closes the pool and
+ * the client, and frees the object.
+ */
 ULONG ks_allocator_ref(struct ks_allocator *a);
 ULONG ks_allocator_unref(struct ks_allocator *a);
 HRESULT ks_allocator_query_interface(struct ks_allocator *a, REFIID riid, void **ppvObject);
-
-/*
- * ks-memallocator.c. ks_mem_allocator_init() sets up the IMemAllocator side once the pool is
- * open (its state is read from the pool's info); returns 0 or a negative errno, having undone
- * its own steps. ks_mem_allocator_deinit() undoes a successful init at the object's last
- * release, dropping the SetNotify reference.
- */
-int ks_mem_allocator_init(struct ks_allocator *a);
-void ks_mem_allocator_deinit(struct ks_allocator *a);
 
 /*
  * Takes and gives back frames of the object's pool, for GetBuffer / ReleaseBuffer and for
  * KsAllocateFrame() / KsFreeFrame() alike, keeping the count of frames this object holds and
  * keeping the pool's mapping from changing under an acquire. Same returns as
  * ksalloc_pool_acquire() / ksalloc_pool_release(). @ret_in_effect may be NULL; otherwise it
- * receives the properties the frame is to be cut by.
+ * receives the properties the frame is to be cut by. Any thread; the acquire holds
+ * a->pool_lock shared, the release takes no lock (ks-memallocator.c says why).
  */
 int ks_allocator_acquire(struct ks_allocator *a, uint32_t timeout_ms,
 			 struct ksalloc_frame *ret_frame, ALLOCATOR_PROPERTIES *ret_in_effect);
