@@ -56,6 +56,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "common/macro.h"
 #include "proto/fastpath.h"
 #include "fuzz/fuzz.h"
 #include "daemon/util/log.h"
@@ -147,7 +148,7 @@ static void session_start(struct world *w, int i)
 
 	if (i == 0)
 		r = rpc_session_init(&w->rpc, &w->sessions[0], 100, 1000, 1000, session0_groups,
-				     sizeof(session0_groups) / sizeof(session0_groups[0]));
+				     ELEMENTSOF(session0_groups));
 	else if (w->flags & FLAG_ROOT)
 		r = rpc_session_init(&w->rpc, &w->sessions[1], 101, 0, 0, NULL, 0);
 	else
@@ -193,7 +194,7 @@ static void world_init(struct world *w, uint8_t flags, uint8_t quotas)
 	*w = (struct world){ .flags = flags, .max_message = limits.max_message_size };
 	r = storage_new(&w->storage);
 	fuzz_check(r == 0, "storage_new: %s", strerror(-r));
-	for (size_t i = 0; i < sizeof(config_pools) / sizeof(config_pools[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(config_pools); i++) {
 		struct pool *p;
 		struct pool_options o = {
 			.name = config_pools[i].name,
@@ -598,7 +599,7 @@ static void reload(struct world *w, struct fuzz_reader *in)
 	config_of((uint8_t)((flags & ~FLAG_SMALL_MESSAGES) | (w->flags & FLAG_SMALL_MESSAGES)),
 		  quotas, &limits, &policy);
 	rpc_configure(&w->rpc, &limits, &policy);
-	if (drop < sizeof(config_pools) / sizeof(config_pools[0])) {
+	if (drop < ELEMENTSOF(config_pools)) {
 		struct pool *p = storage_find(w->storage, config_pools[drop].name);
 
 		if (p && p->from_config && !p->removing)

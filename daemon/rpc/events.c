@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/macro.h"
 #include "daemon/util/log.h"
 #include "daemon/rpc/rpc.h"
 
@@ -155,7 +156,7 @@ static uint64_t fingerprint(const Ksalloc__GetStatusReply *st)
 			 st->timeouts, st->reclaimed, st->committed, st->sessions };
 	uint64_t h = 0xcbf29ce484222325u;
 
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(v); i++)
 		h = (h ^ v[i]) * 0x100000001b3u;
 	for (size_t i = 0; i < st->n_holders; i++)
 		h = (h ^ ((uint64_t)st->holders[i]->session_id << 32 | st->holders[i]->frames_held)) *

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/macro.h"
 #include "proto/hresult.h"
 #include "daemon/util/log.h"
 
@@ -1058,11 +1059,11 @@ static void handle_get_frame_fds(struct rpc *rpc, struct rpc_session *s,
 static void handle_list_backends(struct arena *arena, uint32_t id, struct rpc_reply *out)
 {
 	struct backend list[16];
-	size_t n = backend_list(list, sizeof(list) / sizeof(list[0]));
+	size_t n = backend_list(list, ELEMENTSOF(list));
 	Ksalloc__ListBackendsReply *r;
 
-	if (n > sizeof(list) / sizeof(list[0]))
-		n = sizeof(list) / sizeof(list[0]);
+	if (n > ELEMENTSOF(list))
+		n = ELEMENTSOF(list);
 	r = ARENA_NEW(arena, Ksalloc__ListBackendsReply, ksalloc__list_backends_reply__init);
 	if (r)
 		r->backends = arena_alloc(arena, n * sizeof(*r->backends));
