@@ -50,7 +50,7 @@ THIRD_PARTY = ["protobuf-c/", "uv.h", "systemd/", "ini.h", "json-c/", "check.h",
 NO_SOCKETS = ["daemon/storage", "daemon/rpc"]
 
 # Cycles still to be broken (the restructuring issue): reported, not failed, until gone.
-KNOWN_CYCLES = {"daemon/transport/server -> daemon/transport/session -> daemon/transport/server"}
+KNOWN_CYCLES = {"daemon/transport/server -> daemon/transport/connection -> daemon/transport/server"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 GENERATED = {"proto/ksalloc.pb-c.h"}

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "daemon/util/log.h"
-#include "daemon/transport/session.h"
+#include "daemon/transport/connection.h"
 #include "proto/hresult.h"
 #include "proto/wire.h"
 
@@ -158,7 +158,7 @@ static uint32_t sessions_of(const struct server *srv, uid_t uid)
 {
 	uint32_t n = 0;
 
-	for (const struct session *s = srv->sessions; s; s = s->next)
+	for (const struct connection *s = srv->connections; s; s = s->next)
 		n += s->rpc.uid == uid;
 	return n;
 }
@@ -179,7 +179,7 @@ static void server_accept_one(struct server *srv, int fd)
 		close(fd);
 		return;
 	}
-	if (srv->n_sessions >= srv->max_sessions) {
+	if (srv->n_connections >= srv->max_sessions) {
 		log_warning("refused a connection from pid %d uid %u: max_sessions (%u) reached",
 			    (int)cred.pid, (unsigned)cred.uid, srv->max_sessions);
 		server_refuse(srv, fd, -EUSERS,
@@ -191,7 +191,7 @@ static void server_accept_one(struct server *srv, int fd)
 		server_refuse(srv, fd, -EUSERS,
 			      "too many sessions of this uid: the daemon's max_sessions_per_uid "
 			      "limit is reached");
-	} else if (session_new(srv, fd, &cred, groups, n_groups) < 0) {
+	} else if (connection_new(srv, fd, &cred, groups, n_groups) < 0) {
 		log_warning("cannot serve a connection from pid %d: out of memory", (int)cred.pid);
 	}
 	free(groups);
@@ -206,12 +206,12 @@ void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 
 void server_evict(struct rpc_session *s, void *data)
 {
-	session_close((struct session *)((char *)s - offsetof(struct session, rpc)));
+	connection_close((struct connection *)((char *)s - offsetof(struct connection, rpc)));
 }
 
-uint32_t server_session_count(const struct server *srv)
+uint32_t server_connection_count(const struct server *srv)
 {
-	return srv->n_sessions;
+	return srv->n_connections;
 }
 
 /* A socket handed over by systemd must be what we serve: listening AF_UNIX SOCK_SEQPACKET. */
@@ -329,7 +329,7 @@ static void server_on_tick(uv_timer_t *t)
 {
 	struct server *srv = t->data;
 
-	rpc_tick(srv->rpc, &srv->arena, session_push, srv);
+	rpc_tick(srv->rpc, &srv->arena, connection_push, srv);
 	/* Nobody subscribed any more: no wake-ups for nothing. */
 	if (!srv->rpc->n_subscribed)
 		uv_timer_stop(&srv->tick_timer);
@@ -354,8 +354,8 @@ void server_close(struct server *srv)
 	if (srv->closing)
 		return;
 	srv->closing = true;
-	while (srv->sessions)
-		session_close(srv->sessions);
+	while (srv->connections)
+		connection_close(srv->connections);
 	uv_close((uv_handle_t *)&srv->accept_timer, NULL);
 	uv_close((uv_handle_t *)&srv->tick_timer, NULL);
 	uv_close((uv_handle_t *)&srv->listen_poll, server_on_listen_closed);

@@ -2,8 +2,8 @@
 #pragma once
 
 /*
- * Transport: the listening socket and its sessions on a libuv loop. With
- * session.c, the only code that includes uv.h. It moves datagrams and fds
+ * Transport: the listening socket and its connections on a libuv loop. With
+ * connection.c, the only code that includes uv.h. It moves datagrams and fds
  * (through proto/wire.h) and hands decoded requests to rpc.
  */
 
@@ -14,7 +14,7 @@
 #include "proto/arena.h"
 #include "daemon/rpc/rpc.h"
 
-struct session;
+struct connection;
 
 struct server_options {
 	/*
@@ -41,8 +41,8 @@ struct server {
 	uint32_t max_sessions_per_uid;
 	uint32_t max_message_size;
 
-	struct session *sessions; /* doubly linked, newest first */
-	uint32_t n_sessions;
+	struct connection *connections; /* doubly linked, newest first */
+	uint32_t n_connections;
 	bool closing;
 
 	/* One loop thread, one request at a time: shared scratch, no malloc per request. */
@@ -61,7 +61,7 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 	       struct server **ret_server);
 
 /*
- * Stops accepting, closes every session and unlinks the socket file. The
+ * Stops accepting, closes every connection and unlinks the socket file. The
  * handles finish closing on the next loop iterations; call server_free()
  * once uv_run() has returned.
  */
@@ -71,14 +71,14 @@ void server_close(struct server *srv);
 void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 			     uint32_t max_sessions_per_uid);
 
-/* Closes the session whose rpc part is @s: rpc_collect()'s evict callback (@data: the server). */
+/* Closes the connection whose rpc part is @s: rpc_collect()'s evict callback (@data: the server). */
 void server_evict(struct rpc_session *s, void *data);
 
 /* Starts rpc_tick() every RPC_TICK_MS, until nobody is subscribed. */
 void server_tick_start(struct server *srv);
 
-/* Sessions connected right now. */
-uint32_t server_session_count(const struct server *srv);
+/* Connections (each one client's session) open right now. */
+uint32_t server_connection_count(const struct server *srv);
 
 /* Frees a server after server_close() and the loop has run. Accepts NULL; returns NULL. */
 struct server *server_free(struct server *srv);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/transport/session.h"
+#include "daemon/transport/connection.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@ struct queued_reply {
 	unsigned char *bytes; /* in this allocation */
 };
 
-static void queue_pop(struct session *s)
+static void queue_pop(struct connection *s)
 {
 	struct queued_reply *q = s->queue_head;
 
@@ -36,9 +36,9 @@ static void queue_pop(struct session *s)
 	free(q);
 }
 
-static void session_on_closed(uv_handle_t *h)
+static void connection_on_closed(uv_handle_t *h)
 {
-	struct session *s = h->data;
+	struct connection *s = h->data;
 
 	/* libuv no longer watches the fd: only now may it be closed. */
 	close(s->fd);
@@ -47,7 +47,7 @@ static void session_on_closed(uv_handle_t *h)
 	free(s);
 }
 
-void session_close(struct session *s)
+void connection_close(struct connection *s)
 {
 	struct server *srv = s->srv;
 
@@ -58,22 +58,22 @@ void session_close(struct session *s)
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		srv->sessions = s->next;
+		srv->connections = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	srv->n_sessions--;
-	uv_close((uv_handle_t *)&s->poll, session_on_closed);
+	srv->n_connections--;
+	uv_close((uv_handle_t *)&s->poll, connection_on_closed);
 }
 
-static void session_on_poll(uv_poll_t *h, int status, int events);
+static void connection_on_poll(uv_poll_t *h, int status, int events);
 
 /* Keeps a reply the socket has no room for. Returns 0, -ENOBUFS when the queue is full, -errno. */
-static int session_enqueue(struct session *s, const void *buf, size_t len, const int *fds,
-			   size_t n_fds)
+static int connection_enqueue(struct connection *s, const void *buf, size_t len,
+			      const int *fds, size_t n_fds)
 {
 	struct queued_reply *q;
 
-	if (s->queued >= SESSION_QUEUE_MAX || s->queued_fds + n_fds > SESSION_QUEUE_FDS_MAX)
+	if (s->queued >= CONNECTION_QUEUE_MAX || s->queued_fds + n_fds > CONNECTION_QUEUE_FDS_MAX)
 		return -ENOBUFS;
 	q = malloc(sizeof(*q) + n_fds * sizeof(int) + len);
 	if (!q)
@@ -101,12 +101,12 @@ static int session_enqueue(struct session *s, const void *buf, size_t len, const
 	s->queue_tail = q;
 	s->queued_fds += q->n_fds;
 	if (s->queued++ == 0)
-		return uv_poll_start(&s->poll, UV_READABLE | UV_WRITABLE, session_on_poll);
+		return uv_poll_start(&s->poll, UV_READABLE | UV_WRITABLE, connection_on_poll);
 	return 0;
 }
 
 /* Sends @len packed bytes of tx_buf, or queues them behind what waits. */
-static int session_send_packed(struct session *s, size_t len, const int *fds, size_t n_fds)
+static int connection_send_packed(struct connection *s, size_t len, const int *fds, size_t n_fds)
 {
 	struct server *srv = s->srv;
 	int r;
@@ -117,7 +117,7 @@ static int session_send_packed(struct session *s, size_t len, const int *fds, si
 		if (r != -EAGAIN)
 			return r;
 	}
-	r = session_enqueue(s, srv->tx_buf, len, fds, n_fds);
+	r = connection_enqueue(s, srv->tx_buf, len, fds, n_fds);
 	if (r == -ENOBUFS)
 		log_warning("session %u (%s, pid %d): %u replies unread; closing it", s->rpc.id,
 			    s->rpc.name, (int)s->rpc.pid, s->queued);
@@ -125,7 +125,7 @@ static int session_send_packed(struct session *s, size_t len, const int *fds, si
 }
 
 /* Sends @out. Returns 0 when sent or queued, -errno when the session must close. */
-static int session_send(struct session *s, struct rpc_reply *out)
+static int connection_send(struct connection *s, struct rpc_reply *out)
 {
 	struct server *srv = s->srv;
 	ssize_t len;
@@ -142,29 +142,29 @@ static int session_send(struct session *s, struct rpc_reply *out)
 	}
 	if (len < 0)
 		return (int)len;
-	return session_send_packed(s, (size_t)len, out->fds, out->n_fds);
+	return connection_send_packed(s, (size_t)len, out->fds, out->n_fds);
 }
 
-int session_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data)
+int connection_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data)
 {
-	struct session *s = (struct session *)((char *)rs - offsetof(struct session, rpc));
+	struct connection *s = (struct connection *)((char *)rs - offsetof(struct connection, rpc));
 	int r;
 
 	/* Replies wait for the client: a status that would wait behind them is stale already. */
 	if (droppable && s->queue_head)
 		return -EAGAIN;
-	r = session_send(s, out);
+	r = connection_send(s, out);
 	if (r < 0) {
 		if (r != -ECONNRESET && r != -EPIPE && r != -ENOBUFS)
 			log_warning("session %u (%s): %s; closing it", s->rpc.id, s->rpc.name,
 				    strerror(-r));
-		session_close(s);
+		connection_close(s);
 	}
 	return r;
 }
 
 /* Sends what the queue holds, as far as the socket takes it. */
-static int session_flush(struct session *s)
+static int connection_flush(struct connection *s)
 {
 	while (s->queue_head) {
 		struct queued_reply *q = s->queue_head;
@@ -176,7 +176,7 @@ static int session_flush(struct session *s)
 			return r;
 		queue_pop(s);
 	}
-	return uv_poll_start(&s->poll, UV_READABLE, session_on_poll);
+	return uv_poll_start(&s->poll, UV_READABLE, connection_on_poll);
 }
 
 /*
@@ -184,7 +184,7 @@ static int session_flush(struct session *s)
  * thousand with the count, so that a client sending garbage cannot flood the
  * journal.
  */
-static void session_log_bad(struct session *s, const char *what)
+static void connection_log_bad(struct connection *s, const char *what)
 {
 	s->bad++;
 	if (s->bad <= 3 || s->bad % 1000 == 0)
@@ -196,7 +196,7 @@ static void session_log_bad(struct session *s, const char *what)
  * The status of one pool by id, by hand (proto/fastpath.h). Returns 1 when
  * answered, 0 when the request is for the full path, -errno to close.
  */
-static int session_serve_fast(struct session *s, size_t n)
+static int connection_serve_fast(struct connection *s, size_t n)
 {
 	struct server *srv = s->srv;
 	struct framing f;
@@ -210,12 +210,12 @@ static int session_serve_fast(struct session *s, size_t n)
 	len = fastpath_pack_status_reply(srv->tx_buf, srv->max_message_size, id, &f, allocated);
 	if (len < 0)
 		return 0;
-	r = session_send_packed(s, (size_t)len, NULL, 0);
+	r = connection_send_packed(s, (size_t)len, NULL, 0);
 	return r < 0 ? r : 1;
 }
 
 /* Reads, answers and forgets one request. Returns -errno when the session must close. */
-static int session_serve_one(struct session *s)
+static int connection_serve_one(struct connection *s)
 {
 	struct server *srv = s->srv;
 	Ksalloc__Request *req;
@@ -230,7 +230,7 @@ static int session_serve_one(struct session *s)
 	if (n == 0 || n == -ECONNRESET)
 		return -ECONNRESET; /* hung up */
 	if (n == -EMSGSIZE) {
-		session_log_bad(s, "dropped a request larger than max_message_size");
+		connection_log_bad(s, "dropped a request larger than max_message_size");
 		rpc_count_undecodable(srv->rpc);
 		rpc_reply_error(&out, &srv->arena, 0, -EMSGSIZE,
 				"request larger than max_message_size (%u bytes): dropped",
@@ -240,19 +240,19 @@ static int session_serve_one(struct session *s)
 	if (n < 0)
 		return (int)n;
 	if (!n_dropped) {
-		r = session_serve_fast(s, (size_t)n);
+		r = connection_serve_fast(s, (size_t)n);
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
 
 	req = ksalloc__request__unpack(&srv->arena.allocator, (size_t)n, srv->rx_buf);
 	if (!req) {
-		session_log_bad(s, "dropped a request that is not a ksalloc.Request");
+		connection_log_bad(s, "dropped a request that is not a ksalloc.Request");
 		rpc_count_undecodable(srv->rpc);
 		rpc_reply_error(&out, &srv->arena, 0, -EBADMSG,
 				"request could not be decoded as a ksalloc.Request");
 	} else if (n_dropped) {
-		session_log_bad(s, "closed the file descriptors it sent");
+		connection_log_bad(s, "closed the file descriptors it sent");
 		rpc_reply_error(&out, &srv->arena, req->id, -EINVAL,
 				"the daemon accepts no file descriptors; %zu closed", n_dropped);
 	} else {
@@ -261,33 +261,33 @@ static int session_serve_one(struct session *s)
 			server_tick_start(srv);
 	}
 reply:
-	r = session_send(s, &out);
+	r = connection_send(s, &out);
 	/* Nothing unpacked or built for this request outlives it. */
 	arena_reset(&srv->arena);
 	return r;
 }
 
-static void session_on_poll(uv_poll_t *h, int status, int events)
+static void connection_on_poll(uv_poll_t *h, int status, int events)
 {
-	struct session *s = h->data;
+	struct connection *s = h->data;
 	int r = status;
 
 	if (r >= 0 && (events & UV_WRITABLE))
-		r = session_flush(s);
+		r = connection_flush(s);
 	if (r >= 0 && (events & UV_READABLE))
-		r = session_serve_one(s);
+		r = connection_serve_one(s);
 	if (r < 0) {
 		if (r != -ECONNRESET && r != -EPIPE && r != -ENOBUFS)
 			log_warning("session %u (%s): %s; closing it", s->rpc.id, s->rpc.name,
 				    strerror(-r));
-		session_close(s);
+		connection_close(s);
 	}
 }
 
-int session_new(struct server *srv, int fd, const struct ucred *cred, const gid_t *groups,
-		size_t n_groups)
+int connection_new(struct server *srv, int fd, const struct ucred *cred, const gid_t *groups,
+		   size_t n_groups)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	struct connection *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s) {
@@ -306,19 +306,19 @@ int session_new(struct server *srv, int fd, const struct ucred *cred, const gid_
 	r = rpc_session_init(srv->rpc, &s->rpc, cred->pid, cred->uid, cred->gid, groups, n_groups);
 	if (r < 0) {
 		/* Nothing of the session exists yet but its handle: close just that. */
-		uv_close((uv_handle_t *)&s->poll, session_on_closed);
+		uv_close((uv_handle_t *)&s->poll, connection_on_closed);
 		return r;
 	}
 
-	s->next = srv->sessions;
+	s->next = srv->connections;
 	if (s->next)
 		s->next->prev = s;
-	srv->sessions = s;
-	srv->n_sessions++;
+	srv->connections = s;
+	srv->n_connections++;
 
-	r = uv_poll_start(&s->poll, UV_READABLE, session_on_poll);
+	r = uv_poll_start(&s->poll, UV_READABLE, connection_on_poll);
 	if (r < 0) {
-		session_close(s);
+		connection_close(s);
 		return r;
 	}
 	log_debug("session %u: connected, pid %d uid %u gid %u", s->rpc.id, (int)cred->pid,

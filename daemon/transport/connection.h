@@ -9,12 +9,12 @@ struct server;
 
 /*
  * Replies a client has not read yet, once its socket is full: at most this
- * many wait, then the session is closed (a client that sends without
+ * many wait, then the connection is closed (a client that sends without
  * reading must not make the daemon hold its replies for ever).
  */
-#define SESSION_QUEUE_MAX 64
+#define CONNECTION_QUEUE_MAX 64
 /* Likewise for the fds those replies carry (frame dma-bufs come 253 a reply). */
-#define SESSION_QUEUE_FDS_MAX 1024
+#define CONNECTION_QUEUE_FDS_MAX 1024
 
 struct queued_reply;
 
@@ -23,9 +23,9 @@ struct queued_reply;
  * answers it. Replies the socket has no room for wait in a bounded queue,
  * sent in order as the client reads.
  */
-struct session {
+struct connection {
 	struct server *srv;
-	struct session *prev, *next;
+	struct connection *prev, *next;
 	uv_poll_t poll;
 	int fd;
 	struct rpc_session rpc;
@@ -41,14 +41,14 @@ struct session {
  * whose supplementary groups are @groups. Takes ownership of @fd in every
  * case: on failure it is closed. Returns 0 or -errno.
  */
-int session_new(struct server *srv, int fd, const struct ucred *cred, const gid_t *groups,
-		size_t n_groups);
+int connection_new(struct server *srv, int fd, const struct ucred *cred, const gid_t *groups,
+		   size_t n_groups);
 
 /*
- * rpc_tick()'s rpc_push_fn: sends an event to the session whose rpc part is
- * @rs; closes the session when it cannot take it.
+ * rpc_tick()'s rpc_push_fn: sends an event to the connection whose rpc part
+ * is @rs; closes the connection when it cannot take it.
  */
-int session_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data);
+int connection_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data);
 
-/* Stops serving; the session frees itself (and closes its fd) once libuv is done with it. */
-void session_close(struct session *s);
+/* Stops serving; the connection frees itself (and closes its fd) once libuv is done with it. */
+void connection_close(struct connection *s);
