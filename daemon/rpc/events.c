@@ -35,7 +35,7 @@ struct held_note {
 	uint64_t since_ms;
 };
 
-struct rpc_subscription {
+struct subscription {
 	char name[SHM_NAME_MAX]; /* "": every pool the session may see */
 	uint32_t interval_ms;
 	uint32_t hold_ms; /* 0: no HELD_TOO_LONG */
@@ -46,7 +46,7 @@ struct rpc_subscription {
 	uint64_t ticks;
 };
 
-void rpc_unsubscribe(struct rpc *rpc, struct rpc_session *s)
+void rpc_unsubscribe(struct rpc *rpc, struct session *s)
 {
 	if (!s->sub)
 		return;
@@ -57,14 +57,14 @@ void rpc_unsubscribe(struct rpc *rpc, struct rpc_session *s)
 	rpc->n_subscribed--;
 }
 
-void rpc_subscribe(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+void rpc_subscribe(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
 		   struct arena *arena, struct rpc_reply *out)
 {
 	const Ksalloc__SubscribeRequest *q = req->subscribe;
 	const char *problem = q->name[0] ? shm_name_problem(q->name) : NULL;
-	struct peer peer = rpc_session_peer(s);
+	struct peer peer = session_peer(s);
 	Ksalloc__SubscribeReply *r;
-	struct rpc_subscription *sub;
+	struct subscription *sub;
 	struct pool *p;
 	uint32_t id = 0;
 
@@ -108,7 +108,7 @@ void rpc_subscribe(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Reques
 		  q->name[0] ? q->name : "every pool", sub->interval_ms);
 }
 
-void rpc_note_reclaim(struct rpc *rpc, const struct rpc_session *s, const struct pool *p,
+void rpc_note_reclaim(struct rpc *rpc, const struct session *s, const struct pool *p,
 		      uint32_t frames)
 {
 	struct rpc_reclaim *n;
@@ -127,7 +127,7 @@ void rpc_note_reclaim(struct rpc *rpc, const struct rpc_session *s, const struct
 	snprintf(n->name, sizeof(n->name), "%s", s->name);
 }
 
-static struct watch *find_watch(struct rpc_subscription *sub, uint32_t pool_id)
+static struct watch *find_watch(struct subscription *sub, uint32_t pool_id)
 {
 	for (uint32_t i = 0; i < sub->n_watches; i++)
 		if (sub->watches[i].pool_id == pool_id)
@@ -135,7 +135,7 @@ static struct watch *find_watch(struct rpc_subscription *sub, uint32_t pool_id)
 	return NULL;
 }
 
-static struct watch *add_watch(struct rpc_subscription *sub, const struct pool *p)
+static struct watch *add_watch(struct subscription *sub, const struct pool *p)
 {
 	struct watch *grown = reallocarray(sub->watches, sub->n_watches + 1, sizeof(*grown));
 
@@ -178,7 +178,7 @@ static Ksalloc__Event *new_event(struct arena *arena, Ksalloc__Event__Kind kind,
 }
 
 /* Pushes @e to @s. Returns what @push returns; -ENOMEM when @e is NULL. */
-static int push_event(struct rpc_session *s, Ksalloc__Event *e, bool droppable, rpc_push_fn push,
+static int push_event(struct session *s, Ksalloc__Event *e, bool droppable, rpc_push_fn push,
 		      void *data)
 {
 	struct rpc_reply out = { .fds = NULL, .n_fds = 0 };
@@ -191,7 +191,7 @@ static int push_event(struct rpc_session *s, Ksalloc__Event *e, bool droppable, 
 	return push(s, &out, droppable, data);
 }
 
-static bool held_noted(const struct rpc_subscription *sub, uint32_t pool_id, uint32_t session,
+static bool held_noted(const struct subscription *sub, uint32_t pool_id, uint32_t session,
 		       uint64_t since_ms)
 {
 	for (uint32_t i = 0; i < sub->n_held; i++)
@@ -202,7 +202,7 @@ static bool held_noted(const struct rpc_subscription *sub, uint32_t pool_id, uin
 }
 
 /* Forgets notes of frames no longer held as they were: the note list stays short. */
-static void held_prune(struct rpc_subscription *sub, const struct pool *p, const uint64_t *oldest)
+static void held_prune(struct subscription *sub, const struct pool *p, const uint64_t *oldest)
 {
 	uint32_t kept = 0;
 
@@ -223,10 +223,10 @@ static void held_prune(struct rpc_subscription *sub, const struct pool *p, const
 }
 
 /* HELD_TOO_LONG for each session of @p whose oldest frame is older than the threshold. */
-static int check_held(struct rpc *rpc, struct rpc_session *s, const struct pool *p,
+static int check_held(struct rpc *rpc, struct session *s, const struct pool *p,
 		      struct arena *arena, uint64_t now, rpc_push_fn push, void *data)
 {
-	struct rpc_subscription *sub = s->sub;
+	struct subscription *sub = s->sub;
 	uint32_t n_slots = p->layout.n_slots;
 	uint32_t *held = arena_alloc(arena, n_slots * sizeof(*held));
 	uint64_t *oldest = arena_alloc(arena, n_slots * sizeof(*oldest));
@@ -237,7 +237,7 @@ static int check_held(struct rpc *rpc, struct rpc_session *s, const struct pool 
 	held_prune(sub, p, oldest);
 	for (uint32_t i = 0; i < n_slots; i++) {
 		uint32_t session = p->slot_sessions[i];
-		const struct rpc_session *holder;
+		const struct session *holder;
 		struct held_note *grown;
 		Ksalloc__Event *e;
 		int r;
@@ -252,7 +252,7 @@ static int check_held(struct rpc *rpc, struct rpc_session *s, const struct pool 
 		grown[sub->n_held++] = (struct held_note){ p->id, session, oldest[i] };
 		e = new_event(arena, KSALLOC__EVENT__KIND__HELD_TOO_LONG, p->name, now);
 		if (e && (e->holder = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init))) {
-			holder = rpc_find_session(rpc, session);
+			holder = session_find(&rpc->sessions, session);
 			e->holder->session_id = session;
 			e->holder->frames_held = held[i];
 			e->holder->oldest_hold_ms = now - oldest[i];
@@ -271,10 +271,10 @@ static int check_held(struct rpc *rpc, struct rpc_session *s, const struct pool 
 }
 
 /* The events of one pool for @s: DRY, STATUS, HELD_TOO_LONG. */
-static int tick_pool(struct rpc *rpc, struct rpc_session *s, const struct pool *p,
+static int tick_pool(struct rpc *rpc, struct session *s, const struct pool *p,
 		     struct arena *arena, uint64_t now, rpc_push_fn push, void *data)
 {
-	struct rpc_subscription *sub = s->sub;
+	struct subscription *sub = s->sub;
 	struct watch *w = find_watch(sub, p->id);
 	Ksalloc__GetStatusReply *st;
 	uint64_t fp;
@@ -322,13 +322,13 @@ static int tick_pool(struct rpc *rpc, struct rpc_session *s, const struct pool *
 	return sub->hold_ms ? check_held(rpc, s, p, arena, now, push, data) : 0;
 }
 
-static bool covers(const struct rpc_subscription *sub, const char *pool)
+static bool covers(const struct subscription *sub, const char *pool)
 {
 	return !sub->name[0] || strcmp(sub->name, pool) == 0;
 }
 
 /* RECLAIMED for what sessions that ended gave back, to those who watched the pool. */
-static int tick_reclaims(struct rpc_session *s, struct arena *arena, const struct rpc *rpc,
+static int tick_reclaims(struct session *s, struct arena *arena, const struct rpc *rpc,
 			 rpc_push_fn push, void *data)
 {
 	for (uint32_t i = 0; i < rpc->n_reclaims; i++) {
@@ -354,11 +354,11 @@ static int tick_reclaims(struct rpc_session *s, struct arena *arena, const struc
 }
 
 /* Every event due to @s; GONE for the pools it watched that are no more. */
-static int tick_session(struct rpc *rpc, struct rpc_session *s, struct arena *arena, uint64_t now,
+static int tick_session(struct rpc *rpc, struct session *s, struct arena *arena, uint64_t now,
 			rpc_push_fn push, void *data)
 {
-	struct peer peer = rpc_session_peer(s);
-	struct rpc_subscription *sub = s->sub;
+	struct peer peer = session_peer(s);
+	struct subscription *sub = s->sub;
 	uint32_t id = 0, kept = 0;
 	struct pool *p;
 	int r;
@@ -396,10 +396,9 @@ static int tick_session(struct rpc *rpc, struct rpc_session *s, struct arena *ar
 void rpc_tick(struct rpc *rpc, struct arena *arena, rpc_push_fn push, void *data)
 {
 	uint64_t now = pool_now_ms();
-	struct rpc_session *s, *next;
+	struct session *s, *next;
 
-	for (s = rpc->sessions; s; s = next) {
-		next = s->next;
+	list_for_each_entry_safe(s, next, &rpc->sessions, link) {
 		if (!s->sub)
 			continue;
 		/* A session that cannot take its events is closed by @push: next was read first. */

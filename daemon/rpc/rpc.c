@@ -29,6 +29,7 @@ void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits 
 		.next_session_id = 1,
 		.started_ms = pool_now_ms(),
 	};
+	list_init(&rpc->sessions);
 }
 
 void rpc_count_undecodable(struct rpc *rpc)
@@ -53,40 +54,22 @@ void rpc_configure(struct rpc *rpc, const struct rpc_limits *limits,
 	rpc->policy = *policy;
 }
 
-int rpc_session_init(struct rpc *rpc, struct rpc_session *s, pid_t pid, uid_t uid, gid_t gid,
-		     const gid_t *groups, size_t n_groups)
+int rpc_add_session(struct rpc *rpc, struct session *s, pid_t pid, uid_t uid, gid_t gid,
+		    const gid_t *groups, size_t n_groups)
 {
-	*s = (struct rpc_session){
-		.pid = pid,
-		.uid = uid,
-		.gid = gid,
-		.connected_ms = pool_now_ms(),
-	};
-	if (n_groups) {
-		s->groups = malloc(n_groups * sizeof(*groups));
-		if (!s->groups)
-			return -ENOMEM;
-		memcpy(s->groups, groups, n_groups * sizeof(*groups));
-		s->n_groups = n_groups;
-	}
-	s->id = rpc->next_session_id++;
-	/* 0 means "free" in an ownership word: never a session's id. */
-	if (rpc->next_session_id == 0)
-		rpc->next_session_id = 1;
-	/* The token is an identity the client proves later, so it must not be guessable. */
-	if (getrandom(&s->token, sizeof(s->token), GRND_NONBLOCK) != sizeof(s->token))
-		s->token = ((uint64_t)s->id << 32) ^ (uint64_t)pid;
-	snprintf(s->name, sizeof(s->name), "pid %d", (int)pid);
+	int r = session_init(s, rpc->next_session_id, pid, uid, gid, groups, n_groups);
 
-	s->next = rpc->sessions;
-	if (s->next)
-		s->next->prev = s;
-	rpc->sessions = s;
+	if (r < 0)
+		return r;
+	/* 0 means "free" in an ownership word: never a session's id. */
+	if (++rpc->next_session_id == 0)
+		rpc->next_session_id = 1;
+	list_add(&rpc->sessions, &s->link);
 	rpc->n_sessions++;
 	return 0;
 }
 
-void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
+void rpc_remove_session(struct rpc *rpc, struct session *s)
 {
 	for (uint32_t i = 0; i < s->n_bindings; i++) {
 		struct pool *p = storage_get(rpc->storage, s->bindings[i].pool_id);
@@ -110,19 +93,9 @@ void rpc_session_deinit(struct rpc *rpc, struct rpc_session *s)
 		}
 	}
 	rpc_unsubscribe(rpc, s);
-	free(s->bindings);
-	free(s->groups);
-	s->bindings = NULL;
-	s->n_bindings = 0;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else if (rpc->sessions == s)
-		rpc->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->prev = s->next = NULL;
+	list_remove(&s->link);
 	rpc->n_sessions--;
+	session_deinit(s);
 }
 
 bool rpc_pool_remove(struct rpc *rpc, struct pool *p)
@@ -135,12 +108,10 @@ bool rpc_pool_remove(struct rpc *rpc, struct pool *p)
 	return true;
 }
 
-static uint32_t session_frames_held(const struct rpc *rpc, const struct rpc_session *s);
-
-void rpc_collect(struct rpc *rpc, void (*evict)(struct rpc_session *s, void *data), void *data)
+void rpc_collect(struct rpc *rpc, void (*evict)(struct session *s, void *data), void *data)
 {
 	uint32_t quota = rpc->limits.max_frames_per_session;
-	struct rpc_session *s, *next;
+	struct session *s, *next;
 	struct pool *p;
 	uint32_t id = 0;
 
@@ -149,11 +120,11 @@ void rpc_collect(struct rpc *rpc, void (*evict)(struct rpc_session *s, void *dat
 			rpc_pool_remove(rpc, p);
 	if (!quota)
 		return;
-	for (s = rpc->sessions; s; s = next) {
+	/* @evict closes s, which takes it off the list: next was read first. */
+	list_for_each_entry_safe(s, next, &rpc->sessions, link) {
 		uint32_t held;
 
-		next = s->next;
-		if (s->uid == 0 || (held = session_frames_held(rpc, s)) <= quota)
+		if (s->uid == 0 || (held = session_frames_held(s, rpc->storage)) <= quota)
 			continue;
 		log_warning("session %u (%s, pid %d, uid %u) holds %u frames, more than "
 			    "max_frames_per_session (%u): closing it",
@@ -162,37 +133,15 @@ void rpc_collect(struct rpc *rpc, void (*evict)(struct rpc_session *s, void *dat
 	}
 }
 
-struct rpc_session *rpc_find_session(const struct rpc *rpc, uint32_t id)
-{
-	for (struct rpc_session *s = rpc->sessions; s; s = s->next)
-		if (s->id == id)
-			return s;
-	return NULL;
-}
-
-static struct rpc_binding *find_binding(const struct rpc_session *s, uint32_t pool_id)
-{
-	for (uint32_t i = 0; i < s->n_bindings; i++)
-		if (s->bindings[i].pool_id == pool_id)
-			return &s->bindings[i];
-	return NULL;
-}
-
-struct peer rpc_session_peer(const struct rpc_session *s)
-{
-	return (struct peer){ .uid = s->uid, .gid = s->gid, .groups = s->groups,
-			      .n_groups = s->n_groups };
-}
-
 /*
  * Whether session @s may do @what with pool @p. When not, the reply and a log
  * line say who was refused what, and which owner, group and mode decided it.
  */
-static bool allowed(const struct rpc_session *s, const struct pool *p, uint32_t what,
+static bool allowed(const struct session *s, const struct pool *p, uint32_t what,
 		    const char *request, struct arena *arena, uint32_t id, struct rpc_reply *out)
 {
 	const char *verb = what == ACCESS_READ ? "see" : "open";
-	struct peer peer = rpc_session_peer(s);
+	struct peer peer = session_peer(s);
 	char mode[8];
 
 	if (access_allows(&p->access, &peer, what))
@@ -206,29 +155,6 @@ static bool allowed(const struct rpc_session *s, const struct pool *p, uint32_t 
 			(unsigned)s->uid, verb, p->name, (unsigned)p->access.owner,
 			(unsigned)p->access.group, mode);
 	return false;
-}
-
-/* Opens @p in session @s: a slot in the pool, remembered for the session's end. */
-static int session_bind(struct rpc_session *s, struct pool *p, uint32_t *ret_slot)
-{
-	struct rpc_binding *b = find_binding(s, p->id), *grown;
-	uint32_t slot;
-	int r;
-
-	if (b) {
-		*ret_slot = b->slot;
-		return 0;
-	}
-	grown = reallocarray(s->bindings, s->n_bindings + 1, sizeof(*s->bindings));
-	if (!grown)
-		return -ENOMEM;
-	s->bindings = grown;
-	r = pool_attach(p, s->id, &slot);
-	if (r < 0)
-		return r;
-	s->bindings[s->n_bindings++] = (struct rpc_binding){ .pool_id = p->id, .slot = slot };
-	*ret_slot = slot;
-	return 0;
 }
 
 __attribute__((format(printf, 2, 0))) static char *arena_vprintf(struct arena *arena,
@@ -346,7 +272,7 @@ static void copy_printable(char *dst, size_t size, const char *in)
 	dst[i] = 0;
 }
 
-static void handle_hello(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+static void handle_hello(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
 			 struct arena *arena, struct rpc_reply *out)
 {
 	const Ksalloc__HelloRequest *hello = req->hello;
@@ -391,12 +317,12 @@ static void handle_hello(struct rpc *rpc, struct rpc_session *s, const Ksalloc__
 	out->msg.hello = r;
 }
 
-static void handle_list_pools(struct rpc *rpc, const struct rpc_session *s,
+static void handle_list_pools(struct rpc *rpc, const struct session *s,
 			      const Ksalloc__Request *req, struct arena *arena, struct rpc_reply *out)
 {
 	size_t budget = rpc->limits.max_message_size - RPC_ENVELOPE_BYTES, total = 0;
 	uint32_t skip = req->list_pools->offset;
-	struct peer peer = rpc_session_peer(s);
+	struct peer peer = session_peer(s);
 	Ksalloc__ListPoolsReply *r;
 	struct pool *p;
 	uint32_t id = 0;
@@ -463,7 +389,7 @@ static struct pool *pool_by_name(struct rpc *rpc, const char *name, const char *
 }
 
 /* Looks a pool up by id for request @what, and requires session @s to have it open. */
-static struct pool *pool_by_id_bound(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
+static struct pool *pool_by_id_bound(struct rpc *rpc, const struct session *s, uint32_t pool_id,
 				     const char *what, struct arena *arena, uint32_t id,
 				     struct rpc_reply *out)
 {
@@ -476,7 +402,7 @@ static struct pool *pool_by_id_bound(struct rpc *rpc, const struct rpc_session *
 				what, pool_id);
 		return NULL;
 	}
-	if (!find_binding(s, pool_id)) {
+	if (!session_find_binding(s, pool_id)) {
 		rpc_reply_error(out, arena, id, -EPROTO, "%s: pool %s is not open in this session",
 				what, p->name);
 		return NULL;
@@ -488,7 +414,7 @@ static struct pool *pool_by_id_bound(struct rpc *rpc, const struct rpc_session *
 }
 
 /* Binds @p to @s and fills an OpenPoolReply carrying the pool's memory. */
-static Ksalloc__OpenPoolReply *reply_open(struct rpc *rpc, struct rpc_session *s, struct pool *p,
+static Ksalloc__OpenPoolReply *reply_open(struct rpc *rpc, struct session *s, struct pool *p,
 					  const char *what, struct arena *arena, uint32_t id,
 					  struct rpc_reply *out)
 {
@@ -522,7 +448,7 @@ static Ksalloc__OpenPoolReply *reply_open(struct rpc *rpc, struct rpc_session *s
 	return r;
 }
 
-static void handle_open_pool(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+static void handle_open_pool(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
 			     struct arena *arena, struct rpc_reply *out)
 {
 	struct pool *p = pool_by_name(rpc, req->open_pool->name, "open", arena, req->id, out);
@@ -568,7 +494,7 @@ static bool framing_acceptable(struct rpc *rpc, const struct framing *f, const c
 }
 
 /* Whether @s may create one more pool of framing @f: max_pools_per_uid, max_pool_bytes_per_uid. */
-static bool within_creation_quota(struct rpc *rpc, const struct rpc_session *s,
+static bool within_creation_quota(struct rpc *rpc, const struct session *s,
 				  const struct framing *f, struct arena *arena, uint32_t id,
 				  struct rpc_reply *out)
 {
@@ -614,7 +540,7 @@ static bool within_creation_quota(struct rpc *rpc, const struct rpc_session *s,
 	return true;
 }
 
-static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+static void handle_create_pool(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
 			       struct arena *arena, struct rpc_reply *out)
 {
 	const Ksalloc__CreatePoolRequest *q = req->create_pool;
@@ -638,7 +564,7 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 		return;
 	}
 	if (rpc->policy.create_group_set && s->uid != 0) {
-		struct peer peer = rpc_session_peer(s);
+		struct peer peer = session_peer(s);
 
 		if (!peer_in_group(&peer, rpc->policy.create_group)) {
 			log_warning("refused: uid %u (pid %d, %s) may not create pool %s: not in "
@@ -715,7 +641,7 @@ static void handle_create_pool(struct rpc *rpc, struct rpc_session *s, const Ksa
 		storage_remove(rpc->storage, p->id);
 }
 
-static void handle_set_committed(struct rpc *rpc, struct rpc_session *s,
+static void handle_set_committed(struct rpc *rpc, struct session *s,
 				 const Ksalloc__Request *req, struct arena *arena,
 				 struct rpc_reply *out)
 {
@@ -740,7 +666,7 @@ static void handle_set_committed(struct rpc *rpc, struct rpc_session *s,
 	out->msg.set_committed = r;
 }
 
-static void handle_reshape_pool(struct rpc *rpc, struct rpc_session *s,
+static void handle_reshape_pool(struct rpc *rpc, struct session *s,
 				const Ksalloc__Request *req, struct arena *arena,
 				struct rpc_reply *out)
 {
@@ -811,12 +737,12 @@ static bool add_holders(struct rpc *rpc, const struct pool *p, struct arena *are
 	if (!r->holders)
 		return false;
 	for (uint32_t i = 0; i < n_slots; i++) {
-		const struct rpc_session *s;
+		const struct session *s;
 		Ksalloc__Holder *h;
 
 		if (!held[i])
 			continue;
-		s = rpc_find_session(rpc, p->slot_sessions[i]);
+		s = session_find(&rpc->sessions, p->slot_sessions[i]);
 		h = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init);
 		if (!h)
 			return false;
@@ -859,10 +785,10 @@ Ksalloc__GetStatusReply *rpc_extended_status(struct rpc *rpc, const struct pool 
 	return add_holders(rpc, p, arena, r) ? r : NULL;
 }
 
-int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_id,
+int rpc_status_fast(struct rpc *rpc, const struct session *s, uint32_t pool_id,
 		    struct framing *ret_framing, uint32_t *ret_allocated)
 {
-	struct peer peer = rpc_session_peer(s);
+	struct peer peer = session_peer(s);
 	struct pool *p;
 
 	if (!s->greeted)
@@ -878,7 +804,7 @@ int rpc_status_fast(struct rpc *rpc, const struct rpc_session *s, uint32_t pool_
 	return 0;
 }
 
-static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
+static void handle_get_status(struct rpc *rpc, const struct session *s,
 			      const Ksalloc__Request *req, struct arena *arena, struct rpc_reply *out)
 {
 	const Ksalloc__GetStatusRequest *q = req->get_status;
@@ -919,7 +845,7 @@ static void handle_get_status(struct rpc *rpc, const struct rpc_session *s,
 	out->msg.get_status = r;
 }
 
-static void handle_destroy_pool(struct rpc *rpc, struct rpc_session *s,
+static void handle_destroy_pool(struct rpc *rpc, struct session *s,
 				const Ksalloc__Request *req, struct arena *arena,
 				struct rpc_reply *out)
 {
@@ -950,21 +876,6 @@ static void handle_destroy_pool(struct rpc *rpc, struct rpc_session *s,
 	out->msg.destroy_pool = r;
 }
 
-static uint32_t session_frames_held(const struct rpc *rpc, const struct rpc_session *s)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < s->n_bindings; i++) {
-		const struct pool *p = storage_get(rpc->storage, s->bindings[i].pool_id);
-
-		if (!p)
-			continue;
-		for (uint32_t f = 0; f < p->framing.frames; f++)
-			n += shm_owner_tenant(atomic_load(&p->frames.frames[f].owner)) == s->id;
-	}
-	return n;
-}
-
 static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
 				 struct arena *arena, struct rpc_reply *out)
 {
@@ -972,6 +883,7 @@ static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
 	uint32_t skip = req->list_sessions->offset;
 	uint64_t now = pool_now_ms();
 	Ksalloc__ListSessionsReply *r;
+	struct session *s;
 
 	r = ARENA_NEW(arena, Ksalloc__ListSessionsReply, ksalloc__list_sessions_reply__init);
 	if (r)
@@ -981,12 +893,8 @@ static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
 		return;
 	}
 	r->total = rpc->n_sessions;
-	/* Oldest first: the list is kept newest first, so walk to its end and back. */
-	struct rpc_session *s = rpc->sessions;
-
-	while (s && s->next)
-		s = s->next;
-	for (; s; s = s->prev) {
+	/* Oldest first: the list is kept newest first. */
+	list_for_each_entry_reverse(s, &rpc->sessions, link) {
 		Ksalloc__SessionInfo *info;
 		size_t size;
 
@@ -1005,7 +913,7 @@ static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
 		info->gid = (uint32_t)s->gid;
 		info->name = s->name;
 		info->pools_open = s->n_bindings;
-		info->frames_held = session_frames_held(rpc, s);
+		info->frames_held = session_frames_held(s, rpc->storage);
 		info->connected_ms = now - s->connected_ms;
 		size = 1 + 3 + ksalloc__session_info__get_packed_size(info);
 		if (size > budget)
@@ -1017,7 +925,7 @@ static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
 	out->msg.list_sessions = r;
 }
 
-static void handle_get_frame_fds(struct rpc *rpc, struct rpc_session *s,
+static void handle_get_frame_fds(struct rpc *rpc, struct session *s,
 				 const Ksalloc__Request *req, struct arena *arena,
 				 struct rpc_reply *out)
 {
@@ -1133,17 +1041,17 @@ static void handle_get_daemon_stats(struct rpc *rpc, struct arena *arena, uint32
 	out->msg.get_daemon_stats = r;
 }
 
-static void dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+static void dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
 		     struct arena *arena, struct rpc_reply *out);
 
-void rpc_dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+void rpc_dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
 		  struct arena *arena, struct rpc_reply *out)
 {
 	dispatch(rpc, s, req, arena, out);
 	count_request(rpc, (int)req->body_case, out->msg.hresult >= 0);
 }
 
-static void dispatch(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
+static void dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
 		     struct arena *arena, struct rpc_reply *out)
 {
 	if (req->body_case == KSALLOC__REQUEST__BODY__NOT_SET) {

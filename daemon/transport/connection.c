@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "proto/fastpath.h"
+#include "common/macro.h"
 #include "daemon/util/log.h"
 #include "daemon/transport/server.h"
 #include "proto/wire.h"
@@ -53,8 +54,8 @@ void connection_close(struct connection *s)
 
 	if (uv_is_closing((uv_handle_t *)&s->poll))
 		return;
-	log_debug("session %u (%s): closed", s->rpc.id, s->rpc.name);
-	rpc_session_deinit(srv->rpc, &s->rpc);
+	log_debug("session %u (%s): closed", s->session.id, s->session.name);
+	rpc_remove_session(srv->rpc, &s->session);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -119,8 +120,8 @@ static int connection_send_packed(struct connection *s, size_t len, const int *f
 	}
 	r = connection_enqueue(s, srv->tx_buf, len, fds, n_fds);
 	if (r == -ENOBUFS)
-		log_warning("session %u (%s, pid %d): %u replies unread; closing it", s->rpc.id,
-			    s->rpc.name, (int)s->rpc.pid, s->queued);
+		log_warning("session %u (%s, pid %d): %u replies unread; closing it", s->session.id,
+			    s->session.name, (int)s->session.pid, s->queued);
 	return r;
 }
 
@@ -133,7 +134,7 @@ static int connection_send(struct connection *s, struct rpc_reply *out)
 	len = wire_pack(&out->msg.base, srv->tx_buf, srv->max_message_size);
 	if (len == -EMSGSIZE) {
 		/* Never expected (lists are paged), but the client still gets an answer. */
-		log_warning("session %u: reply to request %u exceeds max_message_size", s->rpc.id,
+		log_warning("session %u: reply to request %u exceeds max_message_size", s->session.id,
 			    out->msg.id);
 		rpc_reply_error(out, &srv->arena, out->msg.id, -EMSGSIZE,
 				"reply larger than max_message_size (%u bytes)",
@@ -145,9 +146,9 @@ static int connection_send(struct connection *s, struct rpc_reply *out)
 	return connection_send_packed(s, (size_t)len, out->fds, out->n_fds);
 }
 
-int connection_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data)
+int connection_push(struct session *rs, struct rpc_reply *out, bool droppable, void *data)
 {
-	struct connection *s = (struct connection *)((char *)rs - offsetof(struct connection, rpc));
+	struct connection *s = container_of(rs, struct connection, session);
 	int r;
 
 	/* Replies wait for the client: a status that would wait behind them is stale already. */
@@ -156,7 +157,7 @@ int connection_push(struct rpc_session *rs, struct rpc_reply *out, bool droppabl
 	r = connection_send(s, out);
 	if (r < 0) {
 		if (r != -ECONNRESET && r != -EPIPE && r != -ENOBUFS)
-			log_warning("session %u (%s): %s; closing it", s->rpc.id, s->rpc.name,
+			log_warning("session %u (%s): %s; closing it", s->session.id, s->session.name,
 				    strerror(-r));
 		connection_close(s);
 	}
@@ -188,8 +189,8 @@ static void connection_log_bad(struct connection *s, const char *what)
 {
 	s->bad++;
 	if (s->bad <= 3 || s->bad % 1000 == 0)
-		log_warning("session %u (%s, pid %d): %s (%lu such so far)", s->rpc.id, s->rpc.name,
-			    (int)s->rpc.pid, what, s->bad);
+		log_warning("session %u (%s, pid %d): %s (%lu such so far)", s->session.id, s->session.name,
+			    (int)s->session.pid, what, s->bad);
 }
 
 /*
@@ -205,7 +206,7 @@ static int connection_serve_fast(struct connection *s, size_t n)
 	int r;
 
 	if (!fastpath_parse_status_request(srv->rx_buf, n, &id, &pool_id) ||
-	    rpc_status_fast(srv->rpc, &s->rpc, pool_id, &f, &allocated) < 0)
+	    rpc_status_fast(srv->rpc, &s->session, pool_id, &f, &allocated) < 0)
 		return 0;
 	len = fastpath_pack_status_reply(srv->tx_buf, srv->max_message_size, id, &f, allocated);
 	if (len < 0)
@@ -256,7 +257,7 @@ static int connection_serve_one(struct connection *s)
 		rpc_reply_error(&out, &srv->arena, req->id, -EINVAL,
 				"the daemon accepts no file descriptors; %zu closed", n_dropped);
 	} else {
-		rpc_dispatch(srv->rpc, &s->rpc, req, &srv->arena, &out);
+		rpc_dispatch(srv->rpc, &s->session, req, &srv->arena, &out);
 		if (srv->rpc->n_subscribed)
 			server_tick_start(srv);
 	}
@@ -278,7 +279,7 @@ static void connection_on_poll(uv_poll_t *h, int status, int events)
 		r = connection_serve_one(s);
 	if (r < 0) {
 		if (r != -ECONNRESET && r != -EPIPE && r != -ENOBUFS)
-			log_warning("session %u (%s): %s; closing it", s->rpc.id, s->rpc.name,
+			log_warning("session %u (%s): %s; closing it", s->session.id, s->session.name,
 				    strerror(-r));
 		connection_close(s);
 	}
@@ -303,7 +304,7 @@ int connection_new(struct server *srv, int fd, const struct ucred *cred, const g
 		return r;
 	}
 	s->poll.data = s;
-	r = rpc_session_init(srv->rpc, &s->rpc, cred->pid, cred->uid, cred->gid, groups, n_groups);
+	r = rpc_add_session(srv->rpc, &s->session, cred->pid, cred->uid, cred->gid, groups, n_groups);
 	if (r < 0) {
 		/* Nothing of the session exists yet but its handle: close just that. */
 		uv_close((uv_handle_t *)&s->poll, connection_on_closed);
@@ -321,7 +322,7 @@ int connection_new(struct server *srv, int fd, const struct ucred *cred, const g
 		connection_close(s);
 		return r;
 	}
-	log_debug("session %u: connected, pid %d uid %u gid %u", s->rpc.id, (int)cred->pid,
+	log_debug("session %u: connected, pid %d uid %u gid %u", s->session.id, (int)cred->pid,
 		  (unsigned)cred->uid, (unsigned)cred->gid);
 	return 0;
 }

@@ -28,7 +28,7 @@ struct connection {
 	struct connection *prev, *next;
 	uv_poll_t poll;
 	int fd;
-	struct rpc_session rpc;
+	struct session session;
 
 	struct queued_reply *queue_head, *queue_tail;
 	unsigned queued;
@@ -45,10 +45,10 @@ int connection_new(struct server *srv, int fd, const struct ucred *cred, const g
 		   size_t n_groups);
 
 /*
- * rpc_tick()'s rpc_push_fn: sends an event to the connection whose rpc part
+ * rpc_tick()'s rpc_push_fn: sends an event to the connection whose session
  * is @rs; closes the connection when it cannot take it.
  */
-int connection_push(struct rpc_session *rs, struct rpc_reply *out, bool droppable, void *data);
+int connection_push(struct session *rs, struct rpc_reply *out, bool droppable, void *data);
 
 /* Stops serving; the connection frees itself (and closes its fd) once libuv is done with it. */
 void connection_close(struct connection *s);

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/macro.h"
 #include "daemon/util/log.h"
 #include "daemon/transport/connection.h"
 #include "proto/hresult.h"
@@ -159,7 +160,7 @@ static uint32_t sessions_of(const struct server *srv, uid_t uid)
 	uint32_t n = 0;
 
 	for (const struct connection *s = srv->connections; s; s = s->next)
-		n += s->rpc.uid == uid;
+		n += s->session.uid == uid;
 	return n;
 }
 
@@ -204,9 +205,9 @@ void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 	srv->max_sessions_per_uid = max_sessions_per_uid;
 }
 
-void server_evict(struct rpc_session *s, void *data)
+void server_evict(struct session *s, void *data)
 {
-	connection_close((struct connection *)((char *)s - offsetof(struct connection, rpc)));
+	connection_close(container_of(s, struct connection, session));
 }
 
 uint32_t server_connection_count(const struct server *srv)

@@ -71,8 +71,8 @@ void server_close(struct server *srv);
 void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 			     uint32_t max_sessions_per_uid);
 
-/* Closes the connection whose rpc part is @s: rpc_collect()'s evict callback (@data: the server). */
-void server_evict(struct rpc_session *s, void *data);
+/* Closes the connection of session @s: rpc_collect()'s evict callback (@data: the server). */
+void server_evict(struct session *s, void *data);
 
 /* Starts rpc_tick() every RPC_TICK_MS, until nobody is subscribed. */
 void server_tick_start(struct server *srv);
