@@ -29,7 +29,7 @@
  *               7    the client releases frames (payload: which of its pools, bit 0
  *                    of the next byte: all it holds, else the 4-byte index and
  *                    4-byte generation that follow)
- *             after 5 and 7 the daemon does its housekeeping (rpc_tick() for the
+ *             after 5 and 7 the daemon does its housekeeping (events_tick() for the
  *             subscribers, every event packed and decoded, then rpc_collect()),
  *             which closes a session that holds more than its frame quota
  *     2 bytes length, little endian
@@ -500,7 +500,7 @@ static void housekeeping(struct world *w)
 
 	if (!arena.first)
 		fuzz_check(arena_init(&arena, 1u << 16) == 0, "arena_init");
-	rpc_tick(&w->rpc, &arena, push_event, w);
+	events_tick(&w->rpc.events, &arena, push_event, w);
 	rpc_collect(&w->rpc, evict, w);
 	for (int i = 0; i < N_SESSIONS; i++)
 		if (!w->live[i])

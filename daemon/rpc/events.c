@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
- * Subscriptions: the events a subscribed session receives (ksalloc.proto,
- * SubscribeRequest). Frames change hands in shared memory without a word to
- * the daemon, so it looks: every RPC_TICK_MS while anyone is subscribed, it
- * reads each subscribed pool's counters and holders (one pass over the
- * ownership words, as a status request does) and sends what changed.
- */
+#include "daemon/rpc/events.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/macro.h"
+#include "daemon/rpc/marshal.h"
 #include "daemon/util/log.h"
-#include "daemon/rpc/rpc.h"
 
 #define INTERVAL_DEFAULT_MS 100
 #define INTERVAL_MIN_MS 10
@@ -46,7 +41,12 @@ struct subscription {
 	uint64_t ticks;
 };
 
-void rpc_unsubscribe(struct rpc *rpc, struct session *s)
+void events_init(struct events *ev, struct storage *storage, const struct list *sessions)
+{
+	*ev = (struct events){ .storage = storage, .sessions = sessions };
+}
+
+void events_unsubscribe(struct events *ev, struct session *s)
 {
 	if (!s->sub)
 		return;
@@ -54,75 +54,45 @@ void rpc_unsubscribe(struct rpc *rpc, struct session *s)
 	free(s->sub->held);
 	free(s->sub);
 	s->sub = NULL;
-	rpc->n_subscribed--;
+	ev->n_subscribed--;
 }
 
-void rpc_subscribe(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
-		   struct arena *arena, struct rpc_reply *out)
+int events_subscribe(struct events *ev, struct session *s, const char *name,
+		     uint32_t interval_ms, uint32_t hold_ms)
 {
-	const Ksalloc__SubscribeRequest *q = req->subscribe;
-	const char *problem = q->name[0] ? shm_name_problem(q->name) : NULL;
-	struct peer peer = session_peer(s);
-	Ksalloc__SubscribeReply *r;
-	struct subscription *sub;
-	struct pool *p;
-	uint32_t id = 0;
+	struct subscription *sub = calloc(1, sizeof(*sub));
 
-	if (problem) {
-		rpc_reply_error(out, arena, req->id, -EINVAL, "subscribe: %s", problem);
-		return;
-	}
-	p = q->name[0] ? storage_find(rpc->storage, q->name) : NULL;
-	if (q->name[0] && (!p || !access_allows(&p->access, &peer, ACCESS_READ))) {
-		/* Not there and not to be seen are one answer, as for status. */
-		rpc_reply_error(out, arena, req->id, -ENOENT,
-				"subscribe: no pool named \"%s\" (ksallocctl list shows the pools)",
-				q->name);
-		return;
-	}
-	r = ARENA_NEW(arena, Ksalloc__SubscribeReply, ksalloc__subscribe_reply__init);
-	sub = calloc(1, sizeof(*sub));
-	if (!r || !sub) {
-		free(sub);
-		rpc_reply_error(out, arena, req->id, -ENOMEM, "daemon out of memory");
-		return;
-	}
-	snprintf(sub->name, sizeof(sub->name), "%s", q->name);
-	sub->interval_ms = q->interval_ms ? q->interval_ms : INTERVAL_DEFAULT_MS;
+	if (!sub)
+		return -ENOMEM;
+	snprintf(sub->name, sizeof(sub->name), "%s", name);
+	sub->interval_ms = interval_ms ? interval_ms : INTERVAL_DEFAULT_MS;
 	if (sub->interval_ms < INTERVAL_MIN_MS)
 		sub->interval_ms = INTERVAL_MIN_MS;
-	sub->hold_ms = q->hold_threshold_ms;
-	rpc_unsubscribe(rpc, s); /* a new subscription replaces the old */
+	sub->hold_ms = hold_ms;
+	events_unsubscribe(ev, s); /* a new subscription replaces the old */
 	s->sub = sub;
-	rpc->n_subscribed++;
-	while ((p = storage_next(rpc->storage, &id)))
-		r->pools += !q->name[0] ? access_allows(&p->access, &peer, ACCESS_READ) :
-					  strcmp(p->name, q->name) == 0;
-	ksalloc__reply__init(&out->msg);
-	out->msg.id = req->id;
-	out->msg.body_case = KSALLOC__REPLY__BODY_SUBSCRIBE;
-	out->msg.subscribe = r;
-	out->fds = NULL;
-	out->n_fds = 0;
+	ev->n_subscribed++;
 	log_debug("session %u (%s): subscribed to %s, every %u ms", s->id, s->name,
-		  q->name[0] ? q->name : "every pool", sub->interval_ms);
+		  name[0] ? name : "every pool", sub->interval_ms);
+	return 0;
 }
 
-void rpc_note_reclaim(struct rpc *rpc, const struct session *s, const struct pool *p,
-		      uint32_t frames)
+void events_note_reclaim(struct events *ev, const struct session *s, const struct pool *p,
+			 uint32_t frames)
 {
-	struct rpc_reclaim *n;
+	struct events_reclaim *n;
 
-	if (!rpc->n_subscribed)
+	if (!ev->n_subscribed)
 		return;
-	if (rpc->n_reclaims == RPC_RECLAIMS_MAX) {
-		memmove(rpc->reclaims, rpc->reclaims + 1, sizeof(rpc->reclaims[0]) * (RPC_RECLAIMS_MAX - 1));
-		rpc->n_reclaims--;
+	if (ev->n_reclaims == EVENTS_RECLAIMS_MAX) {
+		memmove(ev->reclaims, ev->reclaims + 1,
+			sizeof(ev->reclaims[0]) * (EVENTS_RECLAIMS_MAX - 1));
+		ev->n_reclaims--;
 	}
-	n = &rpc->reclaims[rpc->n_reclaims++];
-	*n = (struct rpc_reclaim){ .pool_id = p->id, .session_id = s->id, .pid = (uint32_t)s->pid,
-				   .uid = (uint32_t)s->uid, .frames = frames,
-				   .time_ms = pool_now_ms() };
+	n = &ev->reclaims[ev->n_reclaims++];
+	*n = (struct events_reclaim){ .pool_id = p->id, .session_id = s->id,
+				      .pid = (uint32_t)s->pid, .uid = (uint32_t)s->uid,
+				      .frames = frames, .time_ms = pool_now_ms() };
 	snprintf(n->pool, sizeof(n->pool), "%s", p->name);
 	snprintf(n->name, sizeof(n->name), "%s", s->name);
 }
@@ -146,8 +116,6 @@ static struct watch *add_watch(struct subscription *sub, const struct pool *p)
 	snprintf(grown[sub->n_watches].name, sizeof(grown->name), "%s", p->name);
 	return &grown[sub->n_watches++];
 }
-
-
 
 /* FNV-1a over what a STATUS shows, ages left out: they change all the time. */
 static uint64_t fingerprint(const Ksalloc__GetStatusReply *st)
@@ -178,15 +146,14 @@ static Ksalloc__Event *new_event(struct arena *arena, Ksalloc__Event__Kind kind,
 }
 
 /* Pushes @e to @s. Returns what @push returns; -ENOMEM when @e is NULL. */
-static int push_event(struct session *s, Ksalloc__Event *e, bool droppable, rpc_push_fn push,
+static int push_event(struct session *s, Ksalloc__Event *e, bool droppable, events_push_fn push,
 		      void *data)
 {
-	struct rpc_reply out = { .fds = NULL, .n_fds = 0 };
+	struct rpc_reply out;
 
 	if (!e)
 		return -ENOMEM;
-	ksalloc__reply__init(&out.msg);
-	out.msg.body_case = KSALLOC__REPLY__BODY_EVENT;
+	rpc_reply_ok(&out, 0, KSALLOC__REPLY__BODY_EVENT);
 	out.msg.event = e;
 	return push(s, &out, droppable, data);
 }
@@ -223,8 +190,8 @@ static void held_prune(struct subscription *sub, const struct pool *p, const uin
 }
 
 /* HELD_TOO_LONG for each session of @p whose oldest frame is older than the threshold. */
-static int check_held(struct rpc *rpc, struct session *s, const struct pool *p,
-		      struct arena *arena, uint64_t now, rpc_push_fn push, void *data)
+static int check_held(struct events *ev, struct session *s, const struct pool *p,
+		      struct arena *arena, uint64_t now, events_push_fn push, void *data)
 {
 	struct subscription *sub = s->sub;
 	uint32_t n_slots = p->layout.n_slots;
@@ -252,7 +219,7 @@ static int check_held(struct rpc *rpc, struct session *s, const struct pool *p,
 		grown[sub->n_held++] = (struct held_note){ p->id, session, oldest[i] };
 		e = new_event(arena, KSALLOC__EVENT__KIND__HELD_TOO_LONG, p->name, now);
 		if (e && (e->holder = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init))) {
-			holder = session_find(&rpc->sessions, session);
+			holder = session_find(ev->sessions, session);
 			e->holder->session_id = session;
 			e->holder->frames_held = held[i];
 			e->holder->oldest_hold_ms = now - oldest[i];
@@ -271,8 +238,8 @@ static int check_held(struct rpc *rpc, struct session *s, const struct pool *p,
 }
 
 /* The events of one pool for @s: DRY, STATUS, HELD_TOO_LONG. */
-static int tick_pool(struct rpc *rpc, struct session *s, const struct pool *p,
-		     struct arena *arena, uint64_t now, rpc_push_fn push, void *data)
+static int tick_pool(struct events *ev, struct session *s, const struct pool *p,
+		     struct arena *arena, uint64_t now, events_push_fn push, void *data)
 {
 	struct subscription *sub = s->sub;
 	struct watch *w = find_watch(sub, p->id);
@@ -284,7 +251,7 @@ static int tick_pool(struct rpc *rpc, struct session *s, const struct pool *p,
 	if (!w && !(w = add_watch(sub, p)))
 		return -ENOMEM;
 	w->tick = sub->ticks;
-	st = rpc_extended_status(rpc, p, arena);
+	st = extended_status_to_wire(arena, p, ev->sessions);
 	if (!st)
 		return -ENOMEM;
 	fp = fingerprint(st);
@@ -319,7 +286,7 @@ static int tick_pool(struct rpc *rpc, struct session *s, const struct pool *p,
 			return r;
 		}
 	}
-	return sub->hold_ms ? check_held(rpc, s, p, arena, now, push, data) : 0;
+	return sub->hold_ms ? check_held(ev, s, p, arena, now, push, data) : 0;
 }
 
 static bool covers(const struct subscription *sub, const char *pool)
@@ -328,11 +295,11 @@ static bool covers(const struct subscription *sub, const char *pool)
 }
 
 /* RECLAIMED for what sessions that ended gave back, to those who watched the pool. */
-static int tick_reclaims(struct session *s, struct arena *arena, const struct rpc *rpc,
-			 rpc_push_fn push, void *data)
+static int tick_reclaims(const struct events *ev, struct session *s, struct arena *arena,
+			 events_push_fn push, void *data)
 {
-	for (uint32_t i = 0; i < rpc->n_reclaims; i++) {
-		const struct rpc_reclaim *n = &rpc->reclaims[i];
+	for (uint32_t i = 0; i < ev->n_reclaims; i++) {
+		const struct events_reclaim *n = &ev->reclaims[i];
 		Ksalloc__Event *e;
 		int r;
 
@@ -354,8 +321,8 @@ static int tick_reclaims(struct session *s, struct arena *arena, const struct rp
 }
 
 /* Every event due to @s; GONE for the pools it watched that are no more. */
-static int tick_session(struct rpc *rpc, struct session *s, struct arena *arena, uint64_t now,
-			rpc_push_fn push, void *data)
+static int tick_session(struct events *ev, struct session *s, struct arena *arena, uint64_t now,
+			events_push_fn push, void *data)
 {
 	struct peer peer = session_peer(s);
 	struct subscription *sub = s->sub;
@@ -364,10 +331,10 @@ static int tick_session(struct rpc *rpc, struct session *s, struct arena *arena,
 	int r;
 
 	sub->ticks++;
-	r = tick_reclaims(s, arena, rpc, push, data);
-	while (r == 0 && (p = storage_next(rpc->storage, &id))) {
+	r = tick_reclaims(ev, s, arena, push, data);
+	while (r == 0 && (p = storage_next(ev->storage, &id))) {
 		if (covers(sub, p->name) && access_allows(&p->access, &peer, ACCESS_READ))
-			r = tick_pool(rpc, s, p, arena, now, push, data);
+			r = tick_pool(ev, s, p, arena, now, push, data);
 		arena_reset(arena);
 	}
 	if (r < 0)
@@ -380,7 +347,7 @@ static int tick_session(struct rpc *rpc, struct session *s, struct arena *arena,
 			continue;
 		}
 		/* Gone, or no longer to be seen (a reload changed its mode): the same to it. */
-		p = storage_get(rpc->storage, w->pool_id);
+		p = storage_get(ev->storage, w->pool_id);
 		if (!p || !access_allows(&p->access, &peer, ACCESS_READ)) {
 			r = push_event(s, new_event(arena, KSALLOC__EVENT__KIND__GONE, w->name, now),
 				       false, push, data);
@@ -393,19 +360,19 @@ static int tick_session(struct rpc *rpc, struct session *s, struct arena *arena,
 	return 0;
 }
 
-void rpc_tick(struct rpc *rpc, struct arena *arena, rpc_push_fn push, void *data)
+void events_tick(struct events *ev, struct arena *arena, events_push_fn push, void *data)
 {
 	uint64_t now = pool_now_ms();
 	struct session *s, *next;
 
-	list_for_each_entry_safe(s, next, &rpc->sessions, link) {
+	list_for_each_entry_safe(s, next, ev->sessions, link) {
 		if (!s->sub)
 			continue;
 		/* A session that cannot take its events is closed by @push: next was read first. */
-		if (tick_session(rpc, s, arena, now, push, data) == -ENOMEM)
+		if (tick_session(ev, s, arena, now, push, data) == -ENOMEM)
 			log_warning("session %u (%s): out of memory while making its events", s->id,
 				    s->name);
 		arena_reset(arena);
 	}
-	rpc->n_reclaims = 0;
+	ev->n_reclaims = 0;
 }

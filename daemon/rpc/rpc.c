@@ -9,7 +9,7 @@
 #include <sys/random.h>
 
 #include "common/macro.h"
-#include "proto/hresult.h"
+#include "daemon/rpc/marshal.h"
 #include "daemon/util/log.h"
 
 #ifndef KSALLOC_VERSION
@@ -30,6 +30,7 @@ void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits 
 		.started_ms = pool_now_ms(),
 	};
 	list_init(&rpc->sessions);
+	events_init(&rpc->events, storage, &rpc->sessions);
 }
 
 void rpc_count_undecodable(struct rpc *rpc)
@@ -79,7 +80,7 @@ void rpc_remove_session(struct rpc *rpc, struct session *s)
 			continue;
 		reclaimed = pool_detach(p, s->bindings[i].slot);
 		if (reclaimed)
-			rpc_note_reclaim(rpc, s, p, reclaimed);
+			events_note_reclaim(&rpc->events, s, p, reclaimed);
 		if (reclaimed)
 			log_info("session %u (%s, pid %d) closed holding %u frames of pool %s: "
 				 "reclaimed",
@@ -92,7 +93,7 @@ void rpc_remove_session(struct rpc *rpc, struct session *s)
 			storage_remove(rpc->storage, p->id);
 		}
 	}
-	rpc_unsubscribe(rpc, s);
+	events_unsubscribe(&rpc->events, s);
 	list_remove(&s->link);
 	rpc->n_sessions--;
 	session_deinit(s);
@@ -157,110 +158,7 @@ static bool allowed(const struct session *s, const struct pool *p, uint32_t what
 	return false;
 }
 
-__attribute__((format(printf, 2, 0))) static char *arena_vprintf(struct arena *arena,
-								  const char *fmt, va_list ap)
-{
-	va_list copy;
-	char *s;
-	int len;
-
-	va_copy(copy, ap);
-	len = vsnprintf(NULL, 0, fmt, copy);
-	va_end(copy);
-	if (len < 0)
-		return NULL;
-	s = arena_alloc(arena, (size_t)len + 1);
-	if (s)
-		vsnprintf(s, (size_t)len + 1, fmt, ap);
-	return s;
-}
-
-/* A copy of @text in @arena, or NULL. */
-static char *arena_strdup(struct arena *arena, const char *text)
-{
-	size_t len = strlen(text) + 1;
-	char *s = arena_alloc(arena, len);
-
-	return s ? memcpy(s, text, len) : NULL;
-}
-
-void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
-		     const char *fmt, ...)
-{
-	va_list ap;
-	char *message;
-
-	va_start(ap, fmt);
-	message = arena_vprintf(arena, fmt, ap);
-	va_end(ap);
-
-	ksalloc__reply__init(&out->msg);
-	out->msg.id = id;
-	out->msg.hresult = hresult_from_errno(error);
-	out->msg.message = message ? message : (char *)"out of memory while describing an error";
-	out->fds = NULL;
-	out->n_fds = 0;
-}
-
-static void reply_ok(struct rpc_reply *out, uint32_t id, Ksalloc__Reply__BodyCase body)
-{
-	ksalloc__reply__init(&out->msg);
-	out->msg.id = id;
-	out->msg.hresult = 0;
-	out->msg.body_case = body;
-	out->fds = NULL;
-	out->n_fds = 0;
-}
-
 #define REPLY_OOM(out, arena, id) rpc_reply_error(out, arena, id, -ENOMEM, "daemon out of memory")
-
-static Ksalloc__Framing *framing_to_wire(struct arena *arena, const struct framing *f)
-{
-	Ksalloc__Framing *w = ARENA_NEW(arena, Ksalloc__Framing, ksalloc__framing__init);
-
-	if (!w)
-		return NULL;
-	w->options_flags = f->options_flags;
-	w->pool_type = f->pool_type;
-	w->frames = f->frames;
-	w->frame_size = f->frame_size;
-	w->file_alignment = f->file_alignment;
-	return w;
-}
-
-static struct framing framing_from_wire(const Ksalloc__Framing *w)
-{
-	if (!w)
-		return (struct framing){ 0 };
-	return (struct framing){
-		.options_flags = w->options_flags,
-		.pool_type = w->pool_type,
-		.frames = w->frames,
-		.frame_size = w->frame_size,
-		.file_alignment = w->file_alignment,
-	};
-}
-
-static Ksalloc__PoolInfo *pool_info_to_wire(struct arena *arena, const struct pool *p)
-{
-	Ksalloc__PoolInfo *w = ARENA_NEW(arena, Ksalloc__PoolInfo, ksalloc__pool_info__init);
-
-	if (!w)
-		return NULL;
-	w->name = (char *)p->name;
-	w->pool_id = p->id;
-	w->framing = framing_to_wire(arena, &p->framing);
-	w->allocated_frames = pool_allocated_frames(p);
-	w->backend = (char *)p->backend.name;
-	w->size_bytes = p->layout.size_bytes;
-	w->committed = p->committed;
-	w->persistent = p->persistent;
-	w->owner = (uint32_t)p->access.owner;
-	w->group = (uint32_t)p->access.group;
-	w->mode = p->access.mode;
-	w->locked = p->locked;
-	return w->framing ? w : NULL;
-}
 
 /* Copies @in as printable ASCII, so a client name can go into log lines safely. */
 static void copy_printable(char *dst, size_t size, const char *in)
@@ -313,7 +211,7 @@ static void handle_hello(struct rpc *rpc, struct session *s, const Ksalloc__Requ
 	r->session_token = s->token;
 	r->session_id = s->id;
 
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_HELLO);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_HELLO);
 	out->msg.hello = r;
 }
 
@@ -364,7 +262,7 @@ static void handle_list_pools(struct rpc *rpc, const struct session *s,
 		r->pools[r->n_pools++] = info;
 	}
 
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_LIST_POOLS);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_LIST_POOLS);
 	out->msg.list_pools = r;
 }
 
@@ -463,7 +361,7 @@ static void handle_open_pool(struct rpc *rpc, struct session *s, const Ksalloc__
 	}
 	if (!allowed(s, p, ACCESS_WRITE, "open", arena, req->id, out))
 		return;
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_OPEN_POOL);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_OPEN_POOL);
 	r = reply_open(rpc, s, p, "open", arena, req->id, out);
 	if (r)
 		out->msg.open_pool = r;
@@ -633,7 +531,7 @@ static void handle_create_pool(struct rpc *rpc, struct session *s, const Ksalloc
 			 s->id, s->name, (int)s->pid, p->name, f.frames, f.frame_size,
 			 p->backend.name, p->locked ? ", locked" : "");
 	}
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_CREATE_POOL);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_CREATE_POOL);
 	r = reply_open(rpc, s, p, "create", arena, req->id, out);
 	if (r)
 		out->msg.create_pool = r;
@@ -662,7 +560,7 @@ static void handle_set_committed(struct rpc *rpc, struct session *s,
 		log_info("session %u (%s, pid %d) %sed pool %s", s->id, s->name, (int)s->pid, what,
 			 p->name);
 	}
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_SET_COMMITTED);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_SET_COMMITTED);
 	out->msg.set_committed = r;
 }
 
@@ -715,74 +613,10 @@ static void handle_reshape_pool(struct rpc *rpc, struct session *s,
 		log_info("session %u (%s) reshaped pool %s: %u frames of %u bytes", s->id, s->name,
 			 p->name, f.frames, f.frame_size);
 	}
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_RESHAPE_POOL);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_RESHAPE_POOL);
 	r = reply_open(rpc, s, p, "reshape", arena, req->id, out);
 	if (r)
 		out->msg.reshape_pool = r;
-}
-
-/* The holders of @p, for the extended status. Returns false when out of memory. */
-static bool add_holders(struct rpc *rpc, const struct pool *p, struct arena *arena,
-			Ksalloc__GetStatusReply *r)
-{
-	uint32_t n_slots = p->layout.n_slots;
-	uint32_t *held = arena_alloc(arena, n_slots * sizeof(*held));
-	uint64_t *oldest = arena_alloc(arena, n_slots * sizeof(*oldest));
-	uint64_t now = pool_now_ms();
-
-	if (!held || !oldest)
-		return false;
-	pool_count_holds(p, held, oldest);
-	r->holders = arena_alloc(arena, n_slots * sizeof(*r->holders));
-	if (!r->holders)
-		return false;
-	for (uint32_t i = 0; i < n_slots; i++) {
-		const struct session *s;
-		Ksalloc__Holder *h;
-
-		if (!held[i])
-			continue;
-		s = session_find(&rpc->sessions, p->slot_sessions[i]);
-		h = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init);
-		if (!h)
-			return false;
-		h->session_id = p->slot_sessions[i];
-		h->frames_held = held[i];
-		/* acquired_ms comes from shared memory: a time in the future reads as 0. */
-		h->oldest_hold_ms = now > oldest[i] ? now - oldest[i] : 0;
-		if (s) {
-			h->pid = (uint32_t)s->pid;
-			h->uid = (uint32_t)s->uid;
-			h->name = (char *)s->name;
-		}
-		r->holders[r->n_holders++] = h;
-	}
-	return true;
-}
-
-Ksalloc__GetStatusReply *rpc_extended_status(struct rpc *rpc, const struct pool *p,
-					     struct arena *arena)
-{
-	Ksalloc__GetStatusReply *r = ARENA_NEW(arena, Ksalloc__GetStatusReply,
-					       ksalloc__get_status_reply__init);
-	struct pool_stats st;
-
-	if (!r || !(r->framing = framing_to_wire(arena, &p->framing)))
-		return NULL;
-	pool_get_stats(p, &st);
-	r->allocated_frames = st.allocated;
-	r->free_frames = p->framing.frames - st.allocated;
-	r->peak_frames = st.peak;
-	r->waiters = st.waiters;
-	r->acquisitions = st.acquisitions;
-	r->timeouts = st.timeouts;
-	r->reclaimed = st.reclaimed;
-	r->last_reclaim_ns = st.last_reclaim_ns;
-	r->last_reclaim_frames = st.last_reclaim_frames;
-	r->committed = p->committed;
-	r->backend = (char *)p->backend.name;
-	r->sessions = p->n_attached;
-	return add_holders(rpc, p, arena, r) ? r : NULL;
 }
 
 int rpc_status_fast(struct rpc *rpc, const struct session *s, uint32_t pool_id,
@@ -828,7 +662,7 @@ static void handle_get_status(struct rpc *rpc, const struct session *s,
 	if (!allowed(s, p, ACCESS_READ, "status", arena, req->id, out))
 		return;
 	if (q->extended) {
-		r = rpc_extended_status(rpc, p, arena);
+		r = extended_status_to_wire(arena, p, &rpc->sessions);
 	} else {
 		r = ARENA_NEW(arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
 		if (r)
@@ -841,7 +675,7 @@ static void handle_get_status(struct rpc *rpc, const struct session *s,
 		REPLY_OOM(out, arena, req->id);
 		return;
 	}
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_STATUS);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_STATUS);
 	out->msg.get_status = r;
 }
 
@@ -872,7 +706,7 @@ static void handle_destroy_pool(struct rpc *rpc, struct session *s,
 	log_info("session %u (%s, uid %u) destroys pool %s", s->id, s->name, (unsigned)s->uid,
 		 p->name);
 	r->destroyed = rpc_pool_remove(rpc, p);
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_DESTROY_POOL);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_DESTROY_POOL);
 	out->msg.destroy_pool = r;
 }
 
@@ -921,7 +755,7 @@ static void handle_list_sessions(struct rpc *rpc, const Ksalloc__Request *req,
 		budget -= size;
 		r->sessions[r->n_sessions++] = info;
 	}
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_LIST_SESSIONS);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_LIST_SESSIONS);
 	out->msg.list_sessions = r;
 }
 
@@ -958,7 +792,7 @@ static void handle_get_frame_fds(struct rpc *rpc, struct session *s,
 		count = WIRE_MAX_FDS;
 	r->offset = q->offset;
 	r->count = count;
-	reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_FRAME_FDS);
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_GET_FRAME_FDS);
 	out->msg.get_frame_fds = r;
 	out->fds = p->frame_fds + q->offset;
 	out->n_fds = count;
@@ -998,7 +832,7 @@ static void handle_list_backends(struct arena *arena, uint32_t id, struct rpc_re
 		}
 		r->backends[r->n_backends++] = w;
 	}
-	reply_ok(out, id, KSALLOC__REPLY__BODY_LIST_BACKENDS);
+	rpc_reply_ok(out, id, KSALLOC__REPLY__BODY_LIST_BACKENDS);
 	out->msg.list_backends = r;
 }
 
@@ -1037,8 +871,43 @@ static void handle_get_daemon_stats(struct rpc *rpc, struct arena *arena, uint32
 		c->failed = rpc->requests_failed[f->id];
 		r->requests[r->n_requests++] = c;
 	}
-	reply_ok(out, id, KSALLOC__REPLY__BODY_GET_DAEMON_STATS);
+	rpc_reply_ok(out, id, KSALLOC__REPLY__BODY_GET_DAEMON_STATS);
 	out->msg.get_daemon_stats = r;
+}
+
+static void handle_subscribe(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
+			     struct arena *arena, struct rpc_reply *out)
+{
+	const Ksalloc__SubscribeRequest *q = req->subscribe;
+	const char *problem = q->name[0] ? shm_name_problem(q->name) : NULL;
+	struct peer peer = session_peer(s);
+	Ksalloc__SubscribeReply *r;
+	struct pool *p;
+	uint32_t id = 0;
+
+	if (problem) {
+		rpc_reply_error(out, arena, req->id, -EINVAL, "subscribe: %s", problem);
+		return;
+	}
+	p = q->name[0] ? storage_find(rpc->storage, q->name) : NULL;
+	if (q->name[0] && (!p || !access_allows(&p->access, &peer, ACCESS_READ))) {
+		/* Not there and not to be seen are one answer, as for status. */
+		rpc_reply_error(out, arena, req->id, -ENOENT,
+				"subscribe: no pool named \"%s\" (ksallocctl list shows the pools)",
+				q->name);
+		return;
+	}
+	r = ARENA_NEW(arena, Ksalloc__SubscribeReply, ksalloc__subscribe_reply__init);
+	if (!r || events_subscribe(&rpc->events, s, q->name, q->interval_ms,
+				   q->hold_threshold_ms) < 0) {
+		REPLY_OOM(out, arena, req->id);
+		return;
+	}
+	while ((p = storage_next(rpc->storage, &id)))
+		r->pools += !q->name[0] ? access_allows(&p->access, &peer, ACCESS_READ) :
+					  strcmp(p->name, q->name) == 0;
+	rpc_reply_ok(out, req->id, KSALLOC__REPLY__BODY_SUBSCRIBE);
+	out->msg.subscribe = r;
 }
 
 static void dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
@@ -1105,7 +974,7 @@ static void dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request 
 		handle_get_daemon_stats(rpc, arena, req->id, out);
 		break;
 	case KSALLOC__REQUEST__BODY_SUBSCRIBE:
-		rpc_subscribe(rpc, s, req, arena, out);
+		handle_subscribe(rpc, s, req, arena, out);
 		break;
 	default:
 		rpc_reply_error(out, arena, req->id, -EOPNOTSUPP, "unknown request type %d",

@@ -11,13 +11,14 @@
 #include <sys/types.h>
 
 #include "common/list.h"
+#include "daemon/rpc/events.h"
+#include "daemon/rpc/reply.h"
 #include "daemon/rpc/session.h"
 #include "daemon/storage/access.h"
-#include "proto/arena.h"
-#include "shm/framing.h"
-#include "proto/protocol.h"
-#include "shm/layout.h"
 #include "daemon/storage/storage.h"
+#include "proto/arena.h"
+#include "proto/protocol.h"
+#include "shm/framing.h"
 
 struct rpc_limits {
 	uint32_t max_message_size;
@@ -37,19 +38,6 @@ struct rpc_policy {
 	bool keep_created_pools;
 };
 
-struct subscription; /* events.c */
-
-/* Frames taken back from a session that ended, for the subscribers' RECLAIMED events. */
-struct rpc_reclaim {
-	uint32_t pool_id;
-	char pool[SHM_NAME_MAX];
-	uint32_t session_id, pid, uid;
-	char name[SESSION_NAME_MAX];
-	uint32_t frames;
-	uint64_t time_ms;
-};
-#define RPC_RECLAIMS_MAX 64 /* noted between two ticks; beyond, the oldest are dropped */
-
 /* Request types are Request's body field numbers, all below this. */
 #define RPC_REQUEST_TYPES 32
 
@@ -67,17 +55,7 @@ struct rpc {
 	uint64_t requests_failed[RPC_REQUEST_TYPES];
 	uint64_t undecodable;
 
-	/* Subscriptions (events.c). */
-	uint32_t n_subscribed;
-	struct rpc_reclaim reclaims[RPC_RECLAIMS_MAX];
-	uint32_t n_reclaims;
-};
-
-struct rpc_reply {
-	Ksalloc__Reply msg;
-	/* Fds to attach (at most WIRE_MAX_FDS): borrowed from storage, valid until it changes. */
-	const int *fds;
-	size_t n_fds;
+	struct events events; /* every subscription */
 };
 
 void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
@@ -96,7 +74,8 @@ int rpc_add_session(struct rpc *rpc, struct session *s, pid_t pid, uid_t uid, gi
 /*
  * Ends a session: every pool it had open takes back the frames it held (and
  * wakes waiters for them); a pool created by a client goes when its last
- * session does, unless the config keeps it. Then session_deinit().
+ * session does, unless the config keeps it. Its subscription ends, and
+ * session_deinit() frees the rest.
  */
 void rpc_remove_session(struct rpc *rpc, struct session *s);
 
@@ -131,48 +110,5 @@ int rpc_status_fast(struct rpc *rpc, const struct session *s, uint32_t pool_id,
 void rpc_dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
 		  struct arena *arena, struct rpc_reply *out);
 
-/* The extended status of @p (counters and holders), in @arena; NULL when out of memory. */
-Ksalloc__GetStatusReply *rpc_extended_status(struct rpc *rpc, const struct pool *p,
-					     struct arena *arena);
-
-/* ---- subscriptions (events.c) ---- */
-
-/* How often the daemon looks at subscribed pools, while anyone is subscribed. */
-#define RPC_TICK_MS 20
-
-/*
- * Sends an event to subscribed session @s. A @droppable one (STATUS) is not
- * queued behind others: -EAGAIN when the socket is full. Returns 0 when sent
- * or queued, or -errno when the session could not take it, in which case the
- * callee closes it (rpc_remove_session() runs before it returns).
- */
-typedef int (*rpc_push_fn)(struct session *s, struct rpc_reply *out, bool droppable,
-			   void *data);
-
-/* Handles a SubscribeRequest (from rpc_dispatch()). */
-void rpc_subscribe(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
-		   struct arena *arena, struct rpc_reply *out);
-
-/* Frees @s's subscription (rpc_remove_session()). */
-void rpc_unsubscribe(struct rpc *rpc, struct session *s);
-
-/* Notes frames reclaimed from session @s for the next tick's RECLAIMED events. */
-void rpc_note_reclaim(struct rpc *rpc, const struct session *s, const struct pool *p,
-		      uint32_t frames);
-
-/*
- * Every RPC_TICK_MS while rpc->n_subscribed: sends each subscriber the events
- * due (STATUS at most every interval_ms per pool, DRY, HELD_TOO_LONG,
- * RECLAIMED, GONE) through @push. @arena is reset before it returns.
- */
-void rpc_tick(struct rpc *rpc, struct arena *arena, rpc_push_fn push, void *data);
-
 /* Counts a request that could not be decoded (GetDaemonStats). */
 void rpc_count_undecodable(struct rpc *rpc);
-
-/*
- * Fills @out with a failure reply to request @id: @error (negative errno) as
- * its HRESULT, and the printf-formatted message (kept in @arena).
- */
-void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -258,7 +258,7 @@ static int connection_serve_one(struct connection *s)
 				"the daemon accepts no file descriptors; %zu closed", n_dropped);
 	} else {
 		rpc_dispatch(srv->rpc, &s->session, req, &srv->arena, &out);
-		if (srv->rpc->n_subscribed)
+		if (events_active(&srv->rpc->events))
 			server_tick_start(srv);
 	}
 reply:

@@ -45,7 +45,7 @@ int connection_new(struct server *srv, int fd, const struct ucred *cred, const g
 		   size_t n_groups);
 
 /*
- * rpc_tick()'s rpc_push_fn: sends an event to the connection whose session
+ * events_tick()'s events_push_fn: sends an event to the connection whose session
  * is @rs; closes the connection when it cannot take it.
  */
 int connection_push(struct session *rs, struct rpc_reply *out, bool droppable, void *data);

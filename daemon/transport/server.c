@@ -330,16 +330,17 @@ static void server_on_tick(uv_timer_t *t)
 {
 	struct server *srv = t->data;
 
-	rpc_tick(srv->rpc, &srv->arena, connection_push, srv);
+	events_tick(&srv->rpc->events, &srv->arena, connection_push, srv);
 	/* Nobody subscribed any more: no wake-ups for nothing. */
-	if (!srv->rpc->n_subscribed)
+	if (!events_active(&srv->rpc->events))
 		uv_timer_stop(&srv->tick_timer);
 }
 
 void server_tick_start(struct server *srv)
 {
 	if (!srv->closing && !uv_is_active((uv_handle_t *)&srv->tick_timer))
-		uv_timer_start(&srv->tick_timer, server_on_tick, RPC_TICK_MS, RPC_TICK_MS);
+		uv_timer_start(&srv->tick_timer, server_on_tick, EVENTS_TICK_MS,
+			       EVENTS_TICK_MS);
 }
 
 static void server_on_listen_closed(uv_handle_t *h)

@@ -33,7 +33,7 @@ struct server {
 	struct rpc *rpc; /* borrowed */
 	uv_poll_t listen_poll;
 	uv_timer_t accept_timer; /* resumes accepting after EMFILE */
-	uv_timer_t tick_timer;   /* rpc_tick(), while any session is subscribed */
+	uv_timer_t tick_timer;   /* events_tick(), while any session is subscribed */
 	int listen_fd;
 	char *socket_path;
 	bool owns_path; /* bound by us: unlinked at close */
@@ -74,7 +74,7 @@ void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 /* Closes the connection of session @s: rpc_collect()'s evict callback (@data: the server). */
 void server_evict(struct session *s, void *data);
 
-/* Starts rpc_tick() every RPC_TICK_MS, until nobody is subscribed. */
+/* Starts events_tick() every EVENTS_TICK_MS, until nobody is subscribed. */
 void server_tick_start(struct server *srv);
 
 /* Connections (each one client's session) open right now. */
