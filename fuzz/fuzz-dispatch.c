@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fuzz-dispatch: the request dispatcher (rpc.c) against real pools, without
+ * fuzz-dispatch: the request dispatcher (dispatch.c) against real pools, without
  * sockets. Each input builds a fresh daemon state (a storage with four pools
  * in memfds, an rpc, two sessions), plays a script of datagrams and client
  * actions against it, and ends every session, so no input leaves anything
@@ -60,6 +60,7 @@
 #include "proto/fastpath.h"
 #include "fuzz/fuzz.h"
 #include "daemon/util/log.h"
+#include "daemon/rpc/dispatch.h"
 #include "daemon/rpc/rpc.h"
 #include "proto/wire.h"
 

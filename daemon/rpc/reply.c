@@ -33,15 +33,10 @@ char *arena_strdup(struct arena *arena, const char *text)
 	return s ? memcpy(s, text, len) : NULL;
 }
 
-void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
-		     const char *fmt, ...)
+void rpc_reply_verror(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
+		      const char *fmt, va_list ap)
 {
-	va_list ap;
-	char *message;
-
-	va_start(ap, fmt);
-	message = arena_vprintf(arena, fmt, ap);
-	va_end(ap);
+	char *message = arena_vprintf(arena, fmt, ap);
 
 	ksalloc__reply__init(&out->msg);
 	out->msg.id = id;
@@ -49,6 +44,16 @@ void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, in
 	out->msg.message = message ? message : (char *)"out of memory while describing an error";
 	out->fds = NULL;
 	out->n_fds = 0;
+}
+
+void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rpc_reply_verror(out, arena, id, error, fmt, ap);
+	va_end(ap);
 }
 
 void rpc_reply_ok(struct rpc_reply *out, uint32_t id, Ksalloc__Reply__BodyCase body)

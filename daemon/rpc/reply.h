@@ -7,6 +7,7 @@
  * one for a request it could not decode; transport packs and sends it.
  */
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ struct rpc_reply {
  */
 void rpc_reply_error(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* rpc_reply_error() with a va_list. */
+void rpc_reply_verror(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
+		      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* Fills @out with a success reply to request @id whose body is @body (still to be set). */
 void rpc_reply_ok(struct rpc_reply *out, uint32_t id, Ksalloc__Reply__BodyCase body);

@@ -2,8 +2,13 @@
 #pragma once
 
 /*
- * Request handlers: a decoded request in, a reply out. No libuv and no socket
- * calls here; transport (server.c, connection.c) owns the bytes and the fds.
+ * rpc: what the daemon knows of its clients and how it answers them. No
+ * libuv and no socket calls here; transport (server.c, connection.c) owns
+ * the bytes and the fds.
+ *
+ * This file is the state: limits and policy, the list of sessions, the
+ * request counters, the events. Requests go through dispatch.h to the
+ * handlers (handlers.h), which read and change that state.
  */
 
 #include <stdbool.h>
@@ -92,23 +97,3 @@ bool rpc_pool_remove(struct rpc *rpc, struct pool *p);
  * keeps to it), which must close the session.
  */
 void rpc_collect(struct rpc *rpc, void (*evict)(struct session *s, void *data), void *data);
-
-/*
- * The status of pool @pool_id for session @s, for the hand-written fast path
- * (proto/fastpath.h). Returns 0, or -errno when the request needs the full
- * path to be answered (no hello yet, no such pool, not allowed): the caller
- * then decodes and dispatches it as any other, which replies with the error.
- */
-int rpc_status_fast(struct rpc *rpc, const struct session *s, uint32_t pool_id,
-		    struct framing *ret_framing, uint32_t *ret_allocated);
-
-/*
- * Handles @req for session @s and fills @out. Everything @out points to lives
- * in @arena until the caller resets it. Never fails: a failure is a reply
- * with an HRESULT and a message.
- */
-void rpc_dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request *req,
-		  struct arena *arena, struct rpc_reply *out);
-
-/* Counts a request that could not be decoded (GetDaemonStats). */
-void rpc_count_undecodable(struct rpc *rpc);

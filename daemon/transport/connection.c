@@ -11,6 +11,7 @@
 
 #include "proto/fastpath.h"
 #include "common/macro.h"
+#include "daemon/rpc/dispatch.h"
 #include "daemon/util/log.h"
 #include "daemon/transport/server.h"
 #include "proto/wire.h"
