@@ -5,16 +5,20 @@
  * Transport: the listening socket and its connections on a libuv loop. With
  * connection.c, the only code that includes uv.h. It moves datagrams and fds
  * (through proto/wire.h) and hands decoded requests to rpc.
+ *
+ * The server accepts, owns the list of connections and the events' timer;
+ * each connection tells it through struct connection_callbacks when it
+ * closes and when the timer may be needed.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
-#include "proto/arena.h"
+#include "common/list.h"
 #include "daemon/rpc/rpc.h"
-
-struct connection;
+#include "daemon/rpc/session.h"
+#include "daemon/transport/connection.h"
 
 struct server_options {
 	/*
@@ -31,6 +35,7 @@ struct server_options {
 struct server {
 	uv_loop_t *loop;
 	struct rpc *rpc; /* borrowed */
+	struct connection_context conn; /* what its connections share */
 	uv_poll_t listen_poll;
 	uv_timer_t accept_timer; /* resumes accepting after EMFILE */
 	uv_timer_t tick_timer;   /* events_tick(), while any session is subscribed */
@@ -39,16 +44,10 @@ struct server {
 	bool owns_path; /* bound by us: unlinked at close */
 	uint32_t max_sessions;
 	uint32_t max_sessions_per_uid;
-	uint32_t max_message_size;
 
-	struct connection *connections; /* doubly linked, newest first */
+	struct list connections; /* struct connection, newest first */
 	uint32_t n_connections;
 	bool closing;
-
-	/* One loop thread, one request at a time: shared scratch, no malloc per request. */
-	uint8_t *rx_buf;
-	uint8_t *tx_buf;
-	struct arena arena;
 };
 
 /*
@@ -73,9 +72,6 @@ void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 
 /* Closes the connection of session @s: rpc_collect()'s evict callback (@data: the server). */
 void server_evict(struct session *s, void *data);
-
-/* Starts events_tick() every EVENTS_TICK_MS, until nobody is subscribed. */
-void server_tick_start(struct server *srv);
 
 /* Connections (each one client's session) open right now. */
 uint32_t server_connection_count(const struct server *srv);
