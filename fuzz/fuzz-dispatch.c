@@ -129,7 +129,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_keep_stderr();
 	log_set_level(LOG_LEVEL_DEBUG);
 	trace = getenv("KSALLOC_FUZZ_TRACE") != NULL;
-	/* As server.c: twice the largest datagram, kept across requests. */
+	/* As transport's connection context: twice the largest datagram, kept across requests. */
 	fuzz_check(arena_init(&arena, 2 * TX_BYTES) == 0, "arena_init");
 
 	h.protocol_version = WIRE_PROTOCOL_VERSION;
