@@ -71,13 +71,6 @@ void handle_open_pool(struct rpc_call *c)
 		c->reply->msg.open_pool = r;
 }
 
-static bool framing_equal(const struct framing *a, const struct framing *b)
-{
-	return a->options_flags == b->options_flags && a->pool_type == b->pool_type &&
-	       a->frames == b->frames && a->frame_size == b->frame_size &&
-	       a->file_alignment == b->file_alignment;
-}
-
 /* Checks a framing from a client: the reply says which field breaks which rule. */
 static bool framing_acceptable(struct rpc_call *c, const struct framing *f, const char *what)
 {
@@ -195,7 +188,7 @@ void handle_create_pool(struct rpc_call *c)
 	}
 	if (p && !call_allows(c, p, ACCESS_WRITE, "create"))
 		return;
-	if (p && !framing_equal(&p->framing, &f)) {
+	if (p && !pool_has_framing(p, &f)) {
 		call_fail(c, -EEXIST,
 			  "create: pool %s exists with another framing (Frames=%u FrameSize=%u "
 			  "FileAlignment=0x%x)",
@@ -302,7 +295,7 @@ void handle_reshape_pool(struct rpc_call *c)
 		call_fail(c, -EBUSY, "reshape: %u frames of pool %s are held", owned, p->name);
 		return;
 	}
-	if (!framing_equal(&p->framing, &f)) {
+	if (!pool_has_framing(p, &f)) {
 		struct backend_error why;
 
 		err = pool_reshape(p, &f, &why);
