@@ -17,12 +17,8 @@
 
 #include "common/list.h"
 #include "daemon/rpc/events.h"
-#include "daemon/rpc/reply.h"
 #include "daemon/rpc/session.h"
-#include "daemon/storage/access.h"
 #include "daemon/storage/storage.h"
-#include "proto/arena.h"
-#include "proto/protocol.h"
 #include "shm/framing.h"
 
 struct rpc_limits {
