@@ -59,6 +59,11 @@ struct rpc {
 	struct events events; /* every subscription */
 };
 
+/*
+ * Fills @rpc for the pools of @storage (borrowed), with no session yet. @rpc
+ * must stay where it is afterwards: its session list and its events point
+ * into it.
+ */
 void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
 	      const struct rpc_policy *policy);
 
