@@ -49,8 +49,10 @@ THIRD_PARTY = ["protobuf-c/", "uv.h", "systemd/", "ini.h", "json-c/", "check.h",
 # sys/socket.h: storage and rpc make no socket calls (transport and proto/wire.c do).
 NO_SOCKETS = ["daemon/storage", "daemon/rpc"]
 
-# Cycles still to be broken (the restructuring issue): reported, not failed, until gone.
-KNOWN_CYCLES = {"daemon/transport/server -> daemon/transport/session -> daemon/transport/server"}
+# Cycles still to be broken: reported, not failed, until gone. None is left: a cycle
+# found now fails the build. (Transport's server <-> session was the last: a
+# connection reports to its server through callbacks now.)
+KNOWN_CYCLES = set()
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 GENERATED = {"proto/ksalloc.pb-c.h"}

@@ -17,10 +17,10 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "common/macro.h"
 #include "daemon/storage/backend.h"
 #include "shm/layout.h"
 
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)
 #define POOL_BACKEND_SIZE sizeof(((struct pool_config *)NULL)->backend)
 

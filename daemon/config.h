@@ -26,7 +26,10 @@
  *   frames = 8                  required
  *   frame_size = 3110400        required; K, M, G suffixes
  *   alignment = 64              bytes, a power of two up to 4096; default 1
- *   backend = memfd             default memfd (the only backend so far)
+ *   backend = memfd             default memfd; or hugetlb, udmabuf, dmaheap:<heap>, or
+ *                               device: whichever hardware backend the machine has
+ *   optional = no               yes: on a machine without its backend, start without it
+ *   lock = no                   yes: lock its pages in memory
  *   owner = ksalloc             user name or uid; default: the daemon's own user
  *   group = video               group name or gid; default: the daemon's own group
  *   mode = 0660                 octal, as for files: r sees the pool, w opens it (access.h)

@@ -115,7 +115,7 @@ static void update_status(struct daemon *d)
 	char status[sizeof(d->status)];
 
 	snprintf(status, sizeof(status), "Serving %zu pools to %u sessions",
-		 storage_count(d->storage), server_session_count(d->server));
+		 storage_count(d->storage), server_connection_count(d->server));
 	if (strcmp(status, d->status) == 0)
 		return;
 	strcpy(d->status, status);

@@ -14,13 +14,6 @@ static const struct pool_config *config_pool(const struct daemon_config *cfg, co
 	return NULL;
 }
 
-static bool same_framing(const struct framing *a, const struct framing *b)
-{
-	return a->options_flags == b->options_flags && a->pool_type == b->pool_type &&
-	       a->frames == b->frames && a->frame_size == b->frame_size &&
-	       a->file_alignment == b->file_alignment;
-}
-
 static int add_pool(struct storage *storage, const struct daemon_config *cfg,
 		    const struct pool_config *pc, const char *path)
 {
@@ -76,7 +69,7 @@ static void update_pool(struct pool *p, const struct pool_config *pc, const char
 		p->removing = false;
 		log_info("pool %s: back in the config: it stays", p->name);
 	}
-	if (!same_framing(&p->framing, f) || !same_backend(p, pc)) {
+	if (!pool_has_framing(p, f) || !same_backend(p, pc)) {
 		log_warning("%s:%u: [pool %s]: framing, backend or lock changed (now %u frames of "
 			    "%u bytes, alignment %u, %s%s; the config asks %u of %u, alignment %u, "
 			    "%s%s): refused, the pool keeps running unchanged; remove it from the "

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fuzz-dispatch: the request dispatcher (rpc.c) against real pools, without
+ * fuzz-dispatch: the request dispatcher (dispatch.c) against real pools, without
  * sockets. Each input builds a fresh daemon state (a storage with four pools
  * in memfds, an rpc, two sessions), plays a script of datagrams and client
  * actions against it, and ends every session, so no input leaves anything
@@ -29,20 +29,20 @@
  *               7    the client releases frames (payload: which of its pools, bit 0
  *                    of the next byte: all it holds, else the 4-byte index and
  *                    4-byte generation that follow)
- *             after 5 and 7 the daemon does its housekeeping (rpc_tick() for the
+ *             after 5 and 7 the daemon does its housekeeping (events_tick() for the
  *             subscribers, every event packed and decoded, then rpc_collect()),
  *             which closes a session that holds more than its frame quota
  *     2 bytes length, little endian
  *     length bytes (what is left, if fewer)
  *
- * A request datagram goes the way session.c takes it: unpacked into the
+ * A request datagram goes the way connection.c takes it: unpacked into the
  * arena (one that does not decode, or is larger than max_message_size, gets
  * the error reply), rpc_dispatch(), wire_pack() of the reply into a buffer of
  * max_message_size (it must fit), arena_reset(). Every reply must echo the
  * request's id, carry a message when it fails, and carry the pool's (valid)
  * fd when it opens one; the client must be able to decode it.
  *
- * session.c answers a status request by pool id by hand when it can
+ * connection.c answers a status request by pool id by hand when it can
  * (proto/fastpath.h, rpc_status_fast()), and everything else through
  * protobuf-c. Here both paths answer every such request: where the fast one
  * answers, the full one must answer with the same bytes; where it declines,
@@ -56,9 +56,11 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "common/macro.h"
 #include "proto/fastpath.h"
 #include "fuzz/fuzz.h"
 #include "daemon/util/log.h"
+#include "daemon/rpc/dispatch.h"
 #include "daemon/rpc/rpc.h"
 #include "proto/wire.h"
 
@@ -100,7 +102,7 @@ static const gid_t session0_groups[] = { 44, 27 };
 struct world {
 	struct storage *storage;
 	struct rpc rpc;
-	struct rpc_session sessions[N_SESSIONS];
+	struct session sessions[N_SESSIONS];
 	bool live[N_SESSIONS];
 	uint8_t flags;
 	uint32_t max_message;
@@ -127,7 +129,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_keep_stderr();
 	log_set_level(LOG_LEVEL_DEBUG);
 	trace = getenv("KSALLOC_FUZZ_TRACE") != NULL;
-	/* As server.c: twice the largest datagram, kept across requests. */
+	/* As transport's connection context: twice the largest datagram, kept across requests. */
 	fuzz_check(arena_init(&arena, 2 * TX_BYTES) == 0, "arena_init");
 
 	h.protocol_version = WIRE_PROTOCOL_VERSION;
@@ -141,18 +143,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void session_start(struct world *w, int i)
+static void add_session(struct world *w, int i)
 {
 	int r;
 
 	if (i == 0)
-		r = rpc_session_init(&w->rpc, &w->sessions[0], 100, 1000, 1000, session0_groups,
-				     sizeof(session0_groups) / sizeof(session0_groups[0]));
+		r = rpc_add_session(&w->rpc, &w->sessions[0], 100, 1000, 1000, session0_groups,
+				    ELEMENTSOF(session0_groups));
 	else if (w->flags & FLAG_ROOT)
-		r = rpc_session_init(&w->rpc, &w->sessions[1], 101, 0, 0, NULL, 0);
+		r = rpc_add_session(&w->rpc, &w->sessions[1], 101, 0, 0, NULL, 0);
 	else
-		r = rpc_session_init(&w->rpc, &w->sessions[1], 101, 2000, 2000, NULL, 0);
-	fuzz_check(r == 0, "rpc_session_init: %s", strerror(-r));
+		r = rpc_add_session(&w->rpc, &w->sessions[1], 101, 2000, 2000, NULL, 0);
+	fuzz_check(r == 0, "rpc_add_session: %s", strerror(-r));
 	w->live[i] = true;
 }
 
@@ -193,7 +195,7 @@ static void world_init(struct world *w, uint8_t flags, uint8_t quotas)
 	*w = (struct world){ .flags = flags, .max_message = limits.max_message_size };
 	r = storage_new(&w->storage);
 	fuzz_check(r == 0, "storage_new: %s", strerror(-r));
-	for (size_t i = 0; i < sizeof(config_pools) / sizeof(config_pools[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(config_pools); i++) {
 		struct pool *p;
 		struct pool_options o = {
 			.name = config_pools[i].name,
@@ -230,7 +232,7 @@ static void world_check(const struct world *w)
 				continue;
 			attached++;
 			for (int i = 0; i < N_SESSIONS; i++) {
-				const struct rpc_session *s = &w->sessions[i];
+				const struct session *s = &w->sessions[i];
 
 				if (!w->live[i] || s->id != sid)
 					continue;
@@ -245,7 +247,7 @@ static void world_check(const struct world *w)
 			   p->name, p->n_attached, attached);
 	}
 	for (int i = 0; i < N_SESSIONS; i++) {
-		const struct rpc_session *s = &w->sessions[i];
+		const struct session *s = &w->sessions[i];
 
 		if (!w->live[i])
 			continue;
@@ -373,7 +375,7 @@ static void relocate_pool_id(const struct world *w, Ksalloc__Request *req)
 }
 
 /*
- * session_serve_fast(): the fast path's answer to @data in tx_fast. Returns its
+ * connection_serve_fast(): the fast path's answer to @data in tx_fast. Returns its
  * length; 0 when it leaves the datagram to the full path, -errno when it parsed
  * it but the daemon declined (the full path must then fail).
  */
@@ -394,10 +396,10 @@ static ssize_t serve_fast(struct world *w, int i, const uint8_t *data, size_t le
 	return n;
 }
 
-/* One datagram from session @i, the way session.c serves it. */
+/* One datagram from session @i, the way connection.c serves it. */
 static void request(struct world *w, int i, const uint8_t *data, size_t len)
 {
-	struct rpc_session *s = &w->sessions[i];
+	struct session *s = &w->sessions[i];
 	Ksalloc__Request *req = NULL;
 	Ksalloc__Reply *back;
 	struct rpc_reply out;
@@ -444,34 +446,34 @@ static void request(struct world *w, int i, const uint8_t *data, size_t len)
 }
 
 /* server_evict(): the session is closed; a new one connects in its place afterwards. */
-static void evict(struct rpc_session *s, void *data)
+static void evict(struct session *s, void *data)
 {
 	struct world *w = data;
 	int i = s == &w->sessions[0] ? 0 : 1;
 
 	fuzz_check(s == &w->sessions[i] && w->live[i], "evicting a session that is not live");
-	rpc_session_deinit(&w->rpc, s);
+	rpc_remove_session(&w->rpc, s);
 	w->live[i] = false;
 }
 
 /* A client connects as session @i (again) and, unless the flags say not to, says hello. */
-static void session_connect(struct world *w, int i)
+static void connect_session(struct world *w, int i)
 {
-	session_start(w, i);
+	add_session(w, i);
 	if (!(w->flags & FLAG_NO_HELLO))
 		request(w, i, hello, hello_len);
 }
 
-/* Session @i hangs up (session_close()), and a new client connects in its place. */
-static void session_reconnect(struct world *w, int i)
+/* Session @i hangs up (connection_close()), and a new client connects in its place. */
+static void reconnect_session(struct world *w, int i)
 {
-	rpc_session_deinit(&w->rpc, &w->sessions[i]);
+	rpc_remove_session(&w->rpc, &w->sessions[i]);
 	w->live[i] = false;
-	session_connect(w, i);
+	connect_session(w, i);
 }
 
-/* session_push(): every event a subscriber gets must pack, fit and decode as a client reads it. */
-static int push_event(struct rpc_session *s, struct rpc_reply *out, bool droppable, void *data)
+/* connection_push(): every event a subscriber gets must pack, fit and decode as a client reads it. */
+static int push_event(struct session *s, struct rpc_reply *out, bool droppable, void *data)
 {
 	static uint8_t tx[1u << 20];
 	struct world *w = data;
@@ -499,18 +501,18 @@ static void housekeeping(struct world *w)
 
 	if (!arena.first)
 		fuzz_check(arena_init(&arena, 1u << 16) == 0, "arena_init");
-	rpc_tick(&w->rpc, &arena, push_event, w);
+	events_tick(&w->rpc.events, &arena, push_event, w);
 	rpc_collect(&w->rpc, evict, w);
 	for (int i = 0; i < N_SESSIONS; i++)
 		if (!w->live[i])
-			session_connect(w, i);
+			connect_session(w, i);
 }
 
 /* The pool of session @s's binding number @pick, or NULL; *ret_slot is its slot. */
-static struct pool *bound_pool(struct world *w, const struct rpc_session *s, uint8_t pick,
+static struct pool *bound_pool(struct world *w, const struct session *s, uint8_t pick,
 			       uint32_t *ret_slot)
 {
-	const struct rpc_binding *b;
+	const struct binding *b;
 	struct pool *p;
 
 	if (s->n_bindings == 0)
@@ -526,7 +528,7 @@ static struct pool *bound_pool(struct world *w, const struct rpc_session *s, uin
 /* The client of session @i acquires frames of a pool it opened, as libksalloc does. */
 static void client_acquire(struct world *w, int i, struct fuzz_reader *in)
 {
-	const struct rpc_session *s = &w->sessions[i];
+	const struct session *s = &w->sessions[i];
 	uint8_t pick = fuzz_u8(in), count = 1 + fuzz_u8(in) % 4;
 	uint32_t slot, hint = 0, index, generation;
 	struct pool *p = bound_pool(w, s, pick, &slot);
@@ -542,7 +544,7 @@ static void client_acquire(struct world *w, int i, struct fuzz_reader *in)
 /* The client of session @i releases one frame by handle, or every frame it holds. */
 static void client_release(struct world *w, int i, struct fuzz_reader *in)
 {
-	const struct rpc_session *s = &w->sessions[i];
+	const struct session *s = &w->sessions[i];
 	uint8_t pick = fuzz_u8(in), how = fuzz_u8(in);
 	uint32_t index = fuzz_u32(in), generation = fuzz_u32(in), slot;
 	struct pool *p = bound_pool(w, s, pick, &slot);
@@ -598,7 +600,7 @@ static void reload(struct world *w, struct fuzz_reader *in)
 	config_of((uint8_t)((flags & ~FLAG_SMALL_MESSAGES) | (w->flags & FLAG_SMALL_MESSAGES)),
 		  quotas, &limits, &policy);
 	rpc_configure(&w->rpc, &limits, &policy);
-	if (drop < sizeof(config_pools) / sizeof(config_pools[0])) {
+	if (drop < ELEMENTSOF(config_pools)) {
 		struct pool *p = storage_find(w->storage, config_pools[drop].name);
 
 		if (p && p->from_config && !p->removing)
@@ -613,8 +615,8 @@ static void world_deinit(struct world *w)
 
 	for (int i = 0; i < N_SESSIONS; i++)
 		if (w->live[i])
-			rpc_session_deinit(&w->rpc, &w->sessions[i]);
-	fuzz_check(w->rpc.n_sessions == 0 && !w->rpc.sessions, "%u sessions left",
+			rpc_remove_session(&w->rpc, &w->sessions[i]);
+	fuzz_check(w->rpc.n_sessions == 0 && list_empty(&w->rpc.sessions), "%u sessions left",
 		   w->rpc.n_sessions);
 	/* rpc.h: a pool a client created goes with its last session, unless the config keeps them. */
 	while ((p = storage_next(w->storage, &id)))
@@ -632,7 +634,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	world_init(&w, flags, quotas);
 	for (int i = 0; i < N_SESSIONS; i++)
-		session_connect(&w, i);
+		connect_session(&w, i);
 
 	for (int chunk = 0; chunk < MAX_CHUNKS && fuzz_left(&in) > 0; chunk++) {
 		uint8_t what = fuzz_u8(&in);
@@ -649,7 +651,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			reload(&w, &part);
 			break;
 		case OP_CLOSE:
-			session_reconnect(&w, i);
+			reconnect_session(&w, i);
 			break;
 		case OP_ACQUIRE:
 			client_acquire(&w, i, &part);
@@ -665,7 +667,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default:
 			/* wire_recv() cannot tell an empty datagram from a hang-up: both close. */
 			if (part.size == 0)
-				session_reconnect(&w, i);
+				reconnect_session(&w, i);
 			else
 				request(&w, i, part.data, part.size);
 			break;

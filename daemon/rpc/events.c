@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
- * Subscriptions: the events a subscribed session receives (ksalloc.proto,
- * SubscribeRequest). Frames change hands in shared memory without a word to
- * the daemon, so it looks: every RPC_TICK_MS while anyone is subscribed, it
- * reads each subscribed pool's counters and holders (one pass over the
- * ownership words, as a status request does) and sends what changed.
- */
+#include "daemon/rpc/events.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/macro.h"
+#include "daemon/rpc/marshal.h"
 #include "daemon/util/log.h"
-#include "daemon/rpc/rpc.h"
 
 #define INTERVAL_DEFAULT_MS 100
 #define INTERVAL_MIN_MS 10
@@ -34,7 +30,7 @@ struct held_note {
 	uint64_t since_ms;
 };
 
-struct rpc_subscription {
+struct subscription {
 	char name[SHM_NAME_MAX]; /* "": every pool the session may see */
 	uint32_t interval_ms;
 	uint32_t hold_ms; /* 0: no HELD_TOO_LONG */
@@ -45,7 +41,12 @@ struct rpc_subscription {
 	uint64_t ticks;
 };
 
-void rpc_unsubscribe(struct rpc *rpc, struct rpc_session *s)
+void events_init(struct events *ev, struct storage *storage, const struct list *sessions)
+{
+	*ev = (struct events){ .storage = storage, .sessions = sessions };
+}
+
+void events_unsubscribe(struct events *ev, struct session *s)
 {
 	if (!s->sub)
 		return;
@@ -53,80 +54,50 @@ void rpc_unsubscribe(struct rpc *rpc, struct rpc_session *s)
 	free(s->sub->held);
 	free(s->sub);
 	s->sub = NULL;
-	rpc->n_subscribed--;
+	ev->n_subscribed--;
 }
 
-void rpc_subscribe(struct rpc *rpc, struct rpc_session *s, const Ksalloc__Request *req,
-		   struct arena *arena, struct rpc_reply *out)
+int events_subscribe(struct events *ev, struct session *s, const char *name,
+		     uint32_t interval_ms, uint32_t hold_ms)
 {
-	const Ksalloc__SubscribeRequest *q = req->subscribe;
-	const char *problem = q->name[0] ? shm_name_problem(q->name) : NULL;
-	struct peer peer = rpc_session_peer(s);
-	Ksalloc__SubscribeReply *r;
-	struct rpc_subscription *sub;
-	struct pool *p;
-	uint32_t id = 0;
+	struct subscription *sub = calloc(1, sizeof(*sub));
 
-	if (problem) {
-		rpc_reply_error(out, arena, req->id, -EINVAL, "subscribe: %s", problem);
-		return;
-	}
-	p = q->name[0] ? storage_find(rpc->storage, q->name) : NULL;
-	if (q->name[0] && (!p || !access_allows(&p->access, &peer, ACCESS_READ))) {
-		/* Not there and not to be seen are one answer, as for status. */
-		rpc_reply_error(out, arena, req->id, -ENOENT,
-				"subscribe: no pool named \"%s\" (ksallocctl list shows the pools)",
-				q->name);
-		return;
-	}
-	r = ARENA_NEW(arena, Ksalloc__SubscribeReply, ksalloc__subscribe_reply__init);
-	sub = calloc(1, sizeof(*sub));
-	if (!r || !sub) {
-		free(sub);
-		rpc_reply_error(out, arena, req->id, -ENOMEM, "daemon out of memory");
-		return;
-	}
-	snprintf(sub->name, sizeof(sub->name), "%s", q->name);
-	sub->interval_ms = q->interval_ms ? q->interval_ms : INTERVAL_DEFAULT_MS;
+	if (!sub)
+		return -ENOMEM;
+	snprintf(sub->name, sizeof(sub->name), "%s", name);
+	sub->interval_ms = interval_ms ? interval_ms : INTERVAL_DEFAULT_MS;
 	if (sub->interval_ms < INTERVAL_MIN_MS)
 		sub->interval_ms = INTERVAL_MIN_MS;
-	sub->hold_ms = q->hold_threshold_ms;
-	rpc_unsubscribe(rpc, s); /* a new subscription replaces the old */
+	sub->hold_ms = hold_ms;
+	events_unsubscribe(ev, s); /* a new subscription replaces the old */
 	s->sub = sub;
-	rpc->n_subscribed++;
-	while ((p = storage_next(rpc->storage, &id)))
-		r->pools += !q->name[0] ? access_allows(&p->access, &peer, ACCESS_READ) :
-					  strcmp(p->name, q->name) == 0;
-	ksalloc__reply__init(&out->msg);
-	out->msg.id = req->id;
-	out->msg.body_case = KSALLOC__REPLY__BODY_SUBSCRIBE;
-	out->msg.subscribe = r;
-	out->fds = NULL;
-	out->n_fds = 0;
+	ev->n_subscribed++;
 	log_debug("session %u (%s): subscribed to %s, every %u ms", s->id, s->name,
-		  q->name[0] ? q->name : "every pool", sub->interval_ms);
+		  name[0] ? name : "every pool", sub->interval_ms);
+	return 0;
 }
 
-void rpc_note_reclaim(struct rpc *rpc, const struct rpc_session *s, const struct pool *p,
-		      uint32_t frames)
+void events_note_reclaim(struct events *ev, const struct session *s, const struct pool *p,
+			 uint32_t frames)
 {
-	struct rpc_reclaim *n;
+	struct events_reclaim *n;
 
-	if (!rpc->n_subscribed)
+	if (!ev->n_subscribed)
 		return;
-	if (rpc->n_reclaims == RPC_RECLAIMS_MAX) {
-		memmove(rpc->reclaims, rpc->reclaims + 1, sizeof(rpc->reclaims[0]) * (RPC_RECLAIMS_MAX - 1));
-		rpc->n_reclaims--;
+	if (ev->n_reclaims == EVENTS_RECLAIMS_MAX) {
+		memmove(ev->reclaims, ev->reclaims + 1,
+			sizeof(ev->reclaims[0]) * (EVENTS_RECLAIMS_MAX - 1));
+		ev->n_reclaims--;
 	}
-	n = &rpc->reclaims[rpc->n_reclaims++];
-	*n = (struct rpc_reclaim){ .pool_id = p->id, .session_id = s->id, .pid = (uint32_t)s->pid,
-				   .uid = (uint32_t)s->uid, .frames = frames,
-				   .time_ms = pool_now_ms() };
+	n = &ev->reclaims[ev->n_reclaims++];
+	*n = (struct events_reclaim){ .pool_id = p->id, .session_id = s->id,
+				      .pid = (uint32_t)s->pid, .uid = (uint32_t)s->uid,
+				      .frames = frames, .time_ms = pool_now_ms() };
 	snprintf(n->pool, sizeof(n->pool), "%s", p->name);
 	snprintf(n->name, sizeof(n->name), "%s", s->name);
 }
 
-static struct watch *find_watch(struct rpc_subscription *sub, uint32_t pool_id)
+static struct watch *find_watch(struct subscription *sub, uint32_t pool_id)
 {
 	for (uint32_t i = 0; i < sub->n_watches; i++)
 		if (sub->watches[i].pool_id == pool_id)
@@ -134,7 +105,7 @@ static struct watch *find_watch(struct rpc_subscription *sub, uint32_t pool_id)
 	return NULL;
 }
 
-static struct watch *add_watch(struct rpc_subscription *sub, const struct pool *p)
+static struct watch *add_watch(struct subscription *sub, const struct pool *p)
 {
 	struct watch *grown = reallocarray(sub->watches, sub->n_watches + 1, sizeof(*grown));
 
@@ -146,8 +117,6 @@ static struct watch *add_watch(struct rpc_subscription *sub, const struct pool *
 	return &grown[sub->n_watches++];
 }
 
-
-
 /* FNV-1a over what a STATUS shows, ages left out: they change all the time. */
 static uint64_t fingerprint(const Ksalloc__GetStatusReply *st)
 {
@@ -155,7 +124,7 @@ static uint64_t fingerprint(const Ksalloc__GetStatusReply *st)
 			 st->timeouts, st->reclaimed, st->committed, st->sessions };
 	uint64_t h = 0xcbf29ce484222325u;
 
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(v); i++)
 		h = (h ^ v[i]) * 0x100000001b3u;
 	for (size_t i = 0; i < st->n_holders; i++)
 		h = (h ^ ((uint64_t)st->holders[i]->session_id << 32 | st->holders[i]->frames_held)) *
@@ -177,20 +146,19 @@ static Ksalloc__Event *new_event(struct arena *arena, Ksalloc__Event__Kind kind,
 }
 
 /* Pushes @e to @s. Returns what @push returns; -ENOMEM when @e is NULL. */
-static int push_event(struct rpc_session *s, Ksalloc__Event *e, bool droppable, rpc_push_fn push,
+static int push_event(struct session *s, Ksalloc__Event *e, bool droppable, events_push_fn push,
 		      void *data)
 {
-	struct rpc_reply out = { .fds = NULL, .n_fds = 0 };
+	struct rpc_reply out;
 
 	if (!e)
 		return -ENOMEM;
-	ksalloc__reply__init(&out.msg);
-	out.msg.body_case = KSALLOC__REPLY__BODY_EVENT;
+	rpc_reply_ok(&out, 0, KSALLOC__REPLY__BODY_EVENT);
 	out.msg.event = e;
 	return push(s, &out, droppable, data);
 }
 
-static bool held_noted(const struct rpc_subscription *sub, uint32_t pool_id, uint32_t session,
+static bool held_noted(const struct subscription *sub, uint32_t pool_id, uint32_t session,
 		       uint64_t since_ms)
 {
 	for (uint32_t i = 0; i < sub->n_held; i++)
@@ -201,7 +169,7 @@ static bool held_noted(const struct rpc_subscription *sub, uint32_t pool_id, uin
 }
 
 /* Forgets notes of frames no longer held as they were: the note list stays short. */
-static void held_prune(struct rpc_subscription *sub, const struct pool *p, const uint64_t *oldest)
+static void held_prune(struct subscription *sub, const struct pool *p, const uint64_t *oldest)
 {
 	uint32_t kept = 0;
 
@@ -222,10 +190,10 @@ static void held_prune(struct rpc_subscription *sub, const struct pool *p, const
 }
 
 /* HELD_TOO_LONG for each session of @p whose oldest frame is older than the threshold. */
-static int check_held(struct rpc *rpc, struct rpc_session *s, const struct pool *p,
-		      struct arena *arena, uint64_t now, rpc_push_fn push, void *data)
+static int check_held(struct events *ev, struct session *s, const struct pool *p,
+		      struct arena *arena, uint64_t now, events_push_fn push, void *data)
 {
-	struct rpc_subscription *sub = s->sub;
+	struct subscription *sub = s->sub;
 	uint32_t n_slots = p->layout.n_slots;
 	uint32_t *held = arena_alloc(arena, n_slots * sizeof(*held));
 	uint64_t *oldest = arena_alloc(arena, n_slots * sizeof(*oldest));
@@ -236,7 +204,7 @@ static int check_held(struct rpc *rpc, struct rpc_session *s, const struct pool 
 	held_prune(sub, p, oldest);
 	for (uint32_t i = 0; i < n_slots; i++) {
 		uint32_t session = p->slot_sessions[i];
-		const struct rpc_session *holder;
+		const struct session *holder;
 		struct held_note *grown;
 		Ksalloc__Event *e;
 		int r;
@@ -251,7 +219,7 @@ static int check_held(struct rpc *rpc, struct rpc_session *s, const struct pool 
 		grown[sub->n_held++] = (struct held_note){ p->id, session, oldest[i] };
 		e = new_event(arena, KSALLOC__EVENT__KIND__HELD_TOO_LONG, p->name, now);
 		if (e && (e->holder = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init))) {
-			holder = rpc_find_session(rpc, session);
+			holder = session_find(ev->sessions, session);
 			e->holder->session_id = session;
 			e->holder->frames_held = held[i];
 			e->holder->oldest_hold_ms = now - oldest[i];
@@ -270,10 +238,10 @@ static int check_held(struct rpc *rpc, struct rpc_session *s, const struct pool 
 }
 
 /* The events of one pool for @s: DRY, STATUS, HELD_TOO_LONG. */
-static int tick_pool(struct rpc *rpc, struct rpc_session *s, const struct pool *p,
-		     struct arena *arena, uint64_t now, rpc_push_fn push, void *data)
+static int tick_pool(struct events *ev, struct session *s, const struct pool *p,
+		     struct arena *arena, uint64_t now, events_push_fn push, void *data)
 {
-	struct rpc_subscription *sub = s->sub;
+	struct subscription *sub = s->sub;
 	struct watch *w = find_watch(sub, p->id);
 	Ksalloc__GetStatusReply *st;
 	uint64_t fp;
@@ -283,7 +251,7 @@ static int tick_pool(struct rpc *rpc, struct rpc_session *s, const struct pool *
 	if (!w && !(w = add_watch(sub, p)))
 		return -ENOMEM;
 	w->tick = sub->ticks;
-	st = rpc_extended_status(rpc, p, arena);
+	st = extended_status_to_wire(arena, p, ev->sessions);
 	if (!st)
 		return -ENOMEM;
 	fp = fingerprint(st);
@@ -318,20 +286,20 @@ static int tick_pool(struct rpc *rpc, struct rpc_session *s, const struct pool *
 			return r;
 		}
 	}
-	return sub->hold_ms ? check_held(rpc, s, p, arena, now, push, data) : 0;
+	return sub->hold_ms ? check_held(ev, s, p, arena, now, push, data) : 0;
 }
 
-static bool covers(const struct rpc_subscription *sub, const char *pool)
+static bool covers(const struct subscription *sub, const char *pool)
 {
 	return !sub->name[0] || strcmp(sub->name, pool) == 0;
 }
 
 /* RECLAIMED for what sessions that ended gave back, to those who watched the pool. */
-static int tick_reclaims(struct rpc_session *s, struct arena *arena, const struct rpc *rpc,
-			 rpc_push_fn push, void *data)
+static int tick_reclaims(const struct events *ev, struct session *s, struct arena *arena,
+			 events_push_fn push, void *data)
 {
-	for (uint32_t i = 0; i < rpc->n_reclaims; i++) {
-		const struct rpc_reclaim *n = &rpc->reclaims[i];
+	for (uint32_t i = 0; i < ev->n_reclaims; i++) {
+		const struct events_reclaim *n = &ev->reclaims[i];
 		Ksalloc__Event *e;
 		int r;
 
@@ -353,20 +321,20 @@ static int tick_reclaims(struct rpc_session *s, struct arena *arena, const struc
 }
 
 /* Every event due to @s; GONE for the pools it watched that are no more. */
-static int tick_session(struct rpc *rpc, struct rpc_session *s, struct arena *arena, uint64_t now,
-			rpc_push_fn push, void *data)
+static int tick_session(struct events *ev, struct session *s, struct arena *arena, uint64_t now,
+			events_push_fn push, void *data)
 {
-	struct peer peer = rpc_session_peer(s);
-	struct rpc_subscription *sub = s->sub;
+	struct peer peer = session_peer(s);
+	struct subscription *sub = s->sub;
 	uint32_t id = 0, kept = 0;
 	struct pool *p;
 	int r;
 
 	sub->ticks++;
-	r = tick_reclaims(s, arena, rpc, push, data);
-	while (r == 0 && (p = storage_next(rpc->storage, &id))) {
+	r = tick_reclaims(ev, s, arena, push, data);
+	while (r == 0 && (p = storage_next(ev->storage, &id))) {
 		if (covers(sub, p->name) && access_allows(&p->access, &peer, ACCESS_READ))
-			r = tick_pool(rpc, s, p, arena, now, push, data);
+			r = tick_pool(ev, s, p, arena, now, push, data);
 		arena_reset(arena);
 	}
 	if (r < 0)
@@ -379,7 +347,7 @@ static int tick_session(struct rpc *rpc, struct rpc_session *s, struct arena *ar
 			continue;
 		}
 		/* Gone, or no longer to be seen (a reload changed its mode): the same to it. */
-		p = storage_get(rpc->storage, w->pool_id);
+		p = storage_get(ev->storage, w->pool_id);
 		if (!p || !access_allows(&p->access, &peer, ACCESS_READ)) {
 			r = push_event(s, new_event(arena, KSALLOC__EVENT__KIND__GONE, w->name, now),
 				       false, push, data);
@@ -392,20 +360,19 @@ static int tick_session(struct rpc *rpc, struct rpc_session *s, struct arena *ar
 	return 0;
 }
 
-void rpc_tick(struct rpc *rpc, struct arena *arena, rpc_push_fn push, void *data)
+void events_tick(struct events *ev, struct arena *arena, events_push_fn push, void *data)
 {
 	uint64_t now = pool_now_ms();
-	struct rpc_session *s, *next;
+	struct session *s, *next;
 
-	for (s = rpc->sessions; s; s = next) {
-		next = s->next;
+	list_for_each_entry_safe(s, next, ev->sessions, link) {
 		if (!s->sub)
 			continue;
 		/* A session that cannot take its events is closed by @push: next was read first. */
-		if (tick_session(rpc, s, arena, now, push, data) == -ENOMEM)
+		if (tick_session(ev, s, arena, now, push, data) == -ENOMEM)
 			log_warning("session %u (%s): out of memory while making its events", s->id,
 				    s->name);
 		arena_reset(arena);
 	}
-	rpc->n_reclaims = 0;
+	ev->n_reclaims = 0;
 }

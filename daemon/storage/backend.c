@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/macro.h"
 #include "shm/layout.h"
 
 #define DMA_HEAP_DIR "/dev/dma_heap"
@@ -52,7 +53,7 @@ int backend_parse(const char *name, struct backend *ret, struct backend_error *e
 	if (strlen(name) >= sizeof(b.name))
 		return backend_fail(err, -EINVAL, "backend name \"%.40s...\" is longer than %zu bytes",
 				    name, sizeof(b.name) - 1);
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
 		const struct backend_ops *ops = backends[i];
 		const char *problem;
 
@@ -111,7 +112,7 @@ int backend_resolve(const char *name, struct backend *ret, struct backend_error 
 
 	if (strcmp(name, BACKEND_DEVICE) != 0)
 		return backend_parse(name, ret, err);
-	for (size_t i = 0; i < sizeof(device_backends) / sizeof(device_backends[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(device_backends); i++) {
 		struct backend b;
 
 		if (backend_parse(device_backends[i], &b, err) < 0)
@@ -145,7 +146,7 @@ size_t backend_list(struct backend *out, size_t max)
 	struct dirent *de;
 	DIR *dir;
 
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
 		if (backends[i]->takes_heap)
 			continue;
 		if (n < max && backend_parse(backends[i]->name, &out[n], &err) < 0)

@@ -364,6 +364,14 @@ uint64_t pool_bytes(const struct pool *p)
 	return p->layout.size_bytes;
 }
 
+bool pool_has_framing(const struct pool *p, const struct framing *f)
+{
+	return p->framing.options_flags == f->options_flags &&
+	       p->framing.pool_type == f->pool_type && p->framing.frames == f->frames &&
+	       p->framing.frame_size == f->frame_size &&
+	       p->framing.file_alignment == f->file_alignment;
+}
+
 uint32_t pool_allocated_frames(const struct pool *p)
 {
 	return frame_count_owned(&p->frames);

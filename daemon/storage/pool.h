@@ -120,6 +120,9 @@ void pool_get_stats(const struct pool *p, struct pool_stats *ret_stats);
 /* Bytes of memory the pool takes: its memfd, and its frames where they are dma-bufs of their own. */
 uint64_t pool_bytes(const struct pool *p);
 
+/* Whether @p has framing @f, field by field. */
+bool pool_has_framing(const struct pool *p, const struct framing *f);
+
 /* Frames owned right now, counted from the ownership words. */
 uint32_t pool_allocated_frames(const struct pool *p);
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,8 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/macro.h"
+#include "daemon/rpc/events.h"
 #include "daemon/util/log.h"
-#include "daemon/transport/session.h"
 #include "proto/hresult.h"
 #include "proto/wire.h"
 
@@ -38,8 +38,9 @@ static int make_address(const char *path, struct sockaddr_un *sa)
  */
 static int socket_is_stale(const struct sockaddr_un *sa)
 {
+	_cleanup_close_ int fd = -1;
 	struct stat st;
-	int fd, r;
+	int r;
 
 	if (lstat(sa->sun_path, &st) < 0)
 		return errno == ENOENT ? 1 : -errno;
@@ -49,7 +50,6 @@ static int socket_is_stale(const struct sockaddr_un *sa)
 	if (fd < 0)
 		return -errno;
 	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ? -errno : 0;
-	close(fd);
 	if (r == 0)
 		return 0;
 	return r == -ECONNREFUSED || r == -ENOENT ? 1 : r;
@@ -58,8 +58,9 @@ static int socket_is_stale(const struct sockaddr_un *sa)
 /* Binds and listens on @path. Returns 0 and *ret_fd, -EADDRINUSE when a live daemon has it, or -errno. */
 static int listen_on(const char *path, int *ret_fd)
 {
+	_cleanup_close_ int fd = -1;
 	struct sockaddr_un sa;
-	int fd, r;
+	int r;
 
 	r = make_address(path, &sa);
 	if (r < 0)
@@ -68,22 +69,15 @@ static int listen_on(const char *path, int *ret_fd)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		if (r != -EADDRINUSE)
-			goto fail;
+		if (errno != EADDRINUSE)
+			return -errno;
 		r = socket_is_stale(&sa);
-		if (r <= 0) {
-			r = r == 0 ? -EADDRINUSE : r;
-			goto fail;
-		}
-		if (unlink(path) < 0 && errno != ENOENT) {
-			r = -errno;
-			goto fail;
-		}
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-			r = -errno;
-			goto fail;
-		}
+		if (r <= 0)
+			return r == 0 ? -EADDRINUSE : r;
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return -errno;
 	}
 	/*
 	 * Every local user may connect for now; per-pool access control decides
@@ -92,13 +86,10 @@ static int listen_on(const char *path, int *ret_fd)
 	if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
 		r = -errno;
 		unlink(path);
-		goto fail;
+		return r;
 	}
-	*ret_fd = fd;
+	*ret_fd = TAKE_FD(fd);
 	return 0;
-fail:
-	close(fd);
-	return r;
 }
 
 static void server_on_listen(uv_poll_t *h, int status, int events);
@@ -119,9 +110,9 @@ static void server_refuse(struct server *srv, int fd, int error, const char *mes
 
 	reply.hresult = hresult_from_errno(error);
 	reply.message = (char *)message;
-	len = wire_pack(&reply.base, srv->tx_buf, srv->max_message_size);
+	len = wire_pack(&reply.base, srv->conn.tx_buf, srv->conn.max_message_size);
 	if (len > 0)
-		(void)wire_send(fd, srv->tx_buf, (size_t)len, NULL, 0);
+		(void)wire_send(fd, srv->conn.tx_buf, (size_t)len, NULL, 0);
 	close(fd);
 }
 
@@ -129,45 +120,42 @@ static void server_refuse(struct server *srv, int fd, int error, const char *mes
 static int peer_groups(int fd, gid_t **ret_groups, size_t *ret_n)
 {
 	socklen_t len = 32 * sizeof(gid_t);
-	gid_t *groups = NULL;
+	_cleanup_free_ gid_t *groups = NULL;
 
 	for (;;) {
 		gid_t *grown = realloc(groups, len ? len : sizeof(gid_t));
 
-		if (!grown) {
-			free(groups);
+		if (!grown)
 			return -ENOMEM;
-		}
 		groups = grown;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
 			break;
 		/* ERANGE: len now says how much it takes. */
-		if (errno != ERANGE) {
-			int r = -errno;
-
-			free(groups);
-			return r;
-		}
+		if (errno != ERANGE)
+			return -errno;
 	}
-	*ret_groups = groups;
+	*ret_groups = TAKE_PTR(groups);
 	*ret_n = len / sizeof(gid_t);
 	return 0;
 }
 
+/* The sessions of @uid: its connections. */
 static uint32_t sessions_of(const struct server *srv, uid_t uid)
 {
+	const struct connection *c;
 	uint32_t n = 0;
 
-	for (const struct session *s = srv->sessions; s; s = s->next)
-		n += s->rpc.uid == uid;
+	list_for_each_entry(c, &srv->connections, link)
+		n += c->session.uid == uid;
 	return n;
 }
 
 static void server_accept_one(struct server *srv, int fd)
 {
+	_cleanup_free_ gid_t *groups = NULL;
+	struct connection *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	gid_t *groups = NULL;
 	size_t n_groups = 0;
 	int r;
 
@@ -179,7 +167,7 @@ static void server_accept_one(struct server *srv, int fd)
 		close(fd);
 		return;
 	}
-	if (srv->n_sessions >= srv->max_sessions) {
+	if (srv->n_connections >= srv->max_sessions) {
 		log_warning("refused a connection from pid %d uid %u: max_sessions (%u) reached",
 			    (int)cred.pid, (unsigned)cred.uid, srv->max_sessions);
 		server_refuse(srv, fd, -EUSERS,
@@ -191,10 +179,12 @@ static void server_accept_one(struct server *srv, int fd)
 		server_refuse(srv, fd, -EUSERS,
 			      "too many sessions of this uid: the daemon's max_sessions_per_uid "
 			      "limit is reached");
-	} else if (session_new(srv, fd, &cred, groups, n_groups) < 0) {
+	} else if (connection_new(&srv->conn, fd, &cred, groups, n_groups, &c) < 0) {
 		log_warning("cannot serve a connection from pid %d: out of memory", (int)cred.pid);
+	} else {
+		list_add(&srv->connections, &c->link);
+		srv->n_connections++;
 	}
-	free(groups);
 }
 
 void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
@@ -204,14 +194,14 @@ void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 	srv->max_sessions_per_uid = max_sessions_per_uid;
 }
 
-void server_evict(struct rpc_session *s, void *data)
+void server_evict(struct session *s, void *data)
 {
-	session_close((struct session *)((char *)s - offsetof(struct session, rpc)));
+	connection_close(connection_of(s));
 }
 
-uint32_t server_session_count(const struct server *srv)
+uint32_t server_connection_count(const struct server *srv)
 {
-	return srv->n_sessions;
+	return srv->n_connections;
 }
 
 /* A socket handed over by systemd must be what we serve: listening AF_UNIX SOCK_SEQPACKET. */
@@ -260,6 +250,38 @@ static void server_on_listen(uv_poll_t *h, int status, int events)
 	}
 }
 
+static void server_on_tick(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+
+	events_tick(&srv->rpc->events, &srv->conn.arena, connection_push, NULL);
+	/* Nobody subscribed any more: no wake-ups for nothing. */
+	if (!events_active(&srv->rpc->events))
+		uv_timer_stop(&srv->tick_timer);
+}
+
+/* Someone is subscribed: the events tick every EVENTS_TICK_MS, until nobody is. */
+static void server_on_subscribed(struct connection *c, void *data)
+{
+	struct server *srv = data;
+
+	if (!srv->closing && !uv_is_active((uv_handle_t *)&srv->tick_timer))
+		uv_timer_start(&srv->tick_timer, server_on_tick, EVENTS_TICK_MS, EVENTS_TICK_MS);
+}
+
+static void server_on_closed(struct connection *c, void *data)
+{
+	struct server *srv = data;
+
+	list_remove(&c->link);
+	srv->n_connections--;
+}
+
+static const struct connection_callbacks server_callbacks = {
+	.closed = server_on_closed,
+	.subscribed = server_on_subscribed,
+};
+
 int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *rpc,
 	       struct server **ret_server)
 {
@@ -273,13 +295,11 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 	srv->listen_fd = -1;
 	srv->max_sessions = opts->max_sessions;
 	srv->max_sessions_per_uid = opts->max_sessions_per_uid;
-	srv->max_message_size = opts->max_message_size;
-	srv->rx_buf = malloc(opts->max_message_size);
-	srv->tx_buf = malloc(opts->max_message_size);
+	list_init(&srv->connections);
 	srv->socket_path = strdup(opts->socket_path);
-	/* Twice the largest message: a decoded request never outgrows its bytes by more. */
-	r = arena_init(&srv->arena, 2 * (size_t)opts->max_message_size);
-	if (r < 0 || !srv->rx_buf || !srv->tx_buf || !srv->socket_path) {
+	r = connection_context_init(&srv->conn, loop, rpc, opts->max_message_size,
+				    &server_callbacks, srv);
+	if (r < 0 || !srv->socket_path) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -325,22 +345,6 @@ fail:
 	return server_free(srv), r;
 }
 
-static void server_on_tick(uv_timer_t *t)
-{
-	struct server *srv = t->data;
-
-	rpc_tick(srv->rpc, &srv->arena, session_push, srv);
-	/* Nobody subscribed any more: no wake-ups for nothing. */
-	if (!srv->rpc->n_subscribed)
-		uv_timer_stop(&srv->tick_timer);
-}
-
-void server_tick_start(struct server *srv)
-{
-	if (!srv->closing && !uv_is_active((uv_handle_t *)&srv->tick_timer))
-		uv_timer_start(&srv->tick_timer, server_on_tick, RPC_TICK_MS, RPC_TICK_MS);
-}
-
 static void server_on_listen_closed(uv_handle_t *h)
 {
 	struct server *srv = h->data;
@@ -354,8 +358,8 @@ void server_close(struct server *srv)
 	if (srv->closing)
 		return;
 	srv->closing = true;
-	while (srv->sessions)
-		session_close(srv->sessions);
+	while (!list_empty(&srv->connections))
+		connection_close(list_first_entry(&srv->connections, struct connection, link));
 	uv_close((uv_handle_t *)&srv->accept_timer, NULL);
 	uv_close((uv_handle_t *)&srv->tick_timer, NULL);
 	uv_close((uv_handle_t *)&srv->listen_poll, server_on_listen_closed);
@@ -368,10 +372,8 @@ struct server *server_free(struct server *srv)
 {
 	if (!srv)
 		return NULL;
-	free(srv->rx_buf);
-	free(srv->tx_buf);
+	connection_context_deinit(&srv->conn);
 	free(srv->socket_path);
-	arena_deinit(&srv->arena);
 	free(srv);
 	return NULL;
 }

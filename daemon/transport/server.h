@@ -2,19 +2,23 @@
 #pragma once
 
 /*
- * Transport: the listening socket and its sessions on a libuv loop. With
- * session.c, the only code that includes uv.h. It moves datagrams and fds
+ * Transport: the listening socket and its connections on a libuv loop. With
+ * connection.c, the only code that includes uv.h. It moves datagrams and fds
  * (through proto/wire.h) and hands decoded requests to rpc.
+ *
+ * The server accepts, owns the list of connections and the events' timer;
+ * each connection tells it through struct connection_callbacks when it
+ * closes and when the timer may be needed.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
-#include "proto/arena.h"
+#include "common/list.h"
 #include "daemon/rpc/rpc.h"
-
-struct session;
+#include "daemon/rpc/session.h"
+#include "daemon/transport/connection.h"
 
 struct server_options {
 	/*
@@ -31,24 +35,19 @@ struct server_options {
 struct server {
 	uv_loop_t *loop;
 	struct rpc *rpc; /* borrowed */
+	struct connection_context conn; /* what its connections share */
 	uv_poll_t listen_poll;
 	uv_timer_t accept_timer; /* resumes accepting after EMFILE */
-	uv_timer_t tick_timer;   /* rpc_tick(), while any session is subscribed */
+	uv_timer_t tick_timer;   /* events_tick(), while any session is subscribed */
 	int listen_fd;
 	char *socket_path;
 	bool owns_path; /* bound by us: unlinked at close */
 	uint32_t max_sessions;
 	uint32_t max_sessions_per_uid;
-	uint32_t max_message_size;
 
-	struct session *sessions; /* doubly linked, newest first */
-	uint32_t n_sessions;
+	struct list connections; /* struct connection, newest first */
+	uint32_t n_connections;
 	bool closing;
-
-	/* One loop thread, one request at a time: shared scratch, no malloc per request. */
-	uint8_t *rx_buf;
-	uint8_t *tx_buf;
-	struct arena arena;
 };
 
 /*
@@ -61,7 +60,7 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 	       struct server **ret_server);
 
 /*
- * Stops accepting, closes every session and unlinks the socket file. The
+ * Stops accepting, closes every connection and unlinks the socket file. The
  * handles finish closing on the next loop iterations; call server_free()
  * once uv_run() has returned.
  */
@@ -71,14 +70,11 @@ void server_close(struct server *srv);
 void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 			     uint32_t max_sessions_per_uid);
 
-/* Closes the session whose rpc part is @s: rpc_collect()'s evict callback (@data: the server). */
-void server_evict(struct rpc_session *s, void *data);
+/* Closes the connection of session @s: rpc_collect()'s evict callback (@data: the server). */
+void server_evict(struct session *s, void *data);
 
-/* Starts rpc_tick() every RPC_TICK_MS, until nobody is subscribed. */
-void server_tick_start(struct server *srv);
-
-/* Sessions connected right now. */
-uint32_t server_session_count(const struct server *srv);
+/* Connections (each one client's session) open right now. */
+uint32_t server_connection_count(const struct server *srv);
 
 /* Frees a server after server_close() and the loop has run. Accepts NULL; returns NULL. */
 struct server *server_free(struct server *srv);

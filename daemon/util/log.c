@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/macro.h"
+
 static enum log_level max_level = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {
@@ -29,7 +31,7 @@ int log_level_from_string(const char *s)
 {
 	if (!s)
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
 		if (strcmp(s, level_names[i]) == 0)
 			return (int)i;
 	return -EINVAL;

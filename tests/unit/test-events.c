@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Subscriptions (daemon/rpc/events.c), driven as fuzz/fuzz-dispatch.c drives
+ * them: real pools in memfds, sessions added as transport adds them, frames
+ * taken and given back in shared memory as libksalloc does, and
+ * events_tick() called by hand with a push function that records what a
+ * subscriber would read. (tests/integration/test-events.c checks the same
+ * events end to end, through the daemon and the client library.)
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/macro.h"
+#include "daemon/rpc/events.h"
+#include "daemon/rpc/rpc.h"
+#include "daemon/util/log.h"
+#include "tests/lib/ksalloc-check.h"
+
+#define STATUS KSALLOC__EVENT__KIND__STATUS
+#define DRY KSALLOC__EVENT__KIND__DRY
+#define HELD_TOO_LONG KSALLOC__EVENT__KIND__HELD_TOO_LONG
+#define RECLAIMED KSALLOC__EVENT__KIND__RECLAIMED
+#define GONE KSALLOC__EVENT__KIND__GONE
+
+/* An event as its subscriber reads it. */
+struct seen {
+	uint32_t to; /* the subscriber's session id */
+	Ksalloc__Event__Kind kind;
+	char pool[SHM_NAME_MAX];
+	uint32_t allocated; /* STATUS, DRY */
+	uint32_t holder;    /* HELD_TOO_LONG, RECLAIMED: the holder's session id */
+	uint32_t frames;    /* HELD_TOO_LONG: held; RECLAIMED: taken back */
+};
+
+/* A frame taken by a client, to give back. */
+struct taken {
+	struct pool *pool;
+	uint32_t index, generation;
+};
+
+static struct {
+	struct storage *storage;
+	struct rpc rpc;
+	struct arena arena;
+	/* watcher and other: uid 1000, as video's owner; holder too; stranger: uid 3000. */
+	struct session watcher, other, holder, stranger;
+	struct seen seen[64];
+	unsigned n_seen;
+	bool socket_full;         /* droppable events are refused with -EAGAIN */
+	struct session *hangs_up; /* its push fails: the session is closed */
+} t;
+
+static void setup(void)
+{
+	struct rpc_limits limits = {
+		.max_message_size = 65536,
+		.max_pool_sessions = 4,
+		.framing = { .max_pool_frames = 64, .max_frame_size = 1 << 20 },
+	};
+	struct rpc_policy policy = { .created_pool_mode = 0660 };
+	struct pool_options video = {
+		.name = "video",
+		.framing = { .frames = 4, .frame_size = 4096 },
+		.backend = "memfd",
+		.n_slots = 4,
+		.persistent = true,
+		.from_config = true,
+		.access = { 1000, 1000, 0660 },
+	};
+	struct pool_options audio = video;
+
+	audio.name = "audio";
+	audio.framing.frames = 2;
+	audio.access = (struct pool_access){ 2000, 2000, 0666 };
+	/* Each case from scratch, also when Check does not fork (CK_FORK=no). */
+	memset(&t, 0, sizeof(t));
+	log_set_level(LOG_LEVEL_ERROR);
+	ck_assert_int_eq(storage_new(&t.storage), 0);
+	ck_assert_int_eq(storage_add(t.storage, &video, NULL), 0);
+	ck_assert_int_eq(storage_add(t.storage, &audio, NULL), 0);
+	ck_assert_int_eq(arena_init(&t.arena, 1 << 16), 0);
+	rpc_init(&t.rpc, t.storage, &limits, &policy);
+	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.watcher, 100, 1000, 1000, NULL, 0), 0);
+	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.other, 101, 1000, 1000, NULL, 0), 0);
+	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.holder, 102, 1000, 1000, NULL, 0), 0);
+	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.stranger, 103, 3000, 3000, NULL, 0), 0);
+}
+
+static void teardown(void)
+{
+	struct session *s, *next;
+
+	list_for_each_entry_safe(s, next, &t.rpc.sessions, link)
+		rpc_remove_session(&t.rpc, s);
+	storage_free(t.storage);
+	arena_deinit(&t.arena);
+}
+
+/* The events_push_fn: every event must be one, and is recorded as its subscriber reads it. */
+static int push(struct session *s, struct rpc_reply *out, bool droppable, void *data)
+{
+	const Ksalloc__Event *e = out->msg.event;
+	struct seen *n;
+
+	ck_assert_int_eq(out->msg.body_case, KSALLOC__REPLY__BODY_EVENT);
+	ck_assert_uint_eq(out->msg.id, 0);
+	ck_assert_uint_eq(out->n_fds, 0);
+	ck_assert_msg(droppable == (e->kind == STATUS), "only STATUS may be dropped");
+	if (s == t.hangs_up) {
+		/* As transport does: a session that cannot take its events is closed. */
+		rpc_remove_session(&t.rpc, s);
+		t.hangs_up = NULL;
+		return -EPIPE;
+	}
+	if (droppable && t.socket_full)
+		return -EAGAIN;
+	ck_assert_uint_lt(t.n_seen, ELEMENTSOF(t.seen));
+	n = &t.seen[t.n_seen++];
+	*n = (struct seen){ .to = s->id, .kind = e->kind, .frames = e->frames };
+	snprintf(n->pool, sizeof(n->pool), "%s", e->pool);
+	if (e->status)
+		n->allocated = e->status->allocated_frames;
+	if (e->holder) {
+		n->holder = e->holder->session_id;
+		if (e->kind == HELD_TOO_LONG)
+			n->frames = e->holder->frames_held;
+	}
+	return 0;
+}
+
+/* One tick of the events' timer; what it sent is in t.seen. */
+static void tick(void)
+{
+	t.n_seen = 0;
+	events_tick(&t.rpc.events, &t.arena, push, NULL);
+}
+
+/* The events of @kind for pool @pool that session @to got in the last tick. */
+static unsigned count(const struct session *to, Ksalloc__Event__Kind kind, const char *pool)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t.n_seen; i++)
+		n += t.seen[i].to == to->id && t.seen[i].kind == kind &&
+		     strcmp(t.seen[i].pool, pool) == 0;
+	return n;
+}
+
+/* The one event of @kind for @pool that @to got in the last tick. */
+static const struct seen *the(const struct session *to, Ksalloc__Event__Kind kind,
+			      const char *pool)
+{
+	ck_assert_uint_eq(count(to, kind, pool), 1);
+	for (unsigned i = 0; i < t.n_seen; i++)
+		if (t.seen[i].to == to->id && t.seen[i].kind == kind &&
+		    strcmp(t.seen[i].pool, pool) == 0)
+			return &t.seen[i];
+	return NULL;
+}
+
+static void subscribe(struct session *s, const char *pool, uint32_t interval_ms,
+		      uint32_t hold_ms)
+{
+	ck_assert_int_eq(events_subscribe(&t.rpc.events, s, pool, interval_ms, hold_ms), 0);
+}
+
+/* @s takes a frame of pool @name as libksalloc does, opening the pool first as rpc does. */
+static struct taken take(struct session *s, const char *name)
+{
+	struct taken f = { .pool = storage_find(t.storage, name) };
+	uint32_t slot, hint = 0;
+
+	ck_assert_ptr_nonnull(f.pool);
+	ck_assert_int_eq(session_bind(s, f.pool, &slot), 0);
+	ck_assert_int_eq(frame_acquire(&f.pool->frames, s->id, &f.pool->frames.slots[slot], &hint,
+				       0, &f.index, &f.generation), 0);
+	return f;
+}
+
+static void give_back(struct session *s, struct taken f)
+{
+	ck_assert_int_eq(frame_release(&f.pool->frames, s->id, f.index, f.generation), 0);
+}
+
+/* Waits until pool_now_ms(), the clock of events and of frames' stamps, reaches @when_ms. */
+static void wait_until(uint64_t when_ms)
+{
+	while (pool_now_ms() < when_ms)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+}
+
+static void wait_ms(uint64_t ms)
+{
+	wait_until(pool_now_ms() + ms);
+}
+
+/* ---- status ---- */
+
+START_TEST(test_first_tick_sends_the_status_of_each_pool_it_may_see)
+{
+	subscribe(&t.watcher, "", 0, 0);
+	subscribe(&t.stranger, "", 0, 0);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "video"), 1);
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "audio"), 1);
+	/* uid 3000 may not see video (0660, owner and group 1000). */
+	ck_assert_uint_eq(count(&t.stranger, STATUS, "video"), 0);
+	ck_assert_uint_eq(count(&t.stranger, STATUS, "audio"), 1);
+	/* Nobody else subscribed, nobody else hears. */
+	ck_assert_uint_eq(t.n_seen, 3);
+}
+END_TEST
+
+START_TEST(test_a_subscription_to_one_pool_hears_nothing_of_the_others)
+{
+	subscribe(&t.watcher, "audio", 0, 0);
+	take(&t.holder, "video");
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "audio"), 1);
+	ck_assert_uint_eq(t.n_seen, 1);
+}
+END_TEST
+
+START_TEST(test_status_is_coalesced_to_one_per_interval)
+{
+	uint64_t first;
+
+	subscribe(&t.watcher, "video", 1000, 0);
+	tick();
+	first = pool_now_ms();
+	ck_assert_uint_eq(the(&t.watcher, STATUS, "video")->allocated, 0);
+	/* Two changes within the interval: no STATUS for either yet. */
+	take(&t.holder, "video");
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "video"), 0);
+	take(&t.holder, "video");
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "video"), 0);
+	/* Once the interval has passed, one STATUS says how things are now. */
+	wait_until(first + 1000);
+	tick();
+	ck_assert_uint_eq(the(&t.watcher, STATUS, "video")->allocated, 2);
+}
+END_TEST
+
+START_TEST(test_status_is_not_sent_again_when_nothing_changed)
+{
+	subscribe(&t.watcher, "video", 10, 0);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "video"), 1);
+	wait_ms(30);
+	tick();
+	ck_assert_uint_eq(t.n_seen, 0);
+}
+END_TEST
+
+START_TEST(test_a_status_the_socket_had_no_room_for_goes_out_with_a_later_tick)
+{
+	subscribe(&t.watcher, "video", 10, 0);
+	t.socket_full = true;
+	tick();
+	ck_assert_uint_eq(t.n_seen, 0);
+	t.socket_full = false;
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "video"), 1);
+}
+END_TEST
+
+/* ---- dry ---- */
+
+START_TEST(test_dry_is_sent_once_when_the_last_frame_is_taken)
+{
+	struct taken last;
+
+	subscribe(&t.watcher, "video", 0, 0);
+	for (int i = 0; i < 3; i++)
+		take(&t.holder, "video");
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, DRY, "video"), 0);
+	last = take(&t.holder, "video");
+	/* DRY is not dropped when the socket is full: it queues. */
+	t.socket_full = true;
+	tick();
+	ck_assert_uint_eq(the(&t.watcher, DRY, "video")->allocated, 4);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, DRY, "video"), 0);
+	/* Dry again after a frame came back: DRY again. */
+	give_back(&t.holder, last);
+	tick();
+	take(&t.holder, "video");
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, DRY, "video"), 1);
+}
+END_TEST
+
+/* ---- held too long ---- */
+
+START_TEST(test_held_too_long_is_sent_once_per_acquisition)
+{
+	struct taken f;
+	const struct seen *e;
+
+	subscribe(&t.watcher, "video", 0, 100);
+	f = take(&t.holder, "video");
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, HELD_TOO_LONG, "video"), 0);
+	wait_ms(150);
+	tick();
+	e = the(&t.watcher, HELD_TOO_LONG, "video");
+	ck_assert_uint_eq(e->holder, t.holder.id);
+	ck_assert_uint_eq(e->frames, 1);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, HELD_TOO_LONG, "video"), 0);
+	/* Given back and taken again: a new acquisition, told of once it is old too. */
+	give_back(&t.holder, f);
+	take(&t.holder, "video");
+	wait_ms(150);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, HELD_TOO_LONG, "video"), 1);
+}
+END_TEST
+
+START_TEST(test_held_too_long_is_not_sent_without_a_threshold)
+{
+	subscribe(&t.watcher, "video", 0, 0);
+	take(&t.holder, "video");
+	wait_ms(20);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, HELD_TOO_LONG, "video"), 0);
+}
+END_TEST
+
+/* ---- reclaimed ---- */
+
+START_TEST(test_reclaimed_is_sent_when_a_holder_ends_with_frames)
+{
+	const struct seen *e;
+	uint32_t holder = t.holder.id;
+
+	subscribe(&t.watcher, "video", 0, 0);
+	subscribe(&t.other, "audio", 0, 0);
+	tick();
+	take(&t.holder, "video");
+	take(&t.holder, "video");
+	rpc_remove_session(&t.rpc, &t.holder);
+	tick();
+	e = the(&t.watcher, RECLAIMED, "video");
+	ck_assert_uint_eq(e->holder, holder);
+	ck_assert_uint_eq(e->frames, 2);
+	/* Who watches another pool hears nothing of it. */
+	ck_assert_uint_eq(count(&t.other, RECLAIMED, "video"), 0);
+	/* Told once. */
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, RECLAIMED, "video"), 0);
+}
+END_TEST
+
+START_TEST(test_reclaimed_is_not_sent_for_a_pool_it_does_not_watch)
+{
+	subscribe(&t.watcher, "video", 0, 0);
+	tick();
+	take(&t.holder, "audio");
+	rpc_remove_session(&t.rpc, &t.holder);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, RECLAIMED, "video"), 0);
+	ck_assert_uint_eq(count(&t.watcher, RECLAIMED, "audio"), 0);
+}
+END_TEST
+
+/* ---- gone ---- */
+
+START_TEST(test_gone_is_sent_when_a_watched_pool_is_destroyed)
+{
+	subscribe(&t.watcher, "", 0, 0);
+	tick();
+	ck_assert(rpc_pool_remove(&t.rpc, storage_find(t.storage, "video")));
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, GONE, "video"), 1);
+	ck_assert_uint_eq(count(&t.watcher, GONE, "audio"), 0);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, GONE, "video"), 0);
+}
+END_TEST
+
+START_TEST(test_gone_is_sent_when_a_reload_hides_the_pool)
+{
+	subscribe(&t.watcher, "video", 0, 0);
+	tick();
+	storage_find(t.storage, "video")->access = (struct pool_access){ 0, 0, 0600 };
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, GONE, "video"), 1);
+}
+END_TEST
+
+/* ---- subscribers ---- */
+
+START_TEST(test_a_new_subscription_replaces_the_old)
+{
+	subscribe(&t.watcher, "video", 0, 0);
+	subscribe(&t.watcher, "audio", 0, 0);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "video"), 0);
+	ck_assert_uint_eq(count(&t.watcher, STATUS, "audio"), 1);
+	ck_assert_uint_eq(t.rpc.events.n_subscribed, 1);
+}
+END_TEST
+
+START_TEST(test_events_stop_when_the_last_subscriber_leaves)
+{
+	ck_assert(!events_active(&t.rpc.events));
+	subscribe(&t.watcher, "", 0, 0);
+	subscribe(&t.other, "video", 0, 0);
+	ck_assert(events_active(&t.rpc.events));
+	rpc_remove_session(&t.rpc, &t.watcher);
+	ck_assert(events_active(&t.rpc.events));
+	rpc_remove_session(&t.rpc, &t.other);
+	ck_assert(!events_active(&t.rpc.events));
+}
+END_TEST
+
+START_TEST(test_a_subscriber_closed_by_its_push_is_left_alone)
+{
+	subscribe(&t.watcher, "", 0, 0);
+	subscribe(&t.other, "", 0, 0);
+	t.hangs_up = &t.watcher;
+	tick();
+	/* The tick goes on to the others; the closed one is gone, its subscription with it. */
+	ck_assert_uint_eq(count(&t.other, STATUS, "video"), 1);
+	ck_assert_uint_eq(count(&t.other, STATUS, "audio"), 1);
+	ck_assert_uint_eq(t.rpc.events.n_subscribed, 1);
+	ck_assert_uint_eq(t.rpc.n_sessions, 3);
+}
+END_TEST
+
+static Suite *events_suite(void)
+{
+	Suite *s = suite_create("events");
+	TCase *tc;
+
+	tc = tcase_create("status");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_first_tick_sends_the_status_of_each_pool_it_may_see);
+	tcase_add_test(tc, test_a_subscription_to_one_pool_hears_nothing_of_the_others);
+	tcase_add_test(tc, test_status_is_coalesced_to_one_per_interval);
+	tcase_add_test(tc, test_status_is_not_sent_again_when_nothing_changed);
+	tcase_add_test(tc, test_a_status_the_socket_had_no_room_for_goes_out_with_a_later_tick);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dry");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_dry_is_sent_once_when_the_last_frame_is_taken);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("held too long");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_held_too_long_is_sent_once_per_acquisition);
+	tcase_add_test(tc, test_held_too_long_is_not_sent_without_a_threshold);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reclaimed");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_reclaimed_is_sent_when_a_holder_ends_with_frames);
+	tcase_add_test(tc, test_reclaimed_is_not_sent_for_a_pool_it_does_not_watch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("gone");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_gone_is_sent_when_a_watched_pool_is_destroyed);
+	tcase_add_test(tc, test_gone_is_sent_when_a_reload_hides_the_pool);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("subscribers");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_a_new_subscription_replaces_the_old);
+	tcase_add_test(tc, test_events_stop_when_the_last_subscriber_leaves);
+	tcase_add_test(tc, test_a_subscriber_closed_by_its_push_is_left_alone);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int main(void)
+{
+	return ksalloc_check_run(events_suite());
+}
