@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Fails the build when a file includes across a layer, or two modules include each other.
 
-The folders are the layers (DESIGN.md, section 1). Every quoted include is a path from
+The folders are the layers (docs/architecture.md). Every quoted include is a path from
 the project root ("shm/frame.h", "daemon/rpc/rpc.h"; generated code under gen/), so the
 folder of what a file includes is written in the include itself. The rules go by
 folder: a file added to a layer's folder is checked the day it is added.
@@ -90,7 +90,7 @@ def main():
                 check_file(root, path, layer, errors, edges)
     check_cycles(edges, errors)
     if errors:
-        print("layering violations (cmake/check-layering.py, DESIGN.md section 1):")
+        print("layering violations (cmake/check-layering.py, docs/architecture.md):")
         for e in errors:
             print("  " + e)
         return 1

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-shm: the daemon's reading of a pool's shared control block, which any
- * client that opened the pool can overwrite (DESIGN.md: "The daemon never
- * trusts what it reads from shared memory").
+ * client that opened the pool can overwrite (docs/architecture.md: "The daemon
+ * never trusts what it reads back from shared memory").
  *
  * Input:
  *   0       frames - 1 (mod 32)

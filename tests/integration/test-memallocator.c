@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * IMemAllocator and IMediaSample over the real ksallocd: the second interface of the object
- * KsOpenAllocator() returns, its DirectShow contract (shared/reference/ks-allocator.md §4) as
+ * KsOpenAllocator() returns, its DirectShow contract (IMemAllocator's, as the SDK documents it) as
  * it maps onto a pool that the daemon owns, and the samples it hands out.
  */
 #include <check.h>

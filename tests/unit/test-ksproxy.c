@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * <ksalloc/ksproxy.h> against the Windows facts (shared/reference/ks-allocator.md): field
+ * <ksalloc/ksproxy.h> against the Windows facts (the SDK's ks.h, ksproxy.h and strmif.h): field
  * offsets and sizes, constant values, GUIDs, vtable slots, and the HRESULT macros.
  *
  * The header already static-asserts every struct size. The offsets are listed again here, one
@@ -526,7 +526,7 @@ struct named_guid {
 	const char *name;
 	const GUID *exported;   /* the symbol libksalloc exports */
 	GUID from_static;       /* the header's STATIC_ initializer */
-	const char *registry;   /* the value in shared/reference/ks-allocator.md */
+	const char *registry;   /* the value the Windows SDK defines */
 };
 
 static const struct named_guid named_guids[] = {
