@@ -332,17 +332,12 @@ static int bench_latency(void)
 	return 0;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	char daemon_path[4096], *slash;
+	const char *daemon_path = daemon_beside_me();
 	struct daemon d;
 	int r;
 
-	(void)argc;
-	snprintf(daemon_path, sizeof(daemon_path), "%s", argv[0]);
-	slash = strrchr(daemon_path, '/');
-	snprintf(slash ? slash + 1 : daemon_path,
-		 sizeof(daemon_path) - (size_t)(slash ? slash + 1 - daemon_path : 0), "ksallocd");
 	r = daemon_start(daemon_path, &d);
 	if (r < 0) {
 		fprintf(stderr, "bench-events: cannot start %s: %s\n", daemon_path, strerror(-r));

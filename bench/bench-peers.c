@@ -98,15 +98,6 @@ struct bench {
 	unsigned n_placed;
 };
 
-/* Sorts @v in place; the value below which a fraction @p of the samples lie. */
-static double percentile(double *v, unsigned n, double p)
-{
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[(unsigned)(p * (n - 1) + 0.5)];
-}
-
 /* ------------------------------------------------------------------------ */
 /* Placement */
 
@@ -125,28 +116,6 @@ static void placed_remove(struct bench *b, pid_t pid)
 		}
 }
 
-/* Every thread of @pid, not only its first: a process may have started more. */
-static int place_pid(pid_t pid, const cpu_set_t *set)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int r = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		pid_t tid = (pid_t)atoi(e->d_name);
-
-		if (tid > 0 && sched_setaffinity(tid, sizeof(*set), set) < 0 && errno != ESRCH)
-			r = -errno;
-	}
-	closedir(d);
-	return r;
-}
-
 /* Us and every process placed with us: on the first CPU, or on all we were given. */
 static int place_all(struct bench *b, enum place place)
 {
@@ -162,7 +131,7 @@ static int place_all(struct bench *b, enum place place)
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)
 		return -errno;
 	for (unsigned i = 0; i < b->n_placed; i++) {
-		r = place_pid(b->placed[i], &set);
+		r = set_affinity(b->placed[i], &set);
 		if (r < 0)
 			return r;
 	}
@@ -1714,18 +1683,15 @@ static void usage(FILE *f)
 		MAX_POOLS, DEFAULT_POOLS);
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned *ret)
+/* An option's value into a count of ours. */
+static int parse_count(const char *s, unsigned min, unsigned max, unsigned *ret)
 {
 	unsigned long long v;
-	char *end;
+	int r = parse_uint(s, min, max, &v);
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
+	if (r == 0)
+		*ret = (unsigned)v;
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -1745,7 +1711,6 @@ int main(int argc, char **argv)
 			   .sessions = DEFAULT_SESSIONS,
 			   .pools = DEFAULT_POOLS,
 			   .cpu_a = -1 };
-	static char daemon_path[PATH_MAX];
 	unsigned parts = PART_ALL;
 	int64_t start = now_ns();
 	int c, r;
@@ -1757,16 +1722,16 @@ int main(int argc, char **argv)
 			b.daemon_path = optarg;
 			break;
 		case 'r':
-			r = parse_uint(optarg, 1, MAX_REPS, &b.reps);
+			r = parse_count(optarg, 1, MAX_REPS, &b.reps);
 			break;
 		case 'c':
-			r = parse_uint(optarg, 1, MAX_CALLS, &b.calls);
+			r = parse_count(optarg, 1, MAX_CALLS, &b.calls);
 			break;
 		case 's':
-			r = parse_uint(optarg, 1, MAX_SESSIONS, &b.sessions);
+			r = parse_count(optarg, 1, MAX_SESSIONS, &b.sessions);
 			break;
 		case 'p':
-			r = parse_uint(optarg, 2, MAX_POOLS, &b.pools);
+			r = parse_count(optarg, 2, MAX_POOLS, &b.pools);
 			break;
 		case 'o':
 			if (strcmp(optarg, "reclaim") == 0)
@@ -1794,20 +1759,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!b.daemon_path) {
-		ssize_t n = readlink("/proc/self/exe", daemon_path, sizeof(daemon_path) - 1);
-		char *slash;
-
-		if (n <= 0) {
-			perror("bench-peers: /proc/self/exe");
-			return 1;
-		}
-		daemon_path[n] = 0;
-		slash = strrchr(daemon_path, '/');
-		snprintf(slash + 1, sizeof(daemon_path) - (size_t)(slash + 1 - daemon_path),
-			 "ksallocd");
-		b.daemon_path = daemon_path;
-	}
+	if (!b.daemon_path)
+		b.daemon_path = daemon_beside_me();
 	if (access(b.daemon_path, X_OK) < 0) {
 		fprintf(stderr,
 			"bench-peers: %s: %s (build the ksallocd target, or say --daemon)\n",

@@ -202,14 +202,6 @@ struct bench {
 /* Where the signal handler finds what to remove. */
 static struct bench *cleanup_bench;
 
-static int64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void sleep_until(int64_t t_ns)
 {
 	struct timespec ts = { .tv_sec = t_ns / 1000000000, .tv_nsec = t_ns % 1000000000 };
@@ -327,28 +319,6 @@ static int read_task_files(pid_t pid, struct proc_stats *ret)
 	closedir(d);
 	*ret = st;
 	return 0;
-}
-
-/* Moves every thread of @pid to @set. */
-static int set_affinity(pid_t pid, const cpu_set_t *set)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int r = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (sched_setaffinity((pid_t)atoi(e->d_name), sizeof(*set), set) < 0)
-			r = -errno;
-	}
-	closedir(d);
-	return r;
 }
 
 static void place_set(const struct bench *b, enum place place, cpu_set_t *set)
@@ -947,7 +917,7 @@ static int client_main(const struct bench *b, unsigned who)
 	else if (who == 0)
 		read_task_files(b->pid[run->server], &b->sh->server_before);
 
-	cpu0 = cpu_ns();
+	cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (;;) {
 		int64_t t0 = now_ns(), t1;
 
@@ -959,7 +929,7 @@ static int client_main(const struct bench *b, unsigned who)
 		if (++res->calls == run->max_calls || aborted(b))
 			break;
 	}
-	res->cpu_ns = cpu_ns() - cpu0;
+	res->cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	if (count_bound && who == 0)
 		read_task_files(b->pid[run->server], &b->sh->server_after);
 	conn_close(&c);
@@ -1673,34 +1643,6 @@ static void usage(FILE *f)
 		MAX_REPS, DEFAULT_REPS, DEFAULT_CALLS, DEFAULT_DURATION_MS);
 }
 
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* ksallocd in the folder bench-rpc itself was started from. */
-static const char *default_daemon(void)
-{
-	static char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
-	char *slash;
-
-	if (n <= 0)
-		return "ksallocd";
-	path[n] = 0;
-	slash = strrchr(path, '/');
-	strcpy(slash ? slash + 1 : path, "ksallocd");
-	return path;
-}
-
 static int setup(struct bench *b)
 {
 	int r;
@@ -1770,7 +1712,7 @@ int main(int argc, char **argv)
 	unsigned long long v;
 	int c, r;
 
-	b.daemon_path = default_daemon();
+	b.daemon_path = daemon_beside_me();
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) >= 0) {
 		r = 0;
 		switch (c) {
@@ -1778,21 +1720,15 @@ int main(int argc, char **argv)
 			b.daemon_path = optarg;
 			break;
 		case 'r':
-			r = parse_uint(optarg, MAX_REPS, &v);
-			if (r == 0 && v == 0)
-				r = -EINVAL;
+			r = parse_uint(optarg, 1, MAX_REPS, &v);
 			o.reps = (unsigned)v;
 			break;
 		case 'c':
-			r = parse_uint(optarg, UINT32_MAX, &v);
-			if (r == 0 && v == 0)
-				r = -EINVAL;
+			r = parse_uint(optarg, 1, UINT32_MAX, &v);
 			o.calls = v;
 			break;
 		case 't':
-			r = parse_uint(optarg, 3600000, &v);
-			if (r == 0 && v < 10)
-				r = -EINVAL;
+			r = parse_uint(optarg, 10, 3600000, &v);
 			o.duration_ns = (int64_t)v * 1000000;
 			break;
 		case 'o':
