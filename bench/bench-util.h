@@ -3,7 +3,8 @@
 
 /*
  * What the benchmarks of bench/ share: clocks, medians and percentiles, option
- * values, CPU placement, where ksallocd is, scratch folders.
+ * values, CPU placement, and where ksallocd is. Starting it, and scratch
+ * folders, are the tests' own code (tests/lib/daemon.h, tests/lib/files.h).
  */
 
 #include <sched.h>
@@ -55,9 +56,3 @@ int set_affinity(pid_t pid, const cpu_set_t *set);
  * "ksallocd" if that cannot be read. The path is static.
  */
 const char *daemon_beside_me(void);
-
-/* Writes @text to @path (created or truncated). Returns 0 or -errno. */
-int write_file(const char *path, const char *text);
-
-/* Removes the files in @dir, then @dir itself: what a benchmark made there. */
-void remove_dir(const char *dir);
