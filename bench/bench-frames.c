@@ -137,7 +137,7 @@ static void raw_futex_wake(_Atomic uint32_t *word)
 }
 
 /*
- * Makes the pool's memfd as daemon/backend-memfd.c does (sealed against
+ * Makes the pool's memfd as daemon/storage/backend-memfd.c does (sealed against
  * resizing), with the benchmark's words in the pages after the pool.
  */
 static int bench_open(struct bench *b)
