@@ -17,21 +17,19 @@
  * the variants alternate within each repetition.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ksalloc/ksalloc.h>
 
 #include "bench/bench-util.h"
+#include "tests/lib/daemon.h"
 
 #define POOLS 200
 #define REPS 5
@@ -40,69 +38,43 @@
 #define LATENCY_SAMPLES 60
 #define TICK_MS 20             /* RPC_TICK_MS of the daemon */
 
-struct daemon {
-	pid_t pid;
-	char dir[64], socket_path[128];
-};
-
-static int daemon_start(const char *daemon_path, struct daemon *d)
+/* ksallocd with 200 pools of 8 frames and one of 1, started as the tests start it. */
+static int daemon_start(const char *daemon_path, struct test_daemon *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char config[128], notify[sizeof(sa.sun_path)], buf[256];
+	struct test_daemon_options o;
+	char *config = NULL;
+	size_t size = 0;
 	FILE *f;
-	int fd;
+	int r;
 
-	snprintf(d->dir, sizeof(d->dir), "/tmp/bench-events-XXXXXX");
-	if (!mkdtemp(d->dir))
-		return -errno;
-	snprintf(config, sizeof(config), "%s/ksallocd.conf", d->dir);
-	snprintf(d->socket_path, sizeof(d->socket_path), "%s/sock", d->dir);
-	snprintf(notify, sizeof(notify), "%s/notify", d->dir);
-	f = fopen(config, "we");
+	f = open_memstream(&config, &size);
 	if (!f)
 		return -errno;
 	fprintf(f, "[daemon]\nmax_sessions = 256\nlog_level = warning\n");
 	fprintf(f, "[pool one]\nframes = 1\nframe_size = 4K\n");
 	for (int i = 0; i < POOLS; i++)
 		fprintf(f, "[pool p%03d]\nframes = 8\nframe_size = 4K\n", i);
-	fclose(f);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memcpy(sa.sun_path, notify, sizeof(notify));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	d->pid = fork();
-	if (d->pid == 0) {
-		setenv("NOTIFY_SOCKET", notify, 1);
-		execl(daemon_path, daemon_path, "--config", config, "--socket", d->socket_path,
-		      (char *)NULL);
-		_exit(127);
+	if (fclose(f) != 0) {
+		free(config);
+		return -ENOMEM;
 	}
-	/* Started means READY=1, as systemd sees it. */
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t n;
+	test_daemon_options_init(&o);
+	o.program = daemon_path;
+	o.dir_prefix = "bench-events";
+	/* Started means READY=1, as systemd sees it; it sets KSALLOC_SOCKET for the clients. */
+	r = test_daemon_start_with(d, config, &o);
+	free(config);
+	if (r < 0) {
+		char *log = test_daemon_log(d);
 
-		if (poll(&p, 1, 10000) <= 0) {
-			close(fd);
-			return -ETIMEDOUT;
-		}
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n > 0) {
-			buf[n] = 0;
-			if (strstr(buf, "READY=1"))
-				break;
-		}
+		fprintf(stderr, "bench-events: ksallocd's log:\n%s", log);
+		free(log);
+		test_daemon_kill(d);
+		return r;
 	}
-	close(fd);
-	setenv("KSALLOC_SOCKET", d->socket_path, 1);
+	/* Nobody reads its notifications from here on: gone, they cannot stall it. */
+	test_daemon_close_notify(d);
 	return 0;
-}
-
-static void daemon_stop(struct daemon *d)
-{
-	kill(d->pid, SIGTERM);
-	waitpid(d->pid, NULL, 0);
-	remove_dir(d->dir);
 }
 
 /* The daemon's user + system CPU time so far, in ns (/proc/PID/stat, clock ticks). */
@@ -179,7 +151,7 @@ static void stop_all(pid_t *pids, unsigned n)
 }
 
 /* One cost measurement: daemon CPU per second over WINDOW_NS, then CALLS status queries. */
-static int measure(const struct daemon *d, struct ksalloc_pool *pool, double *ret_cpu,
+static int measure(const struct test_daemon *d, struct ksalloc_pool *pool, double *ret_cpu,
 		   double *ret_p50, double *ret_p99)
 {
 	static double samples[CALLS];
@@ -205,7 +177,7 @@ static int measure(const struct daemon *d, struct ksalloc_pool *pool, double *re
 	return 0;
 }
 
-static int bench_cost(const struct daemon *d)
+static int bench_cost(const struct test_daemon *d)
 {
 	static const unsigned counts[] = { 0, 1, 16 };
 	double cpu[3][REPS], p50[3][REPS], p99[3][REPS];
@@ -332,17 +304,12 @@ static int bench_latency(void)
 	return 0;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	char daemon_path[4096], *slash;
-	struct daemon d;
+	const char *daemon_path = daemon_beside_me();
+	struct test_daemon d;
 	int r;
 
-	(void)argc;
-	snprintf(daemon_path, sizeof(daemon_path), "%s", argv[0]);
-	slash = strrchr(daemon_path, '/');
-	snprintf(slash ? slash + 1 : daemon_path,
-		 sizeof(daemon_path) - (size_t)(slash ? slash + 1 - daemon_path : 0), "ksallocd");
 	r = daemon_start(daemon_path, &d);
 	if (r < 0) {
 		fprintf(stderr, "bench-events: cannot start %s: %s\n", daemon_path, strerror(-r));
@@ -353,7 +320,8 @@ int main(int argc, char **argv)
 	r = bench_cost(&d);
 	if (r == 0)
 		r = bench_latency();
-	daemon_stop(&d);
+	/* How it stopped is on stderr if not cleanly; the figures stand. */
+	test_daemon_stop(&d);
 	if (r < 0) {
 		fprintf(stderr, "bench-events: %s\n", strerror(-r));
 		return 1;

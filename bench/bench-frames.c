@@ -137,7 +137,7 @@ static void raw_futex_wake(_Atomic uint32_t *word)
 }
 
 /*
- * Makes the pool's memfd as daemon/backend-memfd.c does (sealed against
+ * Makes the pool's memfd as daemon/storage/backend-memfd.c does (sealed against
  * resizing), with the benchmark's words in the pages after the pool.
  */
 static int bench_open(struct bench *b)
@@ -778,17 +778,6 @@ static void print_row(const struct bench *b, const struct row *rw, unsigned n_ch
 	       verdict);
 }
 
-static double percentile(double *v, unsigned n, double p)
-{
-	unsigned i;
-
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	i = (unsigned)(p * (n - 1) + 0.5);
-	return v[i];
-}
-
 static void print_table(const struct bench *b, unsigned reps)
 {
 	printf("| measurement | placement | median ns | min | max | baseline median ns | ratio "
@@ -905,19 +894,6 @@ static void usage(FILE *f)
 		DEFAULT_PAIRS, MAX_REPS, DEFAULT_REPS, MAX_ROUNDS, DEFAULT_ROUNDS);
 }
 
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -941,15 +917,13 @@ int main(int argc, char **argv)
 		r = 0;
 		switch (c) {
 		case 'p':
-			r = parse_uint(optarg, UINT64_MAX, &pairs);
+			r = parse_uint(optarg, 0, UINT64_MAX, &pairs);
 			break;
 		case 'r':
-			r = parse_uint(optarg, MAX_REPS, &reps);
-			if (r == 0 && reps == 0)
-				r = -EINVAL;
+			r = parse_uint(optarg, 1, MAX_REPS, &reps);
 			break;
 		case 'n':
-			r = parse_uint(optarg, MAX_ROUNDS, &rounds);
+			r = parse_uint(optarg, 0, MAX_ROUNDS, &rounds);
 			break;
 		case 'o':
 			only = optarg;

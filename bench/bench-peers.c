@@ -34,12 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +45,8 @@
 #include <systemd/sd-bus.h>
 
 #include "bench/bench-util.h"
+#include "tests/lib/daemon.h"
+#include "tests/lib/files.h"
 
 #define MAX_REPS 51
 #define CRASHES_PER_REP 5
@@ -76,16 +75,6 @@ enum place {
 	P_NONE = N_PLACES, /* a figure no placement applies to (memory) */
 };
 
-/* A ksallocd of our own: its folder holds the config, the socket and its log. */
-struct daemon {
-	pid_t pid;
-	int pidfd;
-	char dir[64];
-	char config_path[128];
-	char socket_path[128];
-	char log_path[128];
-};
-
 struct bench {
 	const char *daemon_path;
 	cpu_set_t all_cpus; /* the affinity we were started with */
@@ -97,15 +86,6 @@ struct bench {
 	pid_t placed[8];
 	unsigned n_placed;
 };
-
-/* Sorts @v in place; the value below which a fraction @p of the samples lie. */
-static double percentile(double *v, unsigned n, double p)
-{
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[(unsigned)(p * (n - 1) + 0.5)];
-}
 
 /* ------------------------------------------------------------------------ */
 /* Placement */
@@ -125,28 +105,6 @@ static void placed_remove(struct bench *b, pid_t pid)
 		}
 }
 
-/* Every thread of @pid, not only its first: a process may have started more. */
-static int place_pid(pid_t pid, const cpu_set_t *set)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int r = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		pid_t tid = (pid_t)atoi(e->d_name);
-
-		if (tid > 0 && sched_setaffinity(tid, sizeof(*set), set) < 0 && errno != ESRCH)
-			r = -errno;
-	}
-	closedir(d);
-	return r;
-}
-
 /* Us and every process placed with us: on the first CPU, or on all we were given. */
 static int place_all(struct bench *b, enum place place)
 {
@@ -162,7 +120,7 @@ static int place_all(struct bench *b, enum place place)
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)
 		return -errno;
 	for (unsigned i = 0; i < b->n_placed; i++) {
-		r = place_pid(b->placed[i], &set);
+		r = set_affinity(b->placed[i], &set);
 		if (r < 0)
 			return r;
 	}
@@ -185,48 +143,10 @@ static const char *place_name(const struct bench *b, enum place place)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Temporary folders, removed at exit even when the benchmark fails half-way */
-
-static char live_dirs[8][64];
-
-static void remove_live_dirs(void)
-{
-	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
-		if (live_dirs[i][0])
-			remove_dir(live_dirs[i]);
-}
-
-/* A fresh folder in /tmp, written to @dir, removed at exit unless dir_remove() came first. */
-static int dir_new(char *dir, size_t size)
-{
-	static bool registered;
-
-	if (!registered)
-		registered = atexit(remove_live_dirs) == 0;
-	snprintf(dir, size, "/tmp/ksalloc-bench-peers-XXXXXX");
-	if (!mkdtemp(dir))
-		return -errno;
-	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
-		if (!live_dirs[i][0]) {
-			snprintf(live_dirs[i], sizeof(live_dirs[i]), "%s", dir);
-			break;
-		}
-	return 0;
-}
-
-static void dir_remove(const char *dir)
-{
-	remove_dir(dir);
-	for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
-		if (strcmp(live_dirs[i], dir) == 0)
-			live_dirs[i][0] = 0;
-}
-
-/* ------------------------------------------------------------------------ */
 /* ksallocd */
 
 /* Prints the end of the daemon's log, for a failure that may be its doing. */
-static void daemon_show_log(const struct daemon *d)
+static void daemon_show_log(const struct test_daemon *d)
 {
 	char buf[2048];
 	FILE *f = fopen(d->log_path, "re");
@@ -243,140 +163,45 @@ static void daemon_show_log(const struct daemon *d)
 }
 
 /*
- * Starts b->daemon_path on a socket in a fresh folder with @config, its
- * stderr to a log there, and waits for READY=1 on a notify socket of our own,
- * as tests/integration/harness.c does. Returns 0 or -errno (-ECHILD: it exited).
+ * Starts b->daemon_path on a socket in a fresh folder with @config, and
+ * waits for READY=1 (tests/lib/daemon.h). It may run on every CPU we were
+ * given, wherever we are placed now. Returns 0 or -errno (-ECHILD: it exited).
  */
-static int daemon_start(struct bench *b, const char *config, struct daemon *d)
+static int daemon_start(struct bench *b, const char *config, struct test_daemon *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char notify_path[sizeof(sa.sun_path)];
-	int64_t deadline;
-	int notify_fd = -1, r;
+	struct test_daemon_options o;
+	int r;
 
-	memset(d, 0, sizeof(*d));
-	d->pidfd = -1;
-	r = dir_new(d->dir, sizeof(d->dir));
-	if (r < 0)
-		return r;
-	snprintf(d->config_path, sizeof(d->config_path), "%s/ksallocd.conf", d->dir);
-	snprintf(d->socket_path, sizeof(d->socket_path), "%s/ksallocd.sock", d->dir);
-	snprintf(d->log_path, sizeof(d->log_path), "%s/ksallocd.log", d->dir);
-	snprintf(notify_path, sizeof(notify_path), "%s/notify", d->dir);
-	r = write_file(d->config_path, config);
-	if (r < 0)
-		return r;
-	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (notify_fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify_path);
-	if (bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(notify_fd);
-		return r;
-	}
-
-	fflush(stdout);
-	d->pid = fork();
-	if (d->pid < 0) {
-		r = -errno;
-		close(notify_fd);
-		return r;
-	}
-	if (d->pid == 0) {
-		int log = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-		/* A benchmark that fails exits at once: its daemon must not outlive it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		sched_setaffinity(0, sizeof(b->all_cpus), &b->all_cpus);
-		if (log < 0 || dup2(log, STDERR_FILENO) < 0 || dup2(log, STDOUT_FILENO) < 0)
-			_exit(127);
-		setenv("NOTIFY_SOCKET", notify_path, 1);
-		execl(b->daemon_path, b->daemon_path, "--config", d->config_path, "--socket",
-		      d->socket_path, (char *)NULL);
-		_exit(127);
-	}
-	d->pidfd = pidfd_open(d->pid, 0);
-	if (d->pidfd < 0) {
-		r = -errno;
-		goto out;
-	}
-
-	r = -ETIMEDOUT;
-	for (deadline = now_ns() + DEADLINE_NS; now_ns() < deadline;) {
-		struct pollfd fds[2] = {
-			{ .fd = notify_fd, .events = POLLIN },
-			{ .fd = d->pidfd, .events = POLLIN },
-		};
-		char msg[512];
-		ssize_t len;
-
-		if (poll(fds, 2, 100) < 0 && errno != EINTR) {
-			r = -errno;
-			break;
-		}
-		if (fds[0].revents & POLLIN) {
-			len = recv(notify_fd, msg, sizeof(msg) - 1, 0);
-			if (len > 0) {
-				msg[len] = 0;
-				if (strstr(msg, "READY=1")) {
-					r = 0;
-					break;
-				}
-			}
-		} else if (fds[1].revents & POLLIN) {
-			r = -ECHILD;
-			break;
-		}
-	}
-out:
-	/*
-	 * The daemon sends STATUS= on its notify socket whenever its session
-	 * count changes, with a blocking send: a socket nobody reads would fill
-	 * up (net.unix.max_dgram_qlen) and stall it. Gone, its sends fail at once.
-	 */
-	close(notify_fd);
-	unlink(notify_path);
+	test_daemon_options_init(&o);
+	o.program = b->daemon_path;
+	o.dir_prefix = "ksalloc-bench-peers";
+	o.cpus = &b->all_cpus;
+	r = test_daemon_start_with(d, config, &o);
 	if (r < 0) {
 		daemon_show_log(d);
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
-		d->pid = 0;
-		if (d->pidfd >= 0)
-			close(d->pidfd);
-		d->pidfd = -1;
-		dir_remove(d->dir);
+		test_daemon_kill(d);
 		return r;
 	}
+	/* Nobody reads its notifications from here on: gone, they cannot stall it. */
+	test_daemon_close_notify(d);
 	placed_add(b, d->pid);
 	return 0;
 }
 
-/* SIGTERM, and the exit it should lead to. Returns 0, or -EIO when it did not exit cleanly. */
-static int daemon_stop(struct bench *b, struct daemon *d)
+/*
+ * SIGTERM, and the exit it should lead to. Returns 0, or -EIO (-ETIMEDOUT)
+ * when it did not exit cleanly (in time); its log is on stderr then.
+ */
+static int daemon_stop(struct bench *b, struct test_daemon *d)
 {
-	struct pollfd p = { .fd = d->pidfd, .events = POLLIN };
-	int status = 0, r = 0;
+	int r;
 
 	if (d->pid <= 0)
 		return 0;
 	placed_remove(b, d->pid);
-	kill(d->pid, SIGTERM);
-	if (poll(&p, 1, (int)(DEADLINE_NS / 1000000)) <= 0) {
-		kill(d->pid, SIGKILL);
-		r = -ETIMEDOUT;
-	}
-	if (waitpid(d->pid, &status, 0) != d->pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		r = r ?: -EIO;
-	if (r < 0) {
+	r = test_daemon_stop(d);
+	if (r < 0)
 		fprintf(stderr, "bench-peers: ksallocd did not exit cleanly\n");
-		daemon_show_log(d);
-	}
-	d->pid = 0;
-	close(d->pidfd);
-	d->pidfd = -1;
-	dir_remove(d->dir);
 	return r;
 }
 
@@ -691,8 +516,8 @@ static int reclaim_child(const char *socket_path, const char *pool_name, unsigne
  * left the pool). Nothing of ours talks to the daemon between kill() and the
  * reaping, so the daemon's own figure is not slowed by our asking.
  */
-static int reclaim_once(const struct daemon *d, struct ksalloc_client *obs, const char *pool_name,
-			unsigned hold, struct crash *ret)
+static int reclaim_once(const struct test_daemon *d, struct ksalloc_client *obs,
+			const char *pool_name, unsigned hold, struct crash *ret)
 {
 	struct ksalloc_pool_stats st;
 	int fds[2], r, child_r = 0;
@@ -790,7 +615,7 @@ fail:
 }
 
 /* CRASHES_PER_REP rounds of every variant, each round starting at another one. */
-static int reclaim_rep(struct bench *b, const struct daemon *d, struct ksalloc_client *obs,
+static int reclaim_rep(struct bench *b, const struct test_daemon *d, struct ksalloc_client *obs,
 		       unsigned rep)
 {
 	/* The variants with a row of their own; the others are the baseline and the notes'. */
@@ -898,7 +723,7 @@ static int idle_sessions_open(const char *socket_path, unsigned n, int64_t *ret_
 }
 
 /* Forks a child that opens @n sessions and waits; returns its pid once they are open. */
-static int idle_start(struct bench *b, const struct daemon *d, unsigned n, pid_t *ret_pid,
+static int idle_start(struct bench *b, const struct test_daemon *d, unsigned n, pid_t *ret_pid,
 		      int64_t *ret_connect_ns)
 {
 	struct idle_ready ready = { .r = -EIO };
@@ -1019,7 +844,7 @@ static int scale_one_pool(struct bench *b, const char *config, struct scale_rep 
 {
 	struct ksalloc_client *obs = NULL;
 	struct ksalloc_pool *pool = NULL;
-	struct daemon d;
+	struct test_daemon d;
 	int r;
 
 	r = daemon_start(b, config, &d);
@@ -1047,7 +872,7 @@ static int scale_rep(struct bench *b, const char *one_config, const char *many_c
 	struct ksalloc_client *obs = NULL;
 	struct ksalloc_pool *pool = NULL;
 	double p50[2][N_PLACES], p99[2][N_PLACES];
-	struct daemon d;
+	struct test_daemon d;
 	int64_t connect_ns = 0;
 	pid_t idle = 0;
 	int r;
@@ -1206,7 +1031,7 @@ static void peer_stop(struct bench *b, struct peer *p)
 	}
 	p->service_pid = p->bus_pid = 0;
 	if (p->dir[0])
-		dir_remove(p->dir);
+		test_dir_remove(p->dir);
 	p->dir[0] = 0;
 }
 
@@ -1237,13 +1062,13 @@ static int peer_start(struct bench *b, const struct ksalloc_status *st, struct p
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
-	r = dir_new(p->dir, sizeof(p->dir));
+	r = test_dir_new("ksalloc-bench-peers", p->dir, sizeof(p->dir));
 	if (r < 0)
 		return r;
 	snprintf(config, sizeof(config), config_fmt, p->dir);
 	snprintf(config_path, sizeof(config_path), "%s/bus.conf", p->dir);
 	snprintf(log_path, sizeof(log_path), "%s/bus.log", p->dir);
-	r = write_file(config_path, config);
+	r = test_file_write(config_path, config);
 	if (r < 0)
 		goto fail;
 
@@ -1637,7 +1462,7 @@ static int run_main_daemon(struct bench *b, unsigned parts)
 	struct ksalloc_pool *pool = NULL;
 	struct ksalloc_status st;
 	struct peer peer = { .dir = "" };
-	struct daemon d;
+	struct test_daemon d;
 	int r;
 
 	r = daemon_start(b, main_config, &d);
@@ -1714,18 +1539,15 @@ static void usage(FILE *f)
 		MAX_POOLS, DEFAULT_POOLS);
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned *ret)
+/* An option's value into a count of ours. */
+static int parse_count(const char *s, unsigned min, unsigned max, unsigned *ret)
 {
 	unsigned long long v;
-	char *end;
+	int r = parse_uint(s, min, max, &v);
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
+	if (r == 0)
+		*ret = (unsigned)v;
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -1745,7 +1567,6 @@ int main(int argc, char **argv)
 			   .sessions = DEFAULT_SESSIONS,
 			   .pools = DEFAULT_POOLS,
 			   .cpu_a = -1 };
-	static char daemon_path[PATH_MAX];
 	unsigned parts = PART_ALL;
 	int64_t start = now_ns();
 	int c, r;
@@ -1757,16 +1578,16 @@ int main(int argc, char **argv)
 			b.daemon_path = optarg;
 			break;
 		case 'r':
-			r = parse_uint(optarg, 1, MAX_REPS, &b.reps);
+			r = parse_count(optarg, 1, MAX_REPS, &b.reps);
 			break;
 		case 'c':
-			r = parse_uint(optarg, 1, MAX_CALLS, &b.calls);
+			r = parse_count(optarg, 1, MAX_CALLS, &b.calls);
 			break;
 		case 's':
-			r = parse_uint(optarg, 1, MAX_SESSIONS, &b.sessions);
+			r = parse_count(optarg, 1, MAX_SESSIONS, &b.sessions);
 			break;
 		case 'p':
-			r = parse_uint(optarg, 2, MAX_POOLS, &b.pools);
+			r = parse_count(optarg, 2, MAX_POOLS, &b.pools);
 			break;
 		case 'o':
 			if (strcmp(optarg, "reclaim") == 0)
@@ -1794,20 +1615,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!b.daemon_path) {
-		ssize_t n = readlink("/proc/self/exe", daemon_path, sizeof(daemon_path) - 1);
-		char *slash;
-
-		if (n <= 0) {
-			perror("bench-peers: /proc/self/exe");
-			return 1;
-		}
-		daemon_path[n] = 0;
-		slash = strrchr(daemon_path, '/');
-		snprintf(slash + 1, sizeof(daemon_path) - (size_t)(slash + 1 - daemon_path),
-			 "ksallocd");
-		b.daemon_path = daemon_path;
-	}
+	if (!b.daemon_path)
+		b.daemon_path = daemon_beside_me();
 	if (access(b.daemon_path, X_OK) < 0) {
 		fprintf(stderr,
 			"bench-peers: %s: %s (build the ksallocd target, or say --daemon)\n",

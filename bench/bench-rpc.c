@@ -26,8 +26,9 @@
  *                 of both sides, then ksalloc itself.
  *
  * The daemon is started here on a temporary socket with a pool of 8 frames,
- * and counts as started when it sends READY=1 to our own NOTIFY_SOCKET, as
- * the integration tests do it. The raw servers are forked children. Every
+ * and counts as started when it sends READY=1 to our own NOTIFY_SOCKET: the
+ * integration tests' own code does it (tests/lib/daemon.h), and lets the
+ * benchmark run under valgrind too. The raw servers are forked children. Every
  * client is a forked process using the public API. Placements: everything
  * on the first CPU (taskset -c 0: the judged rows), or wherever the
  * scheduler likes; a server is moved with sched_setaffinity() before each
@@ -74,6 +75,7 @@
 #include "proto/arena.h"
 #include "proto/ksalloc.pb-c.h"
 #include "proto/wire.h"
+#include "tests/lib/daemon.h"
 
 #define POOL_NAME "bench"
 #define POOL_FRAMES 8
@@ -84,7 +86,6 @@
 #define PROBES_PER_RUN 10
 #define WARMUP_CALLS 200 /* per client process, before the start barrier */
 #define BARRIER_TIMEOUT_MS 60000
-#define DAEMON_TIMEOUT_MS 30000
 
 #define DEFAULT_REPS 5
 #define DEFAULT_CALLS 20000
@@ -180,13 +181,13 @@ struct run_result {
 };
 
 struct bench {
-	char dir[64];
+	/* ksallocd; the raw servers' sockets are in its folder too. */
+	struct test_daemon daemon;
+	bool daemon_up;
 	/* Sockets' paths fit in sockaddr_un: the folder is short. */
-	char config_path[108], log_path[108], notify_path[108];
 	char socket[N_SERVERS][108];
 	const char *daemon_path;
 	pid_t pid[N_SERVERS]; /* pid[S_KSALLOC]: the daemon */
-	int notify_fd;
 	cpu_set_t all_cpus;
 	int cpu0;
 	/* The packed GetStatus request and reply: what the raw servers exchange. */
@@ -201,14 +202,6 @@ struct bench {
 
 /* Where the signal handler finds what to remove. */
 static struct bench *cleanup_bench;
-
-static int64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_until(int64_t t_ns)
 {
@@ -329,28 +322,6 @@ static int read_task_files(pid_t pid, struct proc_stats *ret)
 	return 0;
 }
 
-/* Moves every thread of @pid to @set. */
-static int set_affinity(pid_t pid, const cpu_set_t *set)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int r = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (sched_setaffinity((pid_t)atoi(e->d_name), sizeof(*set), set) < 0)
-			r = -errno;
-	}
-	closedir(d);
-	return r;
-}
-
 static void place_set(const struct bench *b, enum place place, cpu_set_t *set)
 {
 	if (place == P_ONE_CPU) {
@@ -367,12 +338,12 @@ static void on_signal(int sig)
 	struct bench *b = cleanup_bench;
 
 	if (b) {
-		unlink(b->config_path);
-		unlink(b->log_path);
-		unlink(b->notify_path);
+		unlink(b->daemon.config_path);
+		unlink(b->daemon.log_path);
+		unlink(b->daemon.notify_path);
 		for (int i = 0; i < N_SERVERS; i++)
 			unlink(b->socket[i]);
-		rmdir(b->dir);
+		rmdir(b->daemon.dir);
 	}
 	_exit(128 + sig);
 }
@@ -566,10 +537,9 @@ static int spawn_server(struct bench *b, enum server kind)
 
 static int start_daemon(struct bench *b)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline;
-	int r;
+	struct test_daemon_options o;
 	char config[512];
+	int r;
 
 	snprintf(config, sizeof(config),
 		 "[daemon]\n"
@@ -581,72 +551,25 @@ static int start_daemon(struct bench *b)
 		 "frames = %d\n"
 		 "frame_size = %d\n",
 		 POOL_FRAMES, POOL_FRAME_SIZE);
-	r = write_file(b->config_path, config);
+	test_daemon_options_init(&o);
+	o.program = b->daemon_path;
+	o.dir_prefix = "bench-rpc";
+	r = test_daemon_start_with(&b->daemon, config, &o);
 	if (r < 0)
 		return r;
-	b->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", b->notify_path);
-	if (b->notify_fd < 0 || bind(b->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-
-	b->pid[S_KSALLOC] = fork();
-	if (b->pid[S_KSALLOC] < 0)
-		return -errno;
-	if (b->pid[S_KSALLOC] == 0) {
-		int log = open(b->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-		/* A benchmark that dies must not leave its daemon behind. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (log < 0 || dup2(log, STDERR_FILENO) < 0)
-			_exit(127);
-		setenv("NOTIFY_SOCKET", b->notify_path, 1);
-		execl(b->daemon_path, b->daemon_path, "--config", b->config_path, "--socket",
-		      b->socket[S_KSALLOC], (char *)NULL);
-		_exit(127);
-	}
-	/*
-	 * Started means READY=1 on our notify socket; an exit before that is a
-	 * failure. Polled in slices with waitpid() rather than with a pidfd, so
-	 * that the benchmark also runs under valgrind (which lacks pidfd_open).
-	 */
-	deadline = now_ns() + (int64_t)DAEMON_TIMEOUT_MS * 1000000;
-	for (r = -ETIMEDOUT; now_ns() < deadline;) {
-		struct pollfd p = { .fd = b->notify_fd, .events = POLLIN };
-		char msg[512];
-		ssize_t len;
-		int status;
-
-		if (poll(&p, 1, 50) > 0) {
-			len = recv(b->notify_fd, msg, sizeof(msg) - 1, 0);
-			if (len > 0) {
-				msg[len] = 0;
-				if (strstr(msg, "READY=1")) {
-					r = 0;
-					break;
-				}
-			}
-		} else if (waitpid(b->pid[S_KSALLOC], &status, WNOHANG) == b->pid[S_KSALLOC]) {
-			b->pid[S_KSALLOC] = 0;
-			r = -ECHILD;
-			break;
-		}
-	}
+	b->daemon_up = true;
+	b->pid[S_KSALLOC] = b->daemon.pid;
 	/*
 	 * Nobody reads the notify socket from here on, and ksallocd keeps sending
-	 * STATUS= lines as sessions come and go: once the socket's queue is full
-	 * its blocking sd_notify() would stall the daemon (it does: seen in
-	 * unix_wait_for_peer). Gone, the socket makes every later send fail at
-	 * once instead.
+	 * STATUS= lines as sessions come and go: gone, the socket cannot stall it.
 	 */
-	close(b->notify_fd);
-	b->notify_fd = -1;
-	unlink(b->notify_path);
-	return r;
+	test_daemon_close_notify(&b->daemon);
+	return 0;
 }
 
 static void print_daemon_log(const struct bench *b)
 {
-	FILE *f = fopen(b->log_path, "re");
+	FILE *f = fopen(b->daemon.log_path, "re");
 	char line[512];
 
 	if (!f)
@@ -657,6 +580,7 @@ static void print_daemon_log(const struct bench *b)
 	fclose(f);
 }
 
+/* Kills the raw servers and stops the daemon (saying so if not cleanly), removing its folder. */
 static void stop_children(struct bench *b)
 {
 	int status;
@@ -668,32 +592,12 @@ static void stop_children(struct bench *b)
 			b->pid[i] = 0;
 		}
 	}
-	if (b->pid[S_KSALLOC] > 0) {
-		kill(b->pid[S_KSALLOC], SIGTERM);
-		for (int i = 0; i < 500; i++) {
-			pid_t p = waitpid(b->pid[S_KSALLOC], &status, WNOHANG);
-
-			if (p == b->pid[S_KSALLOC]) {
-				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-					fprintf(stderr, "bench-rpc: ksallocd exited with status %d\n",
-						WIFEXITED(status) ? WEXITSTATUS(status)
-								  : 128 + WTERMSIG(status));
-					print_daemon_log(b);
-				}
-				b->pid[S_KSALLOC] = 0;
-				break;
-			}
-			usleep(10000);
-		}
-		if (b->pid[S_KSALLOC] > 0) {
-			fprintf(stderr, "bench-rpc: ksallocd did not stop on SIGTERM\n");
-			kill(b->pid[S_KSALLOC], SIGKILL);
-			waitpid(b->pid[S_KSALLOC], &status, 0);
-		}
-	}
-	if (b->notify_fd >= 0)
-		close(b->notify_fd);
-	b->notify_fd = -1;
+	if (b->daemon_up && test_daemon_stop(&b->daemon) == -ETIMEDOUT)
+		fprintf(stderr, "bench-rpc: ksallocd did not stop on SIGTERM\n");
+	else if (!b->daemon_up)
+		test_daemon_kill(&b->daemon);
+	b->daemon_up = false;
+	b->pid[S_KSALLOC] = 0;
 }
 
 /*
@@ -947,7 +851,7 @@ static int client_main(const struct bench *b, unsigned who)
 	else if (who == 0)
 		read_task_files(b->pid[run->server], &b->sh->server_before);
 
-	cpu0 = cpu_ns();
+	cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (;;) {
 		int64_t t0 = now_ns(), t1;
 
@@ -959,7 +863,7 @@ static int client_main(const struct bench *b, unsigned who)
 		if (++res->calls == run->max_calls || aborted(b))
 			break;
 	}
-	res->cpu_ns = cpu_ns() - cpu0;
+	res->cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	if (count_bound && who == 0)
 		read_task_files(b->pid[run->server], &b->sh->server_after);
 	conn_close(&c);
@@ -1673,50 +1577,11 @@ static void usage(FILE *f)
 		MAX_REPS, DEFAULT_REPS, DEFAULT_CALLS, DEFAULT_DURATION_MS);
 }
 
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* ksallocd in the folder bench-rpc itself was started from. */
-static const char *default_daemon(void)
-{
-	static char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
-	char *slash;
-
-	if (n <= 0)
-		return "ksallocd";
-	path[n] = 0;
-	slash = strrchr(path, '/');
-	strcpy(slash ? slash + 1 : path, "ksallocd");
-	return path;
-}
-
 static int setup(struct bench *b)
 {
+	const char *dir = b->daemon.dir;
 	int r;
 
-	snprintf(b->dir, sizeof(b->dir), "/tmp/bench-rpc-XXXXXX");
-	if (!mkdtemp(b->dir))
-		return -errno;
-	snprintf(b->config_path, sizeof(b->config_path), "%s/ksallocd.conf", b->dir);
-	snprintf(b->log_path, sizeof(b->log_path), "%s/ksallocd.log", b->dir);
-	snprintf(b->notify_path, sizeof(b->notify_path), "%s/notify", b->dir);
-	snprintf(b->socket[S_KSALLOC], sizeof(b->socket[S_KSALLOC]), "%s/ksallocd.sock", b->dir);
-	snprintf(b->socket[S_RAW], sizeof(b->socket[S_RAW]), "%s/raw.sock", b->dir);
-	snprintf(b->socket[S_EPOLL], sizeof(b->socket[S_EPOLL]), "%s/epoll.sock", b->dir);
-	snprintf(b->socket[S_EPOLL_WIRE], sizeof(b->socket[S_EPOLL_WIRE]), "%s/epoll-wire.sock",
-		 b->dir);
-	snprintf(b->socket[S_EPOLL_PB], sizeof(b->socket[S_EPOLL_PB]), "%s/epoll-pb.sock", b->dir);
 	cleanup_bench = b;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -1729,6 +1594,7 @@ static int setup(struct bench *b)
 		return -errno;
 	}
 
+	/* It sets KSALLOC_SOCKET for the clients. */
 	r = start_daemon(b);
 	if (r < 0) {
 		fprintf(stderr, "bench-rpc: %s did not start: %s\n", b->daemon_path,
@@ -1736,7 +1602,12 @@ static int setup(struct bench *b)
 		print_daemon_log(b);
 		return r;
 	}
-	setenv("KSALLOC_SOCKET", b->socket[S_KSALLOC], 1);
+	snprintf(b->socket[S_KSALLOC], sizeof(b->socket[S_KSALLOC]), "%s", b->daemon.socket_path);
+	snprintf(b->socket[S_RAW], sizeof(b->socket[S_RAW]), "%s/raw.sock", dir);
+	snprintf(b->socket[S_EPOLL], sizeof(b->socket[S_EPOLL]), "%s/epoll.sock", dir);
+	snprintf(b->socket[S_EPOLL_WIRE], sizeof(b->socket[S_EPOLL_WIRE]), "%s/epoll-wire.sock",
+		 dir);
+	snprintf(b->socket[S_EPOLL_PB], sizeof(b->socket[S_EPOLL_PB]), "%s/epoll-pb.sock", dir);
 	r = pack_messages(b);
 	if (r < 0)
 		return r;
@@ -1758,7 +1629,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct bench b = { .notify_fd = -1, .cpu0 = -1 };
+	struct bench b = { .daemon = { .pidfd = -1, .notify_fd = -1 }, .cpu0 = -1 };
 	struct options o = {
 		.reps = DEFAULT_REPS,
 		.calls = DEFAULT_CALLS,
@@ -1770,7 +1641,7 @@ int main(int argc, char **argv)
 	unsigned long long v;
 	int c, r;
 
-	b.daemon_path = default_daemon();
+	b.daemon_path = daemon_beside_me();
 	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) >= 0) {
 		r = 0;
 		switch (c) {
@@ -1778,21 +1649,15 @@ int main(int argc, char **argv)
 			b.daemon_path = optarg;
 			break;
 		case 'r':
-			r = parse_uint(optarg, MAX_REPS, &v);
-			if (r == 0 && v == 0)
-				r = -EINVAL;
+			r = parse_uint(optarg, 1, MAX_REPS, &v);
 			o.reps = (unsigned)v;
 			break;
 		case 'c':
-			r = parse_uint(optarg, UINT32_MAX, &v);
-			if (r == 0 && v == 0)
-				r = -EINVAL;
+			r = parse_uint(optarg, 1, UINT32_MAX, &v);
 			o.calls = v;
 			break;
 		case 't':
-			r = parse_uint(optarg, 3600000, &v);
-			if (r == 0 && v < 10)
-				r = -EINVAL;
+			r = parse_uint(optarg, 10, 3600000, &v);
 			o.duration_ns = (int64_t)v * 1000000;
 			break;
 		case 'o':
@@ -1878,6 +1743,5 @@ int main(int argc, char **argv)
 	stop_children(&b);
 	if (b.sh)
 		munmap(b.sh, b.sh_size);
-	remove_dir(b.dir);
 	return r < 0 ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,31 +34,59 @@ double median(const double *v, unsigned n)
 	return m;
 }
 
-int write_file(const char *path, const char *text)
+double percentile(double *v, unsigned n, double p)
 {
-	FILE *f = fopen(path, "we");
-
-	if (!f)
-		return -errno;
-	fputs(text, f);
-	return fclose(f) == 0 ? 0 : -errno;
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(unsigned)(p * (n - 1) + 0.5)];
 }
 
-void remove_dir(const char *dir)
+int parse_uint(const char *s, unsigned long long min, unsigned long long max,
+	       unsigned long long *ret)
 {
-	DIR *d = opendir(dir);
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int set_affinity(pid_t pid, const cpu_set_t *set)
+{
+	char path[64];
 	struct dirent *e;
+	DIR *d;
+	int r = 0;
 
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
 	if (!d)
-		return;
+		return -errno;
 	while ((e = readdir(d))) {
-		char path[512];
+		pid_t tid = (pid_t)atoi(e->d_name);
 
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
+		if (tid > 0 && sched_setaffinity(tid, sizeof(*set), set) < 0 && errno != ESRCH)
+			r = -errno;
 	}
 	closedir(d);
-	rmdir(dir);
+	return r;
+}
+
+const char *daemon_beside_me(void)
+{
+	static char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("ksallocd"));
+	char *slash;
+
+	if (n <= 0)
+		return "ksallocd";
+	path[n] = 0;
+	slash = strrchr(path, '/');
+	strcpy(slash ? slash + 1 : path, "ksallocd");
+	return path;
 }
