@@ -7,7 +7,7 @@
  * The pool is made here as the daemon makes it (memfd, layout, control block,
  * two attached sessions), without a daemon: the fast path never talks to it.
  * Every measurement runs in forked children that share the mapping, placed on
- * one CPU, on two CPUs, or where the scheduler likes (DESIGN.md, section 3).
+ * one CPU, on two CPUs, or where the scheduler likes (docs/architecture.md, Bars).
  * The variants alternate within each repetition, so that drift hits the
  * figure and its baseline alike.
  *
@@ -807,7 +807,7 @@ static void print_table(const struct bench *b, unsigned reps)
 	       "FUTEX_WAKE), against a store and FUTEX_WAKE. On one CPU the woken waiter runs "
 	       "before the releaser returns, so this also counts the waiter's return.\n");
 	printf("- ratio: ksalloc median / baseline median, same run, same placement.\n");
-	printf("- bars from DESIGN.md section 3, judged with both sides on one CPU; "
+	printf("- bars from docs/architecture.md, judged with both sides on one CPU; "
 	       "parenthesised ones are unpinned rows, reported only.\n");
 	for (int i = R_HO_ONE; i <= R_HO_FREE; i++) {
 		struct row *rw = &rows[i];

@@ -18,7 +18,7 @@
  *                  ksalloc_pool_status().
  *
  * Every measurement runs with every process involved on one CPU (the judged
- * rows, DESIGN.md section 3) and unpinned; the variants alternate within each
+ * rows, docs/architecture.md) and unpinned; the variants alternate within each
  * repetition, so that drift hits a figure and its baseline alike.
  */
 #include <dirent.h>
@@ -1386,7 +1386,7 @@ static void print_peer_notes(const struct bench *b)
 	       "client calls it with sd_bus_call_method() and reads the reply. Baseline: "
 	       "ksalloc_pool_status() on an open pool of the same daemon run. Ratio: D-Bus / "
 	       "ksalloc. %u calls of each per batch, in turns; p50 and p99 per batch, then "
-	       "median, min and max over %u repetitions. DESIGN.md section 3 puts D-Bus through "
+	       "median, min and max over %u repetitions. docs/architecture.md puts D-Bus through "
 	       "dbus-daemon at about 51 µs on this kind of machine, 9x a raw SOCK_SEQPACKET "
 	       "round trip.\n",
 	       BUS_NAME, BUS_PATH, b->calls, b->reps);
@@ -1427,7 +1427,7 @@ static void print_table(const struct bench *b, double run_s)
 	       "parenthesised ones are unpinned rows, reported only. Unpinned figures are "
 	       "bimodal: a round trip costs about 9 µs when the scheduler keeps both sides on "
 	       "one CPU and about 50 µs when it wakes the other side on the other vCPU "
-	       "(DESIGN.md section 3), so their medians and ratios move with its choices.\n",
+	       "(docs/architecture.md), so their medians and ratios move with its choices.\n",
 	       b->cpu_a, b->cpu_a);
 	print_reclaim_notes(b);
 	print_scale_notes(b);

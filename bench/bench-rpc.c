@@ -2,7 +2,7 @@
 /*
  * bench-rpc: the status RPC and many clients at once, measured on the real
  * ksallocd against raw sockets answering the same message sizes, in the
- * same run (DESIGN.md, section 3).
+ * same run (docs/architecture.md, Bars).
  *
  *   status RPC    one client process calls IKsAllocator_KsGetAllocatorStatus
  *                 on a pool of ksallocd; baseline: a blocking SOCK_SEQPACKET
@@ -1318,10 +1318,10 @@ static void print_status_table(const struct bench *b, const struct options *o)
 	printf("- CPU per call: the client's CLOCK_PROCESS_CPUTIME_ID and the server's "
 	       "schedstat run time over the timed calls, divided by the calls.\n");
 	printf("- ratio: ksalloc median / baseline median, same run, same placement. Bars "
-	       "(DESIGN.md section 3) judged with both processes on CPU %d; parenthesised "
+	       "(docs/architecture.md) judged with both processes on CPU %d; parenthesised "
 	       "ones are unpinned rows, reported only. Unpinned figures are bimodal: a round "
 	       "trip takes about 9 µs when the scheduler keeps both sides on one CPU and about "
-	       "50 µs when it wakes the other side on the other vCPU (DESIGN.md section 3), so "
+	       "50 µs when it wakes the other side on the other vCPU (docs/architecture.md), so "
 	       "their medians and ratios move with its choices.\n",
 	       b->cpu0);
 }
