@@ -36,7 +36,7 @@
 #define WINDOW_NS 2000000000LL /* each cost measurement */
 #define CALLS 2000             /* status queries per measurement */
 #define LATENCY_SAMPLES 60
-#define TICK_MS 20             /* RPC_TICK_MS of the daemon */
+#define TICK_MS 20 /* RPC_TICK_MS of the daemon */
 
 /* ksallocd with 200 pools of 8 frames and one of 1, started as the tests start it. */
 static int daemon_start(const char *daemon_path, struct test_daemon *d)
@@ -113,7 +113,8 @@ static pid_t subscriber_start(void)
 		if (ksalloc_subscription_open(NULL, &o, &s) < 0)
 			_exit(1);
 		for (;;) {
-			struct pollfd p = { .fd = ksalloc_subscription_get_fd(s), .events = POLLIN };
+			struct pollfd p = { .fd = ksalloc_subscription_get_fd(s),
+					    .events = POLLIN };
 
 			poll(&p, 1, -1);
 			while (ksalloc_subscription_read(s, &e) == 0)
@@ -215,10 +216,10 @@ static int bench_cost(const struct test_daemon *d)
 		       "+%.2f points |\n",
 		       counts[v], counts[v] > 1 ? "s" : "", POOLS, mc / 1e7, bc / 1e7,
 		       (mc - bc) / 1e7);
-		printf("| status query p50, %u subscriber%s | %.1f µs | %.1f µs | %.2fx |\n", counts[v],
-		       counts[v] > 1 ? "s" : "", m50 / 1e3, b50 / 1e3, m50 / b50);
-		printf("| status query p99, %u subscriber%s | %.1f µs | %.1f µs | %.2fx |\n", counts[v],
-		       counts[v] > 1 ? "s" : "", m99 / 1e3, b99 / 1e3, m99 / b99);
+		printf("| status query p50, %u subscriber%s | %.1f µs | %.1f µs | %.2fx |\n",
+		       counts[v], counts[v] > 1 ? "s" : "", m50 / 1e3, b50 / 1e3, m50 / b50);
+		printf("| status query p99, %u subscriber%s | %.1f µs | %.1f µs | %.2fx |\n",
+		       counts[v], counts[v] > 1 ? "s" : "", m99 / 1e3, b99 / 1e3, m99 / b99);
 	}
 	return 0;
 }
@@ -249,7 +250,8 @@ static int bench_latency(void)
 			struct ksalloc_frame f;
 			int64_t t;
 
-			if (ksalloc_client_open(NULL, &c) < 0 || ksalloc_pool_open(c, "one", &p) < 0)
+			if (ksalloc_client_open(NULL, &c) < 0 ||
+			    ksalloc_pool_open(c, "one", &p) < 0)
 				_exit(1);
 			t = now_ns();
 			if (ksalloc_pool_acquire(p, 5000, &f) < 0)
@@ -263,7 +265,8 @@ static int bench_latency(void)
 			return -EIO;
 		close(fds[0]);
 		while (!dry) {
-			struct pollfd p = { .fd = ksalloc_subscription_get_fd(s), .events = POLLIN };
+			struct pollfd p = { .fd = ksalloc_subscription_get_fd(s),
+					    .events = POLLIN };
 
 			if (poll(&p, 1, 5000) <= 0)
 				return -ETIMEDOUT;
@@ -281,7 +284,8 @@ static int bench_latency(void)
 		 * the pool running dry again (it looks every 20 ms).
 		 */
 		for (bool back = false; !back;) {
-			struct pollfd p = { .fd = ksalloc_subscription_get_fd(s), .events = POLLIN };
+			struct pollfd p = { .fd = ksalloc_subscription_get_fd(s),
+					    .events = POLLIN };
 
 			if (poll(&p, 1, 5000) <= 0)
 				return -ETIMEDOUT;

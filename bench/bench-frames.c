@@ -64,8 +64,8 @@ enum variant {
 	V_MUTEX,   /* the baseline for pairs: pthread mutex around a free list */
 	V_FUTEX,   /* the baseline for hand-offs: a raw futex word */
 	/* Parts of a pair, timed alone to see where its time goes. */
-	V_RMW,     /* one locked read-modify-write on a word of the mapping */
-	V_CLOCK,   /* clock_gettime(CLOCK_MONOTONIC_COARSE), as note_acquired() calls it */
+	V_RMW,   /* one locked read-modify-write on a word of the mapping */
+	V_CLOCK, /* clock_gettime(CLOCK_MONOTONIC_COARSE), as note_acquired() calls it */
 };
 
 enum place {
@@ -93,14 +93,14 @@ struct child_result {
 struct bench_shared {
 	alignas(SHM_CACHELINE) struct freelist fl;
 	alignas(SHM_CACHELINE) _Atomic uint32_t ready; /* start barrier: children arrived */
-	_Atomic uint32_t abort;                         /* a child failed: everyone stops */
+	_Atomic uint32_t abort;                        /* a child failed: everyone stops */
 	_Atomic int32_t waiter_pid;
 	alignas(SHM_CACHELINE) _Atomic uint32_t round; /* hand-off: written by the releaser */
 	alignas(SHM_CACHELINE) _Atomic uint32_t armed; /* hand-off: written by the waiter */
 	_Atomic uint32_t done;
 	_Atomic int64_t woke_ns;
 	alignas(SHM_CACHELINE) _Atomic uint32_t futex_word; /* the raw futex baseline */
-	alignas(SHM_CACHELINE) _Atomic uint64_t scratch;     /* V_RMW's word */
+	alignas(SHM_CACHELINE) _Atomic uint64_t scratch;    /* V_RMW's word */
 	struct child_result result[2];
 	int64_t latency_ns[MAX_ROUNDS]; /* release to the waiter's return */
 	int64_t release_ns[MAX_ROUNDS]; /* the releaser's own call */
@@ -346,8 +346,8 @@ static int proc_state(int fd)
 static int wait_asleep(const struct bench *b, int stat_fd, uint32_t k)
 {
 	for (;;) {
-		bool counted = b->variant == V_KSALLOC ? frame_slot_waiting(&b->fp.slots[1]) == 1
-						       : atomic_load(&b->bs->armed) == k;
+		bool counted = b->variant == V_KSALLOC ? frame_slot_waiting(&b->fp.slots[1]) == 1 :
+							 atomic_load(&b->bs->armed) == k;
 
 		if (aborted(b))
 			return -ECANCELED;
@@ -597,8 +597,14 @@ enum {
 	N_ROWS,
 };
 
-#define PAIRS(w, p, bar, j) { .what = (w), .place = (p), .bar_ns = (bar), .judged = (j) }
-#define HANDOFF(w, p) { .what = (w), .place = (p) }
+#define PAIRS(w, p, bar, j)                                               \
+	{                                                                 \
+		.what = (w), .place = (p), .bar_ns = (bar), .judged = (j) \
+	}
+#define HANDOFF(w, p)                     \
+	{                                 \
+		.what = (w), .place = (p) \
+	}
 
 static struct row rows[N_ROWS] = {
 	[R_UNC_ONE] = PAIRS("pair, 1 process", P_ONE_CPU, BAR_UNCONTENDED_NS, true),
@@ -623,8 +629,7 @@ static bool have_place(const struct bench *b, enum place place)
 	return place != P_SPLIT || b->cpu_b >= 0;
 }
 
-static int rep_pairs(struct bench *b, unsigned n, enum place place, int row, int cpu_row,
-		     bool keep)
+static int rep_pairs(struct bench *b, unsigned n, enum place place, int row, int cpu_row, bool keep)
 {
 	double kw, kc, bw, bc;
 	int r;
@@ -672,8 +677,8 @@ static int rep_handoff(struct bench *b, enum place place, int row, int rel_row, 
  * comes from sharing a cache line of frame descriptors: per repetition.
  */
 enum {
-	A_RMW,         /* ns per locked read-modify-write, CPU A */
-	A_CLOCK,       /* ns per clock_gettime(CLOCK_MONOTONIC_COARSE), CPU A */
+	A_RMW,        /* ns per locked read-modify-write, CPU A */
+	A_CLOCK,      /* ns per clock_gettime(CLOCK_MONOTONIC_COARSE), CPU A */
 	A_SPLIT_SAME, /* ns per pair, CPUs A and B, both children starting at frame 0 */
 	N_ANATOMY,
 };
@@ -896,18 +901,17 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "pairs", required_argument, NULL, 'p' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "rounds", required_argument, NULL, 'n' },
-		{ "only", required_argument, NULL, 'o' },
-		{ "place", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "pairs", required_argument, NULL, 'p' },
+						 { "reps", required_argument, NULL, 'r' },
+						 { "rounds", required_argument, NULL, 'n' },
+						 { "only", required_argument, NULL, 'o' },
+						 { "place", required_argument, NULL, 'P' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	/* Each child starts looking at its slot's frame, as client/pool.c does. */
-	struct bench b = { .fd = -1, .map = MAP_FAILED, .cpu_a = -1, .cpu_b = -1,
-			   .first_hint = { 0, 1 } };
+	struct bench b = {
+		.fd = -1, .map = MAP_FAILED, .cpu_a = -1, .cpu_b = -1, .first_hint = { 0, 1 }
+	};
 	unsigned long long pairs = DEFAULT_PAIRS, reps = DEFAULT_REPS, rounds = DEFAULT_ROUNDS;
 	const char *only = NULL;
 	enum place only_place = P_ONE_CPU;

@@ -80,7 +80,7 @@ struct bench {
 	cpu_set_t all_cpus; /* the affinity we were started with */
 	int cpu_a;          /* the first CPU in it */
 	unsigned reps, calls, sessions, pools;
-	bool keep;          /* false during the warm-up: figures are thrown away */
+	bool keep; /* false during the warm-up: figures are thrown away */
 
 	/* Processes placed with us: daemons, dbus-daemon, the D-Bus service, idle sessions. */
 	pid_t placed[8];
@@ -283,8 +283,8 @@ static int status_batch(struct ksalloc_pool *pool, unsigned calls, double *sampl
 /* The table */
 
 enum unit {
-	U_NS,    /* printed in µs */
-	U_KIB,   /* printed in KiB or MiB */
+	U_NS,  /* printed in µs */
+	U_KIB, /* printed in KiB or MiB */
 	U_COUNT,
 };
 
@@ -331,9 +331,12 @@ enum {
 
 #define RECLAIM_NAME(n) \
 	"crash reclaim, " #n " of 1024 frames held: SIGKILL to frames back (daemon clock)"
+/* A row initializer stays on one line (clang-format would unfold it). */
+/* clang-format off */
 #define RECLAIM(w, p) \
 	{ .what = (w), .place = (p), .unit = U_NS, .judge = J_MAX_BELOW, .bar = BAR_RECLAIM_NS }
 #define REPORTED(w, p, u) { .what = (w), .place = (p), .unit = (u), .judge = J_NONE }
+/* clang-format on */
 
 static struct row rows[N_ROWS] = {
 	[R_RECLAIM_1_ONE] = RECLAIM(RECLAIM_NAME(1), P_ONE_CPU),
@@ -457,8 +460,8 @@ enum reclaim_variant {
 	RV_16,
 	RV_256,
 	RV_1024,
-	RV_NONE,   /* no frame: the session leaving the pool, seen by polling only */
-	RV_EXIT,   /* no session at all: the process's exit alone, seen by waitpid() */
+	RV_NONE, /* no frame: the session leaving the pool, seen by polling only */
+	RV_EXIT, /* no session at all: the process's exit alone, seen by waitpid() */
 	N_RV,
 };
 
@@ -592,8 +595,9 @@ static int reclaim_once(const struct test_daemon *d, struct ksalloc_client *obs,
 		    st.last_reclaim_ns > (uint64_t)t0)
 			break;
 		if (t - t0 > DEADLINE_NS) {
-			fprintf(stderr, "bench-peers: pool %s: %u frames still held %lld s after "
-					"SIGKILL\n",
+			fprintf(stderr,
+				"bench-peers: pool %s: %u frames still held %lld s after "
+				"SIGKILL\n",
 				pool_name, st.status.allocated_frames,
 				(long long)(DEADLINE_NS / 1000000000));
 			return -ETIMEDOUT;
@@ -621,12 +625,20 @@ static int reclaim_rep(struct bench *b, const struct test_daemon *d, struct ksal
 	/* The variants with a row of their own; the others are the baseline and the notes'. */
 	_Static_assert(N_RV == 7, "row_of[] names every variant");
 	static const int row_of[N_PLACES][N_RV] = {
-		[P_ONE_CPU] = { [RV_SINGLE] = -1, [RV_1] = R_RECLAIM_1_ONE,
-				[RV_16] = R_RECLAIM_16_ONE, [RV_256] = R_RECLAIM_256_ONE,
-				[RV_1024] = R_RECLAIM_1024_ONE, [RV_NONE] = -1, [RV_EXIT] = -1 },
-		[P_FREE] = { [RV_SINGLE] = -1, [RV_1] = R_RECLAIM_1_FREE,
-			     [RV_16] = R_RECLAIM_16_FREE, [RV_256] = R_RECLAIM_256_FREE,
-			     [RV_1024] = R_RECLAIM_1024_FREE, [RV_NONE] = -1, [RV_EXIT] = -1 },
+		[P_ONE_CPU] = { [RV_SINGLE] = -1,
+				[RV_1] = R_RECLAIM_1_ONE,
+				[RV_16] = R_RECLAIM_16_ONE,
+				[RV_256] = R_RECLAIM_256_ONE,
+				[RV_1024] = R_RECLAIM_1024_ONE,
+				[RV_NONE] = -1,
+				[RV_EXIT] = -1 },
+		[P_FREE] = { [RV_SINGLE] = -1,
+			     [RV_1] = R_RECLAIM_1_FREE,
+			     [RV_16] = R_RECLAIM_16_FREE,
+			     [RV_256] = R_RECLAIM_256_FREE,
+			     [RV_1024] = R_RECLAIM_1024_FREE,
+			     [RV_NONE] = -1,
+			     [RV_EXIT] = -1 },
 	};
 
 	for (unsigned k = 0; k < N_PLACES; k++) {
@@ -666,12 +678,12 @@ static int reclaim_rep(struct bench *b, const struct test_daemon *d, struct ksal
 
 /* Per repetition, for the notes. */
 struct scale_rep {
-	struct proc_usage one_pool;   /* a 1-pool daemon, no session */
-	struct proc_usage fresh;      /* the many-pool daemon, no session yet */
-	struct proc_usage before;     /* with the observer's session only */
-	struct proc_usage with;       /* with the idle sessions too */
-	struct proc_usage after;      /* after the idle sessions left */
-	double connect_ns;            /* opening all the idle sessions */
+	struct proc_usage one_pool; /* a 1-pool daemon, no session */
+	struct proc_usage fresh;    /* the many-pool daemon, no session yet */
+	struct proc_usage before;   /* with the observer's session only */
+	struct proc_usage with;     /* with the idle sessions too */
+	struct proc_usage after;    /* after the idle sessions left */
+	double connect_ns;          /* opening all the idle sessions */
 	double one_pool_p50[N_PLACES], one_pool_p99[N_PLACES];
 	double none_p99[N_PLACES];
 };
@@ -864,8 +876,7 @@ static int scale_one_pool(struct bench *b, const char *config, struct scale_rep 
 	return daemon_stop(b, &d) ?: r;
 }
 
-static int scale_rep(struct bench *b, const char *one_config, const char *many_config,
-		     unsigned rep)
+static int scale_rep(struct bench *b, const char *one_config, const char *many_config, unsigned rep)
 {
 	static double samples[MAX_CALLS];
 	struct scale_rep sr = { 0 };
@@ -1186,9 +1197,9 @@ static int dbus_batch(struct peer *p, unsigned calls, const struct ksalloc_statu
 			return r;
 		}
 		sd_bus_error_free(&error);
-		if (i == 0 && (f[2] != expect->framing.frames ||
-			       f[3] != expect->framing.frame_size ||
-			       f[5] != expect->allocated_frames)) {
+		if (i == 0 &&
+		    (f[2] != expect->framing.frames || f[3] != expect->framing.frame_size ||
+		     f[5] != expect->allocated_frames)) {
 			fprintf(stderr, "bench-peers: GetStatus answered another pool's status\n");
 			return -EPROTO;
 		}
@@ -1255,10 +1266,10 @@ static double med_of(double (*get)(const struct scale_rep *))
 	return median(v, n_scale_reps);
 }
 
-#define SCALE_FIELD(name, expr)                                      \
-	static double name(const struct scale_rep *sr)               \
-	{                                                            \
-		return (expr);                                       \
+#define SCALE_FIELD(name, expr)                        \
+	static double name(const struct scale_rep *sr) \
+	{                                              \
+		return (expr);                         \
 	}
 SCALE_FIELD(sr_one_rss, sr->one_pool.vm_rss_kib)
 SCALE_FIELD(sr_one_shmem, sr->one_pool.rss_shmem_kib)
@@ -1293,9 +1304,12 @@ static double crash_median_us(enum place place, unsigned variant, size_t offset)
 static void print_reclaim_notes(const struct bench *b)
 {
 	static const char *const names[N_RV] = {
-		[RV_SINGLE] = "1 of 1 held (baseline)", [RV_1] = "1 of 1024 held",
-		[RV_16] = "16 of 1024 held", [RV_256] = "256 of 1024 held",
-		[RV_1024] = "1024 of 1024 held", [RV_NONE] = "the pool open, no frame held",
+		[RV_SINGLE] = "1 of 1 held (baseline)",
+		[RV_1] = "1 of 1024 held",
+		[RV_16] = "16 of 1024 held",
+		[RV_256] = "256 of 1024 held",
+		[RV_1024] = "1024 of 1024 held",
+		[RV_NONE] = "the pool open, no frame held",
 		[RV_EXIT] = "a child that never connected (its exit alone)",
 	};
 
@@ -1330,9 +1344,9 @@ static void print_reclaim_notes(const struct bench *b)
 			if (v == RV_NONE)
 				printf(" / -");
 			else
-				printf(" / %.0f", crash_median_us(place, v,
-								  offsetof(struct crash,
-									   daemon_ns)));
+				printf(" / %.0f",
+				       crash_median_us(place, v,
+						       offsetof(struct crash, daemon_ns)));
 			printf(" / %.0f;",
 			       crash_median_us(place, v, offsetof(struct crash, seen_ns)));
 		}
@@ -1359,11 +1373,10 @@ static void print_scale_notes(const struct bench *b)
 	       "KiB; %.0f fds open; the kernel's socket memory is not in RSS); after they left: "
 	       "%.1f MiB (the allocator keeps what it freed).\n",
 	       med_of(sr_fresh_rss) / 1024, b->pools, med_of(sr_one_rss) / 1024, b->pools - 1,
-	       (med_of(sr_fresh_rss) - med_of(sr_one_rss)) / (b->pools - 1),
-	       med_of(sr_fresh_shmem), med_of(sr_one_shmem), med_of(sr_fresh_anon),
-	       med_of(sr_one_anon), med_of(sr_fresh_fds), med_of(sr_with_rss) / 1024,
-	       med_of(sr_before_rss) / 1024, b->sessions,
-	       (med_of(sr_with_rss) - med_of(sr_before_rss)) / b->sessions,
+	       (med_of(sr_fresh_rss) - med_of(sr_one_rss)) / (b->pools - 1), med_of(sr_fresh_shmem),
+	       med_of(sr_one_shmem), med_of(sr_fresh_anon), med_of(sr_one_anon),
+	       med_of(sr_fresh_fds), med_of(sr_with_rss) / 1024, med_of(sr_before_rss) / 1024,
+	       b->sessions, (med_of(sr_with_rss) - med_of(sr_before_rss)) / b->sessions,
 	       med_of(sr_with_anon), med_of(sr_before_anon), med_of(sr_with_fds),
 	       med_of(sr_after_rss) / 1024);
 	printf("- opening the %u idle sessions (connect and hello, one after the other, "
@@ -1552,16 +1565,14 @@ static int parse_count(const char *s, unsigned min, unsigned max, unsigned *ret)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "daemon", required_argument, NULL, 'd' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "calls", required_argument, NULL, 'c' },
-		{ "sessions", required_argument, NULL, 's' },
-		{ "pools", required_argument, NULL, 'p' },
-		{ "only", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "daemon", required_argument, NULL, 'd' },
+						 { "reps", required_argument, NULL, 'r' },
+						 { "calls", required_argument, NULL, 'c' },
+						 { "sessions", required_argument, NULL, 's' },
+						 { "pools", required_argument, NULL, 'p' },
+						 { "only", required_argument, NULL, 'o' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	struct bench b = { .reps = DEFAULT_REPS,
 			   .calls = DEFAULT_CALLS,
 			   .sessions = DEFAULT_SESSIONS,

@@ -100,9 +100,9 @@ static const unsigned client_counts[] = { 1, 4, 16, 64 };
 #define N_JUDGED_FROM 2 /* client_counts[2] and on (16, 64) carry the throughput bar */
 
 enum server {
-	S_KSALLOC,    /* ksallocd */
-	S_RAW,        /* blocking ping-pong server: the status RPC's baseline */
-	S_EPOLL,      /* epoll server, recv() and send(): the many clients' baseline */
+	S_KSALLOC, /* ksallocd */
+	S_RAW,     /* blocking ping-pong server: the status RPC's baseline */
+	S_EPOLL,   /* epoll server, recv() and send(): the many clients' baseline */
 	/* The ladder from raw to ksalloc (where the status RPC's time goes): */
 	S_EPOLL_WIRE, /* epoll server with ksallocd's calls: wire_recv(), wire_send() */
 	S_EPOLL_PB,   /* the same, and protobuf-c as ksallocd uses it: unpack, pack */
@@ -174,9 +174,9 @@ struct run {
 struct run_result {
 	double p50_us, p99_us, p999_us;
 	double qps;
-	double client_cpu_us;  /* per query, all clients together */
-	double server_cpu_us;  /* per query */
-	double server_sleeps;  /* per query */
+	double client_cpu_us; /* per query, all clients together */
+	double server_cpu_us; /* per query */
+	double server_sleeps; /* per query */
 	double probe_p50_us, probe_max_us;
 };
 
@@ -214,7 +214,8 @@ static void sleep_until(int64_t t_ns)
 /* Shared futexes: the words live in memory that forked processes share. */
 static int futex_wait(_Atomic uint32_t *word, uint32_t value, int timeout_ms)
 {
-	struct timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000L };
+	struct timespec ts = { .tv_sec = timeout_ms / 1000,
+			       .tv_nsec = (timeout_ms % 1000) * 1000000L };
 
 	if (syscall(SYS_futex, word, FUTEX_WAIT, value, timeout_ms >= 0 ? &ts : NULL, NULL, 0) < 0)
 		return -errno;
@@ -484,7 +485,8 @@ static void epoll_server(const struct bench *b, enum server kind, int listen_fd)
 
 				while ((c = accept4(listen_fd, NULL, NULL,
 						    SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-					ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = c };
+					ev = (struct epoll_event){ .events = EPOLLIN,
+								   .data.fd = c };
 					if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev) < 0)
 						close(c);
 				}
@@ -1298,8 +1300,8 @@ static void print_status_table(const struct bench *b, const struct options *o)
 			  BAR_AT_MOST, BAR_P50_RATIO);
 		print_row(b, "round trip p99", (enum place)place, 2, k, base, n, FIELD(p99_us),
 			  BAR_AT_MOST, BAR_P99_RATIO);
-		print_row(b, "round trip p99.9", (enum place)place, 2, k, base, n,
-			  FIELD(p999_us), BAR_NONE, 0);
+		print_row(b, "round trip p99.9", (enum place)place, 2, k, base, n, FIELD(p999_us),
+			  BAR_NONE, 0);
 		print_row(b, "client CPU per call", (enum place)place, 2, k, base, n,
 			  FIELD(client_cpu_us), BAR_NONE, 0);
 		print_row(b, "server CPU per call", (enum place)place, 2, k, base, n,
@@ -1354,11 +1356,13 @@ static void print_clients_table(const struct bench *b, const struct options *o)
 				  FIELD(p99_us), BAR_NONE, 0);
 		}
 		print_row(b, "a new client's first reply, p50 µs, under 64 clients",
-			  (enum place)place, MAX_CLIENTS + 2, client_results[place][N_COUNTS - 1][0],
+			  (enum place)place, MAX_CLIENTS + 2,
+			  client_results[place][N_COUNTS - 1][0],
 			  client_results[place][N_COUNTS - 1][1], n, FIELD(probe_p50_us), BAR_NONE,
 			  0);
 		print_row(b, "a new client's first reply, max µs, under 64 clients",
-			  (enum place)place, MAX_CLIENTS + 2, client_results[place][N_COUNTS - 1][0],
+			  (enum place)place, MAX_CLIENTS + 2,
+			  client_results[place][N_COUNTS - 1][0],
 			  client_results[place][N_COUNTS - 1][1], n, FIELD(probe_max_us), BAR_NONE,
 			  0);
 	}
@@ -1417,8 +1421,8 @@ static void print_cpu_table(const struct bench *b, const struct options *o)
 			} else {
 				k = client_results[place][ci][0];
 				base = client_results[place][ci][1];
-				snprintf(what, sizeof(what), "%u client%s (epoll)", client_counts[ci],
-					 client_counts[ci] == 1 ? "" : "s");
+				snprintf(what, sizeof(what), "%u client%s (epoll)",
+					 client_counts[ci], client_counts[ci] == 1 ? "" : "s");
 				procs = client_counts[ci] + 1;
 			}
 			printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", what,
@@ -1453,8 +1457,8 @@ static void print_ladder(const struct bench *b, const struct options *o)
 		 "request handler, libksalloc's lock and checks, the KS shim)"),
 	};
 	const struct run_result *res[N_LADDER + 2] = {
-		status_results[P_ONE_CPU][1], ladder_results[L_WIRE], ladder_results[L_EPOLL],
-		ladder_results[L_PB], status_results[P_ONE_CPU][0],
+		status_results[P_ONE_CPU][1], ladder_results[L_WIRE],       ladder_results[L_EPOLL],
+		ladder_results[L_PB],         status_results[P_ONE_CPU][0],
 	};
 	unsigned n = n_reps_done;
 	double before = 0;
@@ -1505,8 +1509,10 @@ static void print_client_ladder(const struct bench *b, const struct options *o)
 	printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (unsigned ci = N_JUDGED_FROM; ci < N_COUNTS; ci++) {
 		const struct run_result *res[N_CLIENT_LADDER + 2] = {
-			client_results[P_ONE_CPU][ci][1], client_ladder_results[ci][LC_WIRE],
-			client_ladder_results[ci][LC_PB], client_results[P_ONE_CPU][ci][0],
+			client_results[P_ONE_CPU][ci][1],
+			client_ladder_results[ci][LC_WIRE],
+			client_ladder_results[ci][LC_PB],
+			client_results[P_ONE_CPU][ci][0],
 		};
 		double base = summarize(res[0], n, FIELD(qps)).med;
 
@@ -1515,8 +1521,9 @@ static void print_client_ladder(const struct bench *b, const struct options *o)
 			char v[5][32];
 
 			printf("| %d. %s | %u | %s | %s | %s | %.2f | %s | %s |\n", i + 1, what[i],
-			       client_counts[ci], fmt_num(v[0], 32, q.med), fmt_num(v[1], 32, q.min),
-			       fmt_num(v[2], 32, q.max), base > 0 ? q.med / base : 0,
+			       client_counts[ci], fmt_num(v[0], 32, q.med),
+			       fmt_num(v[1], 32, q.min), fmt_num(v[2], 32, q.max),
+			       base > 0 ? q.med / base : 0,
 			       fmt_num(v[3], 32, summarize(res[i], n, FIELD(client_cpu_us)).med),
 			       fmt_num(v[4], 32, summarize(res[i], n, FIELD(server_cpu_us)).med));
 		}
@@ -1597,8 +1604,7 @@ static int setup(struct bench *b)
 	/* It sets KSALLOC_SOCKET for the clients. */
 	r = start_daemon(b);
 	if (r < 0) {
-		fprintf(stderr, "bench-rpc: %s did not start: %s\n", b->daemon_path,
-			strerror(-r));
+		fprintf(stderr, "bench-rpc: %s did not start: %s\n", b->daemon_path, strerror(-r));
 		print_daemon_log(b);
 		return r;
 	}
@@ -1618,17 +1624,16 @@ static int setup(struct bench *b)
 
 int main(int argc, char **argv)
 {
-	static const struct option long_options[] = {
-		{ "daemon", required_argument, NULL, 'd' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "calls", required_argument, NULL, 'c' },
-		{ "duration-ms", required_argument, NULL, 't' },
-		{ "only", required_argument, NULL, 'o' },
-		{ "place", required_argument, NULL, 'P' },
-		{ "data", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option long_options[] = { { "daemon", required_argument, NULL, 'd' },
+						      { "reps", required_argument, NULL, 'r' },
+						      { "calls", required_argument, NULL, 'c' },
+						      { "duration-ms", required_argument, NULL,
+							't' },
+						      { "only", required_argument, NULL, 'o' },
+						      { "place", required_argument, NULL, 'P' },
+						      { "data", required_argument, NULL, 'D' },
+						      { "help", no_argument, NULL, 'h' },
+						      {} };
 	struct bench b = { .daemon = { .pidfd = -1, .notify_fd = -1 }, .cpu0 = -1 };
 	struct options o = {
 		.reps = DEFAULT_REPS,

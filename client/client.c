@@ -156,9 +156,9 @@ static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
 			return -EPIPE;
 		}
 		if (n == -EMSGSIZE) {
-			client_set_error(c,
-					 "ksallocd sent a reply larger than its own limit (%u bytes)",
-					 c->max_message_size);
+			client_set_error(
+				c, "ksallocd sent a reply larger than its own limit (%u bytes)",
+				c->max_message_size);
 			return -EBADMSG;
 		}
 		if (n < 0) {
@@ -262,9 +262,9 @@ static int client_connect(struct ksalloc_client *c)
 	}
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
-		client_set_error(c, "cannot connect to ksallocd at %s: %s%s", c->socket_path,
-				 strerror(-r),
-				 r == -ENOENT || r == -ECONNREFUSED ? " (is ksallocd running?)" : "");
+		client_set_error(
+			c, "cannot connect to ksallocd at %s: %s%s", c->socket_path, strerror(-r),
+			r == -ENOENT || r == -ECONNREFUSED ? " (is ksallocd running?)" : "");
 		/* Nothing there, or nobody listening: to a caller both mean "not running". */
 		return r == -ENOENT || r == -ECONNREFUSED ? -ECONNREFUSED : r;
 	}
@@ -287,7 +287,8 @@ static int client_hello(struct ksalloc_client *c, const char *name)
 	r = client_exchange(c, &req, KSALLOC__REPLY__BODY_HELLO, &reply, NULL);
 	if (r < 0)
 		return r;
-	if (!reply->hello->limits || reply->hello->limits->max_message_size < WIRE_MIN_MAX_MESSAGE) {
+	if (!reply->hello->limits ||
+	    reply->hello->limits->max_message_size < WIRE_MIN_MAX_MESSAGE) {
 		client_set_error(c, "ksallocd announced no usable message size limit");
 		return -EBADMSG;
 	}
@@ -345,9 +346,9 @@ static int client_reconnect(struct ksalloc_client *c)
 	int r;
 
 	if (now < c->retry_at_ms) {
-		client_set_error(c,
-				 "ksallocd at %s went away; the next attempt to reach it is in %llu ms",
-				 c->socket_path, (unsigned long long)(c->retry_at_ms - now));
+		client_set_error(
+			c, "ksallocd at %s went away; the next attempt to reach it is in %llu ms",
+			c->socket_path, (unsigned long long)(c->retry_at_ms - now));
 		return -EPIPE;
 	}
 	r = client_connect(c);
@@ -384,8 +385,8 @@ int client_ensure(struct ksalloc_client *c)
 	return c->fd < 0 ? client_reconnect(c) : 0;
 }
 
-int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
-		Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd)
+int client_call(struct ksalloc_client *c, Ksalloc__Request *req, Ksalloc__Reply__BodyCase expect,
+		Ksalloc__Reply **ret_reply, int *ret_fd)
 {
 	int r = client_ensure(c);
 

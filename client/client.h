@@ -36,9 +36,9 @@ struct ksalloc_client {
 	uint32_t next_id;
 	uint64_t session_token;
 	uint32_t session_id;
-	uint32_t max_frames;   /* the daemon's max_frames_per_session; 0: no limit */
-	_Atomic uint32_t held; /* frames this session holds, all its pools */
-	char name[64];         /* said in hello, again after a reconnect */
+	uint32_t max_frames;     /* the daemon's max_frames_per_session; 0: no limit */
+	_Atomic uint32_t held;   /* frames this session holds, all its pools */
+	char name[64];           /* said in hello, again after a reconnect */
 	struct list attachments; /* struct client_attachment: reopened after a reconnect */
 	uint64_t retry_at_ms;    /* no reconnect attempt before (CLOCK_MONOTONIC) */
 	uint32_t backoff_ms;
@@ -110,8 +110,8 @@ int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
  * went away since the last call, and noting it if it goes away during this one. Called
  * with the lock held.
  */
-int client_call(struct ksalloc_client *c, Ksalloc__Request *req,
-		Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *ret_fd);
+int client_call(struct ksalloc_client *c, Ksalloc__Request *req, Ksalloc__Reply__BodyCase expect,
+		Ksalloc__Reply **ret_reply, int *ret_fd);
 
 /*
  * The status of a pool: by @pool_id (an open pool's, @name NULL), the call a media pipeline

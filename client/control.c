@@ -125,8 +125,8 @@ int ksalloc_client_destroy_pool(struct ksalloc_client *c, const char *name)
 	return r;
 }
 
-int ksalloc_client_list_sessions(struct ksalloc_client *c, struct ksalloc_session_info **ret_sessions,
-				 size_t *ret_n_sessions)
+int ksalloc_client_list_sessions(struct ksalloc_client *c,
+				 struct ksalloc_session_info **ret_sessions, size_t *ret_n_sessions)
 {
 	_cleanup_free_ struct ksalloc_session_info *sessions = NULL;
 	size_t n = 0, total = 0;
@@ -183,8 +183,8 @@ int ksalloc_client_list_sessions(struct ksalloc_client *c, struct ksalloc_sessio
 	return 0;
 }
 
-int ksalloc_client_list_backends(struct ksalloc_client *c, struct ksalloc_backend_info **ret_backends,
-				 size_t *ret_n_backends)
+int ksalloc_client_list_backends(struct ksalloc_client *c,
+				 struct ksalloc_backend_info **ret_backends, size_t *ret_n_backends)
 {
 	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
 	Ksalloc__ListBackendsRequest list = KSALLOC__LIST_BACKENDS_REQUEST__INIT;

@@ -84,7 +84,8 @@ int ksalloc_pool_acquire_access(struct ksalloc_pool *p, uint32_t timeout_ms, uin
 	return 0;
 }
 
-int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms, struct ksalloc_frame *ret_frame)
+int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms,
+			 struct ksalloc_frame *ret_frame)
 {
 	return ksalloc_pool_acquire_access(p, timeout_ms, KSALLOC_ACCESS_READ_WRITE, ret_frame);
 }

@@ -97,8 +97,9 @@ static int view_get_frames(struct ksalloc_client *c, struct pool_view *v, const 
 			return r;
 		if (n_fds == 0 || reply->get_frame_fds->offset != got ||
 		    reply->get_frame_fds->count != n_fds) {
-			client_set_error(c, "pool %s: ksallocd sent %zu frame fds where it announced %u",
-					 name, n_fds, reply->get_frame_fds->count);
+			client_set_error(
+				c, "pool %s: ksallocd sent %zu frame fds where it announced %u",
+				name, n_fds, reply->get_frame_fds->count);
 			return -EBADMSG;
 		}
 		got += (uint32_t)n_fds;
@@ -159,7 +160,8 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	/* Unsealed memory could be shrunk by someone else: a SIGBUS waiting to happen. */
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
-		client_set_error(c, "pool %s: its memory is not sealed against resizing", info.name);
+		client_set_error(c, "pool %s: its memory is not sealed against resizing",
+				 info.name);
 		return -EBADMSG;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -214,11 +216,10 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 static int pool_map_reply(struct ksalloc_client *c, const Ksalloc__Reply *reply,
 			  Ksalloc__Reply__BodyCase expect, int fd, struct ksalloc_pool *p)
 {
-	const Ksalloc__OpenPoolReply *open = expect == KSALLOC__REPLY__BODY_OPEN_POOL ?
-						     reply->open_pool :
-					     expect == KSALLOC__REPLY__BODY_CREATE_POOL ?
-						     reply->create_pool :
-						     reply->reshape_pool;
+	const Ksalloc__OpenPoolReply *open =
+		expect == KSALLOC__REPLY__BODY_OPEN_POOL   ? reply->open_pool :
+		expect == KSALLOC__REPLY__BODY_CREATE_POOL ? reply->create_pool :
+							     reply->reshape_pool;
 	int r = pool_map(c, fd, open, p);
 
 	/* The mapping keeps the memory alive; the fd is no longer needed. */
@@ -317,7 +318,8 @@ int ksalloc_pool_open(struct ksalloc_client *c, const char *name, struct ksalloc
 
 int ksalloc_pool_create_with(struct ksalloc_client *c, const char *name,
 			     const struct ksalloc_framing *framing,
-			     const struct ksalloc_pool_options *opts, struct ksalloc_pool **ret_pool)
+			     const struct ksalloc_pool_options *opts,
+			     struct ksalloc_pool **ret_pool)
 {
 	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
 	Ksalloc__CreatePoolRequest create = KSALLOC__CREATE_POOL_REQUEST__INIT;

@@ -48,7 +48,7 @@ struct ksalloc_pool {
 	struct ksalloc_client *client;
 	/* The frame path reads it without a lock: swapped whole, never changed in place. */
 	_Atomic(struct pool_view *) view;
-	_Atomic bool gone; /* the daemon came back without this pool */
+	_Atomic bool gone;     /* the daemon came back without this pool */
 	_Atomic uint32_t hint; /* where the next acquire starts looking: the last frame freed */
 
 	struct client_attachment attachment; /* on the client's list: reopened after a reconnect */

@@ -55,8 +55,8 @@ int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
 	if (!s) {
 		if (r == 0)
 			r = -ENOMEM;
-		client_set_open_error("%s", r == -ENOMEM && !c->error[0] ? "out of memory" :
-									 c->error);
+		client_set_open_error("%s",
+				      r == -ENOMEM && !c->error[0] ? "out of memory" : c->error);
 		ksalloc_client_close(c);
 		return r;
 	}

@@ -22,7 +22,10 @@ struct list {
 	struct list *prev, *next;
 };
 
-#define LIST_INIT(name) { &(name), &(name) }
+#define LIST_INIT(name)          \
+	{                        \
+		&(name), &(name) \
+	}
 
 static inline void list_init(struct list *l)
 {
@@ -72,20 +75,18 @@ static inline void list_remove(struct list *entry)
 #define list_first_entry(head, type, member) list_entry((head)->next, type, member)
 
 /* Walks forwards; the body must not remove @pos (use list_for_each_entry_safe). */
-#define list_for_each_entry(pos, head, member)                                 \
-	for (pos = list_entry((head)->next, __typeof__(*pos), member);          \
-	     &pos->member != (head);                                            \
+#define list_for_each_entry(pos, head, member)                                                 \
+	for (pos = list_entry((head)->next, __typeof__(*pos), member); &pos->member != (head); \
 	     pos = list_entry(pos->member.next, __typeof__(*pos), member))
 
 /* Walks forwards; the body may remove @pos (@n holds the next). */
-#define list_for_each_entry_safe(pos, n, head, member)                         \
-	for (pos = list_entry((head)->next, __typeof__(*pos), member),          \
-	    n = list_entry(pos->member.next, __typeof__(*pos), member);         \
-	     &pos->member != (head);                                            \
+#define list_for_each_entry_safe(pos, n, head, member)                  \
+	for (pos = list_entry((head)->next, __typeof__(*pos), member),  \
+	    n = list_entry(pos->member.next, __typeof__(*pos), member); \
+	     &pos->member != (head);                                    \
 	     pos = n, n = list_entry(n->member.next, __typeof__(*n), member))
 
 /* Walks backwards (oldest first, for a list that list_add() fills). */
-#define list_for_each_entry_reverse(pos, head, member)                         \
-	for (pos = list_entry((head)->prev, __typeof__(*pos), member);          \
-	     &pos->member != (head);                                            \
+#define list_for_each_entry_reverse(pos, head, member)                                         \
+	for (pos = list_entry((head)->prev, __typeof__(*pos), member); &pos->member != (head); \
 	     pos = list_entry(pos->member.prev, __typeof__(*pos), member))

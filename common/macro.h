@@ -22,24 +22,24 @@
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The struct of type @type whose member @member is at @ptr. */
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(((char *)(ptr)) - offsetof(type, member)))
 
 #define _cleanup_(fn) __attribute__((cleanup(fn)))
 
 /* Returns *@pp and leaves NULL behind. */
-#define TAKE_PTR(p)                          \
-	({                                   \
-		__typeof__(p) _taken = (p);  \
-		(p) = NULL;                  \
-		_taken;                      \
+#define TAKE_PTR(p)                         \
+	({                                  \
+		__typeof__(p) _taken = (p); \
+		(p) = NULL;                 \
+		_taken;                     \
 	})
 
 /* Returns @fd and leaves -1 behind. */
-#define TAKE_FD(fd)                  \
-	({                           \
-		int _taken = (fd);   \
-		(fd) = -1;           \
-		_taken;              \
+#define TAKE_FD(fd)                \
+	({                         \
+		int _taken = (fd); \
+		(fd) = -1;         \
+		_taken;            \
 	})
 
 static inline void freep(void *p)

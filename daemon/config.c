@@ -24,8 +24,6 @@
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)
 #define POOL_BACKEND_SIZE sizeof(((struct pool_config *)NULL)->backend)
 
-
-
 enum section_kind {
 	SECTION_NONE, /* before the first section header */
 	SECTION_DAEMON,
@@ -66,7 +64,7 @@ struct parser {
 	size_t pool;   /* index into cfg->pools in a pool section */
 	unsigned daemon_line;
 	unsigned key_line[SECTION_KEYS_MAX]; /* where each key of this section was given, or 0 */
-	const char *key; /* the key being parsed, for messages */
+	const char *key;                     /* the key being parsed, for messages */
 
 	/* The first error only: the reader stops feeding inih once it is set. */
 	bool failed;

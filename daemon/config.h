@@ -53,12 +53,12 @@
 
 struct pool_config {
 	char name[CONFIG_POOL_NAME_MAX + 1];
-	struct framing framing; /* options_flags and pool_type are 0 for config pools */
+	struct framing framing;         /* options_flags and pool_type are 0 for config pools */
 	char backend[BACKEND_NAME_MAX]; /* "memfd", "dmaheap:system", "device" */
 	bool optional; /* on a machine without its backend, the daemon starts without it */
 	bool locked;   /* its pages are locked in memory */
 	struct pool_access access;
-	unsigned line;          /* line of the [pool NAME] header, for later messages */
+	unsigned line; /* line of the [pool NAME] header, for later messages */
 };
 
 struct daemon_config {

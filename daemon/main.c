@@ -167,7 +167,8 @@ static void reload(struct daemon *d)
 	failures = reload_pools(&d->rpc, d->storage, cfg, d->config_path);
 	config_free(d->cfg);
 	d->cfg = cfg;
-	log_info("reloaded %s%s", d->config_path, failures ? " (some pools could not be created)" : "");
+	log_info("reloaded %s%s", d->config_path,
+		 failures ? " (some pools could not be created)" : "");
 	d->status[0] = 0;
 	notify("READY=1");
 	update_status(d);
@@ -208,7 +209,8 @@ static int activated_socket(void)
 		return n;
 	}
 	if (n > 1) {
-		log_error("systemd passed %d sockets; ksallocd serves one (see ksallocd.socket)", n);
+		log_error("systemd passed %d sockets; ksallocd serves one (see ksallocd.socket)",
+			  n);
 		return -EINVAL;
 	}
 	return n == 1 ? SD_LISTEN_FDS_START : -1;
@@ -312,7 +314,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	if (notify_open() < 0)
-		log_warning("NOTIFY_SOCKET is not a socket path: no messages to the service manager");
+		log_warning(
+			"NOTIFY_SOCKET is not a socket path: no messages to the service manager");
 
 	if (load_config(&d, &d.cfg) < 0)
 		goto out;
@@ -357,8 +360,8 @@ int main(int argc, char **argv)
 		else
 			log_error("cannot listen on %s: %s%s", d.cfg->socket_path, strerror(-r),
 				  r == -EADDRINUSE ? " (another ksallocd is serving it)" :
-				  r == -ENOENT	   ? " (does its folder exist?)" :
-				  r == -EEXIST	   ? " (the path exists and is not a socket)" :
+				  r == -ENOENT     ? " (does its folder exist?)" :
+				  r == -EEXIST     ? " (the path exists and is not a socket)" :
 						     "");
 		uv_loop_close(&d.loop);
 		goto out;
@@ -366,9 +369,8 @@ int main(int argc, char **argv)
 	start_signals(&d);
 	start_timers(&d);
 
-	log_info("ksallocd %s serving %zu pools on %s%s", KSALLOC_VERSION,
-		 storage_count(d.storage), d.cfg->socket_path,
-		 listen_fd >= 0 ? " (socket from systemd)" : "");
+	log_info("ksallocd %s serving %zu pools on %s%s", KSALLOC_VERSION, storage_count(d.storage),
+		 d.cfg->socket_path, listen_fd >= 0 ? " (socket from systemd)" : "");
 	/* Every pool is mapped by now: clients may come (those queued by socket activation too). */
 	notify("READY=1");
 	update_status(&d);

@@ -114,9 +114,10 @@ unsigned reload_pools(struct rpc *rpc, struct storage *storage, const struct dae
 		if (!p)
 			failures += add_pool(storage, cfg, pc, path) < 0;
 		else if (!p->from_config)
-			log_warning("%s:%u: [pool %s]: a client created a pool of that name; the "
-				    "config's is created once that one is gone and the daemon reloads",
-				    path, pc->line, pc->name);
+			log_warning(
+				"%s:%u: [pool %s]: a client created a pool of that name; the "
+				"config's is created once that one is gone and the daemon reloads",
+				path, pc->line, pc->name);
 		else
 			update_pool(p, pc, path);
 	}

@@ -43,14 +43,16 @@ static void check_accepted(const struct daemon_config *cfg)
 		const struct pool_config *pc = &cfg->pools[i];
 		const char *reason = NULL;
 
-		fuzz_check(memchr(pc->name, 0, sizeof(pc->name)), "pool %zu: name not terminated", i);
+		fuzz_check(memchr(pc->name, 0, sizeof(pc->name)), "pool %zu: name not terminated",
+			   i);
 		fuzz_check(!shm_name_problem(pc->name), "pool %s: %s", pc->name,
 			   shm_name_problem(pc->name));
 		fuzz_check(framing_validate(&pc->framing, &cfg->limits, NULL, &reason) == 0,
 			   "pool %s accepted with a bad framing: %s", pc->name, reason);
 		fuzz_check(pc->access.mode <= ACCESS_MODE_MASK, "pool %s: mode %o", pc->name,
 			   pc->access.mode);
-		fuzz_check(memchr(pc->backend, 0, sizeof(pc->backend)), "pool %s: backend", pc->name);
+		fuzz_check(memchr(pc->backend, 0, sizeof(pc->backend)), "pool %s: backend",
+			   pc->name);
 		for (size_t j = 0; j < i; j++)
 			fuzz_check(strcmp(cfg->pools[j].name, pc->name) != 0, "pool %s twice",
 				   pc->name);

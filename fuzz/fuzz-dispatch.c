@@ -266,8 +266,7 @@ static void world_check(const struct world *w)
 
 static bool opens_a_pool(Ksalloc__Reply__BodyCase body)
 {
-	return body == KSALLOC__REPLY__BODY_OPEN_POOL ||
-	       body == KSALLOC__REPLY__BODY_CREATE_POOL ||
+	return body == KSALLOC__REPLY__BODY_OPEN_POOL || body == KSALLOC__REPLY__BODY_CREATE_POOL ||
 	       body == KSALLOC__REPLY__BODY_RESHAPE_POOL;
 }
 
@@ -296,9 +295,10 @@ static void check_body(const struct world *w, const Ksalloc__Reply *m)
 			   st->allocated_frames, frames);
 		if (!st->backend || !st->backend[0])
 			return; /* not extended */
-		fuzz_check(st->free_frames == frames - st->allocated_frames && st->peak_frames <= frames,
-			   "%u frames: %u allocated, %u free, peak %u", frames, st->allocated_frames,
-			   st->free_frames, st->peak_frames);
+		fuzz_check(st->free_frames == frames - st->allocated_frames &&
+				   st->peak_frames <= frames,
+			   "%u frames: %u allocated, %u free, peak %u", frames,
+			   st->allocated_frames, st->free_frames, st->peak_frames);
 		for (size_t i = 0; i < st->n_holders; i++)
 			held += st->holders[i]->frames_held;
 		fuzz_check(held <= st->allocated_frames, "holders hold %u of %u allocated frames",
@@ -322,7 +322,7 @@ static void check_reply(const struct world *w, const Ksalloc__Request *req,
 	fuzz_check(m->body_case != KSALLOC__REPLY__BODY__NOT_SET, "success without a body");
 	if (opens_a_pool(m->body_case)) {
 		const Ksalloc__OpenPoolReply *open =
-			m->body_case == KSALLOC__REPLY__BODY_OPEN_POOL	 ? m->open_pool :
+			m->body_case == KSALLOC__REPLY__BODY_OPEN_POOL   ? m->open_pool :
 			m->body_case == KSALLOC__REPLY__BODY_CREATE_POOL ? m->create_pool :
 									   m->reshape_pool;
 		const struct pool *bound;
@@ -438,7 +438,8 @@ static void request(struct world *w, int i, const uint8_t *data, size_t len)
 			   out.msg.message ? out.msg.message : "");
 	else if (fast < 0)
 		fuzz_check(out.msg.hresult != 0,
-			   "the fast path declined (%s), the full path answered", strerror((int)-fast));
+			   "the fast path declined (%s), the full path answered",
+			   strerror((int)-fast));
 	back = ksalloc__reply__unpack(NULL, (size_t)n, tx);
 	fuzz_check(back, "the client cannot decode the reply");
 	ksalloc__reply__free_unpacked(back, NULL);
@@ -644,8 +645,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		part.data = fuzz_bytes(&in, len, &part.size);
 		if (trace && (what & 7) >= OP_RELOAD)
-			fprintf(stderr, "session %u: op %d (%zu bytes)\n", w.sessions[i].id, what & 7,
-				part.size);
+			fprintf(stderr, "session %u: op %d (%zu bytes)\n", w.sessions[i].id,
+				what & 7, part.size);
 		switch (what & 7) {
 		case OP_RELOAD:
 			reload(&w, &part);

@@ -48,8 +48,9 @@ static void show(const struct pool *p, const char *when)
 		atomic_load(&fp->shared->state), atomic_load(&fp->shared->waiters),
 		atomic_load(&fp->shared->slots_used), atomic_load(&fp->shared->allocated));
 	for (uint32_t i = 0; i < p->layout.n_slots; i++)
-		fprintf(stderr, "  slot %u: daemon's %u, tenant %u waiting %u, handed %u, ticket %u\n",
-			i, p->slot_sessions[i], frame_slot_tenant(&fp->slots[i]),
+		fprintf(stderr,
+			"  slot %u: daemon's %u, tenant %u waiting %u, handed %u, ticket %u\n", i,
+			p->slot_sessions[i], frame_slot_tenant(&fp->slots[i]),
 			frame_slot_waiting(&fp->slots[i]), atomic_load(&fp->slots[i].handed),
 			atomic_load(&fp->slots[i].wait_ticket));
 	for (uint32_t i = 0; i < p->framing.frames; i++) {
@@ -173,8 +174,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (uint64_t off = 0; off < p->layout.data_offset; off += image_len)
 			memcpy(block + off, image,
-			       p->layout.data_offset - off < image_len ? p->layout.data_offset - off :
-									   image_len);
+			       p->layout.data_offset - off < image_len ?
+				       p->layout.data_offset - off :
+				       image_len);
 	}
 
 	show(p, "scribbled");
@@ -186,7 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t reclaimed = pool_detach(p, slots[i]);
 
 		if (trace)
-			fprintf(stderr, "detached slot %u: %u frames reclaimed\n", slots[i], reclaimed);
+			fprintf(stderr, "detached slot %u: %u frames reclaimed\n", slots[i],
+				reclaimed);
 		show(p, "after detach");
 
 		fuzz_check(reclaimed <= p->framing.frames, "reclaimed %u of %u frames", reclaimed,

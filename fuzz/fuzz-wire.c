@@ -226,7 +226,8 @@ static void fast_reply_agrees(const uint8_t *data, size_t size)
 	reply = ksalloc__reply__unpack(NULL, size, data);
 	fuzz_check(reply, "the fast path parses a reply that protobuf-c refuses");
 	fuzz_check(reply->body_case == KSALLOC__REPLY__BODY_GET_STATUS && reply->id == id &&
-			   reply->hresult == 0 && !reply->message[0] && reply->base.n_unknown_fields == 0,
+			   reply->hresult == 0 && !reply->message[0] &&
+			   reply->base.n_unknown_fields == 0,
 		   "the fast path reads a status reply, protobuf-c body %d id %u hresult 0x%x",
 		   (int)reply->body_case, reply->id, (unsigned)reply->hresult);
 	st = reply->get_status;
@@ -237,9 +238,9 @@ static void fast_reply_agrees(const uint8_t *data, size_t size)
 	fuzz_check(memcmp(&f, &g, sizeof(f)) == 0 && allocated == st->allocated_frames,
 		   "the fast path reads framing %u/%u/%u/%u/%u allocated %u, protobuf-c "
 		   "%u/%u/%u/%u/%u allocated %u",
-		   f.options_flags, f.pool_type, f.frames, f.frame_size, f.file_alignment, allocated,
-		   g.options_flags, g.pool_type, g.frames, g.frame_size, g.file_alignment,
-		   st->allocated_frames);
+		   f.options_flags, f.pool_type, f.frames, f.frame_size, f.file_alignment,
+		   allocated, g.options_flags, g.pool_type, g.frames, g.frame_size,
+		   g.file_alignment, st->allocated_frames);
 	/* Nothing of the extended status: the fast path would drop it. */
 	fuzz_check(!st->free_frames && !st->peak_frames && !st->waiters && !st->acquisitions &&
 			   !st->timeouts && !st->reclaimed && !st->committed && !st->backend[0] &&
@@ -275,7 +276,8 @@ static void fast_packs_agree(const uint8_t *data, size_t size)
 		fuzz_check(la > 0 && la == lb && memcmp(a, b, (size_t)la) == 0,
 			   "status request (id %u, pool %u): protobuf-c %zd bytes, fast path %zd",
 			   id, pool_id, la, lb);
-		fuzz_check(fastpath_pack_status_request(b, (size_t)lb - 1, id, pool_id) == -EMSGSIZE,
+		fuzz_check(fastpath_pack_status_request(b, (size_t)lb - 1, id, pool_id) ==
+				   -EMSGSIZE,
 			   "status request packed into too small a buffer");
 		/* By name (pool 0) is protobuf-c's to decode. */
 		fuzz_check(fastpath_parse_status_request(b, (size_t)lb, &got_id, &got_pool) ==

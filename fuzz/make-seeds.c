@@ -259,7 +259,8 @@ static void wire_seeds(void)
 
 		reply.id = 9;
 		reply.hresult = (int32_t)0x80070002u; /* ENOENT, as hresult.c maps it */
-		reply.message = (char *)"open: no pool named \"vide\" (ksallocctl list shows the pools)";
+		reply.message =
+			(char *)"open: no pool named \"vide\" (ksallocctl list shows the pools)";
 		write_seed("wire", "reply-error", buf, pack(&reply.base, buf));
 	}
 	{
@@ -357,7 +358,14 @@ static void wire_seeds(void)
 
 /* ---- dispatch scripts (fuzz-dispatch.c describes the format) ---- */
 
-enum { OP_REQUEST = 0, OP_RELOAD = 3, OP_CLOSE = 4, OP_ACQUIRE = 5, OP_SCRIBBLE = 6, OP_RELEASE = 7 };
+enum {
+	OP_REQUEST = 0,
+	OP_RELOAD = 3,
+	OP_CLOSE = 4,
+	OP_ACQUIRE = 5,
+	OP_SCRIBBLE = 6,
+	OP_RELEASE = 7
+};
 
 struct script {
 	uint8_t buf[8192];
@@ -546,54 +554,50 @@ static void config_seeds(const char *shipped)
 	static const struct {
 		const char *file, *text;
 	} configs[] = {
-		{ "daemon-every-key",
-		  "[daemon]\n"
-		  "socket = /run/ksallocd/test.sock\n"
-		  "max_sessions = 16\n"
-		  "max_message_size = 4K\n"
-		  "max_pool_frames = 64\n"
-		  "max_frame_size = 1MiB\n"
-		  "log_level = debug\n"
-		  "max_pool_sessions = 8\n"
-		  "keep_created_pools = yes\n"
-		  "max_sessions_per_uid = 4\n"
-		  "max_pools_per_uid = 2\n"
-		  "max_pool_bytes_per_uid = 3GiB\n"
-		  "max_frames_per_session = 16\n"
-		  "create_group = video\n"
-		  "created_pool_mode = 0640\n" },
-		{ "pool-every-key",
-		  "[pool video]\n"
-		  "frames = 8\n"
-		  "frame_size = 3110400\n"
-		  "alignment = 64\n"
-		  "backend = memfd\n"
-		  "owner = root\n"
-		  "group = 0\n"
-		  "mode = 0660\n" },
-		{ "two-pools",
-		  "; comment\n"
-		  "# another\n"
-		  "[daemon]\n"
-		  "max_pool_frames = 16\n"
-		  "create_group = 44\n"
-		  "\n"
-		  "[pool a]\n"
-		  "frames = 4\n"
-		  "frame_size = 4k\n"
-		  "owner = 1000\n"
-		  "[pool b.1_x-y]\n"
-		  "frames = 16\n"
-		  "frame_size = 1G\n"
-		  "alignment = 4096\n"
-		  "mode = 600\n" },
-		{ "errors",
-		  "\xEF\xBB\xBF[daemon]\n"
-		  "max_sessions = 0\n"
-		  "bogus = 1\n"
-		  "[pool]\n"
-		  "[pool x]\n"
-		  "frames = 4\n" },
+		{ "daemon-every-key", "[daemon]\n"
+				      "socket = /run/ksallocd/test.sock\n"
+				      "max_sessions = 16\n"
+				      "max_message_size = 4K\n"
+				      "max_pool_frames = 64\n"
+				      "max_frame_size = 1MiB\n"
+				      "log_level = debug\n"
+				      "max_pool_sessions = 8\n"
+				      "keep_created_pools = yes\n"
+				      "max_sessions_per_uid = 4\n"
+				      "max_pools_per_uid = 2\n"
+				      "max_pool_bytes_per_uid = 3GiB\n"
+				      "max_frames_per_session = 16\n"
+				      "create_group = video\n"
+				      "created_pool_mode = 0640\n" },
+		{ "pool-every-key", "[pool video]\n"
+				    "frames = 8\n"
+				    "frame_size = 3110400\n"
+				    "alignment = 64\n"
+				    "backend = memfd\n"
+				    "owner = root\n"
+				    "group = 0\n"
+				    "mode = 0660\n" },
+		{ "two-pools", "; comment\n"
+			       "# another\n"
+			       "[daemon]\n"
+			       "max_pool_frames = 16\n"
+			       "create_group = 44\n"
+			       "\n"
+			       "[pool a]\n"
+			       "frames = 4\n"
+			       "frame_size = 4k\n"
+			       "owner = 1000\n"
+			       "[pool b.1_x-y]\n"
+			       "frames = 16\n"
+			       "frame_size = 1G\n"
+			       "alignment = 4096\n"
+			       "mode = 600\n" },
+		{ "errors", "\xEF\xBB\xBF[daemon]\n"
+			    "max_sessions = 0\n"
+			    "bogus = 1\n"
+			    "[pool]\n"
+			    "[pool x]\n"
+			    "frames = 4\n" },
 	};
 
 	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)

@@ -29,11 +29,10 @@ void arena_reset(struct arena *a);
 void *arena_alloc(struct arena *a, size_t size_bytes);
 
 /* A zeroed protobuf-c message of type @T in @arena, or NULL. */
-#define ARENA_NEW(arena, T, init)                              \
-	({                                                     \
-		T *_m = arena_alloc(arena, sizeof(T));         \
-		if (_m)                                        \
-			init(_m);                              \
-		_m;                                            \
+#define ARENA_NEW(arena, T, init)                      \
+	({                                             \
+		T *_m = arena_alloc(arena, sizeof(T)); \
+		if (_m)                                \
+			init(_m);                      \
+		_m;                                    \
 	})
-

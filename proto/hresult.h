@@ -34,5 +34,5 @@
 
 #include <stdint.h>
 
-int32_t hresult_from_errno(int error);    /* @error: 0 or a negative errno */
-int hresult_to_errno(int32_t hr);         /* returns 0 or a negative errno */
+int32_t hresult_from_errno(int error); /* @error: 0 or a negative errno */
+int hresult_to_errno(int32_t hr);      /* returns 0 or a negative errno */

@@ -83,8 +83,8 @@ void wire_close_fds(const int *fds, size_t n)
 		close(fds[i]);
 }
 
-ssize_t wire_recv(int fd, void *buf, size_t buf_size, int *fds, size_t max_fds,
-		  size_t *ret_n_fds, size_t *ret_n_dropped)
+ssize_t wire_recv(int fd, void *buf, size_t buf_size, int *fds, size_t max_fds, size_t *ret_n_fds,
+		  size_t *ret_n_dropped)
 {
 	union {
 		struct cmsghdr align;

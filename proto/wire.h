@@ -42,8 +42,8 @@ int wire_send(int fd, const void *buf, size_t len, const int *fds, size_t n_fds)
  * dropped, its fds closed); -EAGAIN when nothing is waiting (or SO_RCVTIMEO
  * ran out); other -errno from recvmsg().
  */
-ssize_t wire_recv(int fd, void *buf, size_t buf_size, int *fds, size_t max_fds,
-		  size_t *ret_n_fds, size_t *ret_n_dropped);
+ssize_t wire_recv(int fd, void *buf, size_t buf_size, int *fds, size_t max_fds, size_t *ret_n_fds,
+		  size_t *ret_n_dropped);
 
 /* Closes @n fds; for error paths that must give back what they received. */
 void wire_close_fds(const int *fds, size_t n);

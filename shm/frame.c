@@ -75,8 +75,8 @@ static bool free_word(struct frame_pool *fp, uint32_t index, uint64_t *expect, u
 	return false;
 }
 
-int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
-		      uint32_t *hint, uint32_t *ret_index, uint32_t *ret_generation)
+int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
+		      uint32_t *ret_index, uint32_t *ret_generation)
 {
 	uint32_t n = fp->n_frames, i = *hint < n ? *hint : 0;
 
@@ -290,7 +290,8 @@ static void hand_over(struct frame_pool *fp, uint32_t index, uint32_t generation
 		note_acquired(fp, index);
 		/* Served: to the back of the queue, behind every tenant now waiting. */
 		atomic_store_explicit(&target->wait_ticket,
-				      atomic_fetch_add(&fp->shared->ticket, 1), memory_order_relaxed);
+				      atomic_fetch_add(&fp->shared->ticket, 1),
+				      memory_order_relaxed);
 		wake_slot(target, 1);
 		/*
 		 * Its waiters may have given up between our look and the hand-over;
@@ -492,7 +493,7 @@ uint32_t frame_count_owned(const struct frame_pool *fp)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < fp->n_frames; i++)
-		n += shm_owner_tenant(atomic_load_explicit(&fp->frames[i].owner,
-							    memory_order_relaxed)) != 0;
+		n += shm_owner_tenant(
+			     atomic_load_explicit(&fp->frames[i].owner, memory_order_relaxed)) != 0;
 	return n;
 }

@@ -50,8 +50,8 @@ static inline void *frame_data(const struct frame_pool *fp, uint32_t index)
  * *@hint (updated for the next call). Returns 0 with the frame's index and
  * generation, or -EAGAIN when every frame is owned.
  */
-int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
-		      uint32_t *hint, uint32_t *ret_index, uint32_t *ret_generation);
+int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
+		      uint32_t *ret_index, uint32_t *ret_generation);
 
 /*
  * As frame_try_acquire(), and when no frame is free waits for one up to

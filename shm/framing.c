@@ -32,10 +32,11 @@ int framing_validate(const struct framing *f, const struct framing_limits *limit
 					      "FrameSize exceeds the daemon's max_frame_size";
 	} else if (!is_mask(f->file_alignment) || f->file_alignment >= FRAMING_ALIGNMENT_MAX) {
 		field = "FileAlignment";
-		reason = !is_mask(f->file_alignment) ?
-				 "FileAlignment must be a mask of the form 2^n - 1 (alignment - 1)" :
-				 "FileAlignment above the page size (4095) cannot be honoured in "
-				 "shared memory";
+		reason =
+			!is_mask(f->file_alignment) ?
+				"FileAlignment must be a mask of the form 2^n - 1 (alignment - 1)" :
+				"FileAlignment above the page size (4095) cannot be honoured in "
+				"shared memory";
 	}
 
 	if (reason) {

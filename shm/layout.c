@@ -25,10 +25,11 @@ int shm_layout_compute(const struct framing *f, uint32_t n_slots, uint32_t flags
 		l.frame_stride = align_up(l.frame_stride, SHM_PAGE_SIZE);
 	l.slots_offset = align_up(SHM_SHARED_OFFSET + sizeof(struct shm_shared), SHM_CACHELINE);
 	/* Slot and frame counts are 32-bit: these products cannot overflow 64 bits. */
-	l.descriptors_offset = align_up(l.slots_offset + (uint64_t)n_slots * sizeof(struct shm_slot),
-					SHM_CACHELINE);
-	l.data_offset = align_up(l.descriptors_offset + (uint64_t)f->frames * sizeof(struct shm_frame),
-				 SHM_PAGE_SIZE);
+	l.descriptors_offset = align_up(
+		l.slots_offset + (uint64_t)n_slots * sizeof(struct shm_slot), SHM_CACHELINE);
+	l.data_offset =
+		align_up(l.descriptors_offset + (uint64_t)f->frames * sizeof(struct shm_frame),
+			 SHM_PAGE_SIZE);
 	/* Frames that are dma-bufs of their own take no room here. */
 	data_bytes = flags & SHM_LAYOUT_EXTERNAL_FRAMES ? 0 : shm_layout_frame_bytes(&l, f->frames);
 	if (data_bytes > UINT64_MAX - l.data_offset - granule)
@@ -120,9 +121,9 @@ int shm_header_check(const void *map, size_t map_size, struct shm_layout *ret_la
 		goto fail;
 	if (shm_layout_compute(&f, h->n_slots, h->layout_flags, map_size, &l) < 0)
 		reason = "frames do not fit in the memfd";
-	else if (l.slots_offset != h->slots_offset || l.descriptors_offset != h->descriptors_offset ||
-		 l.data_offset != h->data_offset || l.frame_stride != h->frame_stride ||
-		 l.size_bytes != h->size_bytes)
+	else if (l.slots_offset != h->slots_offset ||
+		 l.descriptors_offset != h->descriptors_offset || l.data_offset != h->data_offset ||
+		 l.frame_stride != h->frame_stride || l.size_bytes != h->size_bytes)
 		reason = "layout in the header does not match its framing";
 	if (reason)
 		goto fail;

@@ -50,9 +50,9 @@
 
 /* shm_header.layout_flags: how the backend shapes the layout. */
 enum {
-	SHM_LAYOUT_HUGE_PAGES = 1u << 0,   /* the memfd's size is a multiple of SHM_HUGE_PAGE_SIZE */
-	SHM_LAYOUT_PAGE_FRAMES = 1u << 1,  /* frame_stride is a multiple of SHM_PAGE_SIZE */
-	SHM_LAYOUT_DMABUF_FRAMES = 1u << 2, /* each frame is also a dma-buf, sent with the pool */
+	SHM_LAYOUT_HUGE_PAGES = 1u << 0,  /* the memfd's size is a multiple of SHM_HUGE_PAGE_SIZE */
+	SHM_LAYOUT_PAGE_FRAMES = 1u << 1, /* frame_stride is a multiple of SHM_PAGE_SIZE */
+	SHM_LAYOUT_DMABUF_FRAMES = 1u << 2,   /* each frame is also a dma-buf, sent with the pool */
 	SHM_LAYOUT_EXTERNAL_FRAMES = 1u << 3, /* frames are only dma-bufs: none in the memfd */
 	SHM_LAYOUT_VALID = (1u << 4) - 1,
 };
@@ -90,7 +90,7 @@ struct shm_header {
 struct shm_shared {
 	/* Read on every acquire and release; written rarely. */
 	alignas(SHM_CACHELINE) _Atomic uint32_t state;
-	_Atomic uint32_t waiters; /* threads blocked in acquire, all tenants (see shm_slot) */
+	_Atomic uint32_t waiters;    /* threads blocked in acquire, all tenants (see shm_slot) */
 	_Atomic uint32_t slots_used; /* slots below this may be in use: the daemon raises it */
 	/* Numbers a tenant's place in the queue of waiting tenants. */
 	alignas(SHM_CACHELINE) _Atomic uint32_t ticket;
@@ -113,8 +113,8 @@ struct shm_slot {
 	 */
 	alignas(SHM_CACHELINE) _Atomic uint64_t tenant;
 	_Atomic uint32_t wait_ticket; /* its place in the queue while threads wait */
-	_Atomic uint32_t futex;       /* its waiters sleep here; bumped when a frame is handed over */
-	_Atomic uint32_t handed;      /* frames handed over to it and not picked up yet */
+	_Atomic uint32_t futex;  /* its waiters sleep here; bumped when a frame is handed over */
+	_Atomic uint32_t handed; /* frames handed over to it and not picked up yet */
 	_Atomic uint64_t acquisitions;
 	_Atomic uint64_t timeouts;
 };

@@ -83,7 +83,7 @@ static PALLOCATOR_PROPERTIES_EX STDMETHODCALLTYPE ks_get_properties(IKsAllocator
 }
 
 static VOID STDMETHODCALLTYPE ks_set_properties(IKsAllocatorEx *This,
-						 PALLOCATOR_PROPERTIES_EX Properties)
+						PALLOCATOR_PROPERTIES_EX Properties)
 {
 	struct ks_allocator *a = from_iface(This);
 
@@ -100,7 +100,8 @@ static VOID STDMETHODCALLTYPE ks_set_allocator_handle(IKsAllocatorEx *This, HAND
 	from_iface(This)->handle = AllocatorHandle;
 }
 
-static HANDLE STDMETHODCALLTYPE ks_create_allocator_and_get_handle(IKsAllocatorEx *This, IKsPin *KsPin)
+static HANDLE STDMETHODCALLTYPE ks_create_allocator_and_get_handle(IKsAllocatorEx *This,
+								   IKsPin *KsPin)
 {
 	/* There are no kernel pins on Linux to create an allocator on. */
 	return NULL;

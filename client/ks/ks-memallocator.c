@@ -148,7 +148,8 @@ static bool properties_same(const ALLOCATOR_PROPERTIES *x, const ALLOCATOR_PROPE
  */
 static bool alignment_valid(LONG align)
 {
-	return align > 0 && (align & (align - 1)) == 0 && (uint32_t)align <= KSALLOC_FRAME_ALIGNMENT_MAX;
+	return align > 0 && (align & (align - 1)) == 0 &&
+	       (uint32_t)align <= KSALLOC_FRAME_ALIGNMENT_MAX;
 }
 
 /* Mirrors what IMemAllocator grants into the IKsAllocatorEx view (KsGetProperties). */
@@ -737,9 +738,9 @@ static HRESULT STDMETHODCALLTYPE mem_get_free_count(IMemAllocatorCallbackTemp *T
 	if (r < 0)
 		return hresult_from_errno(r);
 	/* Two counters read at one moment by the daemon, but bound it all the same. */
-	free_frames = st.framing.frames > st.allocated_frames
-			      ? st.framing.frames - st.allocated_frames
-			      : 0;
+	free_frames = st.framing.frames > st.allocated_frames ?
+			      st.framing.frames - st.allocated_frames :
+			      0;
 	*plBuffersFree = free_frames > INT32_MAX ? INT32_MAX : (LONG)free_frames;
 	return S_OK;
 }

@@ -57,8 +57,8 @@ void events_unsubscribe(struct events *ev, struct session *s)
 	ev->n_subscribed--;
 }
 
-int events_subscribe(struct events *ev, struct session *s, const char *name,
-		     uint32_t interval_ms, uint32_t hold_ms)
+int events_subscribe(struct events *ev, struct session *s, const char *name, uint32_t interval_ms,
+		     uint32_t hold_ms)
 {
 	struct subscription *sub = calloc(1, sizeof(*sub));
 
@@ -90,9 +90,12 @@ void events_note_reclaim(struct events *ev, const struct session *s, const struc
 		ev->n_reclaims--;
 	}
 	n = &ev->reclaims[ev->n_reclaims++];
-	*n = (struct events_reclaim){ .pool_id = p->id, .session_id = s->id,
-				      .pid = (uint32_t)s->pid, .uid = (uint32_t)s->uid,
-				      .frames = frames, .time_ms = pool_now_ms() };
+	*n = (struct events_reclaim){ .pool_id = p->id,
+				      .session_id = s->id,
+				      .pid = (uint32_t)s->pid,
+				      .uid = (uint32_t)s->uid,
+				      .frames = frames,
+				      .time_ms = pool_now_ms() };
 	snprintf(n->pool, sizeof(n->pool), "%s", p->name);
 	snprintf(n->name, sizeof(n->name), "%s", s->name);
 }
@@ -120,14 +123,15 @@ static struct watch *add_watch(struct subscription *sub, const struct pool *p)
 /* FNV-1a over what a STATUS shows, ages left out: they change all the time. */
 static uint64_t fingerprint(const Ksalloc__GetStatusReply *st)
 {
-	uint64_t v[] = { st->allocated_frames, st->peak_frames, st->waiters, st->acquisitions,
-			 st->timeouts, st->reclaimed, st->committed, st->sessions };
+	uint64_t v[] = { st->allocated_frames, st->peak_frames, st->waiters,   st->acquisitions,
+			 st->timeouts,         st->reclaimed,   st->committed, st->sessions };
 	uint64_t h = 0xcbf29ce484222325u;
 
 	for (size_t i = 0; i < ELEMENTSOF(v); i++)
 		h = (h ^ v[i]) * 0x100000001b3u;
 	for (size_t i = 0; i < st->n_holders; i++)
-		h = (h ^ ((uint64_t)st->holders[i]->session_id << 32 | st->holders[i]->frames_held)) *
+		h = (h ^
+		     ((uint64_t)st->holders[i]->session_id << 32 | st->holders[i]->frames_held)) *
 		    0x100000001b3u;
 	return h ? h : 1;
 }
@@ -182,7 +186,8 @@ static void held_prune(struct subscription *sub, const struct pool *p, const uin
 			continue;
 		}
 		for (uint32_t slot = 0; slot < p->layout.n_slots && !live; slot++)
-			live = p->slot_sessions[slot] == n->session_id && oldest[slot] == n->since_ms;
+			live = p->slot_sessions[slot] == n->session_id &&
+			       oldest[slot] == n->since_ms;
 		if (live)
 			sub->held[kept++] = *n;
 	}
@@ -349,7 +354,8 @@ static int tick_session(struct events *ev, struct session *s, struct arena *aren
 		/* Gone, or no longer to be seen (a reload changed its mode): the same to it. */
 		p = storage_get(ev->storage, w->pool_id);
 		if (!p || !access_allows(&p->access, &peer, ACCESS_READ)) {
-			r = push_event(s, new_event(arena, KSALLOC__EVENT__KIND__GONE, w->name, now),
+			r = push_event(s,
+				       new_event(arena, KSALLOC__EVENT__KIND__GONE, w->name, now),
 				       false, push, data);
 			arena_reset(arena);
 			if (r < 0)

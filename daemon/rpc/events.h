@@ -39,8 +39,8 @@ struct events_reclaim {
 
 /* The state of every subscription together; each session's own hangs off session->sub. */
 struct events {
-	struct storage *storage;      /* borrowed */
-	const struct list *sessions;  /* borrowed: every live session, newest first */
+	struct storage *storage;     /* borrowed */
+	const struct list *sessions; /* borrowed: every live session, newest first */
 	uint32_t n_subscribed;
 	struct events_reclaim reclaims[EVENTS_RECLAIMS_MAX];
 	uint32_t n_reclaims;
@@ -53,8 +53,7 @@ struct events {
  * callee closes it: the session, its subscription with it, is gone when it
  * returns.
  */
-typedef int (*events_push_fn)(struct session *s, struct rpc_reply *out, bool droppable,
-			      void *data);
+typedef int (*events_push_fn)(struct session *s, struct rpc_reply *out, bool droppable, void *data);
 
 /* Nobody subscribed yet, over the pools of @storage and the sessions on @sessions. */
 void events_init(struct events *ev, struct storage *storage, const struct list *sessions);
@@ -65,8 +64,8 @@ void events_init(struct events *ev, struct storage *storage, const struct list *
  * HELD_TOO_LONG for frames held @hold_ms or longer (0: none). A subscription
  * @s had is replaced. Returns 0, or -ENOMEM and the old one stays.
  */
-int events_subscribe(struct events *ev, struct session *s, const char *name,
-		     uint32_t interval_ms, uint32_t hold_ms);
+int events_subscribe(struct events *ev, struct session *s, const char *name, uint32_t interval_ms,
+		     uint32_t hold_ms);
 
 /* Ends @s's subscription, if it has one (rpc_remove_session()). */
 void events_unsubscribe(struct events *ev, struct session *s);

@@ -109,8 +109,10 @@ static bool within_creation_quota(struct rpc_call *c, const struct framing *f)
 		pools++;
 		bytes += pool_bytes(p);
 	}
-	more = shm_layout_compute(f, limits->max_pool_sessions, 0, POOL_MAX_SIZE_BYTES,
-				  &layout) == 0 ? layout.size_bytes : UINT64_MAX;
+	more = shm_layout_compute(f, limits->max_pool_sessions, 0, POOL_MAX_SIZE_BYTES, &layout) ==
+			       0 ?
+		       layout.size_bytes :
+		       UINT64_MAX;
 	if (pools >= limits->max_pools_per_uid) {
 		log_warning("refused: uid %u (pid %d, %s) has created %u pools: max_pools_per_uid",
 			    (unsigned)s->uid, (int)s->pid, s->name, pools);
@@ -197,7 +199,7 @@ void handle_create_pool(struct rpc_call *c)
 		return;
 	}
 	if (p && (strcmp(backend, BACKEND_DEVICE) == 0 ? !backend_has_dmabuf_frames(&p->backend) :
-							  strcmp(backend, p->backend.name) != 0)) {
+							 strcmp(backend, p->backend.name) != 0)) {
 		call_fail(c, -EEXIST, "create: pool %s exists on backend %s, not %s", p->name,
 			  p->backend.name, backend);
 		return;
@@ -352,8 +354,8 @@ void handle_get_frame_fds(struct rpc_call *c)
 		return;
 	if (!p->frame_fds) {
 		call_fail(c, -EINVAL,
-			  "frame fds: the frames of pool %s (backend %s) are not dma-bufs",
-			  p->name, p->backend.name);
+			  "frame fds: the frames of pool %s (backend %s) are not dma-bufs", p->name,
+			  p->backend.name);
 		return;
 	}
 	if (q->offset >= p->framing.frames) {

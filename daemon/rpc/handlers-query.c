@@ -167,8 +167,8 @@ void handle_list_backends(struct rpc_call *c)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		Ksalloc__BackendInfo *w = ARENA_NEW(c->arena, Ksalloc__BackendInfo,
-						    ksalloc__backend_info__init);
+		Ksalloc__BackendInfo *w =
+			ARENA_NEW(c->arena, Ksalloc__BackendInfo, ksalloc__backend_info__init);
 		struct backend_error why;
 
 		if (!w || !(w->name = arena_strdup(c->arena, list[i].name))) {

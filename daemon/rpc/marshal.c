@@ -93,8 +93,8 @@ static bool add_holders(struct arena *arena, const struct pool *p, const struct 
 Ksalloc__GetStatusReply *extended_status_to_wire(struct arena *arena, const struct pool *p,
 						 const struct list *sessions)
 {
-	Ksalloc__GetStatusReply *r = ARENA_NEW(arena, Ksalloc__GetStatusReply,
-					       ksalloc__get_status_reply__init);
+	Ksalloc__GetStatusReply *r =
+		ARENA_NEW(arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
 	struct pool_stats st;
 
 	if (!r || !(r->framing = framing_to_wire(arena, &p->framing)))

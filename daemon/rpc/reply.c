@@ -8,7 +8,7 @@
 #include "proto/hresult.h"
 
 __attribute__((format(printf, 2, 0))) static char *arena_vprintf(struct arena *arena,
-								  const char *fmt, va_list ap)
+								 const char *fmt, va_list ap)
 {
 	va_list copy;
 	char *s;

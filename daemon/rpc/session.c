@@ -50,8 +50,9 @@ void session_deinit(struct session *s)
 
 struct peer session_peer(const struct session *s)
 {
-	return (struct peer){ .uid = s->uid, .gid = s->gid, .groups = s->groups,
-			      .n_groups = s->n_groups };
+	return (struct peer){
+		.uid = s->uid, .gid = s->gid, .groups = s->groups, .n_groups = s->n_groups
+	};
 }
 
 struct binding *session_find_binding(const struct session *s, uint32_t pool_id)

@@ -51,8 +51,9 @@ int backend_parse(const char *name, struct backend *ret, struct backend_error *e
 	struct backend b = { 0 };
 
 	if (strlen(name) >= sizeof(b.name))
-		return backend_fail(err, -EINVAL, "backend name \"%.40s...\" is longer than %zu bytes",
-				    name, sizeof(b.name) - 1);
+		return backend_fail(err, -EINVAL,
+				    "backend name \"%.40s...\" is longer than %zu bytes", name,
+				    sizeof(b.name) - 1);
 	for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
 		const struct backend_ops *ops = backends[i];
 		const char *problem;
@@ -121,8 +122,8 @@ int backend_resolve(const char *name, struct backend *ret, struct backend_error 
 			*ret = b;
 			return 0;
 		}
-		len += (size_t)snprintf(why + len, len < sizeof(why) ? sizeof(why) - len : 0, "%s%s",
-					i ? "; " : "", err->message);
+		len += (size_t)snprintf(why + len, len < sizeof(why) ? sizeof(why) - len : 0,
+					"%s%s", i ? "; " : "", err->message);
 		if (len >= sizeof(why))
 			len = sizeof(why) - 1;
 	}

@@ -33,9 +33,9 @@ struct backend_error {
 struct backend_ops {
 	const char *name;
 	const char *description;
-	bool takes_heap;        /* named "<name>:<heap>" */
-	unsigned memfd_flags;   /* MFD_* for the pool's memfd, beyond CLOEXEC and sealing */
-	uint32_t layout_flags;  /* SHM_LAYOUT_* of its pools */
+	bool takes_heap;       /* named "<name>:<heap>" */
+	unsigned memfd_flags;  /* MFD_* for the pool's memfd, beyond CLOEXEC and sealing */
+	uint32_t layout_flags; /* SHM_LAYOUT_* of its pools */
 	/*
 	 * Whether this machine has it (for @heap). Returns 0, or -errno with
 	 * @err saying what is missing. NULL: it has it if device_open() works,

@@ -79,12 +79,13 @@ static int memory_lock(const struct pool *p, void *map, uint64_t size, struct ba
 
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    (size > rl.rlim_cur || used > rl.rlim_cur - size))
-		return backend_fail(err, -EDQUOT,
-				    "cannot lock pool %s in memory: it needs %llu bytes, %llu are "
-				    "locked already and RLIMIT_MEMLOCK allows %llu (LimitMEMLOCK= of "
-				    "ksallocd.service)",
-				    p->name, (unsigned long long)size, (unsigned long long)used,
-				    (unsigned long long)rl.rlim_cur);
+		return backend_fail(
+			err, -EDQUOT,
+			"cannot lock pool %s in memory: it needs %llu bytes, %llu are "
+			"locked already and RLIMIT_MEMLOCK allows %llu (LimitMEMLOCK= of "
+			"ksallocd.service)",
+			p->name, (unsigned long long)size, (unsigned long long)used,
+			(unsigned long long)rl.rlim_cur);
 	if (mlock(map, size) < 0)
 		return backend_fail(err, -errno, "cannot lock pool %s in memory (%llu bytes): %s",
 				    p->name, (unsigned long long)size, strerror(errno));
@@ -112,8 +113,10 @@ static int memory_export_frames(const struct pool *p, struct pool_memory *m,
 		if (r >= 0)
 			m->frame_fds[i] = r;
 		else if (r == -EMFILE || r == -ENFILE)
-			backend_fail(err, r, "frame %u of %u: out of file descriptors (the daemon's "
-				     "LimitNOFILE=)", i, m->frames);
+			backend_fail(err, r,
+				     "frame %u of %u: out of file descriptors (the daemon's "
+				     "LimitNOFILE=)",
+				     i, m->frames);
 	}
 	close(device);
 	return r < 0 ? r : 0;
@@ -141,7 +144,8 @@ static int memory_create(const struct pool *p, const struct framing *f, uint32_t
 	m->fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | ops->memfd_flags);
 	if (m->fd < 0 || ftruncate(m->fd, (off_t)m->layout.size_bytes) < 0) {
 		r = backend_fail(err, -errno, "pool %s: cannot make its memfd of %llu bytes: %s",
-				 p->name, (unsigned long long)m->layout.size_bytes, strerror(errno));
+				 p->name, (unsigned long long)m->layout.size_bytes,
+				 strerror(errno));
 		goto fail;
 	}
 	/* Huge pages are taken from the reserve here: this is where there may be too few. */
@@ -150,11 +154,14 @@ static int memory_create(const struct pool *p, const struct framing *f, uint32_t
 		r = -errno;
 		if ((ops->layout_flags & SHM_LAYOUT_HUGE_PAGES) && r == -ENOMEM)
 			/* Free pages that mappings have not reserved yet are what is left. */
-			backend_fail(err, r, "pool %s needs %llu huge pages of 2 MiB; %ld of the %ld "
-				     "reserved are left (/proc/sys/vm/nr_hugepages)",
-				     p->name, (unsigned long long)(m->layout.size_bytes / SHM_HUGE_PAGE_SIZE),
-				     huge_pages("free_hugepages") - huge_pages("resv_hugepages"),
-				     huge_pages("nr_hugepages"));
+			backend_fail(
+				err, r,
+				"pool %s needs %llu huge pages of 2 MiB; %ld of the %ld "
+				"reserved are left (/proc/sys/vm/nr_hugepages)",
+				p->name,
+				(unsigned long long)(m->layout.size_bytes / SHM_HUGE_PAGE_SIZE),
+				huge_pages("free_hugepages") - huge_pages("resv_hugepages"),
+				huge_pages("nr_hugepages"));
 		else
 			backend_fail(err, r, "pool %s: cannot map %llu bytes: %s", p->name,
 				     (unsigned long long)m->layout.size_bytes, strerror(-r));
@@ -242,8 +249,11 @@ struct pool *pool_free(struct pool *p)
 
 	if (!p)
 		return NULL;
-	m = (struct pool_memory){ .layout = p->layout, .frames = p->framing.frames, .fd = p->fd,
-				  .map = p->map, .frame_fds = p->frame_fds };
+	m = (struct pool_memory){ .layout = p->layout,
+				  .frames = p->framing.frames,
+				  .fd = p->fd,
+				  .map = p->map,
+				  .frame_fds = p->frame_fds };
 	/* Clients still map it: tell their waiters, and their next acquire, it is gone. */
 	if (p->map != MAP_FAILED)
 		frame_set_state(&p->frames, SHM_STATE_DESTROYED);
@@ -431,8 +441,11 @@ void pool_count_holds(const struct pool *p, uint32_t *held, uint64_t *oldest_ms)
 
 int pool_reshape(struct pool *p, const struct framing *f, struct backend_error *err)
 {
-	struct pool_memory old = { .layout = p->layout, .frames = p->framing.frames, .fd = p->fd,
-				   .map = p->map, .frame_fds = p->frame_fds },
+	struct pool_memory old = { .layout = p->layout,
+				   .frames = p->framing.frames,
+				   .fd = p->fd,
+				   .map = p->map,
+				   .frame_fds = p->frame_fds },
 			   m;
 	int r;
 

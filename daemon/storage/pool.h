@@ -26,8 +26,8 @@ struct pool {
 	struct framing framing;
 	struct backend backend;
 	struct shm_layout layout;
-	int fd;    /* the sealed memfd, handed to clients */
-	void *map; /* the daemon's own mapping of all of it */
+	int fd;         /* the sealed memfd, handed to clients */
+	void *map;      /* the daemon's own mapping of all of it */
 	int *frame_fds; /* with SHM_LAYOUT_DMABUF_FRAMES: frame i's dma-buf; else NULL */
 	bool locked;    /* its pages are locked in memory (mlock) */
 	struct frame_pool frames;

@@ -91,8 +91,8 @@ void connection_close(struct connection *c)
 static void connection_on_poll(uv_poll_t *h, int status, int events);
 
 /* Keeps a reply the socket has no room for. Returns 0, -ENOBUFS when the queue is full, -errno. */
-static int connection_enqueue(struct connection *c, const void *buf, size_t len,
-			      const int *fds, size_t n_fds)
+static int connection_enqueue(struct connection *c, const void *buf, size_t len, const int *fds,
+			      size_t n_fds)
 {
 	struct queued_reply *q;
 

@@ -56,7 +56,7 @@ struct connection_callbacks {
  */
 struct connection_context {
 	uv_loop_t *loop;
-	struct rpc *rpc; /* borrowed */
+	struct rpc *rpc;           /* borrowed */
 	uint32_t max_message_size; /* bytes, both directions */
 	uint8_t *rx_buf;           /* max_message_size bytes */
 	uint8_t *tx_buf;           /* max_message_size bytes */
@@ -67,7 +67,7 @@ struct connection_context {
 
 struct connection {
 	struct connection_context *ctx; /* borrowed: the owner's */
-	struct list link; /* the owner's, to keep its connections on a list */
+	struct list link;               /* the owner's, to keep its connections on a list */
 	uv_poll_t poll;
 	int fd;
 	struct session session;

@@ -242,7 +242,8 @@ static void server_on_listen(uv_poll_t *h, int status, int events)
 			log_warning("cannot accept connections: %s; pausing for %d ms",
 				    strerror(errno), ACCEPT_PAUSE_MS);
 			uv_poll_stop(&srv->listen_poll);
-			uv_timer_start(&srv->accept_timer, server_on_accept_timer, ACCEPT_PAUSE_MS, 0);
+			uv_timer_start(&srv->accept_timer, server_on_accept_timer, ACCEPT_PAUSE_MS,
+				       0);
 		} else if (errno != EAGAIN) {
 			log_warning("accept: %s", strerror(errno));
 		}

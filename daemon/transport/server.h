@@ -29,12 +29,12 @@ struct server_options {
 	const char *socket_path; /* where to bind and listen, or the activated socket's path */
 	uint32_t max_sessions;
 	uint32_t max_sessions_per_uid; /* root has no such limit */
-	uint32_t max_message_size; /* bytes, both directions */
+	uint32_t max_message_size;     /* bytes, both directions */
 };
 
 struct server {
 	uv_loop_t *loop;
-	struct rpc *rpc; /* borrowed */
+	struct rpc *rpc;                /* borrowed */
 	struct connection_context conn; /* what its connections share */
 	uv_poll_t listen_poll;
 	uv_timer_t accept_timer; /* resumes accepting after EMFILE */

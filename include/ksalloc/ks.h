@@ -162,6 +162,8 @@ typedef enum {
 
 /* Named GUIDs: STATIC_<NAME> is a complete initializer (see <ksalloc/guiddef.h>). */
 
+/* Each initializer stays on one line, as in the SDK (clang-format would unfold it). */
+/* clang-format off */
 #define STATIC_GUID_NULL \
 	{ 0x00000000, 0x0000, 0x0000, { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 } }
 
@@ -199,6 +201,7 @@ typedef enum {
  */
 #define STATIC_KSNAME_Allocator \
 	{ 0x642f5d00, 0x4791, 0x11d0, { 0xa5, 0xd6, 0x28, 0xdb, 0x04, 0xc1, 0x00, 0x00 } }
+/* clang-format on */
 
 extern KSALLOC_EXPORT const GUID GUID_NULL;
 extern KSALLOC_EXPORT const GUID KSMEMORY_TYPE_SYSTEM;

@@ -41,7 +41,7 @@ extern "C" {
 /* Where clients find the daemon when neither the options nor $KSALLOC_SOCKET say. */
 #define KSALLOC_DEFAULT_SOCKET "/run/ksallocd/ksallocd.sock"
 #define KSALLOC_DEFAULT_TIMEOUT_MS 5000u
-#define KSALLOC_POOL_NAME_MAX 64 /* bytes, with the NUL */
+#define KSALLOC_POOL_NAME_MAX 64    /* bytes, with the NUL */
 #define KSALLOC_INFINITE UINT32_MAX /* timeout_ms: wait for as long as it takes */
 #define KSALLOC_BACKEND_NAME_MAX 32 /* bytes, with the NUL: "dmaheap:" and a heap name */
 /* The largest frame alignment a pool honours: a page (a shared mapping is only page aligned). */
@@ -87,7 +87,7 @@ struct ksalloc_status {
 
 struct ksalloc_pool_info {
 	char name[KSALLOC_POOL_NAME_MAX];
-	uint32_t pool_id; /* the daemon's id; never 0 */
+	uint32_t pool_id;                       /* the daemon's id; never 0 */
 	char backend[KSALLOC_BACKEND_NAME_MAX]; /* "memfd", "hugetlb", "udmabuf", "dmaheap:system" */
 	uint64_t size_bytes; /* the pool's memfd (without frames that are dma-bufs of their own) */
 	struct ksalloc_status status;
@@ -120,7 +120,7 @@ struct ksalloc_holder {
 	uint32_t session_id;
 	uint32_t pid;
 	uint32_t uid;
-	char name[64];           /* the client's name, from its hello */
+	char name[64]; /* the client's name, from its hello */
 	uint32_t frames_held;
 	uint64_t oldest_hold_ms; /* age of its longest-held frame */
 };
@@ -354,7 +354,8 @@ KSALLOC_EXPORT int ksalloc_pool_acquire_access(struct ksalloc_pool *pool, uint32
  * -EALREADY (the frame is free: released twice), -EPERM (another session
  * holds it). Any thread may call it.
  */
-KSALLOC_EXPORT int ksalloc_pool_release(struct ksalloc_pool *pool, const struct ksalloc_frame *frame);
+KSALLOC_EXPORT int ksalloc_pool_release(struct ksalloc_pool *pool,
+					const struct ksalloc_frame *frame);
 
 /*
  * Commits or decommits the pool for every session that uses it. While
@@ -374,13 +375,15 @@ KSALLOC_EXPORT int ksalloc_pool_reshape(struct ksalloc_pool *pool,
 					const struct ksalloc_framing *framing);
 
 /* What the daemon said about the pool when it was opened (status as of then). */
-KSALLOC_EXPORT const struct ksalloc_pool_info *ksalloc_pool_get_info(const struct ksalloc_pool *pool);
+KSALLOC_EXPORT const struct ksalloc_pool_info *
+ksalloc_pool_get_info(const struct ksalloc_pool *pool);
 
 /*
  * Asks the daemon for the pool's status now: one request, one reply.
  * Returns 0, -ENOENT when the pool no longer exists, or a negative errno.
  */
-KSALLOC_EXPORT int ksalloc_pool_status(struct ksalloc_pool *pool, struct ksalloc_status *ret_status);
+KSALLOC_EXPORT int ksalloc_pool_status(struct ksalloc_pool *pool,
+				       struct ksalloc_status *ret_status);
 
 /* The client a pool was opened through. */
 KSALLOC_EXPORT struct ksalloc_client *ksalloc_pool_get_client(const struct ksalloc_pool *pool);
@@ -446,7 +449,8 @@ KSALLOC_EXPORT int ksalloc_subscription_read(struct ksalloc_subscription *subscr
 KSALLOC_EXPORT void ksalloc_event_clear(struct ksalloc_event *event);
 
 /* One line describing the subscription's last failure. */
-KSALLOC_EXPORT const char *ksalloc_subscription_error(const struct ksalloc_subscription *subscription);
+KSALLOC_EXPORT const char *
+ksalloc_subscription_error(const struct ksalloc_subscription *subscription);
 
 /* Closes the connection. Accepts NULL; returns NULL. */
 KSALLOC_EXPORT struct ksalloc_subscription *

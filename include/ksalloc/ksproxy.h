@@ -73,6 +73,8 @@ extern "C" {
 /* Named GUIDs: STATIC_<NAME> is a complete initializer (see <ksalloc/guiddef.h>). */
 
 /* Not KSNAME_Allocator, which ReactOS's kernel code reuses as a private IID of its own. */
+/* Each initializer stays on one line, as in the SDK (clang-format would unfold it). */
+/* clang-format off */
 #define STATIC_IID_IKsAllocator \
 	{ 0x8da64899, 0xc0d9, 0x11d0, { 0x84, 0x13, 0x00, 0x00, 0xf8, 0x22, 0xfe, 0x8a } }
 #define STATIC_IID_IKsAllocatorEx \
@@ -81,6 +83,7 @@ extern "C" {
 	{ 0xb61178d1, 0xa2d9, 0x11cf, { 0x9e, 0x53, 0x00, 0xaa, 0x00, 0xa2, 0x16, 0xa1 } }
 #define STATIC_IID_IKsObject \
 	{ 0x423c13a2, 0x2070, 0x11d0, { 0x9e, 0xf7, 0x00, 0xaa, 0x00, 0xa2, 0x16, 0xa1 } }
+/* clang-format on */
 
 extern KSALLOC_EXPORT const GUID IID_IKsAllocator;
 extern KSALLOC_EXPORT const GUID IID_IKsAllocatorEx;
@@ -209,6 +212,8 @@ KSALLOC_STATIC_ASSERT(offsetof(ALLOCATOR_PROPERTIES_EX, NextSegments) == 0xF8,
  * first seven slots are IKsAllocator's.
  */
 
+/* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
+/* clang-format off */
 typedef struct IKsAllocatorVtbl {
 	/*
 	 * 0: QueryInterface - ask the object for another of its interfaces.
@@ -255,6 +260,7 @@ typedef struct IKsAllocatorVtbl {
 	/* 6: KsSetAllocatorMode - store @Mode, which KsGetAllocatorMode then reports. */
 	VOID(STDMETHODCALLTYPE *KsSetAllocatorMode)(IKsAllocator *This, KSALLOCATORMODE Mode);
 } IKsAllocatorVtbl;
+/* clang-format on */
 
 struct IKsAllocator {
 	const struct IKsAllocatorVtbl *lpVtbl;
@@ -270,6 +276,8 @@ struct IKsAllocator {
 	((This)->lpVtbl->KsGetAllocatorStatus(This, AllocatorStatus))
 #define IKsAllocator_KsSetAllocatorMode(This, Mode) ((This)->lpVtbl->KsSetAllocatorMode(This, Mode))
 
+/* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
+/* clang-format off */
 typedef struct IKsAllocatorExVtbl {
 	/* 0-6: as in IKsAllocatorVtbl, with This typed as IKsAllocatorEx. */
 	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IKsAllocatorEx *This, REFIID riid,
@@ -302,6 +310,7 @@ typedef struct IKsAllocatorExVtbl {
 	HANDLE(STDMETHODCALLTYPE *KsCreateAllocatorAndGetHandle)(IKsAllocatorEx *This,
 								 IKsPin *KsPin);
 } IKsAllocatorExVtbl;
+/* clang-format on */
 
 struct IKsAllocatorEx {
 	const struct IKsAllocatorExVtbl *lpVtbl;

@@ -33,6 +33,8 @@ typedef LONGLONG REFERENCE_TIME;
 
 /* Named GUIDs: STATIC_<NAME> is a complete initializer (see <ksalloc/guiddef.h>). */
 
+/* Each initializer stays on one line, as in the SDK (clang-format would unfold it). */
+/* clang-format off */
 #define STATIC_IID_IMemAllocator \
 	{ 0x56a8689c, 0x0ad4, 0x11ce, { 0xb0, 0x3a, 0x00, 0x20, 0xaf, 0x0b, 0xa7, 0x70 } }
 #define STATIC_IID_IMediaSample \
@@ -43,6 +45,7 @@ typedef LONGLONG REFERENCE_TIME;
 	{ 0x92980b30, 0xc1de, 0x11d2, { 0xab, 0xf5, 0x00, 0xa0, 0xc9, 0x05, 0xf3, 0x75 } }
 #define STATIC_CLSID_MemoryAllocator \
 	{ 0x1e651cc0, 0xb199, 0x11d0, { 0x82, 0x12, 0x00, 0xc0, 0x4f, 0xc3, 0x2c, 0x45 } }
+/* clang-format on */
 
 extern KSALLOC_EXPORT const GUID IID_IMemAllocator;
 extern KSALLOC_EXPORT const GUID IID_IMediaSample;
@@ -102,6 +105,8 @@ KSALLOC_STATIC_ASSERT(offsetof(AM_MEDIA_TYPE, pbFormat) == 0x50,
  * used by one thread at a time (its setters and getters take no lock); AddRef and Release may
  * come from any thread.
  */
+/* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
+/* clang-format off */
 typedef struct IMediaSampleVtbl {
 	/* 0: QueryInterface - answers IID_IUnknown and IID_IMediaSample, with the same pointer. */
 	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMediaSample *This, REFIID riid,
@@ -204,6 +209,7 @@ typedef struct IMediaSampleVtbl {
 	HRESULT(STDMETHODCALLTYPE *SetMediaTime)(IMediaSample *This, LONGLONG *pTimeStart,
 						 LONGLONG *pTimeEnd);
 } IMediaSampleVtbl;
+/* clang-format on */
 
 struct IMediaSample {
 	const struct IMediaSampleVtbl *lpVtbl;
@@ -229,8 +235,7 @@ struct IMediaSample {
 	((This)->lpVtbl->SetActualDataLength(This, lLen))
 #define IMediaSample_GetMediaType(This, ppMediaType) \
 	((This)->lpVtbl->GetMediaType(This, ppMediaType))
-#define IMediaSample_SetMediaType(This, pMediaType) \
-	((This)->lpVtbl->SetMediaType(This, pMediaType))
+#define IMediaSample_SetMediaType(This, pMediaType) ((This)->lpVtbl->SetMediaType(This, pMediaType))
 #define IMediaSample_IsDiscontinuity(This) ((This)->lpVtbl->IsDiscontinuity(This))
 #define IMediaSample_SetDiscontinuity(This, bDiscontinuity) \
 	((This)->lpVtbl->SetDiscontinuity(This, bDiscontinuity))
@@ -258,6 +263,8 @@ struct IMediaSample {
  * - Any thread may call any method; GetBuffer and sample releases may run in many at once.
  *   IKsAllocatorEx_KsGetProperties() follows what SetProperties stores and Commit applies.
  */
+/* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
+/* clang-format off */
 typedef struct IMemAllocatorVtbl {
 	/* 0-2: IUnknown. */
 	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMemAllocator *This, REFIID riid,
@@ -335,6 +342,7 @@ typedef struct IMemAllocatorVtbl {
 	 */
 	HRESULT(STDMETHODCALLTYPE *ReleaseBuffer)(IMemAllocator *This, IMediaSample *pBuffer);
 } IMemAllocatorVtbl;
+/* clang-format on */
 
 struct IMemAllocator {
 	const struct IMemAllocatorVtbl *lpVtbl;
@@ -353,6 +361,8 @@ struct IMemAllocator {
 	((This)->lpVtbl->GetBuffer(This, ppBuffer, pStartTime, pEndTime, dwFlags))
 #define IMemAllocator_ReleaseBuffer(This, pBuffer) ((This)->lpVtbl->ReleaseBuffer(This, pBuffer))
 
+/* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
+/* clang-format off */
 typedef struct IMemAllocatorNotifyCallbackTempVtbl {
 	/* 0-2: IUnknown. */
 	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMemAllocatorNotifyCallbackTemp *This,
@@ -363,6 +373,7 @@ typedef struct IMemAllocatorNotifyCallbackTempVtbl {
 	/* 3: NotifyRelease - a sample went back to the allocator's free list. */
 	HRESULT(STDMETHODCALLTYPE *NotifyRelease)(IMemAllocatorNotifyCallbackTemp *This);
 } IMemAllocatorNotifyCallbackTempVtbl;
+/* clang-format on */
 
 struct IMemAllocatorNotifyCallbackTemp {
 	const struct IMemAllocatorNotifyCallbackTempVtbl *lpVtbl;
@@ -374,6 +385,8 @@ struct IMemAllocatorNotifyCallbackTemp {
 #define IMemAllocatorNotifyCallbackTemp_Release(This) ((This)->lpVtbl->Release(This))
 #define IMemAllocatorNotifyCallbackTemp_NotifyRelease(This) ((This)->lpVtbl->NotifyRelease(This))
 
+/* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
+/* clang-format off */
 typedef struct IMemAllocatorCallbackTempVtbl {
 	/* 0-8: as in IMemAllocatorVtbl, with This typed as IMemAllocatorCallbackTemp. */
 	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMemAllocatorCallbackTemp *This, REFIID riid,
@@ -409,6 +422,7 @@ typedef struct IMemAllocatorCallbackTempVtbl {
 	HRESULT(STDMETHODCALLTYPE *GetFreeCount)(IMemAllocatorCallbackTemp *This,
 						 LONG *plBuffersFree);
 } IMemAllocatorCallbackTempVtbl;
+/* clang-format on */
 
 struct IMemAllocatorCallbackTemp {
 	const struct IMemAllocatorCallbackTempVtbl *lpVtbl;

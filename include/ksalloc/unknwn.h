@@ -22,8 +22,11 @@ extern "C" {
 #define STDAPI EXTERN_C HRESULT STDAPICALLTYPE
 #endif
 
+/* Each initializer stays on one line, as in the SDK (clang-format would unfold it). */
+/* clang-format off */
 #define STATIC_IID_IUnknown \
 	{ 0x00000000, 0x0000, 0x0000, { 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46 } }
+/* clang-format on */
 
 extern KSALLOC_EXPORT const GUID IID_IUnknown;
 
@@ -36,12 +39,15 @@ typedef IUnknown *LPUNKNOWN;
  * This. Call them through the macros after each table: IKsAllocator_KsGetAllocatorStatus(p, &s).
  */
 
+/* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
+/* clang-format off */
 typedef struct IUnknownVtbl {
 	/* See IKsAllocatorVtbl: the first three slots of every interface are these. */
 	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IUnknown *This, REFIID riid, void **ppvObject);
 	ULONG(STDMETHODCALLTYPE *AddRef)(IUnknown *This);
 	ULONG(STDMETHODCALLTYPE *Release)(IUnknown *This);
 } IUnknownVtbl;
+/* clang-format on */
 
 struct IUnknown {
 	const struct IUnknownVtbl *lpVtbl;

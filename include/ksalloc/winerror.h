@@ -26,6 +26,8 @@ typedef int32_t HRESULT;
  * it evaluates its argument twice.
  */
 
+/* As the SDK writes them (clang-format would take "(hr) & x" for a cast). */
+/* clang-format off */
 #ifndef FACILITY_WIN32
 #define FACILITY_WIN32 7
 #endif
@@ -67,6 +69,7 @@ typedef int32_t HRESULT;
 			   : (HRESULT)(((uint32_t)(x) & 0x0000FFFFu) |                          \
 				       ((uint32_t)FACILITY_WIN32 << 16) | 0x80000000u))
 #endif
+/* clang-format on */
 
 /*
  * Win32 error codes that ksalloc's HRESULTs are built from. Plain int, not Windows' "2L": int is

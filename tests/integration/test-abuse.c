@@ -433,8 +433,8 @@ START_TEST(test_session_that_takes_more_than_its_quota_is_closed)
 		for (uint32_t i = 0; i < layout.n_slots; i++) {
 			uint32_t session = frame_slot_tenant(&fp.slots[i]);
 
-			if (session && frame_try_acquire(&fp, session, &fp.slots[i], &hint,
-							 &index, &generation) == 0)
+			if (session && frame_try_acquire(&fp, session, &fp.slots[i], &hint, &index,
+							 &generation) == 0)
 				got++;
 			while (session && got < 6 &&
 			       frame_try_acquire(&fp, session, &fp.slots[i], &hint, &index,
@@ -525,8 +525,8 @@ START_TEST(test_fds_sent_are_closed_and_counted)
 	len = ksalloc__request__pack(&req, buf);
 	ck_assert_int_eq(pipe2(pipes, O_CLOEXEC), 0);
 	for (int i = 0; i < 100; i++) {
-		int many[8] = { pipes[0], pipes[1], pipes[0], pipes[1], pipes[0], pipes[1],
-				pipes[0], pipes[1] };
+		int many[8] = { pipes[0], pipes[1], pipes[0], pipes[1],
+				pipes[0], pipes[1], pipes[0], pipes[1] };
 
 		ck_assert_int_eq(wire_send(fd, buf, len, many, 8), 0);
 		ck_assert_int_gt(recv(fd, reply, sizeof(reply), 0), 0);

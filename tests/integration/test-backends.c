@@ -145,10 +145,11 @@ START_TEST(test_backends_lists_each_and_says_why_one_is_missing)
 	all = backends_json();
 	assert_row(all, "memfd", true, NULL);
 	assert_row(all, "dmaheap:system", exists("/dev/dma_heap/system"),
-		   exists("/dev/dma_heap/system") ? NULL :
-						    "/dev/dma_heap/system: No such file or directory");
-	assert_row(all, "udmabuf", exists("/dev/udmabuf"), exists("/dev/udmabuf") ? NULL :
-						"/dev/udmabuf: No such file or directory");
+		   exists("/dev/dma_heap/system") ?
+			   NULL :
+			   "/dev/dma_heap/system: No such file or directory");
+	assert_row(all, "udmabuf", exists("/dev/udmabuf"),
+		   exists("/dev/udmabuf") ? NULL : "/dev/udmabuf: No such file or directory");
 	json_object_put(all);
 
 	/* hugetlb follows the reserve, as the daemon sees it at the time of asking. */
@@ -188,7 +189,8 @@ START_TEST(test_create_on_a_missing_backend_names_what_is_missing)
 	KSALLOCATOR_FRAMING_EX fx = { .CountItems = 1 };
 
 	if (exists("/dev/dma_heap/system") || exists("/dev/udmabuf")) {
-		fprintf(stderr, "this kernel has hardware backends: their refusals are not tested\n");
+		fprintf(stderr,
+			"this kernel has hardware backends: their refusals are not tested\n");
 		return;
 	}
 	test_daemon_up(&daemon_, "");
@@ -202,7 +204,8 @@ START_TEST(test_create_on_a_missing_backend_names_what_is_missing)
 			 "create: cannot create pool cam: udmabuf: /dev/udmabuf: No such file or "
 			 "directory");
 	ck_assert_int_eq(create(c, "cam", 4, 65536, KSALLOC_BACKEND_DEVICE, false, &p), -ENODEV);
-	ck_assert_ptr_nonnull(strstr(ksalloc_client_error(c), "no hardware backend on this machine"));
+	ck_assert_ptr_nonnull(
+		strstr(ksalloc_client_error(c), "no hardware backend on this machine"));
 	/* Names that are no backend at all are a different mistake. */
 	ck_assert_int_eq(create(c, "cam", 4, 65536, "dmaheap:../../etc/passwd", false, &p),
 			 -EINVAL);
@@ -253,7 +256,8 @@ START_TEST(test_config_pool_on_a_missing_backend_stops_the_start_unless_optional
 	ck_assert_int_eq(ksalloc_client_pool_status(c, "video", &st), 0);
 	log = test_daemon_log(&daemon_);
 	ck_assert_msg(strstr(log, "[pool cam]: backend dmaheap:system is missing"), "%s", log);
-	ck_assert_msg(strstr(log, "the pool is optional, so the daemon runs without it"), "%s", log);
+	ck_assert_msg(strstr(log, "the pool is optional, so the daemon runs without it"), "%s",
+		      log);
 	free(log);
 	ksalloc_client_close(c);
 	test_daemon_down(&daemon_);
@@ -273,7 +277,8 @@ static long kernel_page_kb(const void *addr)
 	while (f && fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
 
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
 			inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
 		else if (inside && sscanf(line, "KernelPageSize: %ld kB", &kb) == 1)
 			break;
@@ -339,9 +344,10 @@ START_TEST(test_hugetlb_pool_lives_in_huge_pages_and_says_when_there_are_too_few
 
 	/* Both pages are the first pool's now. */
 	ck_assert_int_eq(create(c, "huge2", 1, 4096, "hugetlb", false, &q), -ENOMEM);
-	ck_assert_str_eq(ksalloc_client_error(c),
-			 "create: cannot create pool huge2: pool huge2 needs 1 huge pages of 2 MiB; "
-			 "0 of the 2 reserved are left (/proc/sys/vm/nr_hugepages)");
+	ck_assert_str_eq(
+		ksalloc_client_error(c),
+		"create: cannot create pool huge2: pool huge2 needs 1 huge pages of 2 MiB; "
+		"0 of the 2 reserved are left (/proc/sys/vm/nr_hugepages)");
 	ksalloc_pool_close(p);
 out:
 	ksalloc_client_close(c);
@@ -371,7 +377,8 @@ static long locked_kb(pid_t pid)
 START_TEST(test_locked_pools_are_locked_and_refused_beyond_rlimit_memlock)
 {
 	struct rlimit rl;
-	KSALLOCATOR_FRAMING nonpaged = { .PoolType = NonPagedPool, .Frames = 8,
+	KSALLOCATOR_FRAMING nonpaged = { .PoolType = NonPagedPool,
+					 .Frames = 8,
 					 .FrameSize = 64 * 1024 };
 	KSALLOCATOR_FRAMING paged = nonpaged;
 	struct ksalloc_pool_info *pools;
@@ -415,8 +422,9 @@ START_TEST(test_locked_pools_are_locked_and_refused_beyond_rlimit_memlock)
 						     "lock = yes\n"),
 			 -ECHILD);
 	log = test_daemon_log(&daemon_);
-	ck_assert_msg(strstr(log, "[pool big]: cannot create the pool on backend memfd: cannot lock "
-				  "pool big in memory"),
+	ck_assert_msg(strstr(log,
+			     "[pool big]: cannot create the pool on backend memfd: cannot lock "
+			     "pool big in memory"),
 		      "%s", log);
 	free(log);
 	ck_assert_int_ne(daemon_.exit_status, 0);
@@ -469,7 +477,8 @@ START_TEST(test_ks_memory_types_pick_the_memory)
 
 	test_daemon_up(&daemon_, "");
 	c = client();
-	ck_assert_int_eq(create_ex("nonpaged", &KSMEMORY_TYPE_KERNEL_NONPAGED, 0, 1, &nonpaged), S_OK);
+	ck_assert_int_eq(create_ex("nonpaged", &KSMEMORY_TYPE_KERNEL_NONPAGED, 0, 1, &nonpaged),
+			 S_OK);
 	ck_assert_int_eq(create_ex("paged", &KSMEMORY_TYPE_KERNEL_PAGED, 0, 1, &paged), S_OK);
 	ck_assert_int_eq(create_ex("system", &KSMEMORY_TYPE_SYSTEM, 0, 1, &system), S_OK);
 	ck_assert(listed_locked(c, "nonpaged"));

@@ -76,7 +76,8 @@ static char *watch_line(struct watcher *w, const char *needle)
 
 		ck_assert_msg(now < deadline, "watch printed no line with \"%s\" in 10 s", needle);
 		ck_assert_int_eq(poll(&pfd, 1, (int)(deadline - now)) >= 0, 1);
-		ck_assert_msg(fgets(line, sizeof(line), w->out), "watch ended before \"%s\"", needle);
+		ck_assert_msg(fgets(line, sizeof(line), w->out), "watch ended before \"%s\"",
+			      needle);
 		if (strstr(line, needle))
 			return line;
 	}
@@ -95,8 +96,8 @@ static void watch_stop(struct watcher *w)
 
 START_TEST(test_watch_prints_each_event_as_a_line)
 {
-	static const char *const args[] = { "watch", "--interval", "10", "--hold", "100", "audio",
-					    NULL };
+	static const char *const args[] = { "watch", "--interval", "10", "--hold",
+					    "100",   "audio",      NULL };
 	struct watcher w;
 	char want[64], *line;
 	int status;
@@ -211,7 +212,8 @@ static char *pane_once_it_shows(const char *const *needles)
 			all &= strstr(text, *n) != NULL;
 		if (all)
 			return text;
-		ck_assert_msg(now_ms() < deadline, "the pane never showed all it should:\n%s", text);
+		ck_assert_msg(now_ms() < deadline, "the pane never showed all it should:\n%s",
+			      text);
 		free(text);
 		sched_yield();
 	}
@@ -252,7 +254,8 @@ START_TEST(test_top_shows_pools_and_holders_and_q_restores_the_terminal)
 		all = json_tokener_parse(out);
 		ck_assert_ptr_nonnull(all);
 		for (size_t i = 0; i < json_object_array_length(all); i++)
-			if (json_object_object_get_ex(json_object_array_get_idx(all, i), "name", &jv) &&
+			if (json_object_object_get_ex(json_object_array_get_idx(all, i), "name",
+						      &jv) &&
 			    strcmp(json_object_get_string(jv), "video") == 0)
 				video = json_object_array_get_idx(all, i);
 		ck_assert_ptr_nonnull(video);
@@ -270,8 +273,8 @@ START_TEST(test_top_shows_pools_and_holders_and_q_restores_the_terminal)
 		 "KSALLOC_SOCKET=%s %s top --interval 20; echo \"top exited: $?\"; exec sleep 600",
 		 daemon_.socket_path, test_binary("ksallocctl"));
 	{
-		const char *const args[] = { "new-session", "-d", "-s", "top", "-x", "132", "-y", "30",
-					     command, NULL };
+		const char *const args[] = { "new-session", "-d", "-s", "top",   "-x",
+					     "132",         "-y", "30", command, NULL };
 
 		free(tmux(args));
 	}

@@ -179,8 +179,8 @@ static void reap(pid_t pid)
 static int promtool_check(const char *text, char **ret_said)
 {
 	char path[] = "/tmp/ksalloc-metrics-XXXXXX";
-	char *argv[] = { "/bin/sh", "-c", "exec " PROMTOOL " check metrics < \"$1\"", "sh", path,
-			 NULL };
+	char *argv[] = { "/bin/sh", "-c", "exec " PROMTOOL " check metrics < \"$1\"",
+			 "sh",      path, NULL };
 	char *out = NULL, *err = NULL;
 	int fd, r;
 
@@ -425,8 +425,13 @@ END_TEST
 
 START_TEST(test_metrics_lists_only_the_pools_the_user_may_see)
 {
-	const char *argv[] = { "/usr/bin/setpriv", "--reuid=4243", "--regid=4243",
-			       "--clear-groups", test_binary("ksallocctl"), "metrics", NULL };
+	const char *argv[] = { "/usr/bin/setpriv",
+			       "--reuid=4243",
+			       "--regid=4243",
+			       "--clear-groups",
+			       test_binary("ksallocctl"),
+			       "metrics",
+			       NULL };
 	char *out = NULL, *err = NULL;
 	int r;
 
@@ -592,8 +597,9 @@ END_TEST
 
 START_TEST(test_advise_refuses_a_margin_that_is_no_percentage)
 {
-	static const char *const bad[] = { "x", "-1", "1001", "25%", " 5", "",
-					   "99999999999999999999" };
+	static const char *const bad[] = {
+		"x", "-1", "1001", "25%", " 5", "", "99999999999999999999"
+	};
 	char *err;
 
 	/* Arguments are checked before the daemon is asked: none is running. */

@@ -89,8 +89,8 @@ START_TEST(test_status_from_many_processes_matches_the_config)
 		pids[i] = fork();
 		ck_assert_int_ge(pids[i], 0);
 		if (pids[i] == 0)
-			_exit(i % 2 ? ks_client("video", 8, 3110400, 63, 200)
-				    : ks_client("audio", 32, 8192, 0, 200));
+			_exit(i % 2 ? ks_client("video", 8, 3110400, 63, 200) :
+				      ks_client("audio", 32, 8192, 0, 200));
 	}
 	for (int i = 0; i < N; i++) {
 		int status;
@@ -123,10 +123,10 @@ START_TEST(test_ks_allocator_reports_handle_mode_and_properties)
 	ck_assert_int_eq(props->cbAlign, 64);
 	ck_assert_int_eq(props->cbPrefix, 0);
 
-	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IUnknown, (void **)&unknown), S_OK);
+	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IUnknown, (void **)&unknown),
+			 S_OK);
 	ck_assert_ptr_eq(unknown, alloc);
-	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IKsPin, &other),
-			 E_NOINTERFACE);
+	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IKsPin, &other), E_NOINTERFACE);
 	ck_assert_ptr_null(other);
 	ck_assert_int_eq(IKsAllocatorEx_QueryInterface(alloc, &IID_IKsAllocator, NULL), E_POINTER);
 	ck_assert_ptr_null(IKsAllocatorEx_KsCreateAllocatorAndGetHandle(alloc, NULL));
@@ -386,7 +386,8 @@ START_TEST(test_shutdown_with_connected_clients_is_clean)
 		ck_assert_int_eq(ksalloc_client_open(NULL, &c[i]), 0);
 	stop();
 	for (int i = 0; i < 4; i++) {
-		ck_assert_int_eq(ksalloc_client_pool_status(c[i], "video", &(struct ksalloc_status){ 0 }),
+		ck_assert_int_eq(ksalloc_client_pool_status(c[i], "video",
+							    &(struct ksalloc_status){ 0 }),
 				 -EPIPE);
 		ksalloc_client_close(c[i]);
 	}
@@ -552,7 +553,9 @@ START_TEST(test_fds_sent_to_the_daemon_are_refused)
 	} control = { 0 };
 	uint8_t buf[64];
 	struct iovec iov = { .iov_base = buf };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
 	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
 	int pair[2], fd;
@@ -614,13 +617,16 @@ START_TEST(test_ksallocctl_json_list_has_the_config_values)
 	start(two_pools);
 	ck_assert_int_eq(test_run(argv, &out, &err), 0);
 	array = json_tokener_parse(out);
-	ck_assert_msg(array && json_object_is_type(array, json_type_array), "not an array: %s", out);
+	ck_assert_msg(array && json_object_is_type(array, json_type_array), "not an array: %s",
+		      out);
 	ck_assert_uint_eq(json_object_array_length(array), 2);
 	pool = json_object_array_get_idx(array, 0);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(pool, "name")), "video");
 	ck_assert_int_eq(json_object_get_int64(json_object_object_get(pool, "frames")), 8);
-	ck_assert_int_eq(json_object_get_int64(json_object_object_get(pool, "frame_size")), 3110400);
-	ck_assert_int_eq(json_object_get_int64(json_object_object_get(pool, "allocated_frames")), 0);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(pool, "frame_size")),
+			 3110400);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(pool, "allocated_frames")),
+			 0);
 	pool = json_object_array_get_idx(array, 1);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(pool, "name")), "audio");
 	ck_assert_int_eq(json_object_get_int64(json_object_object_get(pool, "frame_size")), 8192);

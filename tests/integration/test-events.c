@@ -37,7 +37,8 @@ static struct ksalloc_client *client(void)
 static struct ksalloc_subscription *subscribe(const char *pool, uint32_t interval_ms,
 					      uint32_t hold_ms)
 {
-	const struct ksalloc_subscription_options o = { .pool = pool, .interval_ms = interval_ms,
+	const struct ksalloc_subscription_options o = { .pool = pool,
+							.interval_ms = interval_ms,
 							.hold_threshold_ms = hold_ms };
 	struct ksalloc_subscription *s = NULL;
 
@@ -73,7 +74,8 @@ static void next_event(struct ksalloc_subscription *s, enum ksalloc_event_kind k
 		ck_assert_msg(now < deadline, "no event %d about %s within 10 s", kind, pool);
 		ck_assert_int_ge(poll(&pfd, 1, (int)(deadline - now)), 0);
 		while ((r = ksalloc_subscription_read(s, e)) == 0) {
-			if (e->kind == kind && strcmp(e->pool, pool) == 0 && (!match || match(e, arg)))
+			if (e->kind == kind && strcmp(e->pool, pool) == 0 &&
+			    (!match || match(e, arg)))
 				return;
 			ksalloc_event_clear(e);
 		}

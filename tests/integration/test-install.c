@@ -93,7 +93,8 @@ START_TEST(test_program_built_with_find_package_reads_the_status)
 	install();
 	sh("'%s' -S '%s/examples' -B %s/build -DCMAKE_PREFIX_PATH=%s%s >/dev/null && "
 	   "'%s' --build %s/build >/dev/null",
-	   CMAKE_COMMAND, PROJECT_SOURCE_DIR, root, root, CMAKE_INSTALL_PREFIX, CMAKE_COMMAND, root);
+	   CMAKE_COMMAND, PROJECT_SOURCE_DIR, root, root, CMAKE_INSTALL_PREFIX, CMAKE_COMMAND,
+	   root);
 	snprintf(program, sizeof(program), "%s/build/ks-status", root);
 	out = run_against_daemon(program);
 	ck_assert_str_eq(out, expected);
@@ -128,9 +129,10 @@ START_TEST(test_library_exports_only_its_public_api)
 	char line[512], *out, *p;
 
 	install();
-	snprintf(line, sizeof(line),
-		 "nm -D --defined-only %s%s/libksalloc.so.1 | awk '{print $3}' | sed 's/@.*//' | sort", root,
-		 CMAKE_INSTALL_FULL_LIBDIR);
+	snprintf(
+		line, sizeof(line),
+		"nm -D --defined-only %s%s/libksalloc.so.1 | awk '{print $3}' | sed 's/@.*//' | sort",
+		root, CMAKE_INSTALL_FULL_LIBDIR);
 	ck_assert_int_eq(test_run((char *[]){ "/bin/sh", "-c", line, NULL }, &out, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(out, "KsOpenAllocator\n"));
 	ck_assert_ptr_nonnull(strstr(out, "ksalloc_client_open\n"));

@@ -247,8 +247,11 @@ static int single_frame_client(void)
 
 START_TEST(test_data_written_through_a_sample_reaches_another_process)
 {
-	ALLOCATOR_PROPERTIES req = { .cBuffers = 1, .cbBuffer = 4096 - 64, .cbAlign = 64,
-				     .cbPrefix = 64 }, act;
+	ALLOCATOR_PROPERTIES req = { .cBuffers = 1,
+				     .cbBuffer = 4096 - 64,
+				     .cbAlign = 64,
+				     .cbPrefix = 64 },
+			     act;
 	IMediaSample *sample;
 	IKsAllocatorEx *ex;
 	IMemAllocator *mem;
@@ -573,8 +576,11 @@ END_TEST
 
 START_TEST(test_set_properties_rounds_like_cmemallocator)
 {
-	ALLOCATOR_PROPERTIES req = { .cBuffers = 3, .cbBuffer = 1000, .cbAlign = 64,
-				     .cbPrefix = 16 }, act, now;
+	ALLOCATOR_PROPERTIES req = { .cBuffers = 3,
+				     .cbBuffer = 1000,
+				     .cbAlign = 64,
+				     .cbPrefix = 16 },
+			     act, now;
 	PALLOCATOR_PROPERTIES_EX ex_props;
 	IKsAllocatorEx *ex;
 	IMemAllocator *mem;
@@ -629,8 +635,11 @@ END_TEST
 START_TEST(test_commit_reshapes_a_created_pool_to_the_new_properties)
 {
 	KSALLOCATOR_FRAMING framing = { .Frames = 2, .FrameSize = 4096, .FileAlignment = 63 };
-	ALLOCATOR_PROPERTIES req = { .cBuffers = 5, .cbBuffer = 10000, .cbAlign = 128,
-				     .cbPrefix = 32 }, act;
+	ALLOCATOR_PROPERTIES req = { .cBuffers = 5,
+				     .cbBuffer = 10000,
+				     .cbAlign = 128,
+				     .cbPrefix = 32 },
+			     act;
 	IMediaSample *samples[5];
 	PALLOCATOR_PROPERTIES_EX ex_props;
 	KSSTREAMALLOCATOR_STATUS st;

@@ -272,9 +272,18 @@ static int open_one(const char *pool)
 	return 0;
 }
 
-static int open_private(void) { return open_one("private"); }
-static int open_shared(void) { return open_one("shared"); }
-static int open_readable(void) { return open_one("readable"); }
+static int open_private(void)
+{
+	return open_one("private");
+}
+static int open_shared(void)
+{
+	return open_one("shared");
+}
+static int open_readable(void)
+{
+	return open_one("readable");
+}
 
 /* Lists what this uid may see, and reads the readable pool's status. */
 static int see(void)

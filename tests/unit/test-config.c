@@ -68,19 +68,19 @@ static struct daemon_config *load_valid(const char *text)
  * Loads @len bytes that config_load() must refuse with -EINVAL and the message "PATH" followed
  * by @expected, leaving *ret_config untouched. A macro, so that a failure names the test's line.
  */
-#define assert_rejects_bytes(data, len, expected)                                                  \
-	do {                                                                                       \
-		struct loaded l_;                                                                  \
-		char want_[PATH_MAX + 1024];                                                       \
-                                                                                                   \
-		load_bytes((data), (len), &l_);                                                    \
-		snprintf(want_, sizeof(want_), "%s%s", l_.path, (expected));                       \
-		ck_assert_int_eq(l_.r, -EINVAL);                                                   \
-		ck_assert_ptr_eq(l_.cfg, &untouched);                                              \
-		ck_assert_ptr_ne(l_.error, untouched_error);                                       \
-		ck_assert_ptr_nonnull(l_.error);                                                   \
-		ck_assert_str_eq(l_.error, want_);                                                 \
-		free(l_.error);                                                                    \
+#define assert_rejects_bytes(data, len, expected)                            \
+	do {                                                                 \
+		struct loaded l_;                                            \
+		char want_[PATH_MAX + 1024];                                 \
+                                                                             \
+		load_bytes((data), (len), &l_);                              \
+		snprintf(want_, sizeof(want_), "%s%s", l_.path, (expected)); \
+		ck_assert_int_eq(l_.r, -EINVAL);                             \
+		ck_assert_ptr_eq(l_.cfg, &untouched);                        \
+		ck_assert_ptr_ne(l_.error, untouched_error);                 \
+		ck_assert_ptr_nonnull(l_.error);                             \
+		ck_assert_str_eq(l_.error, want_);                           \
+		free(l_.error);                                              \
 	} while (0)
 
 #define assert_rejects(text, expected) assert_rejects_bytes((text), strlen(text), (expected))
@@ -883,17 +883,22 @@ static const struct bad_value bad_values[] = {
 	{ "pool p", "frame_size", "99999999999999999999999",
 	  "\"99999999999999999999999\" is too large (at most 4294967295)" },
 
-	{ "pool p", "backend", "dmaheap", "backend dmaheap needs a heap: dmaheap:<heap>, e.g. "
-					  "dmaheap:system" },
-	{ "pool p", "backend", "dmaheap:", "backend \"dmaheap:\": the heap name is empty "
-					   "(dmaheap:<heap>, e.g. dmaheap:system)" },
-	{ "pool p", "backend", "dmaheap:../x", "backend \"dmaheap:../x\": a heap name may only "
-					       "contain A-Z a-z 0-9 . _ - and not start with '.'" },
+	{ "pool p", "backend", "dmaheap",
+	  "backend dmaheap needs a heap: dmaheap:<heap>, e.g. "
+	  "dmaheap:system" },
+	{ "pool p", "backend", "dmaheap:",
+	  "backend \"dmaheap:\": the heap name is empty "
+	  "(dmaheap:<heap>, e.g. dmaheap:system)" },
+	{ "pool p", "backend", "dmaheap:../x",
+	  "backend \"dmaheap:../x\": a heap name may only "
+	  "contain A-Z a-z 0-9 . _ - and not start with '.'" },
 	{ "pool p", "backend", "hugetlb:x", "backend hugetlb takes no heap (\"hugetlb:x\")" },
-	{ "pool p", "backend", "MEMFD", "unknown backend \"MEMFD\" (known: memfd, hugetlb, "
-					"udmabuf, dmaheap:<heap>)" },
-	{ "pool p", "backend", "", "unknown backend \"\" (known: memfd, hugetlb, udmabuf, "
-				   "dmaheap:<heap>)" },
+	{ "pool p", "backend", "MEMFD",
+	  "unknown backend \"MEMFD\" (known: memfd, hugetlb, "
+	  "udmabuf, dmaheap:<heap>)" },
+	{ "pool p", "backend", "",
+	  "unknown backend \"\" (known: memfd, hugetlb, udmabuf, "
+	  "dmaheap:<heap>)" },
 	{ "pool p", "optional", "maybe", "expected yes or no, got \"maybe\"" },
 	{ "pool p", "lock", "2", "expected yes or no, got \"2\"" },
 

@@ -28,8 +28,7 @@ static const struct {
 	struct framing framing;
 	struct pool_access access;
 } config_pools[] = {
-	{ "video", { .frames = 4, .frame_size = 4096, .file_alignment = 63 },
-	  { 1000, 1000, 0660 } },
+	{ "video", { .frames = 4, .frame_size = 4096, .file_alignment = 63 }, { 1000, 1000, 0660 } },
 	{ "secret", { .frames = 1, .frame_size = 64 }, { 0, 0, 0600 } },
 	{ "public", { .frames = 2, .frame_size = 100 }, { 2000, 2000, 0666 } },
 };
@@ -80,7 +79,8 @@ static void setup(void)
 	ck_assert_int_eq(arena_init(&t.arena, 1 << 17), 0);
 	rpc_init(&t.rpc, t.storage, &limits, &policy);
 	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.alice, 100, 1000, 1000, alice_groups,
-					 ELEMENTSOF(alice_groups)), 0);
+					 ELEMENTSOF(alice_groups)),
+			 0);
 	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.bob, 101, 2000, 2000, NULL, 0), 0);
 	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.root, 102, 0, 0, NULL, 0), 0);
 	t.next_id = 1;
@@ -107,17 +107,17 @@ static const Ksalloc__Reply *call(struct session *s, Ksalloc__Request *req)
 }
 
 /* The request of each type, with its body in place (static: one call at a time). */
-#define REQUEST(field, type, TYPE)                                                        \
-	static Ksalloc__Request *field##_request(void)                                    \
-	{                                                                                 \
-		static Ksalloc__Request req;                                              \
-		static type body;                                                         \
-                                                                                          \
-		ksalloc__request__init(&req);                                             \
-		ksalloc__##field##_request__init(&body);                                  \
-		req.body_case = KSALLOC__REQUEST__BODY_##TYPE;                            \
-		req.field = &body;                                                        \
-		return &req;                                                              \
+#define REQUEST(field, type, TYPE)                             \
+	static Ksalloc__Request *field##_request(void)         \
+	{                                                      \
+		static Ksalloc__Request req;                   \
+		static type body;                              \
+                                                               \
+		ksalloc__request__init(&req);                  \
+		ksalloc__##field##_request__init(&body);       \
+		req.body_case = KSALLOC__REQUEST__BODY_##TYPE; \
+		req.field = &body;                             \
+		return &req;                                   \
 	}
 REQUEST(hello, Ksalloc__HelloRequest, HELLO)
 REQUEST(list_pools, Ksalloc__ListPoolsRequest, LIST_POOLS)
@@ -164,8 +164,8 @@ static uint32_t opened(struct session *s, const char *name)
 	return m->open_pool->pool->pool_id;
 }
 
-static const Ksalloc__Reply *create_as(struct session *s, const char *name,
-				       const struct framing *f, const char *backend)
+static const Ksalloc__Reply *create_as(struct session *s, const char *name, const struct framing *f,
+				       const char *backend)
 {
 	Ksalloc__Request *req = create_pool_request();
 	static Ksalloc__Framing w;
@@ -214,14 +214,14 @@ static uint32_t pool_id_of(const char *name)
 }
 
 /* @m is a failure with HRESULT @hr whose message contains @words. */
-#define ck_assert_refused(m, hr, words)                                                      \
-	do {                                                                                 \
-		const Ksalloc__Reply *_m = (m);                                              \
-		ck_assert_msg(_m->hresult == (hr), "HRESULT 0x%08x, not 0x%08x (%s)",        \
-			      (unsigned)_m->hresult, (unsigned)(hr), _m->message);           \
-		ck_assert_msg(strstr(_m->message, (words)), "\"%s\" does not say \"%s\"",    \
-			      _m->message, (words));                                         \
-		ck_assert_uint_eq(t.out.n_fds, 0);                                           \
+#define ck_assert_refused(m, hr, words)                                                   \
+	do {                                                                              \
+		const Ksalloc__Reply *_m = (m);                                           \
+		ck_assert_msg(_m->hresult == (hr), "HRESULT 0x%08x, not 0x%08x (%s)",     \
+			      (unsigned)_m->hresult, (unsigned)(hr), _m->message);        \
+		ck_assert_msg(strstr(_m->message, (words)), "\"%s\" does not say \"%s\"", \
+			      _m->message, (words));                                      \
+		ck_assert_uint_eq(t.out.n_fds, 0);                                        \
 	} while (0)
 
 /* ---- the table ---- */
@@ -398,7 +398,8 @@ static void take_a_frame(struct session *s, const char *name)
 	b = session_find_binding(s, p->id);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_int_eq(frame_acquire(&p->frames, s->id, &p->frames.slots[b->slot], &hint, 0,
-				       &index, &generation), 0);
+				       &index, &generation),
+			 0);
 }
 
 START_TEST(test_open_of_a_pool_being_removed_is_refused_with_enoent)

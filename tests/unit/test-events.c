@@ -150,8 +150,7 @@ static unsigned count(const struct session *to, Ksalloc__Event__Kind kind, const
 }
 
 /* The one event of @kind for @pool that @to got in the last tick. */
-static const struct seen *the(const struct session *to, Ksalloc__Event__Kind kind,
-			      const char *pool)
+static const struct seen *the(const struct session *to, Ksalloc__Event__Kind kind, const char *pool)
 {
 	ck_assert_uint_eq(count(to, kind, pool), 1);
 	for (unsigned i = 0; i < t.n_seen; i++)
@@ -161,8 +160,7 @@ static const struct seen *the(const struct session *to, Ksalloc__Event__Kind kin
 	return NULL;
 }
 
-static void subscribe(struct session *s, const char *pool, uint32_t interval_ms,
-		      uint32_t hold_ms)
+static void subscribe(struct session *s, const char *pool, uint32_t interval_ms, uint32_t hold_ms)
 {
 	ck_assert_int_eq(events_subscribe(&t.rpc.events, s, pool, interval_ms, hold_ms), 0);
 }
@@ -176,7 +174,8 @@ static struct taken take(struct session *s, const char *name)
 	ck_assert_ptr_nonnull(f.pool);
 	ck_assert_int_eq(session_bind(s, f.pool, &slot), 0);
 	ck_assert_int_eq(frame_acquire(&f.pool->frames, s->id, &f.pool->frames.slots[slot], &hint,
-				       0, &f.index, &f.generation), 0);
+				       0, &f.index, &f.generation),
+			 0);
 	return f;
 }
 

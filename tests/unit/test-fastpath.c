@@ -16,8 +16,8 @@
 /* Values that cover each varint length and the proto3 default. */
 static uint32_t sample(unsigned *seed)
 {
-	static const uint32_t edges[] = { 0, 1, 127, 128, 16383, 16384, 2097151, 2097152,
-					  268435455, 268435456, UINT32_MAX };
+	static const uint32_t edges[] = { 0,       1,       127,       128,       16383,     16384,
+					  2097151, 2097152, 268435455, 268435456, UINT32_MAX };
 	unsigned pick = (unsigned)rand_r(seed);
 
 	if (pick % 3)
@@ -148,11 +148,11 @@ START_TEST(test_fastpath_leaves_every_other_shape_to_protobuf_c)
 	ck_assert(!fastpath_parse_status_reply((const uint8_t[]){ 0x08, 0xff, 0xff }, 3, &id, &f,
 					       &allocated));
 	/* Framing twice (found by fuzz-wire): the wire merges them, protobuf-c its own way. */
-	ck_assert(!fastpath_parse_status_reply(
-		(const uint8_t[]){ 0x6a, 0x08, 0x0a, 0x02, 0x18, 0x10, 0x0a, 0x02, 0x20, 0x10 }, 10,
-		&id, &f, &allocated));
-	ck_assert(fastpath_parse_status_reply((const uint8_t[]){ 0x6a, 0x04, 0x0a, 0x02, 0x18, 0x10 },
-					      6, &id, &f, &allocated));
+	ck_assert(!fastpath_parse_status_reply((const uint8_t[]){ 0x6a, 0x08, 0x0a, 0x02, 0x18,
+								  0x10, 0x0a, 0x02, 0x20, 0x10 },
+					       10, &id, &f, &allocated));
+	ck_assert(fastpath_parse_status_reply(
+		(const uint8_t[]){ 0x6a, 0x04, 0x0a, 0x02, 0x18, 0x10 }, 6, &id, &f, &allocated));
 	ck_assert_uint_eq(f.frames, 16);
 	ck_assert_int_eq(fastpath_pack_status_request(buf, 3, 300, 300), -EMSGSIZE);
 }

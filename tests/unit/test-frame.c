@@ -60,8 +60,8 @@ START_TEST(test_frame_acquire_takes_every_frame_once_then_reports_empty)
 
 	make_pool(8);
 	for (int i = 0; i < 8; i++) {
-		ck_assert_int_eq(frame_try_acquire(&pool.fp, 1, slot_of(1), &hint, &index,
-						   &generation), 0);
+		ck_assert_int_eq(
+			frame_try_acquire(&pool.fp, 1, slot_of(1), &hint, &index, &generation), 0);
 		ck_assert_uint_lt(index, 8);
 		ck_assert_uint_eq(seen & (1u << index), 0);
 		seen |= 1u << index;
@@ -246,8 +246,8 @@ START_TEST(test_frame_waiting_sessions_are_served_in_order)
 	for (int i = 0; i < 3; i++) {
 		pthread_join(w[i].thread, NULL);
 		ck_assert_int_eq(w[i].result, 0);
-		ck_assert_int_eq(frame_release(&pool.fp, w[i].session, w[i].index,
-					       w[i].generation), 0);
+		ck_assert_int_eq(frame_release(&pool.fp, w[i].session, w[i].index, w[i].generation),
+				 0);
 		/* The generation counts the hand-overs: i + 2 acquisitions so far. */
 		ck_assert_uint_eq(w[i].generation, (uint32_t)i + 2);
 	}
@@ -280,7 +280,8 @@ START_TEST(test_frame_waiter_is_not_starved_by_a_looping_releaser)
 	/* A thousand frames for the waiter while the hog loops: barging would starve it. */
 	for (int i = 0; i < 1000; i++) {
 		ck_assert_int_eq(frame_acquire(&pool.fp, 2, slot_of(2), &hint, FRAME_INFINITE,
-					       &index, &generation), 0);
+					       &index, &generation),
+				 0);
 		ck_assert_int_eq(frame_release(&pool.fp, 2, index, generation), 0);
 	}
 	atomic_store(&stop, 1);

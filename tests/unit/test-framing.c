@@ -48,8 +48,9 @@ START_TEST(test_framing_rejects_alignment_that_is_not_a_mask)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f.file_alignment = bad[i];
-		ck_assert_str_eq(rejection(&f),
-				 "FileAlignment must be a mask of the form 2^n - 1 (alignment - 1)");
+		ck_assert_str_eq(
+			rejection(&f),
+			"FileAlignment must be a mask of the form 2^n - 1 (alignment - 1)");
 	}
 }
 END_TEST
@@ -59,11 +60,13 @@ START_TEST(test_framing_rejects_alignment_above_a_page)
 	struct framing f = good();
 
 	f.file_alignment = 8191;
-	ck_assert_str_eq(rejection(&f),
-			 "FileAlignment above the page size (4095) cannot be honoured in shared memory");
+	ck_assert_str_eq(
+		rejection(&f),
+		"FileAlignment above the page size (4095) cannot be honoured in shared memory");
 	f.file_alignment = 0xffffffffu;
-	ck_assert_str_eq(rejection(&f),
-			 "FileAlignment above the page size (4095) cannot be honoured in shared memory");
+	ck_assert_str_eq(
+		rejection(&f),
+		"FileAlignment above the page size (4095) cannot be honoured in shared memory");
 }
 END_TEST
 

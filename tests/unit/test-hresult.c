@@ -42,9 +42,9 @@ END_TEST
 START_TEST(test_hresult_round_trips_through_the_wire)
 {
 	/* What the daemon sends, the client reads back as the errno it started from. */
-	static const int errors[] = { EINVAL, EFAULT, ENOMEM, EACCES, ENOENT, EEXIST, EOPNOTSUPP,
-				      ECONNREFUSED, ETIME, ETIMEDOUT, EPIPE, EBADMSG, EPROTO,
-				      EUSERS, EBADF };
+	static const int errors[] = { EINVAL, EFAULT,     ENOMEM,       EACCES, ENOENT,
+				      EEXIST, EOPNOTSUPP, ECONNREFUSED, ETIME,  ETIMEDOUT,
+				      EPIPE,  EBADMSG,    EPROTO,       EUSERS, EBADF };
 
 	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
 		ck_assert_int_eq(hresult_to_errno(hresult_from_errno(-errors[i])), -errors[i]);

@@ -21,14 +21,13 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define ck_assert_offset(type, field, expected) \
-	ck_assert_uint_eq(offsetof(type, field), (expected))
+#define ck_assert_offset(type, field, expected) ck_assert_uint_eq(offsetof(type, field), (expected))
 
 /* HRESULTs are signed; compare their bit patterns with the hex numbers Windows documents. */
 #define ck_assert_hr_eq(hr, expected) ck_assert_uint_eq((uint32_t)(hr), (uint32_t)(expected))
 
 /* Windows x64: every vtable slot is one 8-byte function pointer. */
-#define ck_assert_slot(vtbl, method, slot) ck_assert_uint_eq(offsetof(vtbl, method), (slot) * 8u)
+#define ck_assert_slot(vtbl, method, slot) ck_assert_uint_eq(offsetof(vtbl, method), 8u * (slot))
 
 /* layouts */
 
@@ -524,9 +523,9 @@ static bool guid_from_string(const char *text, GUID *ret_guid)
 
 struct named_guid {
 	const char *name;
-	const GUID *exported;   /* the symbol libksalloc exports */
-	GUID from_static;       /* the header's STATIC_ initializer */
-	const char *registry;   /* the value the Windows SDK defines */
+	const GUID *exported; /* the symbol libksalloc exports */
+	GUID from_static;     /* the header's STATIC_ initializer */
+	const char *registry; /* the value the Windows SDK defines */
 };
 
 static const struct named_guid named_guids[] = {
@@ -576,8 +575,9 @@ static const struct named_guid named_guids[] = {
 
 START_TEST(test_guid_parser_reads_registry_format)
 {
-	static const GUID iunknown = { 0x00000000, 0x0000, 0x0000,
-				       { 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46 } };
+	static const GUID iunknown = {
+		0x00000000, 0x0000, 0x0000, { 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46 }
+	};
 	GUID parsed;
 
 	ck_assert(guid_from_string("00000000-0000-0000-C000-000000000046", &parsed));
@@ -792,8 +792,8 @@ START_TEST(test_imediasample_lengths_are_32_bit_like_windows_long)
 	const IMediaSampleVtbl *vtbl = NULL;
 
 	/* GetSize and GetActualDataLength return an IDL "long": LONG here. (Not evaluated.) */
-	ck_assert_int_eq(_Generic(vtbl->GetSize(NULL), LONG: 1, default: 0), 1);
-	ck_assert_int_eq(_Generic(vtbl->GetActualDataLength(NULL), LONG: 1, default: 0), 1);
+	ck_assert_int_eq(_Generic(vtbl->GetSize(NULL), LONG : 1, default : 0), 1);
+	ck_assert_int_eq(_Generic(vtbl->GetActualDataLength(NULL), LONG : 1, default : 0), 1);
 	ck_assert_uint_eq(sizeof(vtbl->GetSize(NULL)), 4);
 }
 END_TEST

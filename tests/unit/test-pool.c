@@ -14,9 +14,13 @@
 static const struct framing video = { .frames = 8, .frame_size = 3110400, .file_alignment = 63 };
 
 /* Options for a test pool: 4 slots, kept, mode 0660. */
-#define OPTIONS(pool_name, f, backend_name)                                                     \
-	(&(struct pool_options){ .name = (pool_name), .framing = *(f), .backend = (backend_name), \
-				 .n_slots = 4, .persistent = true, .access = { .mode = 0660 } })
+#define OPTIONS(pool_name, f, backend_name)                 \
+	(&(struct pool_options){ .name = (pool_name),       \
+				 .framing = *(f),           \
+				 .backend = (backend_name), \
+				 .n_slots = 4,              \
+				 .persistent = true,        \
+				 .access = { .mode = 0660 } })
 
 START_TEST(test_pool_is_a_sealed_memfd_with_a_valid_header)
 {
@@ -151,7 +155,8 @@ START_TEST(test_backend_names_are_parsed_strictly)
 	ck_assert_int_eq(backend_parse("dmaheap:.hidden", &b, &err), -EINVAL);
 	ck_assert_int_eq(backend_parse("memfd:x", &b, &err), -EINVAL);
 	ck_assert_int_eq(backend_parse("memfdx", &b, &err), -EINVAL);
-	ck_assert_int_eq(backend_parse("dmaheap:a-heap-name-far-too-long-to-fit", &b, &err), -EINVAL);
+	ck_assert_int_eq(backend_parse("dmaheap:a-heap-name-far-too-long-to-fit", &b, &err),
+			 -EINVAL);
 	ck_assert_int_eq(backend_parse(BACKEND_DEVICE, &b, &err), -EINVAL);
 	/* "device" is resolved, to a backend this machine has, or refused saying why. */
 	if (backend_resolve(BACKEND_DEVICE, &b, &err) == 0)

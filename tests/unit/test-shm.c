@@ -40,7 +40,8 @@ END_TEST
 
 START_TEST(test_shm_layout_refuses_pools_over_the_size_limit)
 {
-	struct framing huge = { .frames = UINT32_MAX, .frame_size = UINT32_MAX,
+	struct framing huge = { .frames = UINT32_MAX,
+				.frame_size = UINT32_MAX,
 				.file_alignment = 4095 };
 	struct shm_layout l;
 
@@ -66,7 +67,8 @@ START_TEST(test_shm_layout_follows_the_backends_flags)
 	ck_assert_uint_eq(huge.size_bytes, SHM_HUGE_PAGE_SIZE);
 
 	/* udmabuf: each frame on its own pages, so it can be a dma-buf of its own. */
-	ck_assert_int_eq(shm_layout_compute(&f, 4, SHM_LAYOUT_PAGE_FRAMES | SHM_LAYOUT_DMABUF_FRAMES,
+	ck_assert_int_eq(shm_layout_compute(&f, 4,
+					    SHM_LAYOUT_PAGE_FRAMES | SHM_LAYOUT_DMABUF_FRAMES,
 					    UINT64_MAX, &pages),
 			 0);
 	ck_assert_uint_eq(pages.frame_stride, 102400);
@@ -83,7 +85,8 @@ START_TEST(test_shm_layout_follows_the_backends_flags)
 	ck_assert_uint_eq(shm_layout_frame_bytes(&external, 3), 3 * 102400);
 
 	/* Frames outside the memfd must be dma-bufs; unknown flags mean nothing. */
-	ck_assert_int_eq(shm_layout_compute(&f, 4, SHM_LAYOUT_EXTERNAL_FRAMES, UINT64_MAX, &checked),
+	ck_assert_int_eq(shm_layout_compute(&f, 4, SHM_LAYOUT_EXTERNAL_FRAMES, UINT64_MAX,
+					    &checked),
 			 -EINVAL);
 	ck_assert_int_eq(shm_layout_compute(&f, 4, 1u << 4, UINT64_MAX, &checked), -EINVAL);
 
@@ -148,7 +151,8 @@ START_TEST(test_shm_header_check_rejects_a_scribbled_header)
 	h->version = 99;
 	assert_rejected(map, l.size_bytes, "unsupported pool layout version");
 	*h = saved;
-	assert_rejected(map, l.size_bytes - SHM_PAGE_SIZE, "header size does not match the memfd's size");
+	assert_rejected(map, l.size_bytes - SHM_PAGE_SIZE,
+			"header size does not match the memfd's size");
 	memset(h->name, 'x', sizeof(h->name));
 	assert_rejected(map, l.size_bytes, "pool name is not terminated");
 	*h = saved;

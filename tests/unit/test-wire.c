@@ -102,8 +102,8 @@ END_TEST
 
 START_TEST(test_wire_rejects_truncated_and_garbage_messages)
 {
-	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-					   0xff, 0x01 };
+	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					   0xff, 0xff, 0xff, 0xff, 0x01 };
 	uint8_t buf[128];
 	size_t len = pack_status_request(buf, sizeof(buf), 300, "a-long-enough-pool-name");
 	Ksalloc__Request *req;

@@ -43,8 +43,8 @@ static void usage(FILE *out)
 		"                 suggest pool sizes: the peaks seen plus PERCENT (default 25)\n"
 		"\n"
 		"Options:\n"
-		"  -s, --socket PATH  daemon socket (default $KSALLOC_SOCKET, else "
-		KSALLOC_DEFAULT_SOCKET ")\n"
+		"  -s, --socket PATH  daemon socket (default $KSALLOC_SOCKET, else " KSALLOC_DEFAULT_SOCKET
+		")\n"
 		"  -j, --json         print JSON instead of text\n"
 		"  -h, --help         show this help and exit\n"
 		"  -V, --version      show the version and exit\n"
@@ -88,7 +88,7 @@ static json_object *pool_to_json(const char *name, const char *backend, uint64_t
 static int print_json(json_object *o)
 {
 	int r = puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
 
 	json_object_put(o);
 	return r < 0 ? 1 : 0;
@@ -119,7 +119,8 @@ static int cmd_list(struct ctl *ctl)
 			json_object_object_add(o, "mode", json_object_new_string(mode));
 			json_object_object_add(o, "committed",
 					       json_object_new_boolean(pools[i].committed));
-			json_object_object_add(o, "locked", json_object_new_boolean(pools[i].locked));
+			json_object_object_add(o, "locked",
+					       json_object_new_boolean(pools[i].locked));
 			json_object_array_add(array, o);
 		}
 		free(pools);
@@ -181,7 +182,9 @@ static int cmd_status(struct ctl *ctl, const char *name)
 	printf("frame size:       %u bytes\n", f->frame_size);
 	printf("file alignment:   0x%x (%u bytes)\n", f->file_alignment, f->file_alignment + 1);
 	printf("pool type:        %u (%s)\n", f->pool_type,
-	       f->pool_type == 0 ? "NonPagedPool" : f->pool_type == 1 ? "PagedPool" : "unknown");
+	       f->pool_type == 0 ? "NonPagedPool" :
+	       f->pool_type == 1 ? "PagedPool" :
+				   "unknown");
 	printf("options flags:    0x%x\n", f->options_flags);
 	printf("allocated frames: %u\n", st.status.allocated_frames);
 	printf("free frames:      %u\n", st.free_frames);
@@ -248,9 +251,11 @@ static int cmd_backends(struct ctl *ctl)
 			json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "name", json_object_new_string(b->name));
-			json_object_object_add(o, "available", json_object_new_boolean(b->available));
-			json_object_object_add(o, "reason", b->available ? NULL :
-						json_object_new_string(b->reason));
+			json_object_object_add(o, "available",
+					       json_object_new_boolean(b->available));
+			json_object_object_add(o, "reason",
+					       b->available ? NULL :
+							      json_object_new_string(b->reason));
 			json_object_object_add(o, "dmabuf_frames",
 					       json_object_new_boolean(b->dmabuf_frames));
 			json_object_object_add(o, "description",
@@ -289,19 +294,22 @@ static int cmd_clients(struct ctl *ctl)
 			const struct ksalloc_session_info *s = &sessions[i];
 			json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "session_id", json_object_new_uint64(s->session_id));
+			json_object_object_add(o, "session_id",
+					       json_object_new_uint64(s->session_id));
 			json_object_object_add(o, "pid", json_object_new_uint64(s->pid));
 			json_object_object_add(o, "uid", json_object_new_uint64(s->uid));
 			json_object_object_add(o, "gid", json_object_new_uint64(s->gid));
 			json_object_object_add(o, "name", json_object_new_string(s->name));
-			json_object_object_add(o, "pools_open", json_object_new_uint64(s->pools_open));
+			json_object_object_add(o, "pools_open",
+					       json_object_new_uint64(s->pools_open));
 			json_object_object_add(o, "frames_held",
 					       json_object_new_uint64(s->frames_held));
 			json_object_object_add(o, "connected_ms",
 					       json_object_new_uint64(s->connected_ms));
-			json_object_object_add(o, "self", json_object_new_boolean(
-						s->session_id ==
-						ksalloc_client_session_id(ctl->client)));
+			json_object_object_add(
+				o, "self",
+				json_object_new_boolean(s->session_id ==
+							ksalloc_client_session_id(ctl->client)));
 			json_object_array_add(array, o);
 		}
 		free(sessions);
@@ -316,7 +324,8 @@ static int cmd_clients(struct ctl *ctl)
 		ctl_format_age(s->connected_ms, age, sizeof(age));
 		printf("%-8u %8u %6u %-24s %6u %7u %10s%s\n", s->session_id, s->pid, s->uid,
 		       s->name, s->pools_open, s->frames_held, age,
-		       s->session_id == ksalloc_client_session_id(ctl->client) ? "  (this one)" : "");
+		       s->session_id == ksalloc_client_session_id(ctl->client) ? "  (this one)" :
+										 "");
 	}
 	free(sessions);
 	return 0;

@@ -235,9 +235,8 @@ static uint64_t pool_value(const struct ksalloc_pool_info *p, const struct ksall
 	}
 }
 
-static const struct family holder_frames = {
-	"ksalloc_pool_holder_frames", "gauge", NULL, "Frames of the pool that a session holds."
-};
+static const struct family holder_frames = { "ksalloc_pool_holder_frames", "gauge", NULL,
+					     "Frames of the pool that a session holds." };
 static const struct family holder_oldest = {
 	"ksalloc_pool_holder_oldest_hold_seconds", "gauge", "seconds",
 	"How long the session has held its oldest frame of the pool."
@@ -346,7 +345,7 @@ static void put_pools(const struct snapshot *s)
 		put_family(&pool_families[which]);
 		for (size_t i = 0; i < s->n_pools; i++) {
 			const struct label labels[] = { { "pool", s->pools[i].name },
-							 { "backend", s->pools[i].backend } };
+							{ "backend", s->pools[i].backend } };
 
 			format_u64(pool_value(&s->pools[i], &s->stats[i], which), value,
 				   sizeof(value));

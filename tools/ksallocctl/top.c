@@ -185,7 +185,8 @@ static void print_event_text(const struct ksalloc_event *e, const char *clock)
 int ctl_watch(const struct ksalloc_client_options *opts, const char *pool, bool json,
 	      uint32_t interval_ms, uint32_t hold_ms)
 {
-	const struct ksalloc_subscription_options so = { .pool = pool, .interval_ms = interval_ms,
+	const struct ksalloc_subscription_options so = { .pool = pool,
+							 .interval_ms = interval_ms,
 							 .hold_threshold_ms = hold_ms };
 	struct ksalloc_subscription *sub;
 	int r;
@@ -377,7 +378,8 @@ static void user_name(uint32_t uid, char *buf, size_t size)
 }
 
 /* One line of the screen: cut to the width, the rest of the line erased. */
-static void emit(FILE *out, unsigned width, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void emit(FILE *out, unsigned width, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void emit(FILE *out, unsigned width, const char *fmt, ...)
 {
@@ -416,16 +418,17 @@ static void top_draw(struct top *t)
 	fputs("\033[H", out);
 	{
 		char head[128];
-		int len = snprintf(head, sizeof(head), "ksalloc top: %zu pools, %u of %u frames in use",
-				   t->n_pools, in_use, total);
+		int len = snprintf(head, sizeof(head),
+				   "ksalloc top: %zu pools, %u of %u frames in use", t->n_pools,
+				   in_use, total);
 
 		/* "q quits" at the right edge, where there is room for it. */
 		emit(out, width, "%s%*s", head, len + 9 < (int)width ? (int)width - len : 0,
 		     len + 9 < (int)width ? "q quits" : "");
 	}
 	emit(out, width, "%s", "");
-	emit(out, width, "%-24s %-16s %7s %10s %7s %6s %6s %5s %9s %9s", "POOL", "BACKEND", "FRAMES",
-	     "SIZE", "IN USE", "FREE", "PEAK", "WAIT", "ACQ/S", "TIMEOUTS");
+	emit(out, width, "%-24s %-16s %7s %10s %7s %6s %6s %5s %9s %9s", "POOL", "BACKEND",
+	     "FRAMES", "SIZE", "IN USE", "FREE", "PEAK", "WAIT", "ACQ/S", "TIMEOUTS");
 	used = 3;
 	for (size_t i = 0; i < t->n_pools && used + 2 < rows; i++) {
 		struct top_pool *p = &t->pools[i];
@@ -447,9 +450,10 @@ static void top_draw(struct top *t)
 			char user[32], age[32];
 
 			user_name(o->uid, user, sizeof(user));
-			ctl_format_age(o->oldest_hold_ms + (now - p->received_ms), age, sizeof(age));
-			emit(out, width, "  pid %-8u %-16s user %-10s holds %u, oldest for %s", o->pid,
-			     o->name, user, o->frames_held, age);
+			ctl_format_age(o->oldest_hold_ms + (now - p->received_ms), age,
+				       sizeof(age));
+			emit(out, width, "  pid %-8u %-16s user %-10s holds %u, oldest for %s",
+			     o->pid, o->name, user, o->frames_held, age);
 			used++;
 		}
 	}

@@ -29,7 +29,8 @@ json_object *ctl_holder_to_json(const struct ksalloc_holder *h)
 	return o;
 }
 
-json_object *ctl_pool_to_json(const struct ksalloc_pool_info *p, const struct ksalloc_pool_stats *st)
+json_object *ctl_pool_to_json(const struct ksalloc_pool_info *p,
+			      const struct ksalloc_pool_stats *st)
 {
 	json_object *o = json_object_new_object(), *holders = json_object_new_array();
 
