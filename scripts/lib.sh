@@ -4,8 +4,8 @@
 
 KSALLOC_PACKAGES=(
 	gcc clang cmake make pkg-config binutils
-	# cmake/check-layering.py, which every build runs
-	python3
+	# cmake/check-layering.py, which every build runs; clang-format, which scripts/test runs
+	python3 clang-format
 	# the sanitizer and libFuzzer runtimes (clang only recommends them)
 	libclang-rt-14-dev
 	# memcheck, for the daemon in one stage of scripts/test
