@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-wire: the wire decoder. The input is one datagram, decoded as a
- * ksalloc.Request (what the daemon does with every datagram, session.c) and as
+ * ksalloc.Request (what the daemon does with every datagram, connection.c) and as
  * a ksalloc.Reply (what the client library does with every answer), each with
  * the arena allocator the daemon uses and with protobuf-c's default one.
  *
@@ -27,6 +27,7 @@
 #include "proto/arena.h"
 #include "proto/fastpath.h"
 #include "fuzz/fuzz.h"
+#include "proto/validate.h"
 #include "proto/wire.h"
 
 /* Small, so that larger messages take the arena's spill path too. */
@@ -318,6 +319,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	round_trip(&ksalloc__request__descriptor, data, size);
 	round_trip(&ksalloc__reply__descriptor, data, size);
+	/* Any bytes at all: transport looks for NULs in every request that decodes. */
+	(void)validate_find_nul_string(&ksalloc__request__descriptor, data, size);
 	fast_request_agrees(data, size);
 	fast_reply_agrees(data, size);
 	fast_packs_agree(data, size);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "proto/hresult.h"
 
 __attribute__((format(printf, 2, 0))) static char *arena_vprintf(struct arena *arena,
@@ -33,10 +34,29 @@ char *arena_strdup(struct arena *arena, const char *text)
 	return s ? memcpy(s, text, len) : NULL;
 }
 
+/*
+ * @message as clean UTF-8, in @arena: a message quotes what a client sent (a backend's name,
+ * say), and a reply whose string is not valid UTF-8 is refused whole by strict decoders.
+ * Returns @message itself when it is clean already, as nearly every one is.
+ */
+static char *clean_text(struct arena *arena, char *message)
+{
+	size_t len, size;
+	char *clean;
+
+	if (!message || utf8_is_clean(message, (len = strlen(message))))
+		return message;
+	size = 4 * len + 1; /* every byte escaped at worst */
+	clean = arena_alloc(arena, size);
+	if (clean)
+		utf8_escape(clean, size, message, len);
+	return clean;
+}
+
 void rpc_reply_verror(struct rpc_reply *out, struct arena *arena, uint32_t id, int error,
 		      const char *fmt, va_list ap)
 {
-	char *message = arena_vprintf(arena, fmt, ap);
+	char *message = clean_text(arena, arena_vprintf(arena, fmt, ap));
 
 	ksalloc__reply__init(&out->msg);
 	out->msg.id = id;

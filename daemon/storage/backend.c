@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
+#include "common/utf8.h"
 #include "shm/layout.h"
 
 #define DMA_HEAP_DIR "/dev/dma_heap"
@@ -44,16 +45,30 @@ static const char *heap_problem(const char *heap)
 	return NULL;
 }
 
+/*
+ * @name as a message may quote it: a client sent it, so as clean UTF-8 (common/utf8.h), and
+ * cut between characters, with "...", when it is longer than a backend's name can be.
+ */
+static const char *quote(const char *name, char *buf, size_t size)
+{
+	size_t len = strlen(name);
+
+	if (utf8_escape(buf, size - 3, name, len) < len)
+		strcat(buf, "...");
+	return buf;
+}
+
 int backend_parse(const char *name, struct backend *ret, struct backend_error *err)
 {
 	const char *colon = strchr(name, ':');
 	size_t base_len = colon ? (size_t)(colon - name) : strlen(name);
 	struct backend b = { 0 };
+	char quoted[48];
 
+	quote(name, quoted, sizeof(quoted));
 	if (strlen(name) >= sizeof(b.name))
-		return backend_fail(err, -EINVAL,
-				    "backend name \"%.40s...\" is longer than %zu bytes", name,
-				    sizeof(b.name) - 1);
+		return backend_fail(err, -EINVAL, "backend name \"%s\" is longer than %zu bytes",
+				    quoted, sizeof(b.name) - 1);
 	for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
 		const struct backend_ops *ops = backends[i];
 		const char *problem;
@@ -66,15 +81,15 @@ int backend_parse(const char *name, struct backend *ret, struct backend_error *e
 					    ops->name, ops->name, ops->name);
 		if (!ops->takes_heap && colon)
 			return backend_fail(err, -EINVAL, "backend %s takes no heap (\"%s\")",
-					    ops->name, name);
+					    ops->name, quoted);
 		if (colon && (problem = heap_problem(colon + 1)))
-			return backend_fail(err, -EINVAL, "backend \"%s\": %s", name, problem);
+			return backend_fail(err, -EINVAL, "backend \"%s\": %s", quoted, problem);
 		b.ops = ops;
 		snprintf(b.name, sizeof(b.name), "%s", name);
 		*ret = b;
 		return 0;
 	}
-	return backend_fail(err, -EINVAL, "unknown backend \"%s\" (known: %s)", name,
+	return backend_fail(err, -EINVAL, "unknown backend \"%s\" (known: %s)", quoted,
 			    backend_names());
 }
 

@@ -11,6 +11,7 @@
 #include "daemon/rpc/events.h"
 #include "daemon/util/log.h"
 #include "proto/fastpath.h"
+#include "proto/validate.h"
 #include "proto/wire.h"
 
 /* A packed reply waiting for room in the socket, with our own dups of its fds. */
@@ -235,6 +236,7 @@ static int connection_serve_fast(struct connection *c, size_t n)
 static int connection_serve_one(struct connection *c)
 {
 	struct connection_context *ctx = c->ctx;
+	const ProtobufCFieldDescriptor *nul;
 	Ksalloc__Request *req;
 	struct rpc_reply out;
 	size_t n_dropped = 0;
@@ -272,6 +274,13 @@ static int connection_serve_one(struct connection *c)
 		connection_log_bad(c, "closed the file descriptors it sent");
 		rpc_reply_error(&out, &ctx->arena, req->id, -EINVAL,
 				"the daemon accepts no file descriptors; %zu closed", n_dropped);
+	} else if ((nul = validate_find_nul_string(&ksalloc__request__descriptor, ctx->rx_buf,
+						   (size_t)n))) {
+		/* protobuf-c would hand the handler the string cut at its NUL: another name. */
+		connection_log_bad(c, "refused a request with a NUL byte inside a string");
+		rpc_reply_error(&out, &ctx->arena, req->id, -EINVAL,
+				"request field %s has a NUL byte inside: no name or text may",
+				nul->name);
 	} else {
 		rpc_dispatch(ctx->rpc, &c->session, req, &ctx->arena, &out);
 		/* It may have subscribed: the owner starts the events' timer, if it is not on. */

@@ -20,6 +20,7 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
+#include "common/utf8.h"
 #include "tests/lib/harness.h"
 #include "proto/ksalloc.pb-c.h"
 #include "tests/lib/ksalloc-check.h"
@@ -512,6 +513,104 @@ START_TEST(test_unknown_request_gets_e_notimpl_and_the_session_goes_on)
 }
 END_TEST
 
+/* Sends @len raw bytes as a request and returns the reply. */
+static Ksalloc__Reply *raw_send(int fd, const uint8_t *bytes, size_t len)
+{
+	ck_assert_int_eq(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
+	return raw_receive(fd);
+}
+
+START_TEST(test_name_with_a_nul_inside_is_refused_not_cut)
+{
+	/* Request{id 5, get_status{name "video\0junk"}}: protobuf-c alone would read "video". */
+	static const uint8_t status[] = { 0x08, 0x05, 0x6a, 0x0c, 0x12, 0x0a, 'v', 'i',
+					  'd',  'e',  'o',  0x00, 'j',  'u',  'n', 'k' };
+	/* Request{id 6, create_pool{name "x\0y", framing{frames 2, frame_size 64}}}. */
+	static const uint8_t create[] = { 0x08, 0x06, 0x72, 0x0b, 0x0a, 0x03, 'x', 0x00,
+					  'y',  0x12, 0x04, 0x18, 0x02, 0x20, 0x40 };
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__GetStatusRequest get = KSALLOC__GET_STATUS_REQUEST__INIT;
+	Ksalloc__Reply *reply;
+	int fd;
+
+	start(two_pools);
+	fd = raw_connect();
+	raw_hello(fd);
+	reply = raw_send(fd, status, sizeof(status));
+	ck_assert_uint_eq(reply->id, 5);
+	ck_assert_int_eq(reply->hresult, E_INVALIDARG);
+	ck_assert_str_eq(reply->message,
+			 "request field name has a NUL byte inside: no name or text may");
+	ksalloc__reply__free_unpacked(reply, NULL);
+
+	reply = raw_send(fd, create, sizeof(create));
+	ck_assert_uint_eq(reply->id, 6);
+	ck_assert_int_eq(reply->hresult, E_INVALIDARG);
+	ksalloc__reply__free_unpacked(reply, NULL);
+	/* And no pool "x" was made of it. */
+	get.name = "x";
+	req.id = 7;
+	req.body_case = KSALLOC__REQUEST__BODY_GET_STATUS;
+	req.get_status = &get;
+	reply = raw_call(fd, &req);
+	ck_assert_int_eq(reply->hresult, HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND));
+	ksalloc__reply__free_unpacked(reply, NULL);
+	assert_still_serves(fd);
+	close(fd);
+	stop();
+}
+END_TEST
+
+/* Asks to create a pool on backend @backend; returns the refusal's message, checked clean. */
+static char *create_on_backend(int fd, const char *backend)
+{
+	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
+	Ksalloc__CreatePoolRequest create = KSALLOC__CREATE_POOL_REQUEST__INIT;
+	Ksalloc__Framing framing = KSALLOC__FRAMING__INIT;
+	Ksalloc__Reply *reply;
+	char *message;
+
+	framing.frames = 2;
+	framing.frame_size = 64;
+	create.name = "fresh";
+	create.framing = &framing;
+	create.backend = (char *)backend;
+	req.id = 8;
+	req.body_case = KSALLOC__REQUEST__BODY_CREATE_POOL;
+	req.create_pool = &create;
+	reply = raw_call(fd, &req);
+	ck_assert_int_eq(reply->hresult, E_INVALIDARG);
+	/* What a strict decoder (Google's protobuf) insists on for a string field. */
+	ck_assert_msg(utf8_is_clean(reply->message, strlen(reply->message)), "not clean UTF-8: %s",
+		      reply->message);
+	message = strdup(reply->message);
+	ksalloc__reply__free_unpacked(reply, NULL);
+	return message;
+}
+
+START_TEST(test_messages_quoting_client_text_are_valid_utf8)
+{
+	char euros[61] = "", *message;
+	int fd;
+
+	start(two_pools);
+	fd = raw_connect();
+	raw_hello(fd);
+	message = create_on_backend(fd, "\xff\xfe");
+	ck_assert_ptr_nonnull(strstr(message, "unknown backend \"\\xff\\xfe\""));
+	free(message);
+	/* Twenty three-byte characters: cut between two of them, never inside one. */
+	for (int i = 0; i < 20; i++)
+		strcat(euros, "\xe2\x82\xac");
+	message = create_on_backend(fd, euros);
+	ck_assert_ptr_nonnull(strstr(message, "\xe2\x82\xac...\" is longer than 31 bytes"));
+	free(message);
+	assert_still_serves(fd);
+	close(fd);
+	stop();
+}
+END_TEST
+
 START_TEST(test_garbage_and_oversized_datagrams_get_error_replies)
 {
 	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x13 };
@@ -745,6 +844,8 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_request_before_hello_is_unexpected);
 	tcase_add_test(tc, test_unknown_request_gets_e_notimpl_and_the_session_goes_on);
 	tcase_add_test(tc, test_garbage_and_oversized_datagrams_get_error_replies);
+	tcase_add_test(tc, test_name_with_a_nul_inside_is_refused_not_cut);
+	tcase_add_test(tc, test_messages_quoting_client_text_are_valid_utf8);
 	tcase_add_test(tc, test_fds_sent_to_the_daemon_are_refused);
 	tcase_add_test(tc, test_too_many_sessions_are_refused_with_a_reason);
 	suite_add_tcase(s, tc);
