@@ -149,6 +149,20 @@ static Ksalloc__Event *new_event(struct arena *arena, Ksalloc__Event__Kind kind,
 	return e;
 }
 
+/* A DRY or STATUS event: pool @p's extended status @st (in @arena too), its size. */
+static Ksalloc__Event *status_event(struct arena *arena, Ksalloc__Event__Kind kind,
+				    const struct pool *p, Ksalloc__GetStatusReply *st, uint64_t now)
+{
+	Ksalloc__Event *e = new_event(arena, kind, p->name, now);
+
+	if (e) {
+		e->status = st;
+		e->frames_total = p->framing.frames;
+		e->size_bytes = pool_bytes(p);
+	}
+	return e;
+}
+
 /* Pushes @e to @s. Returns what @push returns; -ENOMEM when @e is NULL. */
 static int push_event(struct session *s, Ksalloc__Event *e, bool droppable, events_push_fn push,
 		      void *data)
@@ -262,26 +276,16 @@ static int tick_pool(struct events *ev, struct session *s, const struct pool *p,
 	fp = fingerprint(st);
 	dry = st->allocated_frames >= p->framing.frames;
 	if (dry && !w->dry) {
-		Ksalloc__Event *e = new_event(arena, KSALLOC__EVENT__KIND__DRY, p->name, now);
+		Ksalloc__Event *e = status_event(arena, KSALLOC__EVENT__KIND__DRY, p, st, now);
 
-		if (e) {
-			e->status = st;
-			e->frames_total = p->framing.frames;
-			e->size_bytes = pool_bytes(p);
-		}
 		r = push_event(s, e, false, push, data);
 		if (r < 0)
 			return r;
 	}
 	w->dry = dry;
 	if (fp != w->fingerprint && now - w->sent_ms >= sub->interval_ms) {
-		Ksalloc__Event *e = new_event(arena, KSALLOC__EVENT__KIND__STATUS, p->name, now);
+		Ksalloc__Event *e = status_event(arena, KSALLOC__EVENT__KIND__STATUS, p, st, now);
 
-		if (e) {
-			e->status = st;
-			e->frames_total = p->framing.frames;
-			e->size_bytes = pool_bytes(p);
-		}
 		r = push_event(s, e, true, push, data);
 		/* A full socket drops it: the change goes out with a later tick. */
 		if (r == 0) {

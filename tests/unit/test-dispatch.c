@@ -14,8 +14,8 @@
 #include "common/macro.h"
 #include "daemon/rpc/dispatch.h"
 #include "daemon/rpc/rpc.h"
-#include "daemon/util/log.h"
 #include "tests/lib/ksalloc-check.h"
+#include "tests/unit/rpc-fixture.h"
 
 #define E_NOT_FOUND HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
 #define E_EXISTS HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS)
@@ -23,11 +23,7 @@
 #define E_TOO_MANY HRESULT_FROM_WIN32(ERROR_REQ_NOT_ACCEP)
 
 /* The config's pools: video is uid 1000's, secret root's, public everyone's. */
-static const struct {
-	const char *name;
-	struct framing framing;
-	struct pool_access access;
-} config_pools[] = {
+static const struct rpc_fixture_pool config_pools[] = {
 	{ "video", { .frames = 4, .frame_size = 4096, .file_alignment = 63 }, { 1000, 1000, 0660 } },
 	{ "secret", { .frames = 1, .frame_size = 64 }, { 0, 0, 0600 } },
 	{ "public", { .frames = 2, .frame_size = 100 }, { 2000, 2000, 0666 } },
@@ -39,9 +35,7 @@ static const struct framing small = { .frames = 2, .frame_size = 4096 };
 static const gid_t alice_groups[] = { 44 };
 
 static struct {
-	struct storage *storage;
-	struct rpc rpc;
-	struct arena arena;
+	struct rpc_fixture fx;
 	struct session alice, bob, root;
 	struct rpc_reply out;
 	uint32_t next_id;
@@ -61,47 +55,26 @@ static void setup(void)
 
 	/* Each case from scratch, also when Check does not fork (CK_FORK=no). */
 	memset(&t, 0, sizeof(t));
-	log_set_level(LOG_LEVEL_ERROR);
-	ck_assert_int_eq(storage_new(&t.storage), 0);
-	for (size_t i = 0; i < ELEMENTSOF(config_pools); i++) {
-		struct pool_options o = {
-			.name = config_pools[i].name,
-			.framing = config_pools[i].framing,
-			.backend = "memfd",
-			.n_slots = limits.max_pool_sessions,
-			.persistent = true,
-			.from_config = true,
-			.access = config_pools[i].access,
-		};
-
-		ck_assert_int_eq(storage_add(t.storage, &o, NULL), 0);
-	}
-	ck_assert_int_eq(arena_init(&t.arena, 1 << 17), 0);
-	rpc_init(&t.rpc, t.storage, &limits, &policy);
-	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.alice, 100, 1000, 1000, alice_groups,
+	rpc_fixture_init(&t.fx, config_pools, ELEMENTSOF(config_pools), &limits, &policy, 1 << 17);
+	ck_assert_int_eq(rpc_add_session(&t.fx.rpc, &t.alice, 100, 1000, 1000, alice_groups,
 					 ELEMENTSOF(alice_groups)),
 			 0);
-	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.bob, 101, 2000, 2000, NULL, 0), 0);
-	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.root, 102, 0, 0, NULL, 0), 0);
+	ck_assert_int_eq(rpc_add_session(&t.fx.rpc, &t.bob, 101, 2000, 2000, NULL, 0), 0);
+	ck_assert_int_eq(rpc_add_session(&t.fx.rpc, &t.root, 102, 0, 0, NULL, 0), 0);
 	t.next_id = 1;
 }
 
 static void teardown(void)
 {
-	struct session *s, *next;
-
-	list_for_each_entry_safe(s, next, &t.rpc.sessions, link)
-		rpc_remove_session(&t.rpc, s);
-	storage_free(t.storage);
-	arena_deinit(&t.arena);
+	rpc_fixture_deinit(&t.fx);
 }
 
 /* Sends @req (its id set here) as session @s; the reply lives until the next call. */
 static const Ksalloc__Reply *call(struct session *s, Ksalloc__Request *req)
 {
-	arena_reset(&t.arena);
+	arena_reset(&t.fx.arena);
 	req->id = t.next_id++;
-	rpc_dispatch(&t.rpc, s, req, &t.arena, &t.out);
+	rpc_dispatch(&t.fx.rpc, s, req, &t.fx.arena, &t.out);
 	ck_assert_uint_eq(t.out.msg.id, req->id);
 	return &t.out.msg;
 }
@@ -207,7 +180,7 @@ static const Ksalloc__Reply *subscribe_as(struct session *s, const char *name)
 
 static uint32_t pool_id_of(const char *name)
 {
-	struct pool *p = storage_find(t.storage, name);
+	struct pool *p = storage_find(t.fx.storage, name);
 
 	ck_assert_ptr_nonnull(p);
 	return p->id;
@@ -360,7 +333,7 @@ END_TEST
 
 START_TEST(test_open_hands_out_the_pools_memfd_and_a_slot)
 {
-	const struct pool *p = storage_find(t.storage, "video");
+	const struct pool *p = storage_find(t.fx.storage, "video");
 	const Ksalloc__Reply *m;
 
 	greet(&t.alice);
@@ -390,7 +363,7 @@ END_TEST
 /* @s takes a frame of pool @name, which it has open, as libksalloc does in shared memory. */
 static void take_a_frame(struct session *s, const char *name)
 {
-	struct pool *p = storage_find(t.storage, name);
+	struct pool *p = storage_find(t.fx.storage, name);
 	uint32_t hint = 0, index, generation;
 	const struct binding *b;
 
@@ -409,11 +382,11 @@ START_TEST(test_open_of_a_pool_being_removed_is_refused_with_enoent)
 	opened(&t.alice, "video");
 	take_a_frame(&t.alice, "video");
 	/* A frame is held: the pool stays until it comes back, but takes no new opens. */
-	ck_assert(!rpc_pool_remove(&t.rpc, storage_find(t.storage, "video")));
+	ck_assert(!rpc_pool_remove(&t.fx.rpc, storage_find(t.fx.storage, "video")));
 	ck_assert_refused(open_as(&t.root, "video"), E_NOT_FOUND,
 			  "open: pool video is being removed: it takes no new opens");
-	rpc_remove_session(&t.rpc, &t.alice);
-	ck_assert_ptr_null(storage_find(t.storage, "video"));
+	rpc_remove_session(&t.fx.rpc, &t.alice);
+	ck_assert_ptr_null(storage_find(t.fx.storage, "video"));
 }
 END_TEST
 
@@ -440,7 +413,7 @@ START_TEST(test_decommit_of_an_open_pool_is_done)
 	greet(&t.alice);
 	id = opened(&t.alice, "video");
 	ck_assert_int_eq(commit_as(&t.alice, id, false)->hresult, 0);
-	ck_assert(!storage_get(t.storage, id)->committed);
+	ck_assert(!storage_get(t.fx.storage, id)->committed);
 }
 END_TEST
 
@@ -453,7 +426,7 @@ START_TEST(test_create_with_a_bad_framing_names_the_field_and_the_limits)
 	ck_assert_refused(create_as(&t.alice, "big", &f, ""), E_INVALIDARG, "Frames=100");
 	ck_assert_refused(create_as(&t.alice, "big", &f, ""), E_INVALIDARG,
 			  "limits: max_pool_frames 64, max_frame_size 1048576");
-	ck_assert_ptr_null(storage_find(t.storage, "big"));
+	ck_assert_ptr_null(storage_find(t.fx.storage, "big"));
 }
 END_TEST
 
@@ -467,11 +440,11 @@ END_TEST
 
 START_TEST(test_create_outside_create_group_is_refused_with_eaccess)
 {
-	struct rpc_policy policy = t.rpc.policy;
+	struct rpc_policy policy = t.fx.rpc.policy;
 
 	policy.create_group_set = true;
 	policy.create_group = 44;
-	rpc_configure(&t.rpc, &t.rpc.limits, &policy);
+	rpc_configure(&t.fx.rpc, &t.fx.rpc.limits, &policy);
 	greet(&t.alice);
 	greet(&t.bob);
 	ck_assert_refused(create_as(&t.bob, "x", &small, ""), E_ACCESSDENIED,
@@ -505,9 +478,9 @@ START_TEST(test_created_pool_goes_with_its_last_session)
 	greet(&t.alice);
 	ck_assert_int_eq(create_as(&t.alice, "mine", &small, "")->hresult, 0);
 	ck_assert_uint_eq(t.out.n_fds, 1);
-	ck_assert_ptr_nonnull(storage_find(t.storage, "mine"));
-	rpc_remove_session(&t.rpc, &t.alice);
-	ck_assert_ptr_null(storage_find(t.storage, "mine"));
+	ck_assert_ptr_nonnull(storage_find(t.fx.storage, "mine"));
+	rpc_remove_session(&t.fx.rpc, &t.alice);
+	ck_assert_ptr_null(storage_find(t.fx.storage, "mine"));
 }
 END_TEST
 
@@ -560,7 +533,7 @@ START_TEST(test_destroy_by_another_uid_is_refused_with_eaccess)
 	ck_assert_refused(call(&t.bob, req), E_ACCESSDENIED,
 			  "destroy: uid 2000 may not destroy pool video: only its owner (uid 1000) "
 			  "and root may");
-	ck_assert_ptr_nonnull(storage_find(t.storage, "video"));
+	ck_assert_ptr_nonnull(storage_find(t.fx.storage, "video"));
 }
 END_TEST
 
@@ -600,13 +573,13 @@ START_TEST(test_status_fast_path_answers_as_the_full_path_does)
 	struct framing f;
 
 	/* Declined, so that the full path answers with the error. */
-	ck_assert_int_eq(rpc_status_fast(&t.rpc, &t.alice, id, &f, &allocated), -EPROTO);
+	ck_assert_int_eq(rpc_status_fast(&t.fx.rpc, &t.alice, id, &f, &allocated), -EPROTO);
 	greet(&t.alice);
 	greet(&t.bob);
-	ck_assert_int_eq(rpc_status_fast(&t.rpc, &t.alice, id + 100, &f, &allocated), -ENOENT);
-	ck_assert_int_eq(rpc_status_fast(&t.rpc, &t.bob, id, &f, &allocated), -EACCES);
+	ck_assert_int_eq(rpc_status_fast(&t.fx.rpc, &t.alice, id + 100, &f, &allocated), -ENOENT);
+	ck_assert_int_eq(rpc_status_fast(&t.fx.rpc, &t.bob, id, &f, &allocated), -EACCES);
 
-	ck_assert_int_eq(rpc_status_fast(&t.rpc, &t.alice, id, &f, &allocated), 0);
+	ck_assert_int_eq(rpc_status_fast(&t.fx.rpc, &t.alice, id, &f, &allocated), 0);
 	m = status_by_id(&t.alice, id);
 	ck_assert_int_eq(m->hresult, 0);
 	ck_assert_uint_eq(f.frames, m->get_status->framing->frames);
@@ -678,8 +651,9 @@ START_TEST(test_daemon_stats_count_requests_by_type_and_result)
 	ck_assert_int_ne(open_as(&t.alice, "nope")->hresult, 0);
 	ck_assert_int_ne(open_as(&t.alice, "nope")->hresult, 0);
 	opened(&t.alice, "video");
-	ck_assert_int_eq(rpc_status_fast(&t.rpc, &t.alice, pool_id_of("video"), &f, &allocated), 0);
-	rpc_count_undecodable(&t.rpc);
+	ck_assert_int_eq(rpc_status_fast(&t.fx.rpc, &t.alice, pool_id_of("video"), &f, &allocated),
+			 0);
+	rpc_count_undecodable(&t.fx.rpc);
 
 	m = call(&t.alice, get_daemon_stats_request());
 	ck_assert_int_eq(m->hresult, 0);
@@ -699,7 +673,7 @@ START_TEST(test_subscribe_to_an_unknown_pool_is_refused_with_enoent)
 	greet(&t.alice);
 	ck_assert_refused(subscribe_as(&t.alice, "nope"), E_NOT_FOUND,
 			  "subscribe: no pool named \"nope\" (ksallocctl list shows the pools)");
-	ck_assert(!events_active(&t.rpc.events));
+	ck_assert(!events_active(&t.fx.rpc.events));
 }
 END_TEST
 
@@ -726,9 +700,9 @@ START_TEST(test_subscribe_to_every_pool_counts_the_pools_it_may_see)
 	m = subscribe_as(&t.bob, "");
 	ck_assert_int_eq(m->hresult, 0);
 	ck_assert_uint_eq(m->subscribe->pools, 1);
-	ck_assert(events_active(&t.rpc.events));
-	rpc_remove_session(&t.rpc, &t.bob);
-	ck_assert(!events_active(&t.rpc.events));
+	ck_assert(events_active(&t.fx.rpc.events));
+	rpc_remove_session(&t.fx.rpc, &t.bob);
+	ck_assert(!events_active(&t.fx.rpc.events));
 }
 END_TEST
 

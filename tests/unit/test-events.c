@@ -16,8 +16,8 @@
 #include "common/macro.h"
 #include "daemon/rpc/events.h"
 #include "daemon/rpc/rpc.h"
-#include "daemon/util/log.h"
 #include "tests/lib/ksalloc-check.h"
+#include "tests/unit/rpc-fixture.h"
 
 #define STATUS KSALLOC__EVENT__KIND__STATUS
 #define DRY KSALLOC__EVENT__KIND__DRY
@@ -42,9 +42,7 @@ struct taken {
 };
 
 static struct {
-	struct storage *storage;
-	struct rpc rpc;
-	struct arena arena;
+	struct rpc_fixture fx;
 	/* watcher and other: uid 1000, as video's owner; holder too; stranger: uid 3000. */
 	struct session watcher, other, holder, stranger;
 	struct seen seen[64];
@@ -52,6 +50,12 @@ static struct {
 	bool socket_full;         /* droppable events are refused with -EAGAIN */
 	struct session *hangs_up; /* its push fails: the session is closed */
 } t;
+
+/* video is uid 1000's, audio uid 2000's and everyone's. */
+static const struct rpc_fixture_pool config_pools[] = {
+	{ "video", { .frames = 4, .frame_size = 4096 }, { 1000, 1000, 0660 } },
+	{ "audio", { .frames = 2, .frame_size = 4096 }, { 2000, 2000, 0666 } },
+};
 
 static void setup(void)
 {
@@ -61,42 +65,19 @@ static void setup(void)
 		.framing = { .max_pool_frames = 64, .max_frame_size = 1 << 20 },
 	};
 	struct rpc_policy policy = { .created_pool_mode = 0660 };
-	struct pool_options video = {
-		.name = "video",
-		.framing = { .frames = 4, .frame_size = 4096 },
-		.backend = "memfd",
-		.n_slots = 4,
-		.persistent = true,
-		.from_config = true,
-		.access = { 1000, 1000, 0660 },
-	};
-	struct pool_options audio = video;
 
-	audio.name = "audio";
-	audio.framing.frames = 2;
-	audio.access = (struct pool_access){ 2000, 2000, 0666 };
 	/* Each case from scratch, also when Check does not fork (CK_FORK=no). */
 	memset(&t, 0, sizeof(t));
-	log_set_level(LOG_LEVEL_ERROR);
-	ck_assert_int_eq(storage_new(&t.storage), 0);
-	ck_assert_int_eq(storage_add(t.storage, &video, NULL), 0);
-	ck_assert_int_eq(storage_add(t.storage, &audio, NULL), 0);
-	ck_assert_int_eq(arena_init(&t.arena, 1 << 16), 0);
-	rpc_init(&t.rpc, t.storage, &limits, &policy);
-	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.watcher, 100, 1000, 1000, NULL, 0), 0);
-	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.other, 101, 1000, 1000, NULL, 0), 0);
-	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.holder, 102, 1000, 1000, NULL, 0), 0);
-	ck_assert_int_eq(rpc_add_session(&t.rpc, &t.stranger, 103, 3000, 3000, NULL, 0), 0);
+	rpc_fixture_init(&t.fx, config_pools, ELEMENTSOF(config_pools), &limits, &policy, 1 << 16);
+	ck_assert_int_eq(rpc_add_session(&t.fx.rpc, &t.watcher, 100, 1000, 1000, NULL, 0), 0);
+	ck_assert_int_eq(rpc_add_session(&t.fx.rpc, &t.other, 101, 1000, 1000, NULL, 0), 0);
+	ck_assert_int_eq(rpc_add_session(&t.fx.rpc, &t.holder, 102, 1000, 1000, NULL, 0), 0);
+	ck_assert_int_eq(rpc_add_session(&t.fx.rpc, &t.stranger, 103, 3000, 3000, NULL, 0), 0);
 }
 
 static void teardown(void)
 {
-	struct session *s, *next;
-
-	list_for_each_entry_safe(s, next, &t.rpc.sessions, link)
-		rpc_remove_session(&t.rpc, s);
-	storage_free(t.storage);
-	arena_deinit(&t.arena);
+	rpc_fixture_deinit(&t.fx);
 }
 
 /* The events_push_fn: every event must be one, and is recorded as its subscriber reads it. */
@@ -111,7 +92,7 @@ static int push(struct session *s, struct rpc_reply *out, bool droppable, void *
 	ck_assert_msg(droppable == (e->kind == STATUS), "only STATUS may be dropped");
 	if (s == t.hangs_up) {
 		/* As transport does: a session that cannot take its events is closed. */
-		rpc_remove_session(&t.rpc, s);
+		rpc_remove_session(&t.fx.rpc, s);
 		t.hangs_up = NULL;
 		return -EPIPE;
 	}
@@ -135,7 +116,7 @@ static int push(struct session *s, struct rpc_reply *out, bool droppable, void *
 static void tick(void)
 {
 	t.n_seen = 0;
-	events_tick(&t.rpc.events, &t.arena, push, NULL);
+	events_tick(&t.fx.rpc.events, &t.fx.arena, push, NULL);
 }
 
 /* The events of @kind for pool @pool that session @to got in the last tick. */
@@ -162,13 +143,13 @@ static const struct seen *the(const struct session *to, Ksalloc__Event__Kind kin
 
 static void subscribe(struct session *s, const char *pool, uint32_t interval_ms, uint32_t hold_ms)
 {
-	ck_assert_int_eq(events_subscribe(&t.rpc.events, s, pool, interval_ms, hold_ms), 0);
+	ck_assert_int_eq(events_subscribe(&t.fx.rpc.events, s, pool, interval_ms, hold_ms), 0);
 }
 
 /* @s takes a frame of pool @name as libksalloc does, opening the pool first as rpc does. */
 static struct taken take(struct session *s, const char *name)
 {
-	struct taken f = { .pool = storage_find(t.storage, name) };
+	struct taken f = { .pool = storage_find(t.fx.storage, name) };
 	uint32_t slot, hint = 0;
 
 	ck_assert_ptr_nonnull(f.pool);
@@ -344,7 +325,7 @@ START_TEST(test_reclaimed_is_sent_when_a_holder_ends_with_frames)
 	tick();
 	take(&t.holder, "video");
 	take(&t.holder, "video");
-	rpc_remove_session(&t.rpc, &t.holder);
+	rpc_remove_session(&t.fx.rpc, &t.holder);
 	tick();
 	e = the(&t.watcher, RECLAIMED, "video");
 	ck_assert_uint_eq(e->holder, holder);
@@ -362,7 +343,7 @@ START_TEST(test_reclaimed_is_not_sent_for_a_pool_it_does_not_watch)
 	subscribe(&t.watcher, "video", 0, 0);
 	tick();
 	take(&t.holder, "audio");
-	rpc_remove_session(&t.rpc, &t.holder);
+	rpc_remove_session(&t.fx.rpc, &t.holder);
 	tick();
 	ck_assert_uint_eq(count(&t.watcher, RECLAIMED, "video"), 0);
 	ck_assert_uint_eq(count(&t.watcher, RECLAIMED, "audio"), 0);
@@ -375,7 +356,7 @@ START_TEST(test_gone_is_sent_when_a_watched_pool_is_destroyed)
 {
 	subscribe(&t.watcher, "", 0, 0);
 	tick();
-	ck_assert(rpc_pool_remove(&t.rpc, storage_find(t.storage, "video")));
+	ck_assert(rpc_pool_remove(&t.fx.rpc, storage_find(t.fx.storage, "video")));
 	tick();
 	ck_assert_uint_eq(count(&t.watcher, GONE, "video"), 1);
 	ck_assert_uint_eq(count(&t.watcher, GONE, "audio"), 0);
@@ -388,7 +369,7 @@ START_TEST(test_gone_is_sent_when_a_reload_hides_the_pool)
 {
 	subscribe(&t.watcher, "video", 0, 0);
 	tick();
-	storage_find(t.storage, "video")->access = (struct pool_access){ 0, 0, 0600 };
+	storage_find(t.fx.storage, "video")->access = (struct pool_access){ 0, 0, 0600 };
 	tick();
 	ck_assert_uint_eq(count(&t.watcher, GONE, "video"), 1);
 }
@@ -403,20 +384,20 @@ START_TEST(test_a_new_subscription_replaces_the_old)
 	tick();
 	ck_assert_uint_eq(count(&t.watcher, STATUS, "video"), 0);
 	ck_assert_uint_eq(count(&t.watcher, STATUS, "audio"), 1);
-	ck_assert_uint_eq(t.rpc.events.n_subscribed, 1);
+	ck_assert_uint_eq(t.fx.rpc.events.n_subscribed, 1);
 }
 END_TEST
 
 START_TEST(test_events_stop_when_the_last_subscriber_leaves)
 {
-	ck_assert(!events_active(&t.rpc.events));
+	ck_assert(!events_active(&t.fx.rpc.events));
 	subscribe(&t.watcher, "", 0, 0);
 	subscribe(&t.other, "video", 0, 0);
-	ck_assert(events_active(&t.rpc.events));
-	rpc_remove_session(&t.rpc, &t.watcher);
-	ck_assert(events_active(&t.rpc.events));
-	rpc_remove_session(&t.rpc, &t.other);
-	ck_assert(!events_active(&t.rpc.events));
+	ck_assert(events_active(&t.fx.rpc.events));
+	rpc_remove_session(&t.fx.rpc, &t.watcher);
+	ck_assert(events_active(&t.fx.rpc.events));
+	rpc_remove_session(&t.fx.rpc, &t.other);
+	ck_assert(!events_active(&t.fx.rpc.events));
 }
 END_TEST
 
@@ -429,8 +410,8 @@ START_TEST(test_a_subscriber_closed_by_its_push_is_left_alone)
 	/* The tick goes on to the others; the closed one is gone, its subscription with it. */
 	ck_assert_uint_eq(count(&t.other, STATUS, "video"), 1);
 	ck_assert_uint_eq(count(&t.other, STATUS, "audio"), 1);
-	ck_assert_uint_eq(t.rpc.events.n_subscribed, 1);
-	ck_assert_uint_eq(t.rpc.n_sessions, 3);
+	ck_assert_uint_eq(t.fx.rpc.events.n_subscribed, 1);
+	ck_assert_uint_eq(t.fx.rpc.n_sessions, 3);
 }
 END_TEST
 

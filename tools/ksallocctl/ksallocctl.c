@@ -142,19 +142,11 @@ static int cmd_list(struct ctl *ctl)
 static int print_status_json(const char *name, const struct ksalloc_pool_stats *st)
 {
 	json_object *o = pool_to_json(name, st->backend, 0, &st->status);
-	json_object *holders = json_object_new_array();
 
 	json_object_object_add(o, "committed", json_object_new_boolean(st->committed));
-	json_object_object_add(o, "free_frames", json_object_new_uint64(st->free_frames));
-	json_object_object_add(o, "peak_frames", json_object_new_uint64(st->peak_frames));
-	json_object_object_add(o, "waiters", json_object_new_uint64(st->waiters));
-	json_object_object_add(o, "acquisitions", json_object_new_uint64(st->acquisitions));
-	json_object_object_add(o, "timeouts", json_object_new_uint64(st->timeouts));
-	json_object_object_add(o, "reclaimed", json_object_new_uint64(st->reclaimed));
+	ctl_pool_counters_to_json(o, st);
 	json_object_object_add(o, "sessions", json_object_new_uint64(st->sessions));
-	for (size_t i = 0; i < st->n_holders; i++)
-		json_object_array_add(holders, ctl_holder_to_json(&st->holders[i]));
-	json_object_object_add(o, "holders", holders);
+	json_object_object_add(o, "holders", ctl_holders_to_json(st));
 	return print_json(o);
 }
 

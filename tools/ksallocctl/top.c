@@ -118,20 +118,12 @@ static void print_event_json(const struct ksalloc_event *e, const char *clock)
 	case KSALLOC_EVENT_STATUS:
 	case KSALLOC_EVENT_DRY: {
 		const struct ksalloc_pool_stats *st = &e->stats;
-		json_object *holders = json_object_new_array();
 
 		json_object_object_add(o, "frames", json_object_new_uint64(e->frames_total));
 		json_object_object_add(o, "allocated_frames",
 				       json_object_new_uint64(st->status.allocated_frames));
-		json_object_object_add(o, "free_frames", json_object_new_uint64(st->free_frames));
-		json_object_object_add(o, "peak_frames", json_object_new_uint64(st->peak_frames));
-		json_object_object_add(o, "waiters", json_object_new_uint64(st->waiters));
-		json_object_object_add(o, "acquisitions", json_object_new_uint64(st->acquisitions));
-		json_object_object_add(o, "timeouts", json_object_new_uint64(st->timeouts));
-		json_object_object_add(o, "reclaimed", json_object_new_uint64(st->reclaimed));
-		for (size_t i = 0; i < st->n_holders; i++)
-			json_object_array_add(holders, ctl_holder_to_json(&st->holders[i]));
-		json_object_object_add(o, "holders", holders);
+		ctl_pool_counters_to_json(o, st);
+		json_object_object_add(o, "holders", ctl_holders_to_json(st));
 		break;
 	}
 	case KSALLOC_EVENT_HELD_TOO_LONG:

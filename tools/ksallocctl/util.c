@@ -29,26 +29,38 @@ json_object *ctl_holder_to_json(const struct ksalloc_holder *h)
 	return o;
 }
 
-json_object *ctl_pool_to_json(const struct ksalloc_pool_info *p,
-			      const struct ksalloc_pool_stats *st)
+void ctl_pool_counters_to_json(json_object *o, const struct ksalloc_pool_stats *st)
 {
-	json_object *o = json_object_new_object(), *holders = json_object_new_array();
-
-	json_object_object_add(o, "name", json_object_new_string(p->name));
-	json_object_object_add(o, "backend", json_object_new_string(p->backend));
-	json_object_object_add(o, "frames", json_object_new_uint64(st->status.framing.frames));
-	json_object_object_add(o, "allocated_frames",
-			       json_object_new_uint64(st->status.allocated_frames));
 	json_object_object_add(o, "free_frames", json_object_new_uint64(st->free_frames));
 	json_object_object_add(o, "peak_frames", json_object_new_uint64(st->peak_frames));
 	json_object_object_add(o, "waiters", json_object_new_uint64(st->waiters));
 	json_object_object_add(o, "acquisitions", json_object_new_uint64(st->acquisitions));
 	json_object_object_add(o, "timeouts", json_object_new_uint64(st->timeouts));
 	json_object_object_add(o, "reclaimed", json_object_new_uint64(st->reclaimed));
-	json_object_object_add(o, "size_bytes", json_object_new_uint64(p->size_bytes));
-	json_object_object_add(o, "sessions", json_object_new_uint64(st->sessions));
+}
+
+json_object *ctl_holders_to_json(const struct ksalloc_pool_stats *st)
+{
+	json_object *holders = json_object_new_array();
+
 	for (size_t i = 0; i < st->n_holders; i++)
 		json_object_array_add(holders, ctl_holder_to_json(&st->holders[i]));
-	json_object_object_add(o, "holders", holders);
+	return holders;
+}
+
+json_object *ctl_pool_to_json(const struct ksalloc_pool_info *p,
+			      const struct ksalloc_pool_stats *st)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "backend", json_object_new_string(p->backend));
+	json_object_object_add(o, "frames", json_object_new_uint64(st->status.framing.frames));
+	json_object_object_add(o, "allocated_frames",
+			       json_object_new_uint64(st->status.allocated_frames));
+	ctl_pool_counters_to_json(o, st);
+	json_object_object_add(o, "size_bytes", json_object_new_uint64(p->size_bytes));
+	json_object_object_add(o, "sessions", json_object_new_uint64(st->sessions));
+	json_object_object_add(o, "holders", ctl_holders_to_json(st));
 	return o;
 }
