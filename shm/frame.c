@@ -359,10 +359,27 @@ static bool deadline_passed(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
+/* The earlier of two CLOCK_MONOTONIC times. */
+static const struct timespec *earlier(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? a : b;
+	return a->tv_nsec <= b->tv_nsec ? a : b;
+}
+
 int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
 		  uint32_t timeout_ms, uint32_t *ret_index, uint32_t *ret_generation)
 {
-	struct timespec deadline;
+	return frame_acquire_checked(fp, tenant, slot, hint, timeout_ms, NULL, ret_index,
+				     ret_generation);
+}
+
+int frame_acquire_checked(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
+			  uint32_t *hint, uint32_t timeout_ms, const struct frame_liveness *live,
+			  uint32_t *ret_index, uint32_t *ret_generation)
+{
+	struct timespec deadline, slice_end;
+	bool dead = false;
 	uint32_t ticket;
 	int r;
 
@@ -377,6 +394,8 @@ int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 	}
 	if (timeout_ms != FRAME_INFINITE)
 		deadline_after(&deadline, timeout_ms);
+	if (live)
+		deadline_after(&slice_end, live->slice_ms);
 
 	/*
 	 * Our place in the queue first, in the slot when no thread of our tenant
@@ -426,7 +445,26 @@ int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 			r = -ETIMEDOUT;
 			break;
 		}
-		futex_wait(&slot->futex, seq, timeout_ms == FRAME_INFINITE ? NULL : &deadline);
+		if (!live) {
+			futex_wait(&slot->futex, seq,
+				   timeout_ms == FRAME_INFINITE ? NULL : &deadline);
+			continue;
+		}
+		/*
+		 * Asked here, inside the wait: this thread stays counted and its
+		 * tenant keeps its ticket, so asking never costs it its turn.
+		 */
+		if (deadline_passed(&slice_end)) {
+			r = live->check(live->userdata);
+			if (r < 0) {
+				dead = true;
+				break;
+			}
+			deadline_after(&slice_end, live->slice_ms);
+		}
+		futex_wait(&slot->futex, seq,
+			   timeout_ms == FRAME_INFINITE ? &slice_end :
+							  earlier(&slice_end, &deadline));
 	}
 	if (leave_waiters(slot, tenant))
 		atomic_fetch_sub(&fp->shared->waiters, 1);
@@ -435,12 +473,48 @@ int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 
 	if (r == 0)
 		return 0;
-	/* A frame handed over while we gave up is ours: take it rather than strand it. */
-	if (claim_handoff(fp, tenant, slot, ret_index, ret_generation) == 0)
+	/*
+	 * A frame handed over while we gave up is ours: take it rather than strand
+	 * it. Not when the pool's server is gone: nobody serves that frame any more,
+	 * and a live server takes it back with our tenant.
+	 */
+	if (!dead && claim_handoff(fp, tenant, slot, ret_index, ret_generation) == 0)
 		return 0;
 	if (r == -ETIMEDOUT)
 		atomic_fetch_add_explicit(&slot->timeouts, 1, memory_order_relaxed);
 	return r;
+}
+
+void frame_wake_slot(struct shm_slot *slot)
+{
+	wake_slot(slot, INT32_MAX);
+}
+
+/* Wakes every thread of tenant @tenant, in whichever slot it has. */
+static void wake_tenant(struct frame_pool *fp, uint32_t tenant)
+{
+	uint32_t used = slots_used(fp);
+
+	for (uint32_t i = 0; i < used; i++)
+		if (frame_slot_tenant(&fp->slots[i]) == tenant)
+			wake_slot(&fp->slots[i], INT32_MAX);
+}
+
+/*
+ * Wakes the owner of every frame handed over and not picked up. A release
+ * hands a frame over (its CAS) and then wakes the new owner: a releaser killed
+ * in between leaves that owner asleep with the frame. A wake too many costs a
+ * look at the frames; one too few, a waiter for ever. Runs on reclaim, which
+ * is rare: frames times slots is affordable there.
+ */
+static void wake_handed(struct frame_pool *fp)
+{
+	for (uint32_t i = 0; i < fp->n_frames; i++) {
+		uint64_t w = atomic_load_explicit(&fp->frames[i].owner, memory_order_relaxed);
+
+		if (shm_owner_tenant(w) != 0 && (shm_owner_generation(w) & SHM_HANDOFF))
+			wake_tenant(fp, shm_owner_tenant(w));
+	}
 }
 
 uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot)
@@ -471,6 +545,7 @@ uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *
 			}
 		}
 	}
+	wake_handed(fp);
 	return n;
 }
 
