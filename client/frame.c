@@ -201,9 +201,10 @@ int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *fra
 	 * retired the pool when it stopped and left the frame to us: valid memory that
 	 * nobody serves any more, so nothing to give back.
 	 */
-	if (v->epoch != atomic_load_explicit(&p->client->epoch, memory_order_relaxed) ||
-	    atomic_load_explicit(&v->frames.shared->state, memory_order_relaxed) ==
-		    SHM_STATE_DESTROYED)
+	if (__builtin_expect(!view_fresh(p->client, v), 0) && view_check(p, v, false) < 0)
+		return -ESTALE;
+	if (atomic_load_explicit(&v->frames.shared->state, memory_order_relaxed) ==
+	    SHM_STATE_DESTROYED)
 		return -ESTALE;
 	/* The CPU's access ends while the frame is still ours: after the release it may not be. */
 	if (v->dmabuf_fds && frame->index < v->frames.n_frames &&
