@@ -87,13 +87,12 @@ static int waiter_check(void *userdata)
 }
 
 /*
- * The fast check, on every acquire: the view is of the current connection and the daemon
- * beat recently. Inline in shm/liveness.h, the same code bench-frames measures.
+ * The fast check, on every acquire and release: the view is of the current connection and
+ * the daemon beat recently. Inline in shm/liveness.h, the same code bench-frames measures.
  */
 static inline bool view_fresh(const struct ksalloc_client *c, const struct pool_view *v)
 {
-	return v->epoch == atomic_load_explicit(&c->epoch, memory_order_relaxed) &&
-	       shm_heartbeat_fresh(v->frames.shared);
+	return shm_liveness_fresh(v->frames.shared, &c->epoch, v->epoch);
 }
 
 int ksalloc_pool_acquire_access(struct ksalloc_pool *p, uint32_t timeout_ms, uint32_t access,

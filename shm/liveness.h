@@ -50,3 +50,15 @@ static inline bool shm_heartbeat_fresh(const struct shm_shared *shared)
 {
 	return shm_heartbeat_fresh_at(shared, shm_now_coarse_ms());
 }
+
+/*
+ * The whole fast check of the client's acquire and release: the view was made
+ * on the current connection (@view_epoch against the client's @epoch, which
+ * moves on when the connection is found lost) and the daemon beat recently.
+ */
+static inline bool shm_liveness_fresh(const struct shm_shared *shared,
+				      const _Atomic uint32_t *epoch, uint32_t view_epoch)
+{
+	return view_epoch == atomic_load_explicit(epoch, memory_order_relaxed) &&
+	       shm_heartbeat_fresh(shared);
+}
