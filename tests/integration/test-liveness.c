@@ -321,6 +321,60 @@ START_TEST(test_cycling_process_gets_eshutdown_then_cycles_in_the_new_daemons_po
 END_TEST
 
 /*
+ * A daemon that does not beat while its connections stand (busy, or restarting with them
+ * kept in systemd's fd store; here: stopped with SIGSTOP) makes no client fail: a stale
+ * heartbeat over a live connection is no loss. The child cycles until the heartbeat is
+ * well past stale (SHM_HEARTBEAT_STALE_MS, 500 ms), every call succeeding.
+ */
+static int cycle_while_stopped(struct link *l)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	struct ksalloc_frame f;
+	struct timespec start, now;
+
+	if (ksalloc_client_open(NULL, &c) < 0 || ksalloc_pool_open(c, "video", &p) < 0)
+		return 10;
+	child_say(l, 0);
+	child_wait(l);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		if (ksalloc_pool_acquire(p, 0, &f) < 0)
+			return 11;
+		if (ksalloc_pool_release(p, &f) < 0)
+			return 12;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 <
+		 1500);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	return 0;
+}
+
+START_TEST(test_daemon_that_stops_beating_with_its_connections_standing_fails_no_client)
+{
+	struct link l;
+	pid_t child;
+
+	test_daemon_up(&daemon_, config);
+	link_open(&l);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+		_exit(cycle_while_stopped(&l));
+	l.child = child;
+	link_parent(&l);
+	ck_assert_int_eq(parent_hear(&l), 0);
+	ck_assert_int_eq(kill(daemon_.pid, SIGSTOP), 0);
+	parent_go(&l);
+	reap(child);
+	ck_assert_int_eq(kill(daemon_.pid, SIGCONT), 0);
+	link_close(&l);
+	test_daemon_down(&daemon_);
+}
+END_TEST
+
+/*
  * A graceful stop (SIGTERM) leaves the frames live clients hold as valid memory, and their
  * release says the pool is gone (-ESTALE), not "released twice" (-EALREADY).
  */
@@ -459,6 +513,8 @@ static Suite *liveness_suite(void)
 		tc,
 		test_blocked_acquire_returns_eshutdown_when_the_daemon_dies_and_serves_again_after_a_restart);
 	tcase_add_test(tc, test_cycling_process_gets_eshutdown_then_cycles_in_the_new_daemons_pool);
+	tcase_add_test(
+		tc, test_daemon_that_stops_beating_with_its_connections_standing_fails_no_client);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stopped");
