@@ -274,11 +274,14 @@ static int loop_live(struct bench *b, unsigned who)
 	uint32_t session = who + 1, hint = b->first_hint[who], index, generation;
 
 	for (uint64_t i = 0; i < b->pairs; i++) {
-		if (!shm_liveness_fresh(fp->shared, &client_epoch, 0))
+		/* As ksalloc_pool_acquire(): one clock read for the check and acquired_ms. */
+		uint64_t now_ms = shm_now_coarse_ms();
+
+		if (!shm_liveness_fresh_at(fp->shared, &client_epoch, 0, now_ms))
 			return -ESHUTDOWN;
-		if (frame_try_acquire(fp, session, slot, &hint, &index, &generation) < 0)
+		if (frame_try_acquire_at(fp, session, slot, &hint, now_ms, &index, &generation) < 0)
 			return -EAGAIN;
-		if (!shm_liveness_fresh(fp->shared, &client_epoch, 0))
+		if (!shm_liveness_fresh_at(fp->shared, &client_epoch, 0, shm_now_coarse_ms()))
 			return -ESHUTDOWN;
 		if (frame_release(fp, session, index, generation) < 0)
 			return -EIO;
@@ -912,7 +915,9 @@ static void print_table(const struct bench *b, unsigned reps)
 	       "before the releaser returns, so this also counts the waiter's return.\n");
 	printf("- pair with the liveness check: the pair above with the library's check before "
 	       "acquire and before release (shm/liveness.h: its epoch, a coarse clock read and the "
-	       "heartbeat's load), a thread of the parent beating every %u ms as the daemon does. "
+	       "heartbeat's load; acquire's clock read also serves as the frame's acquired_ms, "
+	       "frame_try_acquire_at(), as in the library), a thread of the parent beating every "
+	       "%u ms as the daemon does. "
 	       "Baseline: the plain pair, in the same repetition.\n",
 	       SHM_HEARTBEAT_MS);
 	if (rows[R_LOSS].n)

@@ -90,9 +90,10 @@ static int waiter_check(void *userdata)
  * The fast check, on every acquire and release: the view is of the current connection and
  * the daemon beat recently. Inline in shm/liveness.h, the same code bench-frames measures.
  */
-static inline bool view_fresh(const struct ksalloc_client *c, const struct pool_view *v)
+static inline bool view_fresh(const struct ksalloc_client *c, const struct pool_view *v,
+			      uint64_t now_ms)
 {
-	return shm_liveness_fresh(v->frames.shared, &c->epoch, v->epoch);
+	return shm_liveness_fresh_at(v->frames.shared, &c->epoch, v->epoch, now_ms);
 }
 
 int ksalloc_pool_acquire_access(struct ksalloc_pool *p, uint32_t timeout_ms, uint32_t access,
@@ -121,7 +122,9 @@ int ksalloc_pool_acquire_access(struct ksalloc_pool *p, uint32_t timeout_ms, uin
 		w.view = v;
 		if (atomic_load_explicit(&p->gone, memory_order_relaxed))
 			return -ESHUTDOWN;
-		if (__builtin_expect(!view_fresh(c, v), 0)) {
+		/* One clock read for the check and the frame's acquired_ms (live.now_ms). */
+		live.now_ms = shm_now_coarse_ms();
+		if (__builtin_expect(!view_fresh(c, v, live.now_ms), 0)) {
 			r = view_check(p, v, attempt == 0);
 			if (r < 0)
 				return r;
@@ -200,7 +203,8 @@ int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *fra
 	 * retired the pool when it stopped and left the frame to us: valid memory that
 	 * nobody serves any more, so nothing to give back.
 	 */
-	if (__builtin_expect(!view_fresh(p->client, v), 0) && view_check(p, v, false) < 0)
+	if (__builtin_expect(!view_fresh(p->client, v, shm_now_coarse_ms()), 0) &&
+	    view_check(p, v, false) < 0)
 		return -ESTALE;
 	if (atomic_load_explicit(&v->frames.shared->state, memory_order_relaxed) ==
 	    SHM_STATE_DESTROYED)

@@ -46,7 +46,7 @@ static uint64_t now_coarse_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void note_acquired(struct frame_pool *fp, uint32_t index)
+static void note_acquired(struct frame_pool *fp, uint32_t index, uint64_t now_ms)
 {
 	uint32_t allocated =
 		atomic_fetch_add_explicit(&fp->shared->allocated, 1, memory_order_relaxed) + 1;
@@ -56,8 +56,7 @@ static void note_acquired(struct frame_pool *fp, uint32_t index)
 	       !atomic_compare_exchange_weak_explicit(&fp->shared->peak, &peak, allocated,
 						      memory_order_relaxed, memory_order_relaxed))
 		;
-	atomic_store_explicit(&fp->frames[index].acquired_ms, now_coarse_ms(),
-			      memory_order_relaxed);
+	atomic_store_explicit(&fp->frames[index].acquired_ms, now_ms, memory_order_relaxed);
 }
 
 /*
@@ -78,6 +77,14 @@ static bool free_word(struct frame_pool *fp, uint32_t index, uint64_t *expect, u
 int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
 		      uint32_t *ret_index, uint32_t *ret_generation)
 {
+	return frame_try_acquire_at(fp, tenant, slot, hint, now_coarse_ms(), ret_index,
+				    ret_generation);
+}
+
+int frame_try_acquire_at(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
+			 uint32_t *hint, uint64_t now_ms, uint32_t *ret_index,
+			 uint32_t *ret_generation)
+{
 	uint32_t n = fp->n_frames, i = *hint < n ? *hint : 0;
 
 	for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
@@ -90,7 +97,7 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *s
 		if (!atomic_compare_exchange_strong(&fp->frames[i].owner, &w,
 						    shm_owner(tenant, generation)))
 			continue;
-		note_acquired(fp, i);
+		note_acquired(fp, i, now_ms);
 		atomic_fetch_add_explicit(&slot->acquisitions, 1, memory_order_relaxed);
 		*hint = i;
 		*ret_index = i;
@@ -287,7 +294,7 @@ static void hand_over(struct frame_pool *fp, uint32_t index, uint32_t generation
 			atomic_fetch_sub(&target->handed, 1);
 			return;
 		}
-		note_acquired(fp, index);
+		note_acquired(fp, index, now_coarse_ms());
 		/* Served: to the back of the queue, behind every tenant now waiting. */
 		atomic_store_explicit(&target->wait_ticket,
 				      atomic_fetch_add(&fp->shared->ticket, 1),
@@ -385,7 +392,10 @@ int frame_acquire_checked(struct frame_pool *fp, uint32_t tenant, struct shm_slo
 
 	if (atomic_load_explicit(&fp->shared->state, memory_order_relaxed) != SHM_STATE_COMMITTED)
 		return -ESHUTDOWN;
-	r = frame_try_acquire(fp, tenant, slot, hint, ret_index, ret_generation);
+	/* The caller's clock read, when it made one just before: one a call is enough. */
+	r = frame_try_acquire_at(fp, tenant, slot, hint,
+				 live && live->now_ms ? live->now_ms : now_coarse_ms(), ret_index,
+				 ret_generation);
 	if (r != -EAGAIN)
 		return r;
 	if (timeout_ms == 0) {

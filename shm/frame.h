@@ -54,6 +54,15 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *s
 		      uint32_t *ret_index, uint32_t *ret_generation);
 
 /*
+ * As frame_try_acquire(), with @now_ms the caller's CLOCK_MONOTONIC_COARSE read
+ * (ms) of just before, recorded as the frame's acquired_ms: a caller that reads
+ * the clock anyway (the client's liveness check) saves the second read.
+ */
+int frame_try_acquire_at(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
+			 uint32_t *hint, uint64_t now_ms, uint32_t *ret_index,
+			 uint32_t *ret_generation);
+
+/*
  * As frame_try_acquire(), and when no frame is free waits for one up to
  * @timeout_ms (0: do not wait; FRAME_INFINITE: no limit). Returns 0,
  * -ETIMEDOUT, or -ESHUTDOWN when the pool is (or becomes) decommitted or
@@ -72,6 +81,8 @@ struct frame_liveness {
 	int (*check)(void *userdata);
 	void *userdata;
 	uint32_t slice_ms; /* how long a waiter sleeps between checks; not 0 */
+	/* The caller's CLOCK_MONOTONIC_COARSE read (ms) of just before; 0: none. */
+	uint64_t now_ms;
 };
 
 /*

@@ -56,9 +56,10 @@ static inline bool shm_heartbeat_fresh(const struct shm_shared *shared)
  * on the current connection (@view_epoch against the client's @epoch, which
  * moves on when the connection is found lost) and the daemon beat recently.
  */
-static inline bool shm_liveness_fresh(const struct shm_shared *shared,
-				      const _Atomic uint32_t *epoch, uint32_t view_epoch)
+static inline bool shm_liveness_fresh_at(const struct shm_shared *shared,
+					 const _Atomic uint32_t *epoch, uint32_t view_epoch,
+					 uint64_t now_ms)
 {
 	return view_epoch == atomic_load_explicit(epoch, memory_order_relaxed) &&
-	       shm_heartbeat_fresh(shared);
+	       shm_heartbeat_fresh_at(shared, now_ms);
 }
