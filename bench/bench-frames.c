@@ -15,6 +15,12 @@
  *   hand-off   a release that finds a waiter asleep in frame_acquire() and
  *              gives it the frame; baseline: FUTEX_WAKE of a waiter asleep
  *              in FUTEX_WAIT on a shared word, in the same protocol
+ *   liveness   pairs with the client's liveness check before acquire and
+ *              release (shm/liveness.h, the library's own inline code), a
+ *              thread beating as the daemon does; baseline: the plain pair
+ *   loss       the real ksallocd (beside this program) killed with SIGKILL
+ *              while a client waits in ksalloc_pool_acquire(INFINITE): the
+ *              time to that acquire's return; baseline: the 1 s bound
  *
  * `--only WHAT` runs one measurement once, for counting its system calls
  * from outside (bench/run-frames.sh runs it under strace).
@@ -45,6 +51,10 @@
 #include "shm/frame.h"
 #include "shm/framing.h"
 #include "shm/layout.h"
+#include "shm/liveness.h"
+#include "tests/lib/daemon.h"
+
+#include <ksalloc/ksalloc.h>
 
 #define N_FRAMES 8
 #define FRAME_SIZE 4096
@@ -58,6 +68,8 @@
 
 #define BAR_UNCONTENDED_NS 50.0
 #define BAR_CONTENDED_NS 150.0
+#define BAR_LOSS_NS 1e9 /* clients hear of the daemon's loss within 1 s */
+#define DEFAULT_LOSS_REPS 5
 
 enum variant {
 	V_KSALLOC, /* shm/frame.c */
@@ -66,6 +78,7 @@ enum variant {
 	/* Parts of a pair, timed alone to see where its time goes. */
 	V_RMW,   /* one locked read-modify-write on a word of the mapping */
 	V_CLOCK, /* clock_gettime(CLOCK_MONOTONIC_COARSE), as note_acquired() calls it */
+	V_LIVE,  /* V_KSALLOC with the client's liveness check before acquire and release */
 };
 
 enum place {
@@ -247,6 +260,36 @@ static int loop_ksalloc(struct bench *b, unsigned who)
 	return 0;
 }
 
+/*
+ * The client's epoch (struct ksalloc_client's): process-private memory, as in the library.
+ * Never moves here: the daemon lives.
+ */
+static _Atomic uint32_t client_epoch;
+
+/* loop_ksalloc() with the check the library makes before each acquire and release. */
+static int loop_live(struct bench *b, unsigned who)
+{
+	struct frame_pool *fp = &b->fp;
+	struct shm_slot *slot = &fp->slots[who];
+	uint32_t session = who + 1, hint = b->first_hint[who], index, generation;
+
+	for (uint64_t i = 0; i < b->pairs; i++) {
+		/* As ksalloc_pool_acquire(): one clock read for the check and acquired_ms. */
+		uint64_t now_ms = shm_now_coarse_ms();
+
+		if (!shm_liveness_fresh_at(fp->shared, &client_epoch, 0, now_ms))
+			return -ESHUTDOWN;
+		if (frame_try_acquire_at(fp, session, slot, &hint, now_ms, &index, &generation) < 0)
+			return -EAGAIN;
+		if (!shm_liveness_fresh_at(fp->shared, &client_epoch, 0, shm_now_coarse_ms()))
+			return -ESHUTDOWN;
+		if (frame_release(fp, session, index, generation) < 0)
+			return -EIO;
+		hint = index;
+	}
+	return 0;
+}
+
 static int loop_rmw(struct bench *b)
 {
 	for (uint64_t i = 0; i < b->pairs; i++)
@@ -313,6 +356,9 @@ static int child_pairs(struct bench *b, unsigned who)
 		break;
 	case V_CLOCK:
 		r = loop_clock(b);
+		break;
+	case V_LIVE:
+		r = loop_live(b, who);
 		break;
 	default:
 		r = -EINVAL;
@@ -516,10 +562,30 @@ static int run_children(struct bench *b, enum place place, int (*fn)(struct benc
 	return r;
 }
 
+/* The daemon's heartbeat timer, as a thread of the parent: beats until told to stop. */
+struct beater {
+	pthread_t thread;
+	struct shm_shared *shared;
+	_Atomic bool stop;
+};
+
+static void *beat(void *arg)
+{
+	struct beater *bt = arg;
+	struct timespec period = { .tv_nsec = SHM_HEARTBEAT_MS * 1000000L };
+
+	while (!atomic_load(&bt->stop)) {
+		shm_heartbeat_beat(bt->shared, shm_now_coarse_ms());
+		nanosleep(&period, NULL);
+	}
+	return NULL;
+}
+
 /* ns per pair of @n processes doing b->pairs each: per process, mean over them. */
 static int measure_pairs(struct bench *b, enum variant v, unsigned n, enum place place,
 			 double *ret_wall_ns, double *ret_cpu_ns)
 {
+	struct beater bt = { .shared = b->fp.shared };
 	double wall = 0, cpu = 0;
 	int r;
 
@@ -528,7 +594,15 @@ static int measure_pairs(struct bench *b, enum variant v, unsigned n, enum place
 		return r;
 	b->variant = v;
 	b->n_children = n;
+	/* Only for the liveness rows: the others stay free of the thread's system calls. */
+	shm_heartbeat_beat(b->fp.shared, shm_now_coarse_ms());
+	if (v == V_LIVE && pthread_create(&bt.thread, NULL, beat, &bt) != 0)
+		return -EAGAIN;
 	r = run_children(b, place, child_pairs);
+	if (v == V_LIVE) {
+		atomic_store(&bt.stop, true);
+		pthread_join(bt.thread, NULL);
+	}
 	if (r < 0)
 		return r;
 	for (unsigned who = 0; who < n && b->pairs > 0; who++) {
@@ -594,6 +668,9 @@ enum {
 	R_REL_ONE,
 	R_REL_SPLIT,
 	R_REL_FREE,
+	R_LIVE_UNC,
+	R_LIVE_CON,
+	R_LOSS,
 	N_ROWS,
 };
 
@@ -620,6 +697,12 @@ static struct row rows[N_ROWS] = {
 	[R_REL_ONE] = HANDOFF("hand-off: the releasing call itself", P_ONE_CPU),
 	[R_REL_SPLIT] = HANDOFF("hand-off: the releasing call itself", P_SPLIT),
 	[R_REL_FREE] = HANDOFF("hand-off: the releasing call itself", P_FREE),
+	[R_LIVE_UNC] = PAIRS("pair with the liveness check, 1 process", P_ONE_CPU,
+			     BAR_UNCONTENDED_NS, true),
+	[R_LIVE_CON] = PAIRS("pair with the liveness check, 2 processes contending", P_ONE_CPU,
+			     BAR_CONTENDED_NS, true),
+	[R_LOSS] = PAIRS("daemon SIGKILL to a blocked acquire's -ESHUTDOWN", P_FREE, BAR_LOSS_NS,
+			 true),
 };
 
 static double all_samples[6][MAX_ROUNDS];
@@ -672,6 +755,22 @@ static int rep_handoff(struct bench *b, enum place place, int row, int rel_row, 
 	return 0;
 }
 
+/* The liveness check's cost: pairs with it against plain pairs, back to back. */
+static int rep_live(struct bench *b, unsigned n, int row, bool keep)
+{
+	double lw, lc, kw, kc;
+	int r;
+
+	r = measure_pairs(b, V_LIVE, n, P_ONE_CPU, &lw, &lc);
+	if (r == 0)
+		r = measure_pairs(b, V_KSALLOC, n, P_ONE_CPU, &kw, &kc);
+	if (r < 0 || !keep)
+		return r;
+	rows[row].k[rows[row].n] = lw;
+	rows[row].base[rows[row].n++] = kw;
+	return 0;
+}
+
 /*
  * Where an uncontended pair's time goes, and how much of the contended one
  * comes from sharing a cache line of frame descriptors: per repetition.
@@ -721,6 +820,8 @@ static int run_rep(struct bench *b, bool keep)
 	r = r ?: rep_handoff(b, P_ONE_CPU, R_HO_ONE, R_REL_ONE, keep);
 	r = r ?: rep_handoff(b, P_SPLIT, R_HO_SPLIT, R_REL_SPLIT, keep);
 	r = r ?: rep_handoff(b, P_FREE, R_HO_FREE, R_REL_FREE, keep);
+	r = r ?: rep_live(b, 1, R_LIVE_UNC, keep);
+	r = r ?: rep_live(b, 2, R_LIVE_CON, keep);
 	r = r ?: rep_anatomy(b, keep);
 	return r;
 }
@@ -789,7 +890,8 @@ static void print_table(const struct bench *b, unsigned reps)
 	       "| bar | pass/fail |\n");
 	printf("|---|---|---:|---:|---:|---:|---:|---|---|\n");
 	for (int i = 0; i < N_ROWS; i++)
-		print_row(b, &rows[i], i == R_UNC_ONE || i == R_UNC_FREE ? 1 : 2);
+		print_row(b, &rows[i],
+			  i == R_UNC_ONE || i == R_UNC_FREE || i == R_LIVE_UNC ? 1 : 2);
 	printf("\n");
 	printf("- pair: ns per frame_try_acquire() + frame_release(), keeping the hint as the "
 	       "client does; median, min and max over %u repetitions of %llu pairs per process; "
@@ -811,6 +913,20 @@ static void print_table(const struct bench *b, unsigned reps)
 	printf("- the releasing call itself: frame_release() with a waiter (hand-over and one "
 	       "FUTEX_WAKE), against a store and FUTEX_WAKE. On one CPU the woken waiter runs "
 	       "before the releaser returns, so this also counts the waiter's return.\n");
+	printf("- pair with the liveness check: the pair above with the library's check before "
+	       "acquire and before release (shm/liveness.h: its epoch, a coarse clock read and the "
+	       "heartbeat's load; acquire's clock read also serves as the frame's acquired_ms, "
+	       "frame_try_acquire_at(), as in the library), a thread of the parent beating every "
+	       "%u ms as the daemon does. "
+	       "Baseline: the plain pair, in the same repetition.\n",
+	       SHM_HEARTBEAT_MS);
+	if (rows[R_LOSS].n)
+		printf("- daemon SIGKILL to a blocked acquire's -ESHUTDOWN: the real ksallocd, a "
+		       "pool of 1 frame held by this process, another process waiting in "
+		       "ksalloc_pool_acquire(KSALLOC_INFINITE), killed a random 0 to %u ms after "
+		       "it started waiting; from just before kill() to the waiter's return; %u "
+		       "losses. Baseline: the 1 s bound.\n",
+		       2 * SHM_HEARTBEAT_MS, rows[R_LOSS].n);
 	printf("- ratio: ksalloc median / baseline median, same run, same placement.\n");
 	printf("- bars from docs/architecture.md, judged with both sides on one CPU; "
 	       "parenthesised ones are unpinned rows, reported only.\n");
@@ -845,6 +961,115 @@ static void print_table(const struct bench *b, unsigned reps)
 		       median(rows[R_CON_SPLIT].k, rows[R_CON_SPLIT].n));
 }
 
+static const char loss_config[] = "[pool dry]\n"
+				  "frames = 1\n"
+				  "frame_size = 4096\n";
+
+/* In a child: waits in acquire on the pool the parent holds; writes when it returned. */
+static int loss_waiter(int fd)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	struct ksalloc_frame f;
+	int64_t t;
+	int r;
+
+	if (ksalloc_client_open(NULL, &c) < 0 || ksalloc_pool_open(c, "dry", &p) < 0)
+		return 1;
+	r = ksalloc_pool_acquire(p, KSALLOC_INFINITE, &f);
+	t = r == -ESHUTDOWN ? clock_ns(CLOCK_MONOTONIC) : -1;
+	return write(fd, &t, sizeof(t)) == sizeof(t) ? 0 : 1;
+}
+
+/* One loss of the daemon @d, which runs: ns from SIGKILL to the waiter's return. */
+static int measure_loss(struct test_daemon *d, double *ret_ns)
+{
+	struct ksalloc_pool_stats st = { 0 };
+	struct ksalloc_client *c = NULL;
+	struct ksalloc_pool *p = NULL;
+	struct ksalloc_frame f;
+	int64_t t0, t1 = -1;
+	int fds[2], r, status;
+	pid_t child;
+
+	r = ksalloc_client_open(NULL, &c);
+	if (r == 0)
+		r = ksalloc_pool_open(c, "dry", &p);
+	if (r == 0)
+		r = ksalloc_pool_acquire(p, 0, &f);
+	if (r == 0 && pipe2(fds, O_CLOEXEC) < 0)
+		r = -errno;
+	if (r < 0)
+		goto out;
+	child = fork();
+	if (child == 0) {
+		close(fds[0]);
+		_exit(loss_waiter(fds[1]));
+	}
+	close(fds[1]);
+	/* The daemon counts the waiter: it sleeps in the futex. */
+	do {
+		r = ksalloc_client_pool_stats(c, "dry", &st);
+		free(st.holders);
+	} while (r == 0 && st.waiters == 0 && sched_yield() == 0);
+	/*
+	 * The kill falls anywhere in the heartbeat's period and the waiter's slice, as a
+	 * crash would: a random 0 to 2 periods after the waiter started.
+	 */
+	{
+		long delay_ns = (long)(random() % (2 * SHM_HEARTBEAT_MS * 1000)) * 1000;
+		struct timespec ts = { .tv_sec = delay_ns / 1000000000,
+				       .tv_nsec = delay_ns % 1000000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	test_daemon_crash(d);
+	if (read(fds[0], &t1, sizeof(t1)) != sizeof(t1) || t1 < 0)
+		r = r ?: -EPROTO;
+	close(fds[0]);
+	if (child > 0)
+		waitpid(child, &status, 0);
+	*ret_ns = (double)(t1 - t0);
+out:
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	return r;
+}
+
+/* @reps losses of a real ksallocd, restarted on the same socket in between. */
+static int run_loss(unsigned reps)
+{
+	struct test_daemon_options o;
+	struct test_daemon d;
+	int r;
+
+	test_daemon_options_init(&o);
+	o.program = daemon_beside_me();
+	o.dir_prefix = "ksalloc-bench-frames";
+	if (access(o.program, X_OK) < 0) {
+		fprintf(stderr, "bench-frames: %s: %s: no loss rows\n", o.program, strerror(errno));
+		return 0;
+	}
+	r = test_daemon_start_with(&d, loss_config, &o);
+	for (unsigned i = 0; r == 0 && i < reps; i++) {
+		double ns;
+
+		if (i > 0)
+			r = test_daemon_restart(&d);
+		if (r == 0)
+			r = measure_loss(&d, &ns);
+		if (r == 0) {
+			rows[R_LOSS].k[rows[R_LOSS].n] = ns;
+			rows[R_LOSS].base[rows[R_LOSS].n++] = BAR_LOSS_NS;
+		}
+	}
+	if (r < 0)
+		fprintf(stderr, "bench-frames: daemon loss: %s\n", strerror(-r));
+	test_daemon_kill(&d);
+	return r;
+}
+
 /* `--only WHAT`: one measurement, once, for counting its system calls from outside. */
 static int run_only(struct bench *b, const char *what, enum place place)
 {
@@ -857,6 +1082,8 @@ static int run_only(struct bench *b, const char *what, enum place place)
 	}
 	if (strcmp(what, "uncontended-ksalloc") == 0)
 		r = measure_pairs(b, V_KSALLOC, 1, place, &wall, &cpu);
+	else if (strcmp(what, "uncontended-live") == 0)
+		r = measure_pairs(b, V_LIVE, 1, place, &wall, &cpu);
 	else if (strcmp(what, "uncontended-mutex") == 0)
 		r = measure_pairs(b, V_MUTEX, 1, place, &wall, &cpu);
 	else if (strcmp(what, "contended-ksalloc") == 0)
@@ -892,11 +1119,14 @@ static void usage(FILE *f)
 		"  --pairs N     pairs per process per run (default %d)\n"
 		"  --reps N      repetitions after the warm-up, at most %d (default %d)\n"
 		"  --rounds N    hand-offs per run, at most %d (default %d)\n"
-		"  --only WHAT   run one measurement once: uncontended-ksalloc, uncontended-mutex,\n"
-		"                contended-ksalloc, contended-mutex, handoff-ksalloc, handoff-futex\n"
+		"  --loss N      daemon losses to time on the real ksallocd (default %d; 0: none)\n"
+		"  --only WHAT   run one measurement once: uncontended-ksalloc, uncontended-live,\n"
+		"                uncontended-mutex, contended-ksalloc, contended-mutex,\n"
+		"                handoff-ksalloc, handoff-futex\n"
 		"  --place P     where --only runs: one-cpu (default), split, free\n"
 		"  -h, --help    this text\n",
-		DEFAULT_PAIRS, MAX_REPS, DEFAULT_REPS, MAX_ROUNDS, DEFAULT_ROUNDS);
+		DEFAULT_PAIRS, MAX_REPS, DEFAULT_REPS, MAX_ROUNDS, DEFAULT_ROUNDS,
+		DEFAULT_LOSS_REPS);
 }
 
 int main(int argc, char **argv)
@@ -905,6 +1135,7 @@ int main(int argc, char **argv)
 						 { "reps", required_argument, NULL, 'r' },
 						 { "rounds", required_argument, NULL, 'n' },
 						 { "only", required_argument, NULL, 'o' },
+						 { "loss", required_argument, NULL, 'l' },
 						 { "place", required_argument, NULL, 'P' },
 						 { "help", no_argument, NULL, 'h' },
 						 {} };
@@ -912,7 +1143,8 @@ int main(int argc, char **argv)
 	struct bench b = {
 		.fd = -1, .map = MAP_FAILED, .cpu_a = -1, .cpu_b = -1, .first_hint = { 0, 1 }
 	};
-	unsigned long long pairs = DEFAULT_PAIRS, reps = DEFAULT_REPS, rounds = DEFAULT_ROUNDS;
+	unsigned long long pairs = DEFAULT_PAIRS, reps = DEFAULT_REPS, rounds = DEFAULT_ROUNDS,
+			   loss = DEFAULT_LOSS_REPS;
 	const char *only = NULL;
 	enum place only_place = P_ONE_CPU;
 	int c, r;
@@ -931,6 +1163,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			only = optarg;
+			break;
+		case 'l':
+			r = parse_uint(optarg, 0, MAX_REPS, &loss);
 			break;
 		case 'P':
 			if (strcmp(optarg, "one-cpu") == 0)
@@ -1005,6 +1240,8 @@ int main(int argc, char **argv)
 			r == -ECHILD ? "a measurement failed" : strerror(-r));
 		return 1;
 	}
+	if (loss > 0 && run_loss((unsigned)loss) < 0)
+		return 1;
 	print_table(&b, (unsigned)reps);
 	return 0;
 }

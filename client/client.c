@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -360,6 +361,8 @@ static int client_reconnect(struct ksalloc_client *c)
 		if (c->fd >= 0)
 			close(c->fd);
 		c->fd = -1;
+		/* Pools reopened before the failure belong to a session that is gone with it. */
+		atomic_fetch_add(&c->epoch, 1);
 		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : RECONNECT_MIN_MS;
 		if (c->backoff_ms > RECONNECT_MAX_MS)
 			c->backoff_ms = RECONNECT_MAX_MS;
@@ -372,12 +375,45 @@ static int client_reconnect(struct ksalloc_client *c)
 	return 0;
 }
 
-/* Gone: the next call tries to reach a daemon again, at once the first time. */
+/*
+ * Gone: the next call tries to reach a daemon again, at once the first time. The views of
+ * the pools die with the connection (c->epoch), and their waiters wake to see it.
+ */
 static void client_lost(struct ksalloc_client *c)
 {
+	struct client_attachment *a;
+
 	close(c->fd);
 	c->fd = -1;
 	c->retry_at_ms = 0;
+	atomic_fetch_add(&c->epoch, 1);
+	list_for_each_entry(a, &c->attachments, link)
+		if (a->lost)
+			a->lost(a);
+}
+
+int client_check_alive(struct ksalloc_client *c, bool reconnect)
+{
+	struct pollfd pfd;
+	int r = 0;
+
+	if (pthread_mutex_trylock(&c->lock) != 0)
+		return 0;
+	if (c->fd >= 0) {
+		pfd = (struct pollfd){ .fd = c->fd, .events = POLLRDHUP };
+		/* POLLIN alone is an event the daemon sent (a late reply): not a loss. */
+		if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR))) {
+			client_set_error(c, "ksallocd at %s went away", c->socket_path);
+			client_lost(c);
+		}
+	}
+	if (c->fd < 0) {
+		r = -ESHUTDOWN;
+		if (reconnect && client_reconnect(c) == 0)
+			r = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
 }
 
 int client_ensure(struct ksalloc_client *c)

@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/un.h>
@@ -36,8 +37,14 @@ struct ksalloc_client {
 	uint32_t next_id;
 	uint64_t session_token;
 	uint32_t session_id;
-	uint32_t max_frames;     /* the daemon's max_frames_per_session; 0: no limit */
-	_Atomic uint32_t held;   /* frames this session holds, all its pools */
+	uint32_t max_frames;   /* the daemon's max_frames_per_session; 0: no limit */
+	_Atomic uint32_t held; /* frames this session holds, all its pools */
+	/*
+	 * Counts the connections lost: bumped (under the lock) when the daemon is
+	 * found gone. A pool view made on an earlier connection is dead: the frame
+	 * path compares, without a lock, and fails rather than use its memory.
+	 */
+	_Atomic uint32_t epoch;
 	char name[64];           /* said in hello, again after a reconnect */
 	struct list attachments; /* struct client_attachment: reopened after a reconnect */
 	uint64_t retry_at_ms;    /* no reconnect attempt before (CLOCK_MONOTONIC) */
@@ -62,6 +69,11 @@ struct client_attachment {
 	 * fails the reconnect and stops the walk.
 	 */
 	int (*reattach)(struct ksalloc_client *c, struct client_attachment *a);
+	/*
+	 * Called (if set) with the lock held when the connection is found lost, after
+	 * c->epoch moved on: to wake whoever waits on something the daemon served.
+	 */
+	void (*lost)(struct client_attachment *a);
 };
 
 /* Links @a (its reattach set) to @c, newest first. Called with the lock held. */
@@ -85,6 +97,17 @@ void client_set_open_error(const char *fmt, ...) __attribute__((format(printf, 1
  * held; returns 0 or a negative errno, with c->error set.
  */
 int client_ensure(struct ksalloc_client *c);
+
+/*
+ * For the frame path, when a pool's heartbeat is stale (shm/liveness.h) or its pool is
+ * destroyed: whether the daemon is still there, looked at without blocking. Takes the lock
+ * only with trylock: a thread that holds it is talking to the daemon and finds a loss
+ * itself, and a frame acquire must not queue behind a call that may take timeout_ms.
+ * Returns 0 when the connection stands (or the lock was busy: no news), or -ESHUTDOWN when
+ * it is lost (c->epoch moved on; then, with @reconnect, one attempt to reach the daemon
+ * again, within the reconnect backoff, which reopens the pools: 1 when it succeeded).
+ */
+int client_check_alive(struct ksalloc_client *c, bool reconnect);
 
 /*
  * Packs @req (its id is set here) as the next request on the current connection and waits

@@ -192,6 +192,7 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 	frame_pool_init(&view->frames, map, &layout, info.status.framing.frames);
 	view->slot = &view->frames.slots[slot];
 	view->session_id = c->session_id;
+	view->epoch = atomic_load(&c->epoch);
 	view->pool_id = info.pool_id;
 	view->frame_size = info.status.framing.frame_size;
 	if (layout.flags & SHM_LAYOUT_DMABUF_FRAMES) {
@@ -266,6 +267,16 @@ static int pool_reattach(struct ksalloc_client *c, struct client_attachment *a)
 	return 0;
 }
 
+/* The connection is lost (the client's lost callback): the pool's waiters wake to see it. */
+static void pool_lost(struct client_attachment *a)
+{
+	struct ksalloc_pool *p = container_of(a, struct ksalloc_pool, attachment);
+	struct pool_view *v = atomic_load(&p->view);
+
+	if (v)
+		frame_wake_slot(v->slot);
+}
+
 /* As pool_exchange(), reconnecting first if the daemon went away (client_call()). */
 static int pool_call(struct ksalloc_client *c, Ksalloc__Request *req,
 		     Ksalloc__Reply__BodyCase expect, struct ksalloc_pool *p)
@@ -293,6 +304,7 @@ static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
 	if (r < 0)
 		return r;
 	p->attachment.reattach = pool_reattach;
+	p->attachment.lost = pool_lost;
 	client_attach(c, &p->attachment);
 	*ret_pool = TAKE_PTR(p);
 	return 0;

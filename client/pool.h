@@ -37,6 +37,9 @@ struct pool_view {
 	uint32_t session_id;
 	uint32_t pool_id;
 	uint32_t frame_size;
+	uint32_t epoch; /* the client's epoch when the daemon handed it out: dead once it moves */
+	/* A stale heartbeat over a live connection: no new look at the socket before this. */
+	_Atomic uint64_t quiet_until_ms;
 	/* Pools whose frames are dma-bufs (SHM_LAYOUT_DMABUF_FRAMES): frame i's fd. */
 	int *dmabuf_fds;
 	/* Frames that are only dma-bufs (SHM_LAYOUT_EXTERNAL_FRAMES): frame i's mapping. */

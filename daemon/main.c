@@ -21,6 +21,7 @@
 #include "daemon/rpc/rpc.h"
 #include "daemon/transport/server.h"
 #include "daemon/storage/storage.h"
+#include "shm/liveness.h"
 
 #ifndef KSALLOC_SYSCONFDIR
 #define KSALLOC_SYSCONFDIR "/etc"
@@ -34,6 +35,7 @@ struct daemon {
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t housekeeping;
+	uv_timer_t heartbeat; /* every SHM_HEARTBEAT_MS: clients see the daemon live */
 	uv_timer_t watchdog;
 	bool watchdog_running;
 
@@ -130,6 +132,13 @@ static void on_housekeeping(uv_timer_t *t)
 	update_status(d);
 }
 
+static void on_heartbeat(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	storage_heartbeat(d->storage, shm_now_coarse_ms());
+}
+
 static void on_watchdog(uv_timer_t *t)
 {
 	notify("WATCHDOG=1");
@@ -184,6 +193,7 @@ static void stop(struct daemon *d)
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->housekeeping, NULL);
+	uv_close((uv_handle_t *)&d->heartbeat, NULL);
 	uv_close((uv_handle_t *)&d->watchdog, NULL);
 }
 
@@ -224,6 +234,9 @@ static int start_timers(struct daemon *d)
 	uv_timer_init(&d->loop, &d->watchdog);
 	d->housekeeping.data = d->watchdog.data = d;
 	uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+	uv_timer_init(&d->loop, &d->heartbeat);
+	d->heartbeat.data = d;
+	uv_timer_start(&d->heartbeat, on_heartbeat, SHM_HEARTBEAT_MS, SHM_HEARTBEAT_MS);
 	/* systemd's WatchdogSec=: keep-alives at half the interval, as sd_watchdog_enabled(3) asks. */
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
 		uv_timer_start(&d->watchdog, on_watchdog, usec / 2000, usec / 2000);

@@ -21,10 +21,13 @@
  *   EPROTO        E_UNEXPECTED                                 out-of-order request
  *   EUSERS        HRESULT_FROM_WIN32(ERROR_REQ_NOT_ACCEP)      too many sessions
  *   EBADF         E_HANDLE
- *   ESTALE        E_HANDLE                                     an old frame handle
+ *   ESTALE        E_HANDLE                                     an old frame handle, or
+ *                                                              one of a pool whose daemon
+ *                                                              is gone or stopped
  *   EALREADY      HRESULT_FROM_WIN32(ERROR_NOT_OWNER)          frame released twice
  *   EBUSY         VFW_E_WRONG_STATE                            pool in use, committed
- *   ESHUTDOWN     VFW_E_NOT_COMMITTED                          pool decommitted or gone
+ *   ESHUTDOWN     VFW_E_NOT_COMMITTED                          pool decommitted or gone,
+ *                                                              or its daemon gone
  *   EDQUOT        HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA)   a per-uid or per-session limit
  *   anything else E_FAIL (and E_FAIL or an unknown HRESULT reads back as EIO)
  *

@@ -46,7 +46,7 @@ static uint64_t now_coarse_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void note_acquired(struct frame_pool *fp, uint32_t index)
+static void note_acquired(struct frame_pool *fp, uint32_t index, uint64_t now_ms)
 {
 	uint32_t allocated =
 		atomic_fetch_add_explicit(&fp->shared->allocated, 1, memory_order_relaxed) + 1;
@@ -56,8 +56,7 @@ static void note_acquired(struct frame_pool *fp, uint32_t index)
 	       !atomic_compare_exchange_weak_explicit(&fp->shared->peak, &peak, allocated,
 						      memory_order_relaxed, memory_order_relaxed))
 		;
-	atomic_store_explicit(&fp->frames[index].acquired_ms, now_coarse_ms(),
-			      memory_order_relaxed);
+	atomic_store_explicit(&fp->frames[index].acquired_ms, now_ms, memory_order_relaxed);
 }
 
 /*
@@ -78,6 +77,14 @@ static bool free_word(struct frame_pool *fp, uint32_t index, uint64_t *expect, u
 int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
 		      uint32_t *ret_index, uint32_t *ret_generation)
 {
+	return frame_try_acquire_at(fp, tenant, slot, hint, now_coarse_ms(), ret_index,
+				    ret_generation);
+}
+
+int frame_try_acquire_at(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
+			 uint32_t *hint, uint64_t now_ms, uint32_t *ret_index,
+			 uint32_t *ret_generation)
+{
 	uint32_t n = fp->n_frames, i = *hint < n ? *hint : 0;
 
 	for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
@@ -90,7 +97,7 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *s
 		if (!atomic_compare_exchange_strong(&fp->frames[i].owner, &w,
 						    shm_owner(tenant, generation)))
 			continue;
-		note_acquired(fp, i);
+		note_acquired(fp, i, now_ms);
 		atomic_fetch_add_explicit(&slot->acquisitions, 1, memory_order_relaxed);
 		*hint = i;
 		*ret_index = i;
@@ -287,7 +294,7 @@ static void hand_over(struct frame_pool *fp, uint32_t index, uint32_t generation
 			atomic_fetch_sub(&target->handed, 1);
 			return;
 		}
-		note_acquired(fp, index);
+		note_acquired(fp, index, now_coarse_ms());
 		/* Served: to the back of the queue, behind every tenant now waiting. */
 		atomic_store_explicit(&target->wait_ticket,
 				      atomic_fetch_add(&fp->shared->ticket, 1),
@@ -359,16 +366,36 @@ static bool deadline_passed(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
+/* The earlier of two CLOCK_MONOTONIC times. */
+static const struct timespec *earlier(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? a : b;
+	return a->tv_nsec <= b->tv_nsec ? a : b;
+}
+
 int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
 		  uint32_t timeout_ms, uint32_t *ret_index, uint32_t *ret_generation)
 {
-	struct timespec deadline;
+	return frame_acquire_checked(fp, tenant, slot, hint, timeout_ms, NULL, ret_index,
+				     ret_generation);
+}
+
+int frame_acquire_checked(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
+			  uint32_t *hint, uint32_t timeout_ms, const struct frame_liveness *live,
+			  uint32_t *ret_index, uint32_t *ret_generation)
+{
+	struct timespec deadline, slice_end;
+	bool dead = false;
 	uint32_t ticket;
 	int r;
 
 	if (atomic_load_explicit(&fp->shared->state, memory_order_relaxed) != SHM_STATE_COMMITTED)
 		return -ESHUTDOWN;
-	r = frame_try_acquire(fp, tenant, slot, hint, ret_index, ret_generation);
+	/* The caller's clock read, when it made one just before: one a call is enough. */
+	r = frame_try_acquire_at(fp, tenant, slot, hint,
+				 live && live->now_ms ? live->now_ms : now_coarse_ms(), ret_index,
+				 ret_generation);
 	if (r != -EAGAIN)
 		return r;
 	if (timeout_ms == 0) {
@@ -377,6 +404,8 @@ int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 	}
 	if (timeout_ms != FRAME_INFINITE)
 		deadline_after(&deadline, timeout_ms);
+	if (live)
+		deadline_after(&slice_end, live->slice_ms);
 
 	/*
 	 * Our place in the queue first, in the slot when no thread of our tenant
@@ -426,7 +455,26 @@ int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 			r = -ETIMEDOUT;
 			break;
 		}
-		futex_wait(&slot->futex, seq, timeout_ms == FRAME_INFINITE ? NULL : &deadline);
+		if (!live) {
+			futex_wait(&slot->futex, seq,
+				   timeout_ms == FRAME_INFINITE ? NULL : &deadline);
+			continue;
+		}
+		/*
+		 * Asked here, inside the wait: this thread stays counted and its
+		 * tenant keeps its ticket, so asking never costs it its turn.
+		 */
+		if (deadline_passed(&slice_end)) {
+			r = live->check(live->userdata);
+			if (r < 0) {
+				dead = true;
+				break;
+			}
+			deadline_after(&slice_end, live->slice_ms);
+		}
+		futex_wait(&slot->futex, seq,
+			   timeout_ms == FRAME_INFINITE ? &slice_end :
+							  earlier(&slice_end, &deadline));
 	}
 	if (leave_waiters(slot, tenant))
 		atomic_fetch_sub(&fp->shared->waiters, 1);
@@ -435,12 +483,48 @@ int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 
 	if (r == 0)
 		return 0;
-	/* A frame handed over while we gave up is ours: take it rather than strand it. */
-	if (claim_handoff(fp, tenant, slot, ret_index, ret_generation) == 0)
+	/*
+	 * A frame handed over while we gave up is ours: take it rather than strand
+	 * it. Not when the pool's server is gone: nobody serves that frame any more,
+	 * and a live server takes it back with our tenant.
+	 */
+	if (!dead && claim_handoff(fp, tenant, slot, ret_index, ret_generation) == 0)
 		return 0;
 	if (r == -ETIMEDOUT)
 		atomic_fetch_add_explicit(&slot->timeouts, 1, memory_order_relaxed);
 	return r;
+}
+
+void frame_wake_slot(struct shm_slot *slot)
+{
+	wake_slot(slot, INT32_MAX);
+}
+
+/* Wakes every thread of tenant @tenant, in whichever slot it has. */
+static void wake_tenant(struct frame_pool *fp, uint32_t tenant)
+{
+	uint32_t used = slots_used(fp);
+
+	for (uint32_t i = 0; i < used; i++)
+		if (frame_slot_tenant(&fp->slots[i]) == tenant)
+			wake_slot(&fp->slots[i], INT32_MAX);
+}
+
+/*
+ * Wakes the owner of every frame handed over and not picked up. A release
+ * hands a frame over (its CAS) and then wakes the new owner: a releaser killed
+ * in between leaves that owner asleep with the frame. A wake too many costs a
+ * look at the frames; one too few, a waiter for ever. Runs on reclaim, which
+ * is rare: frames times slots is affordable there.
+ */
+static void wake_handed(struct frame_pool *fp)
+{
+	for (uint32_t i = 0; i < fp->n_frames; i++) {
+		uint64_t w = atomic_load_explicit(&fp->frames[i].owner, memory_order_relaxed);
+
+		if (shm_owner_tenant(w) != 0 && (shm_owner_generation(w) & SHM_HANDOFF))
+			wake_tenant(fp, shm_owner_tenant(w));
+	}
 }
 
 uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot)
@@ -471,6 +555,7 @@ uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *
 			}
 		}
 	}
+	wake_handed(fp);
 	return n;
 }
 

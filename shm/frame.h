@@ -54,6 +54,15 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *s
 		      uint32_t *ret_index, uint32_t *ret_generation);
 
 /*
+ * As frame_try_acquire(), with @now_ms the caller's CLOCK_MONOTONIC_COARSE read
+ * (ms) of just before, recorded as the frame's acquired_ms: a caller that reads
+ * the clock anyway (the client's liveness check) saves the second read.
+ */
+int frame_try_acquire_at(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
+			 uint32_t *hint, uint64_t now_ms, uint32_t *ret_index,
+			 uint32_t *ret_generation);
+
+/*
  * As frame_try_acquire(), and when no frame is free waits for one up to
  * @timeout_ms (0: do not wait; FRAME_INFINITE: no limit). Returns 0,
  * -ETIMEDOUT, or -ESHUTDOWN when the pool is (or becomes) decommitted or
@@ -61,6 +70,34 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *s
  */
 int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
 		  uint32_t timeout_ms, uint32_t *ret_index, uint32_t *ret_generation);
+
+/*
+ * What a waiter asks between slices of its wait: check(userdata) returns 0 to
+ * wait on, or a negative errno that the acquire returns at once. shm/ does no
+ * I/O: the caller's check decides whether whoever serves the pool still lives
+ * (the client looks at the daemon's heartbeat and its connection).
+ */
+struct frame_liveness {
+	int (*check)(void *userdata);
+	void *userdata;
+	uint32_t slice_ms; /* how long a waiter sleeps between checks; not 0 */
+	/* The caller's CLOCK_MONOTONIC_COARSE read (ms) of just before; 0: none. */
+	uint64_t now_ms;
+};
+
+/*
+ * As frame_acquire(), and while waiting asks @live (NULL: never) every
+ * live->slice_ms. A waiter that wakes to ask keeps its place in the queue of
+ * waiting tenants: it never leaves the wait to do so. When the check fails,
+ * returns its errno and leaves a frame handed over meanwhile where it is
+ * (the pool's server is gone, or takes it back with the tenant).
+ */
+int frame_acquire_checked(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
+			  uint32_t *hint, uint32_t timeout_ms, const struct frame_liveness *live,
+			  uint32_t *ret_index, uint32_t *ret_generation);
+
+/* Wakes every thread waiting in @slot, to look at the pool, its slot and its liveness again. */
+void frame_wake_slot(struct shm_slot *slot);
 
 /*
  * Gives back frame @index, acquired by @tenant as generation @generation.
@@ -73,6 +110,8 @@ int frame_release(struct frame_pool *fp, uint32_t tenant, uint32_t index, uint32
 /*
  * Daemon side: frees every frame that @tenant owns (handing each to a
  * waiter if there is one), and takes the tenant's waiters out of the count.
+ * Wakes every tenant that has a frame handed to it: the dead tenant may have
+ * been killed between handing a frame over and waking its new owner.
  * @slot is the slot the daemon gave the tenant (its own record, not shm's).
  * Returns the number of frames reclaimed.
  */

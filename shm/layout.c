@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -48,6 +49,7 @@ void shm_header_write(void *map, const struct shm_layout *layout, uint32_t pool_
 	struct shm_shared *shared = (struct shm_shared *)((char *)map + SHM_SHARED_OFFSET);
 	struct shm_slot *slots = (struct shm_slot *)((char *)map + layout->slots_offset);
 	struct shm_frame *frames = (struct shm_frame *)((char *)map + layout->descriptors_offset);
+	struct timespec now;
 
 	memset(h, 0, sizeof(*h));
 	h->magic = SHM_MAGIC;
@@ -68,6 +70,10 @@ void shm_header_write(void *map, const struct shm_layout *layout, uint32_t pool_
 	strncpy(h->name, name, SHM_NAME_MAX - 1);
 
 	atomic_init(&shared->state, SHM_STATE_COMMITTED);
+	/* Born beating: clients that map it at once must not find it stale. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	atomic_init(&shared->heartbeat_ms,
+		    (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
 	atomic_init(&shared->waiters, 0);
 	atomic_init(&shared->slots_used, 0);
 	atomic_init(&shared->ticket, 0);

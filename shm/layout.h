@@ -41,12 +41,21 @@
 #include "shm/framing.h"
 
 #define SHM_MAGIC 0x4c50534bu /* "KSPL" */
-#define SHM_VERSION 3u
+#define SHM_VERSION 4u
 #define SHM_NAME_MAX 64 /* bytes, with the NUL */
 #define SHM_PAGE_SIZE 4096u
 #define SHM_CACHELINE 64u
 #define SHM_SHARED_OFFSET 256u
 #define SHM_HUGE_PAGE_SIZE (2u << 20) /* MFD_HUGE_2MB */
+
+/*
+ * Liveness. The daemon writes CLOCK_MONOTONIC_COARSE (ms) into every pool's
+ * shm_shared.heartbeat_ms every SHM_HEARTBEAT_MS. A heartbeat older than
+ * SHM_HEARTBEAT_STALE_MS makes a client look at its connection (shm/liveness.h):
+ * the daemon is busy, restarting with its connections kept, or gone.
+ */
+#define SHM_HEARTBEAT_MS 250u
+#define SHM_HEARTBEAT_STALE_MS 500u
 
 /* shm_header.layout_flags: how the backend shapes the layout. */
 enum {
@@ -92,6 +101,11 @@ struct shm_shared {
 	alignas(SHM_CACHELINE) _Atomic uint32_t state;
 	_Atomic uint32_t waiters;    /* threads blocked in acquire, all tenants (see shm_slot) */
 	_Atomic uint32_t slots_used; /* slots below this may be in use: the daemon raises it */
+	/*
+	 * CLOCK_MONOTONIC_COARSE ms, written by the daemon every SHM_HEARTBEAT_MS:
+	 * on the line every acquire reads anyway, so checking it costs no miss.
+	 */
+	_Atomic uint64_t heartbeat_ms;
 	/* Numbers a tenant's place in the queue of waiting tenants. */
 	alignas(SHM_CACHELINE) _Atomic uint32_t ticket;
 	/* Frames owned right now as counted by acquirers, and the highest it reached. */

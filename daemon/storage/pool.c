@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shm/liveness.h"
+
 /* Memory, layout and mapping of one framing: what pool_reshape() swaps whole. */
 struct pool_memory {
 	struct shm_layout layout;
@@ -326,6 +328,16 @@ uint32_t pool_detach(struct pool *p, uint32_t slot)
 	if (slot >= p->layout.n_slots || p->slot_sessions[slot] == 0)
 		return 0;
 	/*
+	 * The daemon is stopping (pool_retire()): the frames the session holds stay
+	 * its own, valid memory in its mapping, rather than be freed under it; its
+	 * release finds the pool destroyed (-ESTALE). Only the daemon's record goes.
+	 */
+	if (p->retired) {
+		p->slot_sessions[slot] = 0;
+		p->n_attached--;
+		return 0;
+	}
+	/*
 	 * Reclaiming hands frames to waiting slots: first every slot names the
 	 * session the daemon gave it, so none goes to a session a client made up
 	 * (and stays owned by nobody who will ever release it).
@@ -359,6 +371,13 @@ void pool_retire(struct pool *p)
 {
 	p->retired = true;
 	frame_set_state(&p->frames, pool_state(p));
+}
+
+void pool_heartbeat(struct pool *p, uint64_t now_ms)
+{
+	/* A retired pool's daemon is going: its clients may see its heart stop. */
+	if (!p->retired)
+		shm_heartbeat_beat(p->frames.shared, now_ms);
 }
 
 void pool_set_committed(struct pool *p, bool committed)

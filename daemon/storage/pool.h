@@ -107,10 +107,16 @@ uint32_t pool_detach(struct pool *p, uint32_t slot);
 
 /*
  * Marks the pool destroyed for its users before the daemon goes away: their
- * waiters wake and fail, and frames reclaimed from now on are not handed to
- * anyone. Nothing is freed.
+ * waiters wake and fail, and pool_detach() from now on leaves every frame as it
+ * is: frames held by live clients stay theirs, valid memory. Nothing is freed.
  */
 void pool_retire(struct pool *p);
+
+/*
+ * Writes the daemon's heartbeat (CLOCK_MONOTONIC_COARSE @now_ms) into the control block,
+ * which clients read to learn that the daemon lives (shm/liveness.h). Not once retired.
+ */
+void pool_heartbeat(struct pool *p, uint64_t now_ms);
 
 /* Commit or decommit: decommitting wakes every waiter, who then fails. */
 void pool_set_committed(struct pool *p, bool committed);

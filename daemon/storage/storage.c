@@ -7,13 +7,97 @@
 #include <sys/random.h>
 #include <time.h>
 
+/*
+ * Two views of the same pools, both sized to the live ones so the table shrinks
+ * when pools go (a daemon that creates and destroys pools for weeks must not
+ * grow a slot for every id it ever handed out):
+ *
+ * - by id, an open-addressing hash with linear probing (storage_get(), on the
+ *   status fast path: O(1)). Ids are consecutive, so "id & mask" spreads them
+ *   perfectly; ids a client makes up only ever cost a probe sequence ending at
+ *   an empty slot, as the table is never more than half full. Removal shifts
+ *   the entries behind back, so there are no tombstones to sweep.
+ * - in id order, a dense array (storage_next(), storage_find()): ids only grow,
+ *   so a new pool goes at the end; a removal moves the ones after it.
+ */
 struct storage {
-	struct pool **by_id; /* by_id[id - base - 1]; NULL for a destroyed pool */
-	uint32_t base;       /* ids are base + 1, base + 2, ...: see storage_new() */
-	uint32_t n_ids;      /* ids handed out so far */
+	struct pool **table; /* table_size slots, NULL: empty */
+	size_t table_size;   /* a power of two, at least TABLE_MIN */
+	struct pool **pools; /* count live pools, in id order */
+	size_t count;
 	size_t capacity;
-	size_t count; /* live pools */
+	uint32_t base;  /* ids are base + 1, base + 2, ...: see storage_new() */
+	uint32_t n_ids; /* ids handed out so far */
 };
+
+#define TABLE_MIN 16u
+
+static size_t slot_of(const struct storage *s, uint32_t id)
+{
+	return id & (s->table_size - 1);
+}
+
+static void table_insert(struct pool **table, size_t size, struct pool *p)
+{
+	size_t i = p->id & (size - 1);
+
+	while (table[i])
+		i = (i + 1) & (size - 1);
+	table[i] = p;
+}
+
+/* Rebuilds the table at @size slots (a power of two) from the dense array. */
+static int table_resize(struct storage *s, size_t size)
+{
+	struct pool **table = calloc(size, sizeof(*table));
+
+	if (!table)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->count; i++)
+		table_insert(table, size, s->pools[i]);
+	free(s->table);
+	s->table = table;
+	s->table_size = size;
+	return 0;
+}
+
+/* Deletes the entry at @i, moving back those of its probe run that may not stay behind a hole. */
+static void table_delete(struct storage *s, size_t i)
+{
+	size_t mask = s->table_size - 1, j = i;
+
+	s->table[i] = NULL;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!s->table[j])
+			return;
+		home = slot_of(s, s->table[j]->id);
+		/* The entry at j may move to the hole at i unless its home lies in (i, j]. */
+		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		s->table[i] = s->table[j];
+		s->table[j] = NULL;
+		i = j;
+	}
+}
+
+/* The index in s->pools of the first pool with an id above @id. */
+static size_t first_after(const struct storage *s, uint32_t id)
+{
+	size_t lo = 0, hi = s->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->pools[mid]->id <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 int storage_new(struct storage **ret_storage)
 {
@@ -21,6 +105,10 @@ int storage_new(struct storage **ret_storage)
 
 	if (!s)
 		return -ENOMEM;
+	if (table_resize(s, TABLE_MIN) < 0) {
+		free(s);
+		return -ENOMEM;
+	}
 	/*
 	 * Ids start at a random point, so that a daemon started again does not hand
 	 * out the ids of the one before: a client holding a frame handle from then
@@ -37,9 +125,10 @@ struct storage *storage_free(struct storage *s)
 {
 	if (!s)
 		return NULL;
-	for (uint32_t i = 0; i < s->n_ids; i++)
-		pool_free(s->by_id[i]);
-	free(s->by_id);
+	for (size_t i = 0; i < s->count; i++)
+		pool_free(s->pools[i]);
+	free(s->pools);
+	free(s->table);
 	free(s);
 	return NULL;
 }
@@ -53,20 +142,24 @@ int storage_add(struct storage *s, const struct pool_options *o, struct pool **r
 		return -EEXIST;
 	if (s->n_ids == INT32_MAX)
 		return -ENOSPC;
-	if (s->n_ids == s->capacity) {
+	if (s->count == s->capacity) {
 		size_t cap = s->capacity ? s->capacity * 2 : 16;
-		struct pool **by_id = reallocarray(s->by_id, cap, sizeof(*by_id));
+		struct pool **pools = reallocarray(s->pools, cap, sizeof(*pools));
 
-		if (!by_id)
+		if (!pools)
 			return -ENOMEM;
-		s->by_id = by_id;
+		s->pools = pools;
 		s->capacity = cap;
 	}
+	/* At most half full after the insert. */
+	if (2 * (s->count + 1) > s->table_size && table_resize(s, 2 * s->table_size) < 0)
+		return -ENOMEM;
 	r = pool_new(s->base + s->n_ids + 1, o, &p);
 	if (r < 0)
 		return r;
-	s->by_id[s->n_ids++] = p;
-	s->count++;
+	s->n_ids++;
+	s->pools[s->count++] = p;
+	table_insert(s->table, s->table_size, p);
 	if (ret_pool)
 		*ret_pool = p;
 	return 0;
@@ -74,37 +167,61 @@ int storage_add(struct storage *s, const struct pool_options *o, struct pool **r
 
 void storage_remove(struct storage *s, uint32_t id)
 {
-	uint32_t i = id - s->base - 1;
+	size_t i = slot_of(s, id), k;
 
-	if (id <= s->base || i >= s->n_ids || !s->by_id[i])
+	while (s->table[i] && s->table[i]->id != id)
+		i = (i + 1) & (s->table_size - 1);
+	if (!s->table[i])
 		return;
-	s->by_id[i] = pool_free(s->by_id[i]);
+	table_delete(s, i);
+	k = first_after(s, id) - 1;
+	pool_free(s->pools[k]);
+	memmove(&s->pools[k], &s->pools[k + 1], (s->count - k - 1) * sizeof(*s->pools));
 	s->count--;
+	/* Shrinking is best effort: a failed one leaves the larger, still valid, table. */
+	if (s->table_size > TABLE_MIN && 8 * s->count < s->table_size)
+		(void)table_resize(s, s->table_size / 2);
+	if (s->capacity > 16 && 4 * s->count < s->capacity) {
+		struct pool **pools = reallocarray(s->pools, s->capacity / 2, sizeof(*pools));
+
+		if (pools) {
+			s->pools = pools;
+			s->capacity /= 2;
+		}
+	}
 }
 
 void storage_retire(struct storage *s)
 {
-	struct pool *p;
-	uint32_t id = 0;
+	for (size_t i = 0; i < s->count; i++)
+		pool_retire(s->pools[i]);
+}
 
-	while ((p = storage_next(s, &id)))
-		pool_retire(p);
+void storage_heartbeat(struct storage *s, uint64_t now_ms)
+{
+	for (size_t i = 0; i < s->count; i++)
+		pool_heartbeat(s->pools[i], now_ms);
 }
 
 struct pool *storage_get(const struct storage *s, uint32_t id)
 {
-	uint32_t i = id - s->base - 1;
+	size_t i = slot_of(s, id);
 
-	if (id <= s->base || i >= s->n_ids)
+	if (id == 0)
 		return NULL;
-	return s->by_id[i];
+	while (s->table[i]) {
+		if (s->table[i]->id == id)
+			return s->table[i];
+		i = (i + 1) & (s->table_size - 1);
+	}
+	return NULL;
 }
 
 struct pool *storage_find(const struct storage *s, const char *name)
 {
-	for (uint32_t i = 0; i < s->n_ids; i++)
-		if (s->by_id[i] && strcmp(s->by_id[i]->name, name) == 0)
-			return s->by_id[i];
+	for (size_t i = 0; i < s->count; i++)
+		if (strcmp(s->pools[i]->name, name) == 0)
+			return s->pools[i];
 	return NULL;
 }
 
@@ -115,11 +232,15 @@ size_t storage_count(const struct storage *s)
 
 struct pool *storage_next(const struct storage *s, uint32_t *id)
 {
-	while (*id < s->n_ids) {
-		struct pool *p = s->by_id[(*id)++];
+	size_t i = first_after(s, *id);
 
-		if (p)
-			return p;
-	}
-	return NULL;
+	if (i == s->count)
+		return NULL;
+	*id = s->pools[i]->id;
+	return s->pools[i];
+}
+
+size_t storage_table_size(const struct storage *s)
+{
+	return s->table_size;
 }

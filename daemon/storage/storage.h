@@ -36,5 +36,14 @@ struct pool *storage_get(const struct storage *s, uint32_t id);
 struct pool *storage_find(const struct storage *s, const char *name);
 size_t storage_count(const struct storage *s);
 
-/* Iterates: for (id = 0; (p = storage_next(s, &id));) visits pools in id order. */
+/*
+ * Iterates: for (id = 0; (p = storage_next(s, &id));) visits pools in id order. *@id is
+ * the last id visited, so removing pools (the one visited too) while iterating is safe.
+ */
 struct pool *storage_next(const struct storage *s, uint32_t *id);
+
+/* pool_heartbeat() on every pool: the daemon lives at @now_ms (CLOCK_MONOTONIC_COARSE). */
+void storage_heartbeat(struct storage *s, uint64_t now_ms);
+
+/* Slots of the table by id, for the tests: it shrinks when pools go. */
+size_t storage_table_size(const struct storage *s);

@@ -18,10 +18,34 @@
  * Frames are acquired and released in shared memory, without a request to
  * the daemon: see ksalloc_pool_acquire().
  *
+ * When the daemon goes away (killed, crashed or stopped, without systemd's
+ * file descriptor store keeping its connections), the library notices within
+ * about a second, without a system call on the frame path while the daemon
+ * lives: the daemon writes a heartbeat into each pool every 250 ms, and
+ * acquire and release look at the connection only when it is older than
+ * 500 ms. Then, per call:
+ *   ksalloc_pool_acquire()  -ESHUTDOWN (KS VFW_E_NOT_COMMITTED), and a thread
+ *                           waiting in it wakes with -ESHUTDOWN, until the
+ *                           library has reopened the pool from a new daemon;
+ *                           it tries that itself, from acquire, within the
+ *                           reconnect spacing above, and then acquires from
+ *                           the new pool.
+ *   ksalloc_pool_release()  -ESTALE (KS E_HANDLE) for a frame of the pool the
+ *                           dead daemon served: nothing to give back.
+ *   calls to the daemon     -EPIPE from the call that finds it gone, then as
+ *                           above (-ECONNREFUSED while none is running).
+ * The memory of a frame held stays mapped and valid in the process until its
+ * pool is closed, but no daemon serves it: other processes get other memory.
+ * After a graceful stop (SIGTERM) the same holds from the moment the daemon
+ * retires its pools: frames held stay valid memory, acquire returns
+ * -ESHUTDOWN and release -ESTALE.
+ *
  * Errors common to every call that talks to the daemon:
  *   -ECONNREFUSED  the daemon is not running (no socket, or nobody listening)
  *   -ETIME         the daemon did not answer within the timeout
- *   -EPIPE         the daemon went away (the client must be reopened)
+ *   -EPIPE         the daemon went away during this call; the client stays
+ *                  usable: its next call connects again (attempts spaced from
+ *                  50 ms to 2 s) and reopens every pool it has open
  *   -EBADMSG       the daemon's reply could not be decoded
  *   -EUSERS        the daemon refused the connection: too many sessions
  *   -EACCES        the pool's owner, group and mode do not allow it
@@ -329,8 +353,8 @@ KSALLOC_EXPORT struct ksalloc_pool *ksalloc_pool_close(struct ksalloc_pool *pool
  *
  * @timeout_ms: 0 does not wait; KSALLOC_INFINITE waits for as long as it takes.
  * Returns 0 and *ret_frame, -ETIMEDOUT, -ESHUTDOWN when the pool is
- * decommitted or destroyed (also for a waiter when that happens while it
- * waits), or -EDQUOT when the session holds as many frames as the daemon's
+ * decommitted or destroyed or its daemon is gone (also for a waiter when that
+ * happens while it waits: see the top of this header), or -EDQUOT when the session holds as many frames as the daemon's
  * max_frames_per_session allows (the daemon closes a session that takes
  * more behind the library's back). Any thread may call it.
  */
@@ -350,7 +374,9 @@ KSALLOC_EXPORT int ksalloc_pool_acquire_access(struct ksalloc_pool *pool, uint32
 
 /*
  * Gives back @frame. Returns 0, or -EINVAL (not a frame of this pool),
- * -ESTALE (an old handle: the frame was released and acquired again since),
+ * -ESTALE (an old handle: the frame was released and acquired again since,
+ * or its pool is gone with the daemon that served it, or was destroyed when
+ * the daemon stopped; the memory stays valid until the pool is closed),
  * -EALREADY (the frame is free: released twice), -EPERM (another session
  * holds it). Any thread may call it.
  */

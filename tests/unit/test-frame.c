@@ -386,6 +386,116 @@ START_TEST(test_frame_reclaim_takes_a_dead_waiters_count_out)
 }
 END_TEST
 
+START_TEST(test_frame_reclaim_wakes_a_waiter_handed_a_frame_by_a_releaser_that_died)
+{
+	struct waiter w = { .session = 2, .timeout_ms = FRAME_INFINITE };
+	uint32_t hint = 0, index, generation;
+
+	make_pool(1);
+	ck_assert_int_eq(frame_acquire(&pool.fp, 1, slot_of(1), &hint, 0, &index, &generation), 0);
+	pthread_create(&w.thread, NULL, wait_for_frame, &w);
+	until_waiting(2, 1);
+	/*
+	 * Session 1 releases, hands the frame over to session 2 (its booking and its CAS, as
+	 * hand_over() does them) and dies before it wakes session 2.
+	 */
+	atomic_fetch_add(&slot_of(2)->handed, 1);
+	atomic_store(&pool.fp.frames[index].owner,
+		     shm_owner(2, ((generation + 1) & SHM_GENERATION_MASK) | SHM_HANDOFF));
+	ck_assert_uint_eq(frame_reclaim(&pool.fp, 1, slot_of(1)), 0);
+	pthread_join(w.thread, NULL);
+	ck_assert_int_eq(w.result, 0);
+	ck_assert_uint_eq(w.index, index);
+	ck_assert_uint_eq(w.generation, generation + 1);
+	free_pool();
+}
+END_TEST
+
+/* A waiter with a liveness check that says "alive" @alive_calls times, then -ESHUTDOWN. */
+struct checked_waiter {
+	struct waiter w;
+	uint32_t slice_ms;
+	int alive_calls;
+	_Atomic int calls;
+};
+
+static int count_and_answer(void *userdata)
+{
+	struct checked_waiter *cw = userdata;
+	int n = atomic_fetch_add(&cw->calls, 1) + 1;
+
+	return cw->alive_calls >= 0 && n > cw->alive_calls ? -ESHUTDOWN : 0;
+}
+
+static void *wait_checked(void *arg)
+{
+	struct checked_waiter *cw = arg;
+	struct frame_liveness live = {
+		.check = count_and_answer,
+		.userdata = cw,
+		.slice_ms = cw->slice_ms,
+	};
+	uint32_t hint = 0;
+
+	cw->w.result = frame_acquire_checked(&pool.fp, cw->w.session, slot_of(cw->w.session), &hint,
+					     cw->w.timeout_ms, &live, &cw->w.index,
+					     &cw->w.generation);
+	return NULL;
+}
+
+START_TEST(test_frame_waiter_returns_what_its_liveness_check_says_between_slices)
+{
+	struct checked_waiter cw = {
+		.w = { .session = 2, .timeout_ms = FRAME_INFINITE },
+		.slice_ms = 5,
+		.alive_calls = 2,
+	};
+	uint32_t hint = 0, index, generation;
+
+	make_pool(1);
+	ck_assert_int_eq(frame_acquire(&pool.fp, 1, slot_of(1), &hint, 0, &index, &generation), 0);
+	pthread_create(&cw.w.thread, NULL, wait_checked, &cw);
+	pthread_join(cw.w.thread, NULL);
+	ck_assert_int_eq(cw.w.result, -ESHUTDOWN);
+	ck_assert_int_eq(atomic_load(&cw.calls), 3);
+	/* It left no count behind, and took no frame. */
+	ck_assert_uint_eq(atomic_load(&pool.fp.shared->waiters), 0);
+	ck_assert_uint_eq(frame_slot_waiting(slot_of(2)), 0);
+	ck_assert_uint_eq(frame_count_owned(&pool.fp), 1);
+	free_pool();
+}
+END_TEST
+
+START_TEST(test_frame_waiter_that_asks_its_liveness_check_keeps_its_turn)
+{
+	struct checked_waiter first = {
+		.w = { .session = 2, .timeout_ms = FRAME_INFINITE },
+		.slice_ms = 1,
+		.alive_calls = -1, /* always alive */
+	};
+	struct waiter second = { .session = 3, .timeout_ms = FRAME_INFINITE };
+	uint32_t hint = 0, index, generation;
+
+	make_pool(1);
+	ck_assert_int_eq(frame_acquire(&pool.fp, 1, slot_of(1), &hint, 0, &index, &generation), 0);
+	pthread_create(&first.w.thread, NULL, wait_checked, &first);
+	until_waiting(2, 1);
+	pthread_create(&second.thread, NULL, wait_for_frame, &second);
+	until_waiting(3, 1);
+	/* The first has woken to ask, after the second started to wait. */
+	for (int seen = atomic_load(&first.calls); atomic_load(&first.calls) < seen + 2;)
+		sched_yield();
+	ck_assert_int_eq(frame_release(&pool.fp, 1, index, generation), 0);
+	pthread_join(first.w.thread, NULL);
+	ck_assert_int_eq(first.w.result, 0);
+	ck_assert_uint_eq(frame_slot_waiting(slot_of(3)), 1);
+	ck_assert_int_eq(frame_release(&pool.fp, 2, first.w.index, first.w.generation), 0);
+	pthread_join(second.thread, NULL);
+	ck_assert_int_eq(second.result, 0);
+	free_pool();
+}
+END_TEST
+
 /* Threads of 4 sessions hammer a small pool; each frame carries its owner's mark. */
 struct storm {
 	uint32_t session;
@@ -460,12 +570,16 @@ int main(void)
 	tcase_add_test(tc, test_frame_waiting_sessions_are_served_in_order);
 	tcase_add_test(tc, test_frame_waiter_is_not_starved_by_a_looping_releaser);
 	tcase_add_test(tc, test_frame_decommit_wakes_waiters_with_shutdown);
+	tcase_add_test(tc, test_frame_waiter_returns_what_its_liveness_check_says_between_slices);
+	tcase_add_test(tc, test_frame_waiter_that_asks_its_liveness_check_keeps_its_turn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reclaim");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_frame_reclaim_frees_a_dead_sessions_frames_and_serves_waiters);
 	tcase_add_test(tc, test_frame_reclaim_takes_a_dead_waiters_count_out);
+	tcase_add_test(tc,
+		       test_frame_reclaim_wakes_a_waiter_handed_a_frame_by_a_releaser_that_died);
 	tcase_add_test(tc, test_frame_storm_of_four_sessions_keeps_every_frame_exclusive);
 	suite_add_tcase(s, tc);
 

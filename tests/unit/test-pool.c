@@ -111,6 +111,68 @@ START_TEST(test_storage_grows_past_its_first_allocation)
 }
 END_TEST
 
+START_TEST(test_storage_table_shrinks_when_pools_go_and_still_finds_every_pool)
+{
+	struct framing tiny = { .frames = 1, .frame_size = 1 };
+	uint32_t ids[200], id = 0, seen = 0;
+	struct storage *s;
+	struct pool *p;
+	size_t grown;
+
+	ck_assert_int_eq(storage_new(&s), 0);
+	for (int i = 0; i < 200; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		ck_assert_int_eq(storage_add(s, OPTIONS(name, &tiny, "memfd"), &p), 0);
+		ids[i] = p->id;
+	}
+	grown = storage_table_size(s);
+	ck_assert_uint_ge(grown, 400);
+	/* Every pool but each 50th goes, in an order that tears holes in the probe runs. */
+	for (int i = 199; i >= 0; i -= 2)
+		storage_remove(s, ids[i]);
+	for (int i = 0; i < 200; i += 2)
+		if (i % 50 != 0)
+			storage_remove(s, ids[i]);
+	ck_assert_uint_eq(storage_count(s), 4);
+	ck_assert_uint_lt(storage_table_size(s), grown / 8);
+	for (int i = 0; i < 200; i++) {
+		p = storage_get(s, ids[i]);
+		if (i % 50 == 0)
+			ck_assert_msg(p && p->id == ids[i], "pool %d lost", i);
+		else
+			ck_assert_ptr_null(p);
+	}
+	/* Iteration is in id order, and survives removing the pool just visited. */
+	while ((p = storage_next(s, &id))) {
+		ck_assert_uint_eq(p->id, ids[50 * seen++]);
+		storage_remove(s, p->id);
+	}
+	ck_assert_uint_eq(seen, 4);
+	ck_assert_uint_eq(storage_count(s), 0);
+	storage_free(s);
+}
+END_TEST
+
+START_TEST(test_retired_pool_leaves_the_frames_a_closing_session_holds)
+{
+	struct pool *p;
+	uint32_t slot;
+
+	ck_assert_int_eq(pool_new(1, OPTIONS("video", &video, "memfd"), &p), 0);
+	ck_assert_int_eq(pool_attach(p, 5, &slot), 0);
+	atomic_store(&p->frames.frames[0].owner, shm_owner(5, 1));
+	pool_retire(p);
+	ck_assert_uint_eq(atomic_load(&p->frames.shared->state), SHM_STATE_DESTROYED);
+	/* The daemon stops: the session closes, and its frame stays its own valid memory. */
+	ck_assert_uint_eq(pool_detach(p, slot), 0);
+	ck_assert_uint_eq(p->n_attached, 0);
+	ck_assert_uint_eq(atomic_load(&p->frames.frames[0].owner), shm_owner(5, 1));
+	pool_free(p);
+}
+END_TEST
+
 START_TEST(test_pool_reclaims_only_to_sessions_it_attached)
 {
 	struct pool *p;
@@ -205,6 +267,7 @@ int main(void)
 	tcase_add_test(tc, test_pool_is_a_sealed_memfd_with_a_valid_header);
 	tcase_add_test(tc, test_pool_counts_owned_descriptors_whatever_they_hold);
 	tcase_add_test(tc, test_pool_reclaims_only_to_sessions_it_attached);
+	tcase_add_test(tc, test_retired_pool_leaves_the_frames_a_closing_session_holds);
 	tcase_add_test(tc, test_pool_refuses_what_it_cannot_map);
 	tcase_add_test(tc, test_backend_names_are_parsed_strictly);
 	tcase_add_test(tc, test_backend_list_names_every_backend_once);
@@ -213,6 +276,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_storage_finds_pools_by_id_and_name);
 	tcase_add_test(tc, test_storage_grows_past_its_first_allocation);
+	tcase_add_test(tc, test_storage_table_shrinks_when_pools_go_and_still_finds_every_pool);
 	suite_add_tcase(s, tc);
 	return ksalloc_check_run(s);
 }
