@@ -112,6 +112,8 @@ void rpc_dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request *re
 	else
 		h->handle(&c);
 	count_request(rpc, (int)req->body_case, out->msg.hresult >= 0);
+	/* A hello names the session, an open binds a pool: a copy of the state is stale. */
+	rpc->changes++;
 }
 
 int rpc_status_fast(struct rpc *rpc, const struct session *s, uint32_t pool_id,

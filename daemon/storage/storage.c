@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 struct storage {
 	struct pool **by_id; /* by_id[id - base - 1]; NULL for a destroyed pool */
@@ -122,4 +123,57 @@ struct pool *storage_next(const struct storage *s, uint32_t *id)
 			return p;
 	}
 	return NULL;
+}
+
+void storage_ids(const struct storage *s, uint32_t *ret_base, uint32_t *ret_used)
+{
+	*ret_base = s->base;
+	*ret_used = s->n_ids;
+}
+
+int storage_restore_ids(struct storage *s, uint32_t base, uint32_t used)
+{
+	struct pool **by_id;
+
+	if (s->count || s->n_ids)
+		return -EBUSY;
+	if (base > INT32_MAX || used > INT32_MAX - base)
+		return -EINVAL;
+	if (used > s->capacity) {
+		by_id = reallocarray(s->by_id, used, sizeof(*by_id));
+		if (!by_id)
+			return -ENOMEM;
+		s->by_id = by_id;
+		s->capacity = used;
+	}
+	memset(s->by_id, 0, used * sizeof(*s->by_id));
+	s->base = base;
+	s->n_ids = used;
+	return 0;
+}
+
+int storage_adopt(struct storage *s, uint32_t id, int fd, const struct pool_adopt_options *o,
+		  struct pool **ret_pool, const char **ret_reason)
+{
+	uint32_t i = id - s->base - 1;
+	struct pool *p;
+	int r;
+
+	if (id <= s->base || i >= s->n_ids) {
+		close(fd);
+		*ret_reason = "its id is outside those handed out";
+		return -ERANGE;
+	}
+	if (s->by_id[i] || storage_find(s, o->name)) {
+		close(fd);
+		*ret_reason = "its id or name is taken";
+		return -EEXIST;
+	}
+	r = pool_adopt(id, fd, o, &p, ret_reason);
+	if (r < 0)
+		return r;
+	s->by_id[i] = p;
+	s->count++;
+	*ret_pool = p;
+	return 0;
 }

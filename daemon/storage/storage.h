@@ -38,3 +38,22 @@ size_t storage_count(const struct storage *s);
 
 /* Iterates: for (id = 0; (p = storage_next(s, &id));) visits pools in id order. */
 struct pool *storage_next(const struct storage *s, uint32_t *id);
+
+/*
+ * Taking over from a daemon before this one (the file descriptor store).
+ * storage_ids() tells where ids stand, to be saved; storage_restore_ids(),
+ * before any pool exists, makes ids go on from there, so that adopted pools
+ * keep theirs and new ones never reuse one. Returns 0, -EBUSY when a pool
+ * exists already, -EINVAL for a range past INT32_MAX, or -ENOMEM.
+ */
+void storage_ids(const struct storage *s, uint32_t *ret_base, uint32_t *ret_used);
+int storage_restore_ids(struct storage *s, uint32_t base, uint32_t used);
+
+/*
+ * Adds pool @id (within the restored range, not taken) from its memfd @fd
+ * with pool_adopt(), which takes @fd in every case. Returns 0 and *ret_pool,
+ * -EEXIST (the id or the name is taken), -ERANGE, or pool_adopt()'s -errno
+ * with *ret_reason saying why.
+ */
+int storage_adopt(struct storage *s, uint32_t id, int fd, const struct pool_adopt_options *o,
+		  struct pool **ret_pool, const char **ret_reason);

@@ -99,6 +99,14 @@ int connection_new(struct connection_context *ctx, int fd, const struct ucred *c
 		   const gid_t *groups, size_t n_groups, struct connection **ret_connection);
 
 /*
+ * As connection_new(), for a connection a daemon before this one served:
+ * the session is restored as @r says (rpc_restore_session()). Takes
+ * ownership of @fd in every case. Returns 0 and *ret_connection, or -errno.
+ */
+int connection_adopt(struct connection_context *ctx, int fd, const struct session_restore *r,
+		     struct connection **ret_connection);
+
+/*
  * Stops serving: ends the session, tells the owner (callbacks->closed), and
  * frees the connection (and closes its fd) once libuv is done with it.
  * Closing a connection that is closing already does nothing.

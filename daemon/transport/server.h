@@ -73,6 +73,16 @@ void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 /* Closes the connection of session @s: rpc_collect()'s evict callback (@data: the server). */
 void server_evict(struct session *s, void *data);
 
+/*
+ * Serves @fd, a connection a daemon before this one served (the file
+ * descriptor store), as session @r. It must be a connected AF_UNIX
+ * SOCK_SEQPACKET socket whose peer's credentials (SO_PEERCRED) are @r's pid,
+ * uid and gid. Takes ownership of @fd in every case. Returns 0, or -errno
+ * with *ret_reason a sentence for the log.
+ */
+int server_adopt(struct server *srv, int fd, const struct session_restore *r,
+		 const char **ret_reason);
+
 /* Connections (each one client's session) open right now. */
 uint32_t server_connection_count(const struct server *srv);
 
