@@ -47,44 +47,75 @@ static int push_key(uint64_t **keys, size_t *n, uint64_t key)
 	return 0;
 }
 
-/* Adds @key to the sorted stored set. */
-static int stored_insert(struct handover *h, uint64_t key)
+/* Adds @key, stored as @fd, to the sorted stored set. */
+static int stored_insert(struct handover *h, uint64_t key, int fd)
 {
 	size_t i = 0;
 
 	while (i < h->n_stored && h->stored[i] < key)
 		i++;
-	if (i < h->n_stored && h->stored[i] == key)
+	if (i < h->n_stored && h->stored[i] == key) {
+		h->stored_fds[i] = fd;
 		return 0;
+	}
 	if (h->n_stored == h->cap_stored) {
 		size_t cap = h->cap_stored ? 2 * h->cap_stored : 64;
 		uint64_t *grown = reallocarray(h->stored, cap, sizeof(*grown));
+		int *grown_fds;
 
 		if (!grown)
 			return -ENOMEM;
 		h->stored = grown;
+		grown_fds = reallocarray(h->stored_fds, cap, sizeof(*grown_fds));
+		if (!grown_fds)
+			return -ENOMEM;
+		h->stored_fds = grown_fds;
 		h->cap_stored = cap;
 	}
 	memmove(h->stored + i + 1, h->stored + i, (h->n_stored - i) * sizeof(*h->stored));
+	memmove(h->stored_fds + i + 1, h->stored_fds + i,
+		(h->n_stored - i) * sizeof(*h->stored_fds));
 	h->stored[i] = key;
+	h->stored_fds[i] = fd;
 	h->n_stored++;
 	return 0;
 }
 
+static uint64_t *stored_find(const struct handover *h, uint64_t key)
+{
+	/* bsearch() must not see a NULL array, even an empty one. */
+	if (!h->n_stored)
+		return NULL;
+	return bsearch(&key, h->stored, h->n_stored, sizeof(key), cmp_key);
+}
+
 static void stored_erase(struct handover *h, uint64_t key)
 {
-	uint64_t *at = bsearch(&key, h->stored, h->n_stored, sizeof(key), cmp_key);
+	uint64_t *at = stored_find(h, key);
+	size_t i;
 
 	if (!at)
 		return;
-	memmove(at, at + 1, (size_t)(h->stored + h->n_stored - at - 1) * sizeof(*at));
+	i = (size_t)(at - h->stored);
+
+	memmove(at, at + 1, (h->n_stored - i - 1) * sizeof(*at));
+	memmove(h->stored_fds + i, h->stored_fds + i + 1,
+		(h->n_stored - i - 1) * sizeof(*h->stored_fds));
 	h->n_stored--;
 }
 
 bool handover_available(void)
 {
 	const char *fdstore = getenv("FDSTORE"), *invocation = getenv("INVOCATION_ID");
+	const char *exec_pid = getenv("SYSTEMD_EXEC_PID");
 
+	/*
+	 * Set by the manager for the process it started, like $LISTEN_PID: the
+	 * others can be inherited (a test run from a systemd unit has
+	 * $INVOCATION_ID), this one names us only if we are that process.
+	 */
+	if (!exec_pid || strtol(exec_pid, NULL, 10) != (long)getpid())
+		return false;
 	if (fdstore)
 		return strtoul(fdstore, NULL, 10) > 0;
 	return invocation && invocation[0];
@@ -103,6 +134,7 @@ void handover_deinit(struct handover *h)
 	free(h->passed);
 	state_clear(&h->restored);
 	free(h->stored);
+	free(h->stored_fds);
 	free(h->drop_first);
 	free(h->drop_after_state);
 	free(h->image);
@@ -243,7 +275,7 @@ void handover_restore_pools(struct handover *h, struct storage *storage, struct 
 			p->fd = PASSED_TAKEN;
 			found = true;
 			adopted++;
-			stored_insert(h, key_of(FDSTORE_POOL, sp->id));
+			stored_insert(h, key_of(FDSTORE_POOL, sp->id), pool->fd);
 		}
 		if (!found)
 			log_warning("pool %s (id %u): no stored memfd checks out; its clients must "
@@ -286,7 +318,7 @@ static bool restore_session(struct handover *h, const struct state_session *ss)
 			continue;
 		}
 		p->fd = PASSED_TAKEN;
-		stored_insert(h, key_of(FDSTORE_CONNECTION, ss->id));
+		stored_insert(h, key_of(FDSTORE_CONNECTION, ss->id), fd);
 		return true;
 	}
 	return false;
@@ -413,7 +445,7 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!bsearch(&live[i].key, h->stored, h->n_stored, sizeof(uint64_t), cmp_key))
+		if (!stored_find(h, live[i].key))
 			continue;
 		if (key_kind(live[i].key) == FDSTORE_POOL) {
 			const struct pool *p = live[i].object;
@@ -506,6 +538,8 @@ static int flush_removals(uint64_t *keys, size_t *n)
 	size_t done = 0;
 	int r = 0;
 
+	if (!*n)
+		return 0;
 	while (done < *n && (r = fdstore_remove(key_kind(keys[done]), key_id(keys[done]))) == 0)
 		done++;
 	memmove(keys, keys + done, (*n - done) * sizeof(*keys));
@@ -541,11 +575,20 @@ int handover_sync(struct handover *h)
 		goto out;
 	/* Stored first, named by the state next. */
 	for (size_t i = 0; i < n_live; i++) {
-		if (bsearch(&live[i].key, h->stored, h->n_stored, sizeof(uint64_t), cmp_key))
+		uint64_t *at = stored_find(h, live[i].key);
+
+		if (at && h->stored_fds[at - h->stored] == live[i].fd)
 			continue;
-		r = fdstore_add(key_kind(live[i].key), key_id(live[i].key), live[i].fd);
+		/*
+		 * A pool reshaped has a new memfd under the same name: out with the
+		 * old one first (pool_reshape() makes the new one while the old is
+		 * open, so the numbers always differ).
+		 */
+		r = at ? fdstore_remove(key_kind(live[i].key), key_id(live[i].key)) : 0;
 		if (r == 0)
-			r = stored_insert(h, live[i].key);
+			r = fdstore_add(key_kind(live[i].key), key_id(live[i].key), live[i].fd);
+		if (r == 0)
+			r = stored_insert(h, live[i].key, live[i].fd);
 		if (r < 0)
 			again = true;
 	}
@@ -585,8 +628,8 @@ int handover_sync(struct handover *h)
 		again = true;
 	for (size_t i = 0; i < n_gone; i++) {
 		if (fdstore_remove(key_kind(gone[i]), key_id(gone[i])) < 0) {
-			/* Still in the store: try again next time. */
-			stored_insert(h, gone[i]);
+			/* Still in the store: try again next time (the fd matters no more). */
+			stored_insert(h, gone[i], -1);
 			again = true;
 		}
 	}

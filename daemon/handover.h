@@ -42,6 +42,7 @@ struct handover {
 
 	/* What is in the store, as keys (kind << 32 | id), sorted. */
 	uint64_t *stored;
+	int *stored_fds; /* the fd stored under each: a reshaped pool has a new memfd */
 	size_t n_stored, cap_stored;
 	/* Names to remove before anything is stored, and once the state file is stored. */
 	uint64_t *drop_first, *drop_after_state;
@@ -57,9 +58,11 @@ struct handover {
 
 /*
  * Whether the environment says a service manager keeps a store for us:
- * $FDSTORE above 0 (systemd 254 and later say how many fds it keeps), or
- * without $FDSTORE, $INVOCATION_ID (systemd sets it for every unit since
- * 232; 252 sets no $FDSTORE). $NOTIFY_SOCKET alone is not enough: a test
+ * $SYSTEMD_EXEC_PID is our pid (systemd >= 248 sets it for the process it
+ * starts; inherited by anything else, it names another pid), and $FDSTORE
+ * is above 0 (systemd 254 and later say how many fds it keeps) or, without
+ * $FDSTORE, $INVOCATION_ID is set (every unit since 232; 252 sets no
+ * $FDSTORE). $NOTIFY_SOCKET alone is not enough: a test
  * harness or a supervisor that reads notifications without keeping a store
  * would pin every client's socket in its unread queue, and no client would
  * ever see the daemon go. The caller checks $NOTIFY_SOCKET (notify_enabled()).

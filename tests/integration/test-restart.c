@@ -140,6 +140,23 @@ START_TEST(test_a_held_frame_stays_held_across_each_kind_of_restart)
 }
 END_TEST
 
+/* Waits (10 s at most) for @n threads waiting in acquire on pool dry. */
+static void wait_waiters(struct ksalloc_client *c, uint32_t n)
+{
+	struct ksalloc_pool_stats st = { 0 };
+
+	for (int i = 0; i < 2000; i++) {
+		int r = ksalloc_client_pool_stats(c, "dry", &st);
+
+		free(st.holders);
+		st.holders = NULL;
+		if (r == 0 && st.waiters == n)
+			return;
+		poll(NULL, 0, 5);
+	}
+	ck_abort_msg("dry has %u waiters, not %u", st.waiters, n);
+}
+
 /* A child that acquires the only frame of dry, waiting, and exits 0 once it has it. */
 static pid_t spawn_waiter(int ready_fd)
 {
@@ -183,15 +200,12 @@ START_TEST(test_a_blocked_acquire_gets_the_frame_released_after_a_crash)
 	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
 	close(ready[0]);
 	/* The waiter sleeps in acquire once the pool counts it. */
-	for (int i = 0; i < 2000; i++) {
-		struct ksalloc_pool_stats st;
-
-		if (ksalloc_client_pool_stats(c, "dry", &st) == 0 && st.waiters == 1)
-			break;
-		poll(NULL, 0, 5);
-	}
+	wait_waiters(c, 1);
 	restart_by(SIGKILL);
 	restart_by(SIGTERM);
+	/* The daemon that serves now sees what the clients do: one frame held, one waiter. */
+	wait_waiters(c, 1);
+	ck_assert_uint_eq(allocated("dry"), 1);
 	/* Released to the waiter in shared memory, with the new daemon serving the pool. */
 	ck_assert_int_eq(ksalloc_pool_release(p, &f), 0);
 	ck_assert_int_eq(reap(waiter), 0);
@@ -484,6 +498,102 @@ START_TEST(test_a_stop_closes_the_store_and_clients_see_the_hang_up)
 }
 END_TEST
 
+START_TEST(test_a_request_sent_while_no_daemon_runs_is_answered_by_the_next)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p = NULL;
+	int go[2], ready[2];
+	char byte, name[64];
+	pid_t child;
+
+	up();
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct ksalloc_status st;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		c = NULL;
+		if (ksalloc_client_open(NULL, &c) < 0 || ksalloc_pool_open(c, "load", &p) < 0)
+			_exit(10);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &byte, 1) != 1)
+			_exit(11);
+		/* Sent with no daemon running: it waits in the socket for the next one. */
+		_exit(ksalloc_pool_status(p, &st) == 0 && st.framing.frames == 3 ? 0 : 12);
+	}
+	close(go[0]);
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-conn-", 1, 30000), 0);
+	ck_assert_int_eq(fake_manager_store_find(&manager, "ksalloc-conn-", name, sizeof(name)), 0);
+	ck_assert_int_eq(fake_manager_kill(&manager, SIGKILL), 0);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(fake_manager_wait_readable(&manager, name, 30000), 0);
+	ck_assert_int_eq(fake_manager_restart(&manager), 0);
+	ck_assert_int_eq(reap(child), 0);
+	close(go[1]);
+	close(ready[0]);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
+START_TEST(test_a_created_and_reshaped_pool_survives_with_its_new_memory)
+{
+	struct ksalloc_framing f = { .frames = 2, .frame_size = 4096 };
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p = NULL;
+	struct ksalloc_status st;
+	struct ksalloc_frame frame;
+
+	up();
+	c = client();
+	ck_assert_int_eq(ksalloc_pool_create(c, "made", &f, &p), 0);
+	ck_assert_int_eq(ksalloc_pool_set_committed(p, false), 0);
+	f.frames = 5;
+	ck_assert_msg(ksalloc_pool_reshape(p, &f) == 0, "%s", ksalloc_client_error(c));
+	ck_assert_int_eq(ksalloc_pool_set_committed(p, true), 0);
+	ck_assert_int_eq(ksalloc_pool_acquire(p, 0, &frame), 0);
+	restart_by(SIGKILL);
+	/* The new memfd was stored in place of the old one: the next daemon has the new framing. */
+	ck_assert_int_eq(ksalloc_pool_status(p, &st), 0);
+	ck_assert_uint_eq(st.framing.frames, 5);
+	ck_assert_uint_eq(st.allocated_frames, 1);
+	ck_assert_int_eq(ksalloc_pool_release(p, &frame), 0);
+	ck_assert_uint_eq(allocated("made"), 0);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
+START_TEST(test_an_inherited_invocation_id_is_no_store)
+{
+	struct test_daemon d;
+	struct ksalloc_client *c;
+	char *log;
+
+	/* What a test run from inside a systemd unit passes on to the daemon it starts. */
+	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+	setenv("SYSTEMD_EXEC_PID", "1", 1);
+	test_daemon_up(&d, config);
+	c = client();
+	kill(d.pid, SIGTERM);
+	ck_assert_int_eq(test_daemon_wait_exit(&d), 0);
+	ck_assert_int_eq(d.exit_status, 0);
+	/* A clean stop, as without systemd: the session was closed, nothing handed over. */
+	log = test_daemon_log(&d);
+	ck_assert_ptr_null(strstr(log, "next ksallocd"));
+	ck_assert_ptr_nonnull(strstr(log, "shutting down"));
+	free(log);
+	ksalloc_client_close(c);
+	test_daemon_kill(&d);
+}
+END_TEST
+
 static Suite *restart_suite(void)
 {
 	Suite *s = suite_create("restart");
@@ -495,6 +605,9 @@ static Suite *restart_suite(void)
 	tcase_add_test(tc, test_clients_of_every_api_keep_cycling_through_restarts);
 	tcase_add_test(tc, test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts);
 	tcase_add_test(tc, test_a_stop_closes_the_store_and_clients_see_the_hang_up);
+	tcase_add_test(tc, test_a_request_sent_while_no_daemon_runs_is_answered_by_the_next);
+	tcase_add_test(tc, test_a_created_and_reshaped_pool_survives_with_its_new_memory);
+	tcase_add_test(tc, test_an_inherited_invocation_id_is_no_store);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -262,7 +262,7 @@ static int spawn(struct fake_manager *m)
 {
 	const char *argv[] = { test_binary("ksallocd"), "--config", m->config_path, NULL };
 	size_t n_env = 0, n_fds, names_len = sizeof(FAKE_MANAGER_LISTEN_NAME);
-	char **env, *names, count[16], *listen_pid;
+	char **env, *names, count[16], *listen_pid, *exec_pid;
 	/* env[] holds environ's strings and ours: ours are freed, found by name. */
 	int *fds, r = 0;
 
@@ -276,7 +276,8 @@ static int spawn(struct fake_manager *m)
 		;
 	env = calloc(n_env + 8, sizeof(*env));
 	listen_pid = malloc(32);
-	if (!names || !fds || !env || !listen_pid)
+	exec_pid = malloc(32);
+	if (!names || !fds || !env || !listen_pid || !exec_pid)
 		abort();
 	fds[0] = m->listen_fd;
 	strcpy(names, FAKE_MANAGER_LISTEN_NAME);
@@ -288,7 +289,8 @@ static int spawn(struct fake_manager *m)
 	n_env = 0;
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "LISTEN_", 7) != 0 && strncmp(*e, "NOTIFY_SOCKET=", 14) != 0 &&
-		    strncmp(*e, "INVOCATION_ID=", 14) != 0 && strncmp(*e, "FDSTORE=", 8) != 0)
+		    strncmp(*e, "INVOCATION_ID=", 14) != 0 && strncmp(*e, "FDSTORE=", 8) != 0 &&
+		    strncmp(*e, "SYSTEMD_EXEC_PID=", 17) != 0)
 			env[n_env++] = *e;
 	snprintf(count, sizeof(count), "%zu", n_fds);
 	env_add(env, &n_env, "NOTIFY_SOCKET", m->notify_path);
@@ -298,6 +300,8 @@ static int spawn(struct fake_manager *m)
 	env_add(env, &n_env, "LISTEN_FDNAMES", names);
 	strcpy(listen_pid, "LISTEN_PID=");
 	env[n_env++] = listen_pid;
+	strcpy(exec_pid, "SYSTEMD_EXEC_PID=");
+	env[n_env++] = exec_pid;
 	env[n_env] = NULL;
 
 	m->ready = 0;
@@ -318,6 +322,7 @@ static int spawn(struct fake_manager *m)
 				_exit(127);
 		/* sd_listen_fds() checks LISTEN_PID against its own pid: set here, after fork. */
 		put_uint(listen_pid + strlen("LISTEN_PID="), (unsigned long)getpid());
+		put_uint(exec_pid + strlen("SYSTEMD_EXEC_PID="), (unsigned long)getpid());
 		execve(argv[0], (char *const *)argv, env);
 		_exit(127);
 	}
@@ -329,7 +334,8 @@ static int spawn(struct fake_manager *m)
 	for (size_t i = 0; env[i]; i++)
 		if (strncmp(env[i], "NOTIFY_SOCKET=", 14) == 0 ||
 		    strncmp(env[i], "LISTEN_", 7) == 0 ||
-		    strncmp(env[i], "INVOCATION_ID=", 14) == 0)
+		    strncmp(env[i], "INVOCATION_ID=", 14) == 0 ||
+		    strncmp(env[i], "SYSTEMD_EXEC_PID=", 17) == 0)
 			free(env[i]);
 	free(env);
 	free(names);
@@ -569,4 +575,22 @@ int fake_manager_wait_store(struct fake_manager *m, const char *prefix, size_t n
 char *fake_manager_log(const struct fake_manager *m)
 {
 	return test_file_read(m->log_path);
+}
+
+int fake_manager_wait_readable(struct fake_manager *m, const char *name, int timeout_ms)
+{
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	int r;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->n_store && p.fd < 0; i++)
+		if (strcmp(m->store[i].name, name) == 0)
+			p.fd = fcntl(m->store[i].fd, F_DUPFD_CLOEXEC, 3);
+	pthread_mutex_unlock(&m->lock);
+	if (p.fd < 0)
+		return -ENOENT;
+	/* A copy of the stored socket: it shares the daemon's end, and its queue. */
+	r = poll(&p, 1, timeout_ms) > 0 && (p.revents & POLLIN) ? 0 : -ETIMEDOUT;
+	close(p.fd);
+	return r;
 }

@@ -104,5 +104,12 @@ int fake_manager_store_find(struct fake_manager *m, const char *prefix, char *bu
  */
 int fake_manager_wait_store(struct fake_manager *m, const char *prefix, size_t n, int timeout_ms);
 
+/*
+ * Waits up to @timeout_ms until the stored fd named @name has data to read:
+ * a client's request waiting in its connection while no daemon runs.
+ * Returns 0, -ENOENT or -ETIMEDOUT.
+ */
+int fake_manager_wait_readable(struct fake_manager *m, const char *name, int timeout_ms);
+
 /* The daemon's log so far (every run of it), malloc'ed. */
 char *fake_manager_log(const struct fake_manager *m);
