@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ksalloc/ksalloc.h>
@@ -128,8 +129,17 @@ START_TEST(test_a_held_frame_stays_held_across_each_kind_of_restart)
 	holder = test_spawn_holder("holder", "load", 2);
 	ck_assert_uint_eq(allocated("load"), 2);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		restart_by(signals[i]);
 		ck_assert_uint_eq(allocated("load"), 2);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* Not a benchmark (the fake manager's fork and exec are in it): an order of magnitude. */
+		fprintf(stderr, "SIG%s to the first status answered: %.1f ms\n",
+			sigabbrev_np(signals[i]),
+			(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 		ck_assert(log_has("took over 2 of 2 pools"));
 	}
 	/* Still the holder's session: its death gives the frames back, as before any restart. */
