@@ -272,7 +272,7 @@ static int native_worker(struct load *l, unsigned idx)
 		atomic_fetch_add(&l->cycles[idx], 1);
 		if (seq % 64 == 0) {
 			r = ksalloc_pool_status(p, &st);
-			if (r == -ETIMEDOUT || r == -EAGAIN)
+			if (r == -ETIME)
 				atomic_fetch_add(&l->status_timeouts, 1);
 			else if (r < 0)
 				return 14;
@@ -303,7 +303,7 @@ static int ks_worker(struct load *l, unsigned idx)
 		atomic_fetch_add(&l->cycles[idx], 1);
 		if (seq % 64 == 0) {
 			hr = IKsAllocatorEx_KsGetAllocatorStatus(alloc, &st);
-			if (hr == VFW_E_TIMEOUT)
+			if (hr == HRESULT_FROM_WIN32(ERROR_TIMEOUT))
 				atomic_fetch_add(&l->status_timeouts, 1);
 			else if (hr != S_OK)
 				return 24;
