@@ -245,6 +245,19 @@ static void on_handover_retry(uv_timer_t *t)
 	handover_sync_now(t->data);
 }
 
+/*
+ * A request changed the state: to the store before its reply goes out, so a
+ * crash after the client has its reply (an open pool's slot) cannot leave a
+ * state that lacks what the reply said.
+ */
+static void on_state_changed(void *data)
+{
+	struct daemon *d = data;
+
+	if (d->handover.enabled)
+		handover_sync_now(d);
+}
+
 /* After each loop iteration's callbacks: whatever they changed goes to the store. */
 static void on_handover_check(uv_check_t *c)
 {
@@ -426,6 +439,8 @@ int main(int argc, char **argv)
 			       .max_sessions = d.cfg->max_sessions,
 			       .max_sessions_per_uid = d.cfg->max_sessions_per_uid,
 			       .max_message_size = d.cfg->max_message_size,
+			       .changed = on_state_changed,
+			       .changed_data = &d,
 		       },
 		       &d.rpc, &d.server);
 	if (r < 0) {

@@ -279,7 +279,11 @@ static int connection_serve_one(struct connection *c)
 		rpc_reply_error(&out, &ctx->arena, req->id, -EINVAL,
 				"the daemon accepts no file descriptors; %zu closed", n_dropped);
 	} else {
+		uint64_t changes = ctx->rpc->changes;
+
 		rpc_dispatch(ctx->rpc, &c->session, req, &ctx->arena, &out);
+		if (ctx->rpc->changes != changes && ctx->callbacks->changed)
+			ctx->callbacks->changed(c, ctx->data);
 		/* It may have subscribed: the owner starts the events' timer, if it is not on. */
 		if (events_active(&ctx->rpc->events))
 			ctx->callbacks->subscribed(c, ctx->data);

@@ -47,6 +47,13 @@ struct connection_callbacks {
 	void (*closed)(struct connection *c, void *data);
 	/* @c's request was answered while someone is subscribed: events must tick. */
 	void (*subscribed)(struct connection *c, void *data);
+	/*
+	 * @c's request changed the state (rpc->changes moved); called before its
+	 * reply is sent, so that whoever keeps a copy of the state (the file
+	 * descriptor store) has it before the client can act on the reply. May
+	 * be NULL.
+	 */
+	void (*changed)(struct connection *c, void *data);
 };
 
 /*

@@ -341,9 +341,18 @@ static void server_on_closed(struct connection *c, void *data)
 	srv->n_connections--;
 }
 
+static void server_on_changed(struct connection *c, void *data)
+{
+	struct server *srv = data;
+
+	if (srv->changed)
+		srv->changed(srv->changed_data);
+}
+
 static const struct connection_callbacks server_callbacks = {
 	.closed = server_on_closed,
 	.subscribed = server_on_subscribed,
+	.changed = server_on_changed,
 };
 
 int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *rpc,
@@ -359,6 +368,8 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 	srv->listen_fd = -1;
 	srv->max_sessions = opts->max_sessions;
 	srv->max_sessions_per_uid = opts->max_sessions_per_uid;
+	srv->changed = opts->changed;
+	srv->changed_data = opts->changed_data;
 	list_init(&srv->connections);
 	srv->socket_path = strdup(opts->socket_path);
 	r = connection_context_init(&srv->conn, loop, rpc, opts->max_message_size,

@@ -30,6 +30,12 @@ struct server_options {
 	uint32_t max_sessions;
 	uint32_t max_sessions_per_uid; /* root has no such limit */
 	uint32_t max_message_size;     /* bytes, both directions */
+	/*
+	 * Called (with @changed_data) when a request changed the state, before
+	 * its reply is sent (connection_callbacks.changed); may be NULL.
+	 */
+	void (*changed)(void *changed_data);
+	void *changed_data;
 };
 
 struct server {
@@ -48,6 +54,8 @@ struct server {
 	struct list connections; /* struct connection, newest first */
 	uint32_t n_connections;
 	bool closing;
+	void (*changed)(void *changed_data);
+	void *changed_data;
 };
 
 /*
