@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "daemon/config.h"
+#include "daemon/handover.h"
 #include "daemon/util/log.h"
 #include "daemon/notify.h"
 #include "daemon/reload.h"
@@ -47,6 +49,12 @@ struct daemon {
 	struct rpc rpc;
 	struct server *server;
 	char status[128]; /* the STATUS= last sent */
+
+	/* The file descriptor store (daemon/handover.h), under a service manager. */
+	struct handover handover;
+	uv_check_t handover_check;
+	uv_timer_t handover_retry;
+	uint64_t handover_retry_ms;
 };
 
 static void usage(FILE *out)
@@ -129,6 +137,7 @@ static void on_housekeeping(uv_timer_t *t)
 	struct daemon *d = t->data;
 
 	rpc_collect(&d->rpc, server_evict, d->server);
+	handover_touch(&d->handover);
 	update_status(d);
 }
 
@@ -174,6 +183,7 @@ static void reload(struct daemon *d)
 	rpc_configure(&d->rpc, &limits, &policy);
 	server_set_max_sessions(d->server, cfg->max_sessions, cfg->max_sessions_per_uid);
 	failures = reload_pools(&d->rpc, d->storage, cfg, d->config_path);
+	handover_touch(&d->handover);
 	config_free(d->cfg);
 	d->cfg = cfg;
 	log_info("reloaded %s%s", d->config_path,
@@ -183,9 +193,18 @@ static void reload(struct daemon *d)
 	update_status(d);
 }
 
+static void handover_stop_handles(struct daemon *d)
+{
+	if (!d->handover.enabled)
+		return;
+	uv_close((uv_handle_t *)&d->handover_check, NULL);
+	uv_close((uv_handle_t *)&d->handover_retry, NULL);
+}
+
 static void stop(struct daemon *d)
 {
 	notify("STOPPING=1\nSTATUS=Stopping");
+	handover_stop_handles(d);
 	/* Waiters learn the pools are going before sessions close and frames come back. */
 	storage_retire(d->storage);
 	server_close(d->server);
@@ -197,6 +216,8 @@ static void stop(struct daemon *d)
 	uv_close((uv_handle_t *)&d->watchdog, NULL);
 }
 
+static void hand_over(struct daemon *d);
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
@@ -205,25 +226,89 @@ static void on_signal(uv_signal_t *h, int signum)
 		reload(d);
 		return;
 	}
+	if (signum == SIGTERM && d->handover.enabled)
+		hand_over(d);
 	log_info("received SIG%s, shutting down", sigabbrev_np(signum));
 	stop(d);
 }
 
-/* The socket systemd passed (socket activation), or -1 when there is none; -errno if unusable. */
-static int activated_socket(void)
-{
-	int n = sd_listen_fds(1);
+static void on_handover_retry(uv_timer_t *t);
 
-	if (n < 0) {
-		log_error("cannot read the sockets systemd passed: %s", strerror(-n));
-		return n;
+/* Brings the store up to date; when the manager's queue was full, again a little later. */
+static void handover_sync_now(struct daemon *d)
+{
+	if (handover_sync(&d->handover) != -EAGAIN) {
+		d->handover_retry_ms = 0;
+		return;
 	}
-	if (n > 1) {
-		log_error("systemd passed %d sockets; ksallocd serves one (see ksallocd.socket)",
-			  n);
-		return -EINVAL;
-	}
-	return n == 1 ? SD_LISTEN_FDS_START : -1;
+	if (uv_is_active((uv_handle_t *)&d->handover_retry))
+		return;
+	/* 10 ms, doubling to 1 s: a manager that does not read is not spun on. */
+	d->handover_retry_ms = d->handover_retry_ms ? d->handover_retry_ms * 2 : 10;
+	if (d->handover_retry_ms > 1000)
+		d->handover_retry_ms = 1000;
+	uv_timer_start(&d->handover_retry, on_handover_retry, d->handover_retry_ms, 0);
+}
+
+static void on_handover_retry(uv_timer_t *t)
+{
+	handover_sync_now(t->data);
+}
+
+/*
+ * A request changed the state: to the store before its reply goes out, so a
+ * crash after the client has its reply (an open pool's slot) cannot leave a
+ * state that lacks what the reply said.
+ */
+static void on_state_changed(void *data)
+{
+	struct daemon *d = data;
+
+	if (d->handover.enabled)
+		handover_sync_now(d);
+}
+
+/* After each loop iteration's callbacks: whatever they changed goes to the store. */
+static void on_handover_check(uv_check_t *c)
+{
+	handover_sync_now(c->data);
+}
+
+static void start_handover(struct daemon *d)
+{
+	if (!d->handover.enabled)
+		return;
+	uv_check_init(&d->loop, &d->handover_check);
+	uv_timer_init(&d->loop, &d->handover_retry);
+	d->handover_check.data = d->handover_retry.data = d;
+	uv_check_start(&d->handover_check, on_handover_check);
+	handover_sync_now(d);
+}
+
+/*
+ * SIGTERM with a store: `systemctl restart` (the store stays) or `stop` (the
+ * manager closes it, and clients see their hang-up then). Either way pools,
+ * frames and connections are left as they are for the next daemon: nothing
+ * is retired, reclaimed or closed, so the process just goes once the store
+ * is current. Exiting here, not through the loop, is what keeps the
+ * destructors (which mark pools destroyed and end sessions) from running.
+ */
+static void hand_over(struct daemon *d)
+{
+	int tries = 0;
+
+	notify("STOPPING=1\nSTATUS=Handing over to the next ksallocd");
+	while (handover_sync(&d->handover) == -EAGAIN && tries++ < 100)
+		uv_sleep(10);
+	if (tries > 100)
+		log_warning("the service manager's queue stayed full: the store may be stale");
+	/* A path we bound is ours to remove; the next daemon binds it again. */
+	if (d->server->owns_path)
+		unlink(d->server->socket_path);
+	log_info("received SIGTERM: leaving %zu pools and %u sessions to the next ksallocd",
+		 storage_count(d->storage), server_connection_count(d->server));
+	notify_close();
+	exit(EXIT_SUCCESS);
 }
 
 static int start_timers(struct daemon *d)
@@ -341,8 +426,8 @@ int main(int argc, char **argv)
 		free(d.cfg->socket_path);
 		d.cfg->socket_path = copy;
 	}
-	listen_fd = activated_socket();
-	if (listen_fd < -1)
+	handover_init(&d.handover, notify_enabled() && handover_available());
+	if (handover_take_passed(&d.handover, &listen_fd) < 0)
 		goto out;
 
 	if (storage_new(&d.storage) < 0)
@@ -350,6 +435,8 @@ int main(int argc, char **argv)
 	limits = limits_of(d.cfg);
 	policy = policy_of(d.cfg);
 	rpc_init(&d.rpc, d.storage, &limits, &policy);
+	/* Pools taken over keep their ids and names; the config's are matched to them by name. */
+	handover_restore_pools(&d.handover, d.storage, &d.rpc);
 	if (reload_pools(&d.rpc, d.storage, d.cfg, d.config_path) > 0)
 		goto out;
 
@@ -365,6 +452,8 @@ int main(int argc, char **argv)
 			       .max_sessions = d.cfg->max_sessions,
 			       .max_sessions_per_uid = d.cfg->max_sessions_per_uid,
 			       .max_message_size = d.cfg->max_message_size,
+			       .changed = on_state_changed,
+			       .changed_data = &d,
 		       },
 		       &d.rpc, &d.server);
 	if (r < 0) {
@@ -379,8 +468,10 @@ int main(int argc, char **argv)
 		uv_loop_close(&d.loop);
 		goto out;
 	}
+	handover_restore_sessions(&d.handover, d.server);
 	start_signals(&d);
 	start_timers(&d);
+	start_handover(&d);
 
 	log_info("ksallocd %s serving %zu pools on %s%s", KSALLOC_VERSION, storage_count(d.storage),
 		 d.cfg->socket_path, listen_fd >= 0 ? " (socket from systemd)" : "");
@@ -398,6 +489,7 @@ int main(int argc, char **argv)
 	}
 	ret = EXIT_SUCCESS;
 out:
+	handover_deinit(&d.handover);
 	storage_free(d.storage);
 	config_free(d.cfg);
 	notify_close();

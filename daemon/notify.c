@@ -65,3 +65,40 @@ void notifyf(const char *fmt, ...)
 	va_end(ap);
 	notify(msg);
 }
+
+bool notify_enabled(void)
+{
+	return notify_fd >= 0;
+}
+
+int notify_with_fds(const char *msg, const int *fds, size_t n_fds)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+	} control = { 0 };
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = strlen(msg) };
+	struct msghdr mh = { .msg_name = &notify_addr,
+			     .msg_namelen = notify_len,
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1 };
+
+	if (notify_fd < 0)
+		return -ENOTCONN;
+	if (n_fds > 16)
+		return -E2BIG;
+	if (n_fds) {
+		struct cmsghdr *c;
+
+		mh.msg_control = &control;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	}
+	if (sendmsg(notify_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return 0;
+}

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /*
  * Messages to the service manager (sd_notify(3)'s protocol), never blocking:
  * libsystemd's sd_notify() sends with a blocking sendmsg(), which sleeps for
@@ -17,3 +20,14 @@ void notify_close(void);
 /* Sends @msg ("READY=1", "STATUS=...", newline-separated assignments). */
 void notify(const char *msg);
 void notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Whether $NOTIFY_SOCKET named a service manager (notify_open() succeeded with one). */
+bool notify_enabled(void);
+
+/*
+ * Sends @msg with @n_fds fds (SCM_RIGHTS; the caller keeps its own), never
+ * blocking. Unlike notify(), a failure is returned: -EAGAIN when the
+ * manager's queue is full (try again later), -errno otherwise, -ENOTCONN
+ * without a manager.
+ */
+int notify_with_fds(const char *msg, const int *fds, size_t n_fds);

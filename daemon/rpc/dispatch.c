@@ -16,18 +16,23 @@
  * at run time (every body field of the descriptor has its row).
  */
 static const struct rpc_handler handlers[RPC_REQUEST_TYPES] = {
-	[KSALLOC__REQUEST__BODY_HELLO] = { handle_hello, 0, "hello" },
+	[KSALLOC__REQUEST__BODY_HELLO] = { handle_hello, RPC_HANDLER_CHANGES, "hello" },
 	[KSALLOC__REQUEST__BODY_LIST_POOLS] = { handle_list_pools, NEEDS_HELLO, "list_pools" },
-	[KSALLOC__REQUEST__BODY_OPEN_POOL] = { handle_open_pool, NEEDS_HELLO, "open_pool" },
+	[KSALLOC__REQUEST__BODY_OPEN_POOL] = { handle_open_pool, NEEDS_HELLO | RPC_HANDLER_CHANGES,
+					       "open_pool" },
 	[KSALLOC__REQUEST__BODY_GET_STATUS] = { handle_get_status, NEEDS_HELLO, "get_status" },
-	[KSALLOC__REQUEST__BODY_CREATE_POOL] = { handle_create_pool, NEEDS_HELLO, "create_pool" },
-	[KSALLOC__REQUEST__BODY_SET_COMMITTED] = { handle_set_committed, NEEDS_HELLO,
+	[KSALLOC__REQUEST__BODY_CREATE_POOL] = { handle_create_pool,
+						 NEEDS_HELLO | RPC_HANDLER_CHANGES, "create_pool" },
+	[KSALLOC__REQUEST__BODY_SET_COMMITTED] = { handle_set_committed,
+						   NEEDS_HELLO | RPC_HANDLER_CHANGES,
 						   "set_committed" },
-	[KSALLOC__REQUEST__BODY_RESHAPE_POOL] = { handle_reshape_pool, NEEDS_HELLO,
+	[KSALLOC__REQUEST__BODY_RESHAPE_POOL] = { handle_reshape_pool,
+						  NEEDS_HELLO | RPC_HANDLER_CHANGES,
 						  "reshape_pool" },
 	[KSALLOC__REQUEST__BODY_LIST_SESSIONS] = { handle_list_sessions, NEEDS_HELLO,
 						   "list_sessions" },
-	[KSALLOC__REQUEST__BODY_DESTROY_POOL] = { handle_destroy_pool, NEEDS_HELLO,
+	[KSALLOC__REQUEST__BODY_DESTROY_POOL] = { handle_destroy_pool,
+						  NEEDS_HELLO | RPC_HANDLER_CHANGES,
 						  "destroy_pool" },
 	[KSALLOC__REQUEST__BODY_GET_FRAME_FDS] = { handle_get_frame_fds, NEEDS_HELLO,
 						   "get_frame_fds" },
@@ -35,7 +40,8 @@ static const struct rpc_handler handlers[RPC_REQUEST_TYPES] = {
 						   "list_backends" },
 	[KSALLOC__REQUEST__BODY_GET_DAEMON_STATS] = { handle_get_daemon_stats, NEEDS_HELLO,
 						      "get_daemon_stats" },
-	[KSALLOC__REQUEST__BODY_SUBSCRIBE] = { handle_subscribe, NEEDS_HELLO, "subscribe" },
+	[KSALLOC__REQUEST__BODY_SUBSCRIBE] = { handle_subscribe, NEEDS_HELLO | RPC_HANDLER_CHANGES,
+					       "subscribe" },
 };
 
 /* One counter of each kind per row: rpc_status_fast() and rpc_dispatch() index both by type. */
@@ -112,6 +118,9 @@ void rpc_dispatch(struct rpc *rpc, struct session *s, const Ksalloc__Request *re
 	else
 		h->handle(&c);
 	count_request(rpc, (int)req->body_case, out->msg.hresult >= 0);
+	/* A hello names the session, an open binds a pool: a copy of the state is stale. */
+	if (h && (h->flags & RPC_HANDLER_CHANGES))
+		rpc->changes++;
 }
 
 int rpc_status_fast(struct rpc *rpc, const struct session *s, uint32_t pool_id,

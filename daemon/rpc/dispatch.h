@@ -28,6 +28,8 @@ struct rpc_handler {
 
 /* Refused with E_UNEXPECTED until the session has said hello. */
 #define RPC_HANDLER_NEEDS_HELLO (1u << 0)
+/* Changes what a copy of the state holds (sessions' names and bindings, pools): bumps rpc->changes. */
+#define RPC_HANDLER_CHANGES (1u << 1)
 
 /* The row of request type @body_case (a Request body field number), or NULL if it has none. */
 const struct rpc_handler *rpc_handler_for(int body_case);

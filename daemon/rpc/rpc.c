@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/rpc/rpc.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "daemon/util/log.h"
 
 void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
@@ -36,6 +41,7 @@ int rpc_add_session(struct rpc *rpc, struct session *s, pid_t pid, uid_t uid, gi
 		rpc->next_session_id = 1;
 	list_add(&rpc->sessions, &s->link);
 	rpc->n_sessions++;
+	rpc->changes++;
 	return 0;
 }
 
@@ -65,6 +71,7 @@ void rpc_remove_session(struct rpc *rpc, struct session *s)
 	events_unsubscribe(&rpc->events, s);
 	list_remove(&s->link);
 	rpc->n_sessions--;
+	rpc->changes++;
 	session_deinit(s);
 }
 
@@ -101,4 +108,44 @@ void rpc_collect(struct rpc *rpc, void (*evict)(struct session *s, void *data), 
 			    s->id, s->name, (int)s->pid, (unsigned)s->uid, held, quota);
 		evict(s, data);
 	}
+}
+
+int rpc_restore_session(struct rpc *rpc, struct session *s, const struct session_restore *r)
+{
+	struct binding *bindings = NULL;
+	int ret;
+
+	if (r->id == 0 || session_find(&rpc->sessions, r->id))
+		return -EEXIST;
+	if (r->n_bindings) {
+		bindings = calloc(r->n_bindings, sizeof(*bindings));
+		if (!bindings)
+			return -ENOMEM;
+	}
+	ret = session_init(s, r->id, r->pid, r->uid, r->gid, r->groups, r->n_groups);
+	if (ret < 0) {
+		free(bindings);
+		return ret;
+	}
+	s->token = r->token;
+	s->greeted = r->greeted;
+	s->connected_ms = r->connected_ms;
+	snprintf(s->name, sizeof(s->name), "%s", r->name);
+	s->bindings = bindings;
+	for (uint32_t i = 0; i < r->n_bindings; i++) {
+		struct pool *p = storage_get(rpc->storage, r->bindings[i].pool_id);
+		int e = p ? pool_attach_slot(p, s->id, r->bindings[i].slot) : -ENOENT;
+
+		if (e < 0) {
+			log_warning("session %u (%s): pool %u slot %u not given back: %s", s->id,
+				    s->name, r->bindings[i].pool_id, r->bindings[i].slot,
+				    strerror(-e));
+			continue;
+		}
+		s->bindings[s->n_bindings++] = r->bindings[i];
+	}
+	list_add(&rpc->sessions, &s->link);
+	rpc->n_sessions++;
+	rpc->changes++;
+	return 0;
 }

@@ -57,6 +57,12 @@ struct rpc {
 	uint64_t undecodable;
 
 	struct events events; /* every subscription */
+
+	/*
+	 * Bumped by every change to sessions (added, removed, a request served):
+	 * whoever keeps a copy of the state (daemon/handover.c) compares it.
+	 */
+	uint64_t changes;
 };
 
 /*
@@ -98,3 +104,12 @@ bool rpc_pool_remove(struct rpc *rpc, struct pool *p);
  * keeps to it), which must close the session.
  */
 void rpc_collect(struct rpc *rpc, void (*evict)(struct session *s, void *data), void *data);
+
+/*
+ * Starts session @s again as @r says (taking over from a daemon before this
+ * one), with its id, token and name, and gives it back each pool binding
+ * whose pool exists and whose slot is free (pool_attach_slot()); the others
+ * are dropped with a log line. Returns 0, -EEXIST when the id is live, or
+ * -ENOMEM.
+ */
+int rpc_restore_session(struct rpc *rpc, struct session *s, const struct session_restore *r);

@@ -79,3 +79,19 @@ uint32_t session_frames_held(const struct session *s, const struct storage *stor
 
 /* The session with id @id on @sessions (linked by their link), or NULL. */
 struct session *session_find(const struct list *sessions, uint32_t id);
+
+/* A session as a daemon before this one had it (the file descriptor store). */
+struct session_restore {
+	uint32_t id;
+	uint64_t token;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+	const char *name;
+	bool greeted;
+	uint64_t connected_ms;
+	const struct binding *bindings;
+	uint32_t n_bindings;
+};

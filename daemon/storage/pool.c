@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -491,4 +492,168 @@ uint64_t pool_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The seals pool_new() puts on a pool's memfd: exactly these. */
+#define POOL_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+/*
+ * Checks that @fd is a pool's memfd for @p (its id, name and backend), and
+ * maps it into @m with its framing in @f. The control block is checked in a
+ * private copy: clients may write the shared one while it is looked at.
+ */
+static int memory_adopt(const struct pool *p, int fd, struct pool_memory *m, struct framing *f,
+			const char **ret_reason)
+{
+	struct shm_header h;
+	struct shm_layout layout;
+	struct stat st;
+	int seals;
+
+	*m = (struct pool_memory){ .fd = fd, .map = MAP_FAILED };
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0) {
+		*ret_reason = "not a memfd (it has no seals)";
+		return -EBADF;
+	}
+	if (seals != POOL_SEALS) {
+		*ret_reason = "its seals are not a pool's (shrink, grow and seal, not write)";
+		return -EPERM;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h) ||
+	    (uint64_t)st.st_size > POOL_MAX_SIZE_BYTES) {
+		*ret_reason = "its size is not a pool's";
+		return -EBADMSG;
+	}
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		*ret_reason = "its control block cannot be read";
+		return -EBADMSG;
+	}
+	if (shm_header_check(&h, (size_t)st.st_size, &layout, ret_reason) < 0)
+		return -EBADMSG;
+	if (h.pool_id != p->id || strncmp(h.name, p->name, sizeof(h.name)) != 0 ||
+	    layout.flags != p->backend.ops->layout_flags) {
+		*ret_reason = "its control block names another pool or backend";
+		return -EBADMSG;
+	}
+	m->map = mmap(NULL, layout.size_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m->map == MAP_FAILED) {
+		*ret_reason = "it cannot be mapped";
+		return -errno;
+	}
+	m->layout = layout;
+	m->frames = h.frames;
+	*f = (struct framing){
+		.options_flags = h.options_flags,
+		.pool_type = h.pool_type,
+		.frames = h.frames,
+		.frame_size = h.frame_size,
+		.file_alignment = h.file_alignment,
+	};
+	return 0;
+}
+
+int pool_adopt(uint32_t id, int fd, const struct pool_adopt_options *o, struct pool **ret_pool,
+	       const char **ret_reason)
+{
+	struct backend_error err;
+	struct pool_memory m = { .fd = -1, .map = MAP_FAILED };
+	struct framing f;
+	struct pool *p;
+	int r;
+
+	if (id == 0 || shm_name_problem(o->name)) {
+		*ret_reason = "bad id or name";
+		close(fd);
+		return -EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		close(fd);
+		*ret_reason = "out of memory";
+		return -ENOMEM;
+	}
+	p->id = id;
+	strcpy(p->name, o->name);
+	p->fd = -1;
+	p->map = MAP_FAILED;
+	r = backend_parse(o->backend, &p->backend, &err);
+	if (r < 0) {
+		*ret_reason = "unknown backend";
+		close(fd);
+		goto fail;
+	}
+	if (backend_has_dmabuf_frames(&p->backend) ||
+	    (p->backend.ops->layout_flags & SHM_LAYOUT_EXTERNAL_FRAMES)) {
+		*ret_reason = "pools of dma-buf frames are not taken over yet";
+		close(fd);
+		r = -EOPNOTSUPP;
+		goto fail;
+	}
+	r = memory_adopt(p, fd, &m, &f, ret_reason);
+	if (r < 0) {
+		memory_release(&m);
+		goto fail;
+	}
+	p->slot_sessions = calloc(m.layout.n_slots, sizeof(*p->slot_sessions));
+	if (!p->slot_sessions) {
+		*ret_reason = "out of memory";
+		memory_release(&m);
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (o->locked && (r = memory_lock(p, m.map, m.layout.size_bytes, &err)) < 0) {
+		*ret_reason = "it cannot be locked in memory again";
+		memory_release(&m);
+		goto fail;
+	}
+	memory_install(p, &f, &m);
+	p->locked = o->locked;
+	p->persistent = o->persistent;
+	p->from_config = o->from_config;
+	p->committed = o->committed;
+	p->removing = o->removing;
+	p->access = o->access;
+	p->acquisitions_closed = o->acquisitions_closed;
+	p->timeouts_closed = o->timeouts_closed;
+	p->reclaimed = o->reclaimed;
+	p->last_reclaim_ns = o->last_reclaim_ns;
+	p->last_reclaim_frames = o->last_reclaim_frames;
+	*ret_pool = p;
+	return 0;
+fail:
+	pool_free(p);
+	return r;
+}
+
+int pool_attach_slot(struct pool *p, uint32_t session, uint32_t slot)
+{
+	if (slot >= p->layout.n_slots)
+		return -ERANGE;
+	if (p->slot_sessions[slot] != 0)
+		return p->slot_sessions[slot] == session ? 0 : -EBUSY;
+	for (uint32_t i = 0; i < p->layout.n_slots; i++)
+		if (p->slot_sessions[i] == session)
+			return -EBUSY;
+	/* restore, not assign: its waiting threads and their count stay. */
+	frame_slot_restore(&p->frames.slots[slot], session);
+	p->slot_sessions[slot] = session;
+	p->n_attached++;
+	raise_slots_used(p, slot);
+	return 0;
+}
+
+uint32_t pool_adopt_finish(struct pool *p)
+{
+	uint32_t n;
+
+	for (uint32_t i = 0; i < p->layout.n_slots; i++)
+		if (p->slot_sessions[i] == 0)
+			frame_slot_assign(&p->frames.slots[i], 0);
+		else
+			frame_slot_restore(&p->frames.slots[i], p->slot_sessions[i]);
+	n = sweep_orphans(p);
+	p->reclaimed += n;
+	frame_set_state(&p->frames, pool_state(p));
+	return n;
 }

@@ -148,3 +148,50 @@ int pool_reshape(struct pool *p, const struct framing *f, struct backend_error *
 
 /* CLOCK_MONOTONIC_COARSE in ms, the clock of shm_frame.acquired_ms. */
 uint64_t pool_now_ms(void);
+
+/* What a daemon before this one knew of a pool that pool_adopt() takes over. */
+struct pool_adopt_options {
+	const char *name;
+	const char *backend; /* the backend's name as it was resolved ("memfd", "hugetlb") */
+	bool persistent;
+	bool from_config;
+	bool locked;
+	bool committed;
+	bool removing;
+	struct pool_access access;
+	uint64_t acquisitions_closed;
+	uint64_t timeouts_closed;
+	uint64_t reclaimed;
+	uint64_t last_reclaim_ns;
+	uint32_t last_reclaim_frames;
+};
+
+/*
+ * Takes over pool @id from a daemon before this one (the file descriptor
+ * store): @fd must be a memfd sealed as pool_new() seals (shrink, grow, seal;
+ * not write), of the size its control block says, whose control block passes
+ * shm_header_check() and names pool @id and @o->name with the backend's
+ * layout. Its frames and slots stay as they are: frames held stay held and
+ * waiters keep waiting. No slot is the daemon's until pool_attach_slot();
+ * pool_adopt_finish() then takes back what nobody attached holds. Backends
+ * whose frames are dma-bufs of their own are not taken over (-EOPNOTSUPP).
+ * Takes ownership of @fd in every case. Returns 0 and *ret_pool, or -errno
+ * with *ret_reason a sentence for the log.
+ */
+int pool_adopt(uint32_t id, int fd, const struct pool_adopt_options *o, struct pool **ret_pool,
+	       const char **ret_reason);
+
+/*
+ * Gives slot @slot to @session again, as the daemon before had it, keeping
+ * the slot's waiting threads. Returns 0, -ERANGE (no such slot) or -EBUSY
+ * (it is another session's already).
+ */
+int pool_attach_slot(struct pool *p, uint32_t session, uint32_t slot);
+
+/*
+ * After adoption, once every session that survived has its slot back:
+ * frames owned by anyone else are taken back (handed to waiters), slots of
+ * nobody are cleared, and the state word is rewritten. Returns the number of
+ * frames taken back.
+ */
+uint32_t pool_adopt_finish(struct pool *p);

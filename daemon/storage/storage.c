@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Two views of the same pools, both sized to the live ones so the table shrinks
@@ -133,15 +134,9 @@ struct storage *storage_free(struct storage *s)
 	return NULL;
 }
 
-int storage_add(struct storage *s, const struct pool_options *o, struct pool **ret_pool)
+/* Makes room for one more pool in both views; they are unchanged on failure. */
+static int storage_reserve(struct storage *s)
 {
-	struct pool *p;
-	int r;
-
-	if (storage_find(s, o->name))
-		return -EEXIST;
-	if (s->n_ids == INT32_MAX)
-		return -ENOSPC;
 	if (s->count == s->capacity) {
 		size_t cap = s->capacity ? s->capacity * 2 : 16;
 		struct pool **pools = reallocarray(s->pools, cap, sizeof(*pools));
@@ -154,6 +149,21 @@ int storage_add(struct storage *s, const struct pool_options *o, struct pool **r
 	/* At most half full after the insert. */
 	if (2 * (s->count + 1) > s->table_size && table_resize(s, 2 * s->table_size) < 0)
 		return -ENOMEM;
+	return 0;
+}
+
+int storage_add(struct storage *s, const struct pool_options *o, struct pool **ret_pool)
+{
+	struct pool *p;
+	int r;
+
+	if (storage_find(s, o->name))
+		return -EEXIST;
+	if (s->n_ids == INT32_MAX)
+		return -ENOSPC;
+	r = storage_reserve(s);
+	if (r < 0)
+		return r;
 	r = pool_new(s->base + s->n_ids + 1, o, &p);
 	if (r < 0)
 		return r;
@@ -243,4 +253,57 @@ struct pool *storage_next(const struct storage *s, uint32_t *id)
 size_t storage_table_size(const struct storage *s)
 {
 	return s->table_size;
+}
+
+void storage_ids(const struct storage *s, uint32_t *ret_base, uint32_t *ret_used)
+{
+	*ret_base = s->base;
+	*ret_used = s->n_ids;
+}
+
+int storage_restore_ids(struct storage *s, uint32_t base, uint32_t used)
+{
+	if (s->count || s->n_ids)
+		return -EBUSY;
+	if (base > INT32_MAX || used > INT32_MAX - base)
+		return -EINVAL;
+	s->base = base;
+	s->n_ids = used;
+	return 0;
+}
+
+int storage_adopt(struct storage *s, uint32_t id, int fd, const struct pool_adopt_options *o,
+		  struct pool **ret_pool, const char **ret_reason)
+{
+	struct pool *p;
+	size_t k;
+	int r;
+
+	if (id <= s->base || id - s->base > s->n_ids) {
+		close(fd);
+		*ret_reason = "its id is outside those handed out";
+		return -ERANGE;
+	}
+	if (storage_get(s, id) || storage_find(s, o->name)) {
+		close(fd);
+		*ret_reason = "its id or name is taken";
+		return -EEXIST;
+	}
+	r = storage_reserve(s);
+	if (r < 0) {
+		close(fd);
+		*ret_reason = "out of memory";
+		return r;
+	}
+	r = pool_adopt(id, fd, o, &p, ret_reason);
+	if (r < 0)
+		return r;
+	/* Adopted in any order: it goes where its id puts it in the dense array. */
+	k = first_after(s, id);
+	memmove(&s->pools[k + 1], &s->pools[k], (s->count - k) * sizeof(*s->pools));
+	s->pools[k] = p;
+	s->count++;
+	table_insert(s->table, s->table_size, p);
+	*ret_pool = p;
+	return 0;
 }

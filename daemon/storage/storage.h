@@ -47,3 +47,22 @@ void storage_heartbeat(struct storage *s, uint64_t now_ms);
 
 /* Slots of the table by id, for the tests: it shrinks when pools go. */
 size_t storage_table_size(const struct storage *s);
+
+/*
+ * Taking over from a daemon before this one (the file descriptor store).
+ * storage_ids() tells where ids stand, to be saved; storage_restore_ids(),
+ * before any pool exists, makes ids go on from there, so that adopted pools
+ * keep theirs and new ones never reuse one. Returns 0, -EBUSY when a pool
+ * exists already, or -EINVAL for a range past INT32_MAX.
+ */
+void storage_ids(const struct storage *s, uint32_t *ret_base, uint32_t *ret_used);
+int storage_restore_ids(struct storage *s, uint32_t base, uint32_t used);
+
+/*
+ * Adds pool @id (within the restored range, not taken) from its memfd @fd
+ * with pool_adopt(), which takes @fd in every case. Returns 0 and *ret_pool,
+ * -EEXIST (the id or the name is taken), -ERANGE, -ENOMEM, or pool_adopt()'s
+ * -errno, with *ret_reason saying why.
+ */
+int storage_adopt(struct storage *s, uint32_t id, int fd, const struct pool_adopt_options *o,
+		  struct pool **ret_pool, const char **ret_reason);

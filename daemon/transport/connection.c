@@ -66,7 +66,13 @@ static void connection_on_closed(uv_handle_t *h)
 {
 	struct connection *c = h->data;
 
-	/* libuv no longer watches the fd: only now may it be closed. */
+	/*
+	 * libuv no longer watches the fd: only now may it be closed. Shut down
+	 * first: the service manager's file descriptor store may hold a copy of
+	 * the socket, and the client must see the hang-up now, not when that copy
+	 * goes.
+	 */
+	shutdown(c->fd, SHUT_RDWR);
 	close(c->fd);
 	while (!list_empty(&c->queue))
 		queue_pop(c);
@@ -282,7 +288,11 @@ static int connection_serve_one(struct connection *c)
 				"request field %s has a NUL byte inside: no name or text may",
 				nul->name);
 	} else {
+		uint64_t changes = ctx->rpc->changes;
+
 		rpc_dispatch(ctx->rpc, &c->session, req, &ctx->arena, &out);
+		if (ctx->rpc->changes != changes && ctx->callbacks->changed)
+			ctx->callbacks->changed(c, ctx->data);
 		/* It may have subscribed: the owner starts the events' timer, if it is not on. */
 		if (events_active(&ctx->rpc->events))
 			ctx->callbacks->subscribed(c, ctx->data);
@@ -311,8 +321,11 @@ static void connection_on_poll(uv_poll_t *h, int status, int events)
 	}
 }
 
-int connection_new(struct connection_context *ctx, int fd, const struct ucred *cred,
-		   const gid_t *groups, size_t n_groups, struct connection **ret_connection)
+/* What connection_new() and connection_adopt() share: @r NULL for a new session. */
+static int connection_start(struct connection_context *ctx, int fd, const struct ucred *cred,
+			    const gid_t *groups, size_t n_groups,
+			    const struct session_restore *restore,
+			    struct connection **ret_connection)
 {
 	struct connection *c = calloc(1, sizeof(*c));
 	int r;
@@ -332,8 +345,11 @@ int connection_new(struct connection_context *ctx, int fd, const struct ucred *c
 		return r;
 	}
 	c->poll.data = c;
-	r = rpc_add_session(ctx->rpc, &c->session, cred->pid, cred->uid, cred->gid, groups,
-			    n_groups);
+	if (restore)
+		r = rpc_restore_session(ctx->rpc, &c->session, restore);
+	else
+		r = rpc_add_session(ctx->rpc, &c->session, cred->pid, cred->uid, cred->gid, groups,
+				    n_groups);
 	if (r < 0) {
 		/* Nothing of the session exists yet but its handle: close just that. */
 		uv_close((uv_handle_t *)&c->poll, connection_on_closed);
@@ -345,8 +361,24 @@ int connection_new(struct connection_context *ctx, int fd, const struct ucred *c
 		connection_end(c);
 		return r;
 	}
-	log_debug("session %u: connected, pid %d uid %u gid %u", c->session.id, (int)cred->pid,
-		  (unsigned)cred->uid, (unsigned)cred->gid);
+	log_debug("session %u: connected, pid %d uid %u gid %u", c->session.id, (int)c->session.pid,
+		  (unsigned)c->session.uid, (unsigned)c->session.gid);
 	*ret_connection = c;
 	return 0;
+}
+
+int connection_new(struct connection_context *ctx, int fd, const struct ucred *cred,
+		   const gid_t *groups, size_t n_groups, struct connection **ret_connection)
+{
+	return connection_start(ctx, fd, cred, groups, n_groups, NULL, ret_connection);
+}
+
+int connection_adopt(struct connection_context *ctx, int fd, const struct session_restore *r,
+		     struct connection **ret_connection)
+{
+	/*
+	 * Requests sent while no daemon ran wait in the socket: the poll sees them
+	 * readable on the first loop iteration.
+	 */
+	return connection_start(ctx, fd, NULL, NULL, 0, r, ret_connection);
 }

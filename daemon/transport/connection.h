@@ -47,6 +47,13 @@ struct connection_callbacks {
 	void (*closed)(struct connection *c, void *data);
 	/* @c's request was answered while someone is subscribed: events must tick. */
 	void (*subscribed)(struct connection *c, void *data);
+	/*
+	 * @c's request changed the state (rpc->changes moved); called before its
+	 * reply is sent, so that whoever keeps a copy of the state (the file
+	 * descriptor store) has it before the client can act on the reply. May
+	 * be NULL.
+	 */
+	void (*changed)(struct connection *c, void *data);
 };
 
 /*
@@ -97,6 +104,14 @@ void connection_context_deinit(struct connection_context *ctx);
  */
 int connection_new(struct connection_context *ctx, int fd, const struct ucred *cred,
 		   const gid_t *groups, size_t n_groups, struct connection **ret_connection);
+
+/*
+ * As connection_new(), for a connection a daemon before this one served:
+ * the session is restored as @r says (rpc_restore_session()). Takes
+ * ownership of @fd in every case. Returns 0 and *ret_connection, or -errno.
+ */
+int connection_adopt(struct connection_context *ctx, int fd, const struct session_restore *r,
+		     struct connection **ret_connection);
 
 /*
  * Stops serving: ends the session, tells the owner (callbacks->closed), and

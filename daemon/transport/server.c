@@ -204,6 +204,69 @@ uint32_t server_connection_count(const struct server *srv)
 	return srv->n_connections;
 }
 
+/* A stored connection must be one a client made: connected AF_UNIX SOCK_SEQPACKET, as @r says. */
+static int check_adopted(int fd, const struct session_restore *r, const char **ret_reason)
+{
+	struct sockaddr_un sa;
+	struct ucred cred;
+	socklen_t len = sizeof(int);
+	int domain, type, listening;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) {
+		*ret_reason = "not a socket";
+		return -ENOTSOCK;
+	}
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || domain != AF_UNIX ||
+	    type != SOCK_SEQPACKET) {
+		*ret_reason = "not an AF_UNIX SOCK_SEQPACKET socket";
+		return -ESOCKTNOSUPPORT;
+	}
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || listening) {
+		*ret_reason = "a listening socket";
+		return -EINVAL;
+	}
+	len = sizeof(sa);
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0) {
+		*ret_reason = "not connected";
+		return -ENOTCONN;
+	}
+	len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid != r->pid ||
+	    cred.uid != r->uid || cred.gid != r->gid) {
+		*ret_reason = "its peer is not the session's process";
+		return -EPERM;
+	}
+	return 0;
+}
+
+int server_adopt(struct server *srv, int fd, const struct session_restore *r,
+		 const char **ret_reason)
+{
+	struct connection *c;
+	int ret;
+
+	ret = check_adopted(fd, r, ret_reason);
+	if (ret == 0 && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		/* A client's connection it is, but not this session's: it must see the hang-up. */
+		if (ret == -EPERM)
+			shutdown(fd, SHUT_RDWR);
+		close(fd);
+		return ret;
+	}
+	ret = connection_adopt(&srv->conn, fd, r, &c);
+	if (ret < 0) {
+		*ret_reason = "it cannot be served (out of memory, or its session is live)";
+		return ret;
+	}
+	list_add(&srv->connections, &c->link);
+	srv->n_connections++;
+	return 0;
+}
+
 /* A socket handed over by systemd must be what we serve: listening AF_UNIX SOCK_SEQPACKET. */
 static int check_activated(int fd)
 {
@@ -278,9 +341,18 @@ static void server_on_closed(struct connection *c, void *data)
 	srv->n_connections--;
 }
 
+static void server_on_changed(struct connection *c, void *data)
+{
+	struct server *srv = data;
+
+	if (srv->changed)
+		srv->changed(srv->changed_data);
+}
+
 static const struct connection_callbacks server_callbacks = {
 	.closed = server_on_closed,
 	.subscribed = server_on_subscribed,
+	.changed = server_on_changed,
 };
 
 int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *rpc,
@@ -296,6 +368,8 @@ int server_new(uv_loop_t *loop, const struct server_options *opts, struct rpc *r
 	srv->listen_fd = -1;
 	srv->max_sessions = opts->max_sessions;
 	srv->max_sessions_per_uid = opts->max_sessions_per_uid;
+	srv->changed = opts->changed;
+	srv->changed_data = opts->changed_data;
 	list_init(&srv->connections);
 	srv->socket_path = strdup(opts->socket_path);
 	r = connection_context_init(&srv->conn, loop, rpc, opts->max_message_size,

@@ -30,6 +30,12 @@ struct server_options {
 	uint32_t max_sessions;
 	uint32_t max_sessions_per_uid; /* root has no such limit */
 	uint32_t max_message_size;     /* bytes, both directions */
+	/*
+	 * Called (with @changed_data) when a request changed the state, before
+	 * its reply is sent (connection_callbacks.changed); may be NULL.
+	 */
+	void (*changed)(void *changed_data);
+	void *changed_data;
 };
 
 struct server {
@@ -48,6 +54,8 @@ struct server {
 	struct list connections; /* struct connection, newest first */
 	uint32_t n_connections;
 	bool closing;
+	void (*changed)(void *changed_data);
+	void *changed_data;
 };
 
 /*
@@ -72,6 +80,16 @@ void server_set_max_sessions(struct server *srv, uint32_t max_sessions,
 
 /* Closes the connection of session @s: rpc_collect()'s evict callback (@data: the server). */
 void server_evict(struct session *s, void *data);
+
+/*
+ * Serves @fd, a connection a daemon before this one served (the file
+ * descriptor store), as session @r. It must be a connected AF_UNIX
+ * SOCK_SEQPACKET socket whose peer's credentials (SO_PEERCRED) are @r's pid,
+ * uid and gid. Takes ownership of @fd in every case. Returns 0, or -errno
+ * with *ret_reason a sentence for the log.
+ */
+int server_adopt(struct server *srv, int fd, const struct session_restore *r,
+		 const char **ret_reason);
 
 /* Connections (each one client's session) open right now. */
 uint32_t server_connection_count(const struct server *srv);

@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Restarts under a service manager with a file descriptor store (the fake one
+ * of tests/lib/fake-manager.h, which keeps the store as systemd 252 does):
+ * by SIGTERM (systemctl restart), SIGKILL and SIGABRT (a crash, a watchdog
+ * kill), under a load of client processes of each API. Pools, held frames,
+ * waiters and connections survive; forged fds in the store are dropped.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ksalloc/ksalloc.h>
+#include <ksalloc/ksproxy.h>
+
+#include "tests/lib/fake-manager.h"
+#include "tests/lib/harness-client.h"
+#include "tests/lib/harness.h"
+
+static const char config[] = "[pool load]\n"
+			     "frames = 3\n"
+			     "frame_size = 4096\n"
+			     "\n"
+			     "[pool dry]\n"
+			     "frames = 1\n"
+			     "frame_size = 4096\n";
+
+static struct fake_manager manager;
+
+static void up(void)
+{
+	int r = fake_manager_start(&manager, config);
+
+	if (r < 0) {
+		char *log = fake_manager_log(&manager);
+
+		ck_abort_msg("ksallocd under the fake manager did not start: %s\n%s", strerror(-r),
+			     log);
+	}
+}
+
+static void restart_by(int signum)
+{
+	int r;
+
+	ck_assert_int_eq(fake_manager_kill(&manager, signum), 0);
+	r = fake_manager_restart(&manager);
+	if (r < 0) {
+		char *log = fake_manager_log(&manager);
+
+		ck_abort_msg("ksallocd did not come back after SIG%s: %s\n%s", sigabbrev_np(signum),
+			     strerror(-r), log);
+	}
+}
+
+static bool log_has(const char *needle)
+{
+	char *log = fake_manager_log(&manager);
+	bool found = strstr(log, needle) != NULL;
+
+	free(log);
+	return found;
+}
+
+static struct ksalloc_client *client(void)
+{
+	struct ksalloc_client *c = NULL;
+
+	ck_assert_msg(ksalloc_client_open(NULL, &c) == 0, "%s", ksalloc_client_open_error());
+	return c;
+}
+
+static uint32_t allocated(const char *pool)
+{
+	struct ksalloc_client *c = client();
+	struct ksalloc_status st;
+
+	ck_assert_int_eq(ksalloc_client_pool_status(c, pool, &st), 0);
+	ksalloc_client_close(c);
+	return st.allocated_frames;
+}
+
+/* Waits (10 s at most) for the daemon to count @n frames of @pool held: it reclaims as it notices. */
+static void wait_allocated(const char *pool, uint32_t n)
+{
+	uint32_t have = 0;
+
+	for (int i = 0; i < 2000 && (have = allocated(pool)) != n; i++)
+		poll(NULL, 0, 5);
+	ck_assert_uint_eq(have, n);
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+/* Reaps @pid and returns its exit status (-signal when killed). */
+static int reap(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+START_TEST(test_a_held_frame_stays_held_across_each_kind_of_restart)
+{
+	static const int signals[] = { SIGTERM, SIGKILL, SIGABRT };
+	pid_t holder;
+
+	up();
+	holder = test_spawn_holder("holder", "load", 2);
+	ck_assert_uint_eq(allocated("load"), 2);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		restart_by(signals[i]);
+		ck_assert_uint_eq(allocated("load"), 2);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* Not a benchmark (the fake manager's fork and exec are in it): an order of magnitude. */
+		fprintf(stderr, "SIG%s to the first status answered: %.1f ms\n",
+			sigabbrev_np(signals[i]),
+			(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		ck_assert(log_has("took over 2 of 2 pools"));
+	}
+	/* Still the holder's session: its death gives the frames back, as before any restart. */
+	kill_and_reap(holder);
+	wait_allocated("load", 0);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
+/* Waits (10 s at most) for @n threads waiting in acquire on pool dry. */
+static void wait_waiters(struct ksalloc_client *c, uint32_t n)
+{
+	struct ksalloc_pool_stats st = { 0 };
+
+	for (int i = 0; i < 2000; i++) {
+		int r = ksalloc_client_pool_stats(c, "dry", &st);
+
+		free(st.holders);
+		st.holders = NULL;
+		if (r == 0 && st.waiters == n)
+			return;
+		poll(NULL, 0, 5);
+	}
+	ck_abort_msg("dry has %u waiters, not %u", st.waiters, n);
+}
+
+/* A child that acquires the only frame of dry, waiting, and exits 0 once it has it. */
+static pid_t spawn_waiter(int ready_fd)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ksalloc_client *c = NULL;
+		struct ksalloc_pool *p = NULL;
+		struct ksalloc_frame f;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (ksalloc_client_open(NULL, &c) < 0 || ksalloc_pool_open(c, "dry", &p) < 0)
+			_exit(10);
+		if (write(ready_fd, "r", 1) != 1)
+			_exit(11);
+		if (ksalloc_pool_acquire(p, KSALLOC_INFINITE, &f) < 0)
+			_exit(12);
+		memset(f.data, 0x5a, f.size);
+		_exit(ksalloc_pool_release(p, &f) == 0 ? 0 : 13);
+	}
+	return pid;
+}
+
+START_TEST(test_a_blocked_acquire_gets_the_frame_released_after_a_crash)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p = NULL;
+	struct ksalloc_frame f;
+	int ready[2];
+	char byte;
+	pid_t waiter;
+
+	up();
+	c = client();
+	ck_assert_int_eq(ksalloc_pool_open(c, "dry", &p), 0);
+	ck_assert_int_eq(ksalloc_pool_acquire(p, 0, &f), 0);
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	waiter = spawn_waiter(ready[1]);
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	close(ready[0]);
+	/* The waiter sleeps in acquire once the pool counts it. */
+	wait_waiters(c, 1);
+	restart_by(SIGKILL);
+	restart_by(SIGTERM);
+	/* The daemon that serves now sees what the clients do: one frame held, one waiter. */
+	wait_waiters(c, 1);
+	ck_assert_uint_eq(allocated("dry"), 1);
+	/* Released to the waiter in shared memory, with the new daemon serving the pool. */
+	ck_assert_int_eq(ksalloc_pool_release(p, &f), 0);
+	ck_assert_int_eq(reap(waiter), 0);
+	ck_assert_uint_eq(allocated("dry"), 0);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
+/* What the load's workers share with the test. */
+struct load {
+	atomic_bool stop;
+	atomic_ulong cycles[8];
+	atomic_ulong status_timeouts; /* RPCs whose request a dying daemon took: the docs allow it */
+};
+
+enum worker_kind { WORKER_NATIVE, WORKER_KS, WORKER_MEM };
+
+/* Writes the canary, lets others run, and checks nobody else wrote the frame meanwhile. */
+static bool canary_holds(void *data, size_t size, unsigned long seq)
+{
+	unsigned long *words = data, mark = ((unsigned long)getpid() << 32) ^ seq;
+	size_t n = size / sizeof(*words) < 16 ? size / sizeof(*words) : 16;
+
+	for (size_t i = 0; i < n; i++)
+		words[i] = mark + i;
+	sched_yield();
+	for (size_t i = 0; i < n; i++)
+		if (words[i] != mark + i)
+			return false;
+	return true;
+}
+
+static int native_worker(struct load *l, unsigned idx)
+{
+	struct ksalloc_client *c = NULL;
+	struct ksalloc_pool *p = NULL;
+
+	if (ksalloc_client_open(NULL, &c) < 0 || ksalloc_pool_open(c, "load", &p) < 0)
+		return 10;
+	for (unsigned long seq = 0; !atomic_load(&l->stop); seq++) {
+		struct ksalloc_frame f;
+		struct ksalloc_status st;
+		int r = ksalloc_pool_acquire(p, 20000, &f);
+
+		if (r < 0)
+			return 11;
+		if (!canary_holds(f.data, f.size, seq))
+			return 12;
+		if (ksalloc_pool_release(p, &f) < 0)
+			return 13;
+		atomic_fetch_add(&l->cycles[idx], 1);
+		if (seq % 64 == 0) {
+			r = ksalloc_pool_status(p, &st);
+			if (r == -ETIME)
+				atomic_fetch_add(&l->status_timeouts, 1);
+			else if (r < 0)
+				return 14;
+		}
+	}
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	return 0;
+}
+
+static int ks_worker(struct load *l, unsigned idx)
+{
+	IKsAllocatorEx *alloc = NULL;
+
+	if (KsOpenAllocator("load", &alloc) != S_OK)
+		return 20;
+	for (unsigned long seq = 0; !atomic_load(&l->stop); seq++) {
+		KSSTREAMALLOCATOR_STATUS st;
+		KSALLOC_FRAME f;
+		HRESULT hr;
+
+		if (KsAllocateFrame(alloc, 20000, &f) != S_OK)
+			return 21;
+		if (!canary_holds(f.Data, f.Size, seq))
+			return 22;
+		if (KsFreeFrame(alloc, &f) != S_OK)
+			return 23;
+		atomic_fetch_add(&l->cycles[idx], 1);
+		if (seq % 64 == 0) {
+			hr = IKsAllocatorEx_KsGetAllocatorStatus(alloc, &st);
+			if (hr == HRESULT_FROM_WIN32(ERROR_TIMEOUT))
+				atomic_fetch_add(&l->status_timeouts, 1);
+			else if (hr != S_OK)
+				return 24;
+		}
+	}
+	IKsAllocatorEx_Release(alloc);
+	return 0;
+}
+
+static int mem_worker(struct load *l, unsigned idx)
+{
+	IKsAllocatorEx *ex = NULL;
+	IMemAllocator *mem = NULL;
+
+	if (KsOpenAllocator("load", &ex) != S_OK ||
+	    IKsAllocatorEx_QueryInterface(ex, &IID_IMemAllocator, (void **)&mem) != S_OK ||
+	    IMemAllocator_Commit(mem) != S_OK)
+		return 30;
+	for (unsigned long seq = 0; !atomic_load(&l->stop); seq++) {
+		IMediaSample *sample = NULL;
+		BYTE *data = NULL;
+
+		if (IMemAllocator_GetBuffer(mem, &sample, NULL, NULL, 0) != S_OK)
+			return 31;
+		if (IMediaSample_GetPointer(sample, &data) != S_OK ||
+		    !canary_holds(data, 4096, seq))
+			return 32;
+		if (IMediaSample_Release(sample) != 0)
+			return 33;
+		atomic_fetch_add(&l->cycles[idx], 1);
+	}
+	IMemAllocator_Release(mem);
+	IKsAllocatorEx_Release(ex);
+	return 0;
+}
+
+static pid_t spawn_worker(struct load *l, unsigned idx, enum worker_kind kind)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(kind == WORKER_NATIVE ? native_worker(l, idx) :
+		      kind == WORKER_KS     ? ks_worker(l, idx) :
+					      mem_worker(l, idx));
+	}
+	return pid;
+}
+
+static unsigned long total_cycles(struct load *l, unsigned n)
+{
+	unsigned long sum = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		sum += atomic_load(&l->cycles[i]);
+	return sum;
+}
+
+/* Waits (60 s at most) until every worker has cycled @more times since @since. */
+static void wait_each_cycles(struct load *l, unsigned n, const unsigned long *since,
+			     unsigned long more)
+{
+	for (int t = 0; t < 12000; t++) {
+		unsigned i;
+
+		for (i = 0; i < n && atomic_load(&l->cycles[i]) >= since[i] + more; i++)
+			;
+		if (i == n)
+			return;
+		poll(NULL, 0, 5);
+	}
+	ck_abort_msg("workers stopped cycling: %lu cycles in all", total_cycles(l, n));
+}
+
+START_TEST(test_clients_of_every_api_keep_cycling_through_restarts)
+{
+	static const int signals[] = { SIGTERM, SIGKILL, SIGABRT, SIGKILL, SIGTERM };
+	static const enum worker_kind kinds[] = { WORKER_NATIVE, WORKER_NATIVE, WORKER_KS,
+						  WORKER_KS,     WORKER_MEM,    WORKER_MEM };
+	enum { N = sizeof(kinds) / sizeof(kinds[0]) };
+	struct load *l;
+	unsigned long since[N];
+	pid_t workers[N];
+	char name[64];
+
+	l = mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(l, MAP_FAILED);
+	up();
+	/* Six clients on three frames: at any time some of them wait in acquire. */
+	for (unsigned i = 0; i < N; i++)
+		workers[i] = spawn_worker(l, i, kinds[i]);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-conn-", N, 30000), 0);
+	for (size_t s = 0; s < sizeof(signals) / sizeof(signals[0]); s++) {
+		for (unsigned i = 0; i < N; i++)
+			since[i] = atomic_load(&l->cycles[i]);
+		wait_each_cycles(l, N, since, 50);
+		restart_by(signals[s]);
+		ck_assert(log_has("took over 6 of 6 sessions"));
+	}
+	for (unsigned i = 0; i < N; i++)
+		since[i] = atomic_load(&l->cycles[i]);
+	wait_each_cycles(l, N, since, 50);
+	atomic_store(&l->stop, true);
+	for (unsigned i = 0; i < N; i++)
+		ck_assert_msg(reap(workers[i]) == 0, "worker %u failed", i);
+	/* Every frame came back, and the daemon that serves now knows it. */
+	wait_allocated("load", 0);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-conn-", 0, 30000), 0);
+	ck_assert_int_eq(fake_manager_store_find(&manager, "ksalloc-pool-", name, sizeof(name)), 0);
+	fprintf(stderr, "%lu cycles, %lu status calls timed out\n", total_cycles(l, N),
+		(unsigned long)atomic_load(&l->status_timeouts));
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+	munmap(l, sizeof(*l));
+}
+END_TEST
+
+START_TEST(test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts)
+{
+	char pool_name[64], conn_name[64];
+	int forged_pool, stream[2], pipe_fds[2], bad_state;
+	struct {
+		uint32_t magic, version;
+		uint64_t generation, len, checksum;
+	} header = { 0x5453534bu, 1, 1000, 0, 1 };
+	pid_t holder;
+
+	up();
+	holder = test_spawn_holder("holder", "load", 1);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-conn-", 1, 30000), 0);
+	ck_assert_int_eq(fake_manager_store_find(&manager, "ksalloc-pool-", pool_name,
+						 sizeof(pool_name)),
+			 0);
+	ck_assert_int_eq(fake_manager_store_find(&manager, "ksalloc-conn-", conn_name,
+						 sizeof(conn_name)),
+			 0);
+
+	/* The same name as a real pool, but unsealed: tried first (the newest), refused. */
+	forged_pool = memfd_create("forged", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ck_assert_int_ge(forged_pool, 0);
+	ck_assert_int_eq(ftruncate(forged_pool, 65536), 0);
+	ck_assert_int_eq(fake_manager_store_add(&manager, pool_name, forged_pool), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stream), 0);
+	/* The holder's connection's name, on a stream socket: refused, then the real one taken. */
+	ck_assert_int_eq(fake_manager_store_add(&manager, conn_name, stream[0]), 0);
+	ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	ck_assert_int_eq(fake_manager_store_add(&manager, "ksalloc-conn-4000001", pipe_fds[0]), 0);
+	bad_state = memfd_create("state", MFD_CLOEXEC);
+	ck_assert_int_ge(bad_state, 0);
+	ck_assert_int_eq(ftruncate(bad_state, 2 * 65536), 0);
+	ck_assert_int_eq(pwrite(bad_state, &header, sizeof(header), 0), (ssize_t)sizeof(header));
+	ck_assert_int_eq(fake_manager_store_add(&manager, "ksalloc-state-99", bad_state), 0);
+	ck_assert_int_eq(fake_manager_store_add(&manager, "unknown-thing", pipe_fds[1]), 0);
+
+	restart_by(SIGKILL);
+	ck_assert(log_has("its seals are not a pool's"));
+	ck_assert(log_has("not an AF_UNIX SOCK_SEQPACKET socket"));
+	ck_assert(log_has("stored fd ksalloc-conn-4000001: not named by the state image"));
+	ck_assert(log_has("stored fd ksalloc-state-99: neither slot holds an image"));
+	ck_assert(log_has("\"unknown-thing\""));
+	/* The real pool was adopted all the same, with the holder's frame. */
+	ck_assert_uint_eq(allocated("load"), 1);
+	ck_assert(log_has("took over 1 of 1 sessions"));
+	/* Forgeries leave the store; the real pool is stored again under its name. */
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-state-", 1, 30000), 0);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-conn-", 1, 30000), 0);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, pool_name, 1, 30000), 0);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-pool-", 2, 30000), 0);
+	/* And the next restart takes it over again. */
+	restart_by(SIGKILL);
+	ck_assert_uint_eq(allocated("load"), 1);
+
+	kill_and_reap(holder);
+	wait_allocated("load", 0);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+	close(forged_pool);
+	close(stream[0]);
+	close(stream[1]);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+	close(bad_state);
+}
+END_TEST
+
+START_TEST(test_a_stop_closes_the_store_and_clients_see_the_hang_up)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_status st;
+
+	up();
+	c = client();
+	ck_assert_int_eq(ksalloc_client_pool_status(c, "load", &st), 0);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-conn-", 1, 30000), 0);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	ck_assert_uint_eq(fake_manager_store_count(&manager, ""), 0);
+	/* Nobody holds the socket any more: the call finds the daemon gone. */
+	ck_assert_int_eq(ksalloc_client_pool_status(c, "load", &st), -EPIPE);
+	ksalloc_client_close(c);
+	fake_manager_free(&manager);
+}
+END_TEST
+
+START_TEST(test_a_request_sent_while_no_daemon_runs_is_answered_by_the_next)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p = NULL;
+	int go[2], ready[2];
+	char byte, name[64];
+	pid_t child;
+
+	up();
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct ksalloc_status st;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		c = NULL;
+		if (ksalloc_client_open(NULL, &c) < 0 || ksalloc_pool_open(c, "load", &p) < 0)
+			_exit(10);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &byte, 1) != 1)
+			_exit(11);
+		/* Sent with no daemon running: it waits in the socket for the next one. */
+		_exit(ksalloc_pool_status(p, &st) == 0 && st.framing.frames == 3 ? 0 : 12);
+	}
+	close(go[0]);
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-conn-", 1, 30000), 0);
+	ck_assert_int_eq(fake_manager_store_find(&manager, "ksalloc-conn-", name, sizeof(name)), 0);
+	ck_assert_int_eq(fake_manager_kill(&manager, SIGKILL), 0);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(fake_manager_wait_readable(&manager, name, 30000), 0);
+	ck_assert_int_eq(fake_manager_restart(&manager), 0);
+	ck_assert_int_eq(reap(child), 0);
+	close(go[1]);
+	close(ready[0]);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
+START_TEST(test_a_created_and_reshaped_pool_survives_with_its_new_memory)
+{
+	struct ksalloc_framing f = { .frames = 2, .frame_size = 4096 };
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p = NULL;
+	struct ksalloc_status st;
+	struct ksalloc_frame frame;
+
+	up();
+	c = client();
+	ck_assert_int_eq(ksalloc_pool_create(c, "made", &f, &p), 0);
+	ck_assert_int_eq(ksalloc_pool_set_committed(p, false), 0);
+	f.frames = 5;
+	ck_assert_msg(ksalloc_pool_reshape(p, &f) == 0, "%s", ksalloc_client_error(c));
+	ck_assert_int_eq(ksalloc_pool_set_committed(p, true), 0);
+	ck_assert_int_eq(ksalloc_pool_acquire(p, 0, &frame), 0);
+	restart_by(SIGKILL);
+	/* The new memfd was stored in place of the old one: the next daemon has the new framing. */
+	ck_assert_int_eq(ksalloc_pool_status(p, &st), 0);
+	ck_assert_uint_eq(st.framing.frames, 5);
+	ck_assert_uint_eq(st.allocated_frames, 1);
+	ck_assert_int_eq(ksalloc_pool_release(p, &frame), 0);
+	ck_assert_uint_eq(allocated("made"), 0);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
+START_TEST(test_an_inherited_invocation_id_is_no_store)
+{
+	struct test_daemon d;
+	struct ksalloc_client *c;
+	char *log;
+
+	/* What a test run from inside a systemd unit passes on to the daemon it starts. */
+	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+	setenv("SYSTEMD_EXEC_PID", "1", 1);
+	test_daemon_up(&d, config);
+	c = client();
+	kill(d.pid, SIGTERM);
+	ck_assert_int_eq(test_daemon_wait_exit(&d), 0);
+	ck_assert_int_eq(d.exit_status, 0);
+	/* A clean stop, as without systemd: the session was closed, nothing handed over. */
+	log = test_daemon_log(&d);
+	ck_assert_ptr_null(strstr(log, "next ksallocd"));
+	ck_assert_ptr_nonnull(strstr(log, "shutting down"));
+	free(log);
+	ksalloc_client_close(c);
+	test_daemon_kill(&d);
+}
+END_TEST
+
+static Suite *restart_suite(void)
+{
+	Suite *s = suite_create("restart");
+	TCase *tc = tcase_create("store");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_a_held_frame_stays_held_across_each_kind_of_restart);
+	tcase_add_test(tc, test_a_blocked_acquire_gets_the_frame_released_after_a_crash);
+	tcase_add_test(tc, test_clients_of_every_api_keep_cycling_through_restarts);
+	tcase_add_test(tc, test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts);
+	tcase_add_test(tc, test_a_stop_closes_the_store_and_clients_see_the_hang_up);
+	tcase_add_test(tc, test_a_request_sent_while_no_daemon_runs_is_answered_by_the_next);
+	tcase_add_test(tc, test_a_created_and_reshaped_pool_survives_with_its_new_memory);
+	tcase_add_test(tc, test_an_inherited_invocation_id_is_no_store);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(restart_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
