@@ -120,6 +120,8 @@ static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
 	ssize_t n;
 	int r;
 
+	/* Kept, for a daemon that takes over the connection before it answers (resumed). */
+	memcpy(c->sent, c->buf, len);
 	r = wire_send(c->fd, c->buf, len, NULL, 0);
 	if (r == -EAGAIN) {
 		client_set_error(c, "ksallocd at %s did not take the request within %u ms",
@@ -186,6 +188,22 @@ static int client_transact(struct ksalloc_client *c, size_t len, uint32_t id,
 		/* Id 0 answers a request the daemon could not read, or refuses the session. */
 		if (reply->id == id || (reply->id == 0 && reply->hresult < 0))
 			break;
+		/*
+		 * A new daemon took the connection over (a restart under systemd's fd store):
+		 * the one before may have read the request and died before answering. Sent
+		 * again; if both answer, the first is taken and the other skipped as late.
+		 */
+		if (reply->id == 0 && reply->body_case == KSALLOC__REPLY__BODY_RESUMED) {
+			wire_close_fds(fds, n_fds);
+			n_fds = 0;
+			r = wire_send(c->fd, c->sent, len, NULL, 0);
+			if (r < 0 && r != -ECONNRESET && r != -EPIPE) {
+				client_set_error(c, "cannot send to ksallocd at %s: %s",
+						 c->socket_path, strerror(-r));
+				return r == -EAGAIN ? -ETIME : r;
+			}
+			continue;
+		}
 		/* A late reply to a request that timed out earlier: skip it. */
 		wire_close_fds(fds, n_fds);
 		n_fds = 0;
@@ -306,6 +324,10 @@ static int client_hello(struct ksalloc_client *c, const char *name)
 		if (!buf)
 			return -ENOMEM;
 		c->buf = buf;
+		buf = realloc(c->sent, max);
+		if (!buf)
+			return -ENOMEM;
+		c->sent = buf;
 		c->max_message_size = max;
 	}
 	return 0;
@@ -564,8 +586,10 @@ int ksalloc_client_open(const struct ksalloc_client_options *opts,
 	}
 	strcpy(c->socket_path, path);
 	c->buf = malloc(c->max_message_size);
+	c->sent = malloc(c->max_message_size);
 	/* Twice the largest message: a decoded reply never outgrows its bytes by more. */
-	if (!c->buf || arena_init(&c->arena, 2 * (size_t)WIRE_DEFAULT_MAX_MESSAGE) < 0) {
+	if (!c->buf || !c->sent ||
+	    arena_init(&c->arena, 2 * (size_t)WIRE_DEFAULT_MAX_MESSAGE) < 0) {
 		client_set_error(c, "out of memory");
 		r = -ENOMEM;
 		goto fail;
@@ -599,6 +623,7 @@ struct ksalloc_client *ksalloc_client_close(struct ksalloc_client *c)
 		close(c->fd);
 	arena_deinit(&c->arena);
 	free(c->buf);
+	free(c->sent);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return NULL;

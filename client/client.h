@@ -51,6 +51,7 @@ struct ksalloc_client {
 	uint32_t backoff_ms;
 	uint32_t max_message_size; /* the daemon's, from hello */
 	uint8_t *buf;              /* max_message_size bytes: request, then reply */
+	uint8_t *sent;             /* max_message_size bytes: the request awaiting its reply */
 	struct arena arena;        /* the last reply, decoded */
 	char error[256];
 };

@@ -241,6 +241,24 @@ static int check_adopted(int fd, const struct session_restore *r, const char **r
 	return 0;
 }
 
+/*
+ * Tells the client of adopted connection @c that a new daemon serves it now: a request the
+ * daemon before had read and not answered is lost, and the client sends it again (a request
+ * waiting unread in the socket is answered twice then; the client takes the first answer and
+ * skips the other as a late reply). A client that cannot take it is closed.
+ */
+static void push_resumed(struct connection *c)
+{
+	Ksalloc__Resumed resumed = KSALLOC__RESUMED__INIT;
+	struct rpc_reply out = { .fds = NULL, .n_fds = 0 };
+
+	resumed.daemon_version = (char *)KSALLOC_VERSION;
+	ksalloc__reply__init(&out.msg);
+	out.msg.body_case = KSALLOC__REPLY__BODY_RESUMED;
+	out.msg.resumed = &resumed;
+	(void)connection_push(&c->session, &out, false, NULL);
+}
+
 int server_adopt(struct server *srv, int fd, const struct session_restore *r,
 		 const char **ret_reason)
 {
@@ -264,6 +282,7 @@ int server_adopt(struct server *srv, int fd, const struct session_restore *r,
 	}
 	list_add(&srv->connections, &c->link);
 	srv->n_connections++;
+	push_resumed(c);
 	return 0;
 }
 
