@@ -166,6 +166,7 @@ static void read_states(struct handover *h)
 		uint8_t *payload = NULL;
 		size_t len = 0;
 		uint64_t generation = 0;
+		uint32_t version = 0;
 		struct state st;
 
 		if (p->kind != FDSTORE_STATE)
@@ -175,8 +176,8 @@ static void read_states(struct handover *h)
 		/* Removed once the new state file is stored, whatever it held. */
 		push_key(&h->drop_after_state, &h->n_drop_after_state,
 			 key_of(FDSTORE_STATE, p->id));
-		if (state_file_read(p->fd, &payload, &len, &generation, &reason) < 0 ||
-		    state_decode(payload, len, &st, &reason) < 0) {
+		if (state_file_read(p->fd, &payload, &len, &version, &generation, &reason) < 0 ||
+		    state_decode(payload, len, version, &st, &reason) < 0) {
 			free(payload);
 			drop_passed(h, p, reason);
 			continue;
@@ -301,6 +302,9 @@ static bool restore_session(struct handover *h, const struct state_session *ss)
 		.connected_ms = ss->connected_ms,
 		.bindings = ss->bindings,
 		.n_bindings = ss->n_bindings,
+		.sub_pool = ss->subscribed ? ss->sub_pool : NULL,
+		.sub_interval_ms = ss->sub_interval_ms,
+		.sub_hold_ms = ss->sub_hold_ms,
 	};
 
 	for (size_t j = 0; j < h->n_passed; j++) {
@@ -470,6 +474,7 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 		} else {
 			const struct session *s = live[i].object;
 			struct state_session *ss = &st.sessions[st.n_sessions++];
+			const char *sub_pool;
 
 			*ss = (struct state_session){
 				.id = s->id,
@@ -485,6 +490,10 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 				.bindings = s->bindings,
 			};
 			strcpy(ss->name, s->name);
+			ss->subscribed = events_subscription_get(s, &sub_pool, &ss->sub_interval_ms,
+								 &ss->sub_hold_ms);
+			if (ss->subscribed)
+				strcpy(ss->sub_pool, sub_pool);
 		}
 	}
 	r = state_encode(&st, ret_buf, ret_len);

@@ -241,6 +241,8 @@ static int check_adopted(int fd, const struct session_restore *r, const char **r
 	return 0;
 }
 
+static void server_on_subscribed(struct connection *c, void *data);
+
 int server_adopt(struct server *srv, int fd, const struct session_restore *r,
 		 const char **ret_reason)
 {
@@ -264,6 +266,9 @@ int server_adopt(struct server *srv, int fd, const struct session_restore *r,
 	}
 	list_add(&srv->connections, &c->link);
 	srv->n_connections++;
+	/* Its session may have been subscribed again: its events tick from now on. */
+	if (events_active(&srv->rpc->events))
+		server_on_subscribed(c, srv);
 	return 0;
 }
 
