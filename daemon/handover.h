@@ -4,7 +4,8 @@
 /*
  * Handing the daemon over to the next one through the service manager's file
  * descriptor store, as systemd-journald does with its stream connections:
- * every pool's memfd, every client's connected socket and a state memfd
+ * every pool's memfd (and each frame's dma-buf where frames are dma-bufs,
+ * one per message), every client's connected socket and a state memfd
  * describing them (daemon/state.h) are kept in the store, kept current as
  * they change (a crash gives no chance to save), and taken back at start.
  * Clients stay connected through a restart, a crash restart or a watchdog
