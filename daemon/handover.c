@@ -139,7 +139,28 @@ bool handover_available(void)
 
 void handover_init(struct handover *h, bool enabled)
 {
+	const char *max = getenv("FDSTORE");
+
 	*h = (struct handover){ .enabled = enabled, .state = { .fd = -1 } };
+	if (enabled && max)
+		h->store_max = strtoul(max, NULL, 10);
+}
+
+/*
+ * Beyond FileDescriptorStoreMax= systemd refuses an fd with a line in its own
+ * log, and says nothing to the sender. Where it says how many it keeps
+ * ($FDSTORE, systemd >= 254), the daemon counts, and says it once.
+ */
+static void check_store_room(struct handover *h)
+{
+	size_t n = h->n_stored + 1; /* and the state file */
+
+	if (!h->store_max || h->warned_full || n <= h->store_max)
+		return;
+	h->warned_full = true;
+	log_warning("the file descriptor store keeps %zu fds (FileDescriptorStoreMax=) and the "
+		    "daemon has %zu to keep: what is beyond is lost on a restart; raise it",
+		    h->store_max, n);
 }
 
 void handover_deinit(struct handover *h)
@@ -752,6 +773,7 @@ int handover_sync(struct handover *h)
 			goto out;
 		h->state_stored = true;
 	}
+	check_store_room(h);
 	if (flush_removals(h->drop_after_state, &h->n_drop_after_state) < 0)
 		again = true;
 	for (size_t i = 0; i < n_gone; i++) {

@@ -54,7 +54,9 @@ struct handover {
 	uint8_t *image; /* the last payload written, to skip writing the same */
 	size_t image_len;
 	uint64_t synced_changes;
-	bool dirty; /* pools changed outside rpc (reload, housekeeping) */
+	bool dirty;       /* pools changed outside rpc (reload, housekeeping) */
+	size_t store_max; /* $FDSTORE (systemd >= 254): how many fds the store keeps; 0: unknown */
+	bool warned_full;
 };
 
 /*

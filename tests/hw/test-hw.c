@@ -464,6 +464,47 @@ START_TEST(test_dmabuf_pools_survive_restarts_with_a_frame_held)
 }
 END_TEST
 
+START_TEST(test_a_dmabuf_pool_with_a_forged_frame_is_dropped)
+{
+	static const char config[] = "[pool udma]\nframes = 2\nframe_size = 64K\n"
+				     "backend = udmabuf\n\n"
+				     "[pool heap]\nframes = 2\nframe_size = 64K\n"
+				     "backend = dmaheap:system\n";
+	struct fake_manager m;
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	char name[64], *log;
+	int r, memfd;
+
+	r = fake_manager_start(&m, config);
+	ck_assert_msg(r == 0, "ksallocd under the fake manager did not start: %s", strerror(-r));
+	c = client();
+	ck_assert_int_eq(ksalloc_pool_open(c, "udma", &p), 0);
+	ck_assert_int_eq(fake_manager_wait_store(&m, "ksalloc-pool-", 6, 30000), 0);
+	/* The newest under frame 1's name: a memfd of the right size, not a dma-buf. */
+	snprintf(name, sizeof(name), "ksalloc-pool-%u-frame-1", ksalloc_pool_get_info(p)->pool_id);
+	memfd = memfd_create("forged", MFD_CLOEXEC);
+	ck_assert_int_ge(memfd, 0);
+	ck_assert_int_eq(ftruncate(memfd, 65536), 0);
+	ck_assert_int_eq(fake_manager_store_add(&m, name, memfd), 0);
+	close(memfd);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+
+	ck_assert_int_eq(fake_manager_kill(&m, SIGKILL), 0);
+	ck_assert_int_eq(fake_manager_restart(&m), 0);
+	log = fake_manager_log(&m);
+	ck_assert_msg(strstr(log, "a frame's fd is not a dma-buf") &&
+			      strstr(log, "took over 1 of 2 pools"),
+		      "%s", log);
+	free(log);
+	/* The other pool was taken over and serves; the one dropped is made again from the config. */
+	assert_pool_serves("heap", 0x11);
+	ck_assert_int_eq(fake_manager_stop(&m), 0);
+	fake_manager_free(&m);
+}
+END_TEST
+
 static Suite *hw_suite(void)
 {
 	Suite *s = suite_create("hardware");
@@ -480,6 +521,7 @@ static Suite *hw_suite(void)
 	tcase_add_test(tc, test_ks_device_memory_gives_frames_with_their_dmabuf);
 	tcase_add_test(tc, test_ksallocctl_backends_shows_the_hardware_ones_available);
 	tcase_add_test(tc, test_dmabuf_pools_survive_restarts_with_a_frame_held);
+	tcase_add_test(tc, test_a_dmabuf_pool_with_a_forged_frame_is_dropped);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -425,7 +425,7 @@ END_TEST
 
 START_TEST(test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts)
 {
-	char pool_name[64], conn_name[64];
+	char pool_name[64], conn_name[64], frame_name[96], far_frame_name[96], expected[160];
 	int forged_pool, stream[2], pipe_fds[2], bad_state;
 	struct {
 		uint32_t magic, version;
@@ -459,6 +459,11 @@ START_TEST(test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts)
 	ck_assert_int_eq(pwrite(bad_state, &header, sizeof(header), 0), (ssize_t)sizeof(header));
 	ck_assert_int_eq(fake_manager_store_add(&manager, "ksalloc-state-99", bad_state), 0);
 	ck_assert_int_eq(fake_manager_store_add(&manager, "unknown-thing", pipe_fds[1]), 0);
+	/* Frames' names for a pool whose frames are not dma-bufs, one with an index far out. */
+	snprintf(frame_name, sizeof(frame_name), "%s-frame-0", pool_name);
+	ck_assert_int_eq(fake_manager_store_add(&manager, frame_name, pipe_fds[1]), 0);
+	snprintf(far_frame_name, sizeof(far_frame_name), "%s-frame-99999999", pool_name);
+	ck_assert_int_eq(fake_manager_store_add(&manager, far_frame_name, pipe_fds[1]), 0);
 
 	restart_by(SIGKILL);
 	ck_assert(log_has("its seals are not a pool's"));
@@ -466,6 +471,12 @@ START_TEST(test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts)
 	ck_assert(log_has("stored fd ksalloc-conn-4000001: not named by the state image"));
 	ck_assert(log_has("stored fd ksalloc-state-99: neither slot holds an image"));
 	ck_assert(log_has("\"unknown-thing\""));
+	snprintf(expected, sizeof(expected), "stored fd %s: not named by the state image",
+		 frame_name);
+	ck_assert(log_has(expected));
+	snprintf(expected, sizeof(expected), "stored fd %s: not named by the state image",
+		 far_frame_name);
+	ck_assert(log_has(expected));
 	/* The real pool was adopted all the same, with the holder's frame. */
 	ck_assert_uint_eq(allocated("load"), 1);
 	ck_assert(log_has("took over 1 of 1 sessions"));
