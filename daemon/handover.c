@@ -733,6 +733,13 @@ int handover_sync(struct handover *h)
 		 * open, so the numbers always differ).
 		 */
 		r = at ? remove_key(live[i].key) : 0;
+		/*
+		 * Out of the store now: until the new fd is in, the state must not
+		 * name it (it would name what the store lacks), and the next sync
+		 * stores it whatever this one manages.
+		 */
+		if (at && r == 0)
+			stored_erase(h, live[i].key);
 		if (r == 0)
 			r = fdstore_add(key_kind(live[i].key), key_id(live[i].key),
 					key_frame(live[i].key), live[i].fd);
