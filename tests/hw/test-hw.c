@@ -505,6 +505,30 @@ START_TEST(test_a_dmabuf_pool_with_a_forged_frame_is_dropped)
 }
 END_TEST
 
+START_TEST(test_a_dmabuf_pool_that_goes_leaves_the_store_with_its_frames)
+{
+	static const char *const backends[] = { "udmabuf", "dmaheap:system" };
+	struct fake_manager m;
+	int r;
+
+	r = fake_manager_start(&m, "");
+	ck_assert_msg(r == 0, "ksallocd under the fake manager did not start: %s", strerror(-r));
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		struct ksalloc_client *c = client();
+		struct ksalloc_pool *p = create(c, "made", 3, 4096, backends[i]);
+
+		/* Its memfd and its 3 frames' dma-bufs, each under a name of its own. */
+		ck_assert_int_eq(fake_manager_wait_store(&m, "ksalloc-pool-", 4, 30000), 0);
+		/* A client-created pool goes with its last session: out of the store, every fd. */
+		ksalloc_pool_close(p);
+		ksalloc_client_close(c);
+		ck_assert_int_eq(fake_manager_wait_store(&m, "ksalloc-pool-", 0, 30000), 0);
+	}
+	ck_assert_int_eq(fake_manager_stop(&m), 0);
+	fake_manager_free(&m);
+}
+END_TEST
+
 static Suite *hw_suite(void)
 {
 	Suite *s = suite_create("hardware");
@@ -522,6 +546,7 @@ static Suite *hw_suite(void)
 	tcase_add_test(tc, test_ksallocctl_backends_shows_the_hardware_ones_available);
 	tcase_add_test(tc, test_dmabuf_pools_survive_restarts_with_a_frame_held);
 	tcase_add_test(tc, test_a_dmabuf_pool_with_a_forged_frame_is_dropped);
+	tcase_add_test(tc, test_a_dmabuf_pool_that_goes_leaves_the_store_with_its_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }
