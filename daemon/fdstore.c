@@ -19,51 +19,74 @@ static const char *const kind_names[] = {
 	[FDSTORE_STATE] = "state",
 };
 
-void fdstore_name(enum fdstore_kind kind, uint32_t id, char *buf)
+void fdstore_name(enum fdstore_kind kind, uint32_t id, uint32_t frame, char *buf)
 {
-	snprintf(buf, FDSTORE_NAME_MAX, "ksalloc-%s-%" PRIu32, kind_names[kind], id);
+	if (kind == FDSTORE_FRAME)
+		snprintf(buf, FDSTORE_NAME_MAX, "ksalloc-pool-%" PRIu32 "-frame-%" PRIu32, id,
+			 frame);
+	else
+		snprintf(buf, FDSTORE_NAME_MAX, "ksalloc-%s-%" PRIu32, kind_names[kind], id);
 }
 
-enum fdstore_kind fdstore_parse_name(const char *name, uint32_t *ret_id)
+/*
+ * Parses the number at @s, up to @end (a character that is not a digit, or
+ * the end): digits only, no sign, no leading zero, within 32 bits, so that
+ * each number has one spelling. Returns the character after it, or NULL.
+ */
+static const char *parse_number(const char *s, char end, uint32_t *ret)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9' && p - s <= 10; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (p == s || *p != end || (s[0] == '0' && p - s > 1) || v > UINT32_MAX)
+		return NULL;
+	*ret = (uint32_t)v;
+	return p;
+}
+
+enum fdstore_kind fdstore_parse_name(const char *name, uint32_t *ret_id, uint32_t *ret_frame)
 {
 	for (enum fdstore_kind k = FDSTORE_POOL; k <= FDSTORE_STATE; k++) {
 		char prefix[24];
 		size_t len = (size_t)snprintf(prefix, sizeof(prefix), "ksalloc-%s-", kind_names[k]);
-		const char *digits = name + len;
-		unsigned long long v = 0;
+		uint32_t id, frame;
+		const char *rest;
 
 		if (strncmp(name, prefix, len) != 0)
 			continue;
-		/* Digits only, no sign, no leading zero, within 32 bits: one spelling per id. */
-		if (!*digits || (digits[0] == '0' && digits[1]) || strlen(digits) > 10)
-			return FDSTORE_NONE;
-		for (const char *p = digits; *p; p++) {
-			if (*p < '0' || *p > '9')
-				return FDSTORE_NONE;
-			v = v * 10 + (unsigned)(*p - '0');
+		if ((rest = parse_number(name + len, '\0', &id))) {
+			*ret_id = id;
+			*ret_frame = 0;
+			return k;
 		}
-		if (v > UINT32_MAX)
+		/* "ksalloc-pool-<id>-frame-<i>" */
+		if (k != FDSTORE_POOL || !(rest = parse_number(name + len, '-', &id)) ||
+		    strncmp(rest, "-frame-", 7) != 0 || !parse_number(rest + 7, '\0', &frame) ||
+		    frame >= FDSTORE_FRAME_MAX)
 			return FDSTORE_NONE;
-		*ret_id = (uint32_t)v;
-		return k;
+		*ret_id = id;
+		*ret_frame = frame;
+		return FDSTORE_FRAME;
 	}
 	return FDSTORE_NONE;
 }
 
-int fdstore_add(enum fdstore_kind kind, uint32_t id, int fd)
+int fdstore_add(enum fdstore_kind kind, uint32_t id, uint32_t frame, int fd)
 {
 	char name[FDSTORE_NAME_MAX], msg[64 + FDSTORE_NAME_MAX];
 
-	fdstore_name(kind, id, name);
+	fdstore_name(kind, id, frame, name);
 	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
 	return notify_with_fds(msg, &fd, 1);
 }
 
-int fdstore_remove(enum fdstore_kind kind, uint32_t id)
+int fdstore_remove(enum fdstore_kind kind, uint32_t id, uint32_t frame)
 {
 	char name[FDSTORE_NAME_MAX], msg[64 + FDSTORE_NAME_MAX];
 
-	fdstore_name(kind, id, name);
+	fdstore_name(kind, id, frame, name);
 	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
 	return notify_with_fds(msg, NULL, 0);
 }
@@ -108,7 +131,7 @@ int fdstore_take_passed(int *ret_listen_fd, struct fdstore_passed **ret_passed, 
 		const char *name = names && names[i] ? names[i] : "unknown";
 		struct fdstore_passed *p = &passed[n_passed];
 
-		p->kind = fdstore_parse_name(name, &p->id);
+		p->kind = fdstore_parse_name(name, &p->id, &p->frame);
 		if (p->kind != FDSTORE_NONE) {
 			p->fd = fd;
 			snprintf(p->name, sizeof(p->name), "%s", name);

@@ -10,7 +10,9 @@
  * Names: every fd ksallocd stores is named "ksalloc-<kind>-<number>":
  * "ksalloc-pool-<pool id>" (a pool's memfd), "ksalloc-conn-<session id>" (a
  * client's connected socket), "ksalloc-state-<n>" (the memfd describing
- * them, daemon/state.h). Names are valid FDNAME= values (printable ASCII, no
+ * them, daemon/state.h), and "ksalloc-pool-<pool id>-frame-<i>" (frame i's
+ * dma-buf, for a pool whose frames are dma-bufs: one fd per message, since
+ * systemd promises no order among the fds of one message). Names are valid FDNAME= values (printable ASCII, no
  * ':', far below 255 characters) and unique as long as ids are; systemd does
  * not promise unique names, so whatever comes back is checked fd by fd.
  *
@@ -29,30 +31,42 @@ enum fdstore_kind {
 	FDSTORE_POOL,       /* a pool's memfd, by pool id */
 	FDSTORE_CONNECTION, /* a client's connected socket, by session id */
 	FDSTORE_STATE,      /* the state memfd, by its sequence number */
+	FDSTORE_FRAME,      /* a frame's dma-buf, by pool id and frame index */
 };
+
+/* Frame indices a name may carry: far beyond any pool (max_pool_frames), within a key's bits. */
+#define FDSTORE_FRAME_MAX (1u << 27)
 
 /* An fd the manager passed at start, with what its name says it is. */
 struct fdstore_passed {
 	int fd; /* -1 once taken */
 	enum fdstore_kind kind;
 	uint32_t id;
+	uint32_t frame; /* FDSTORE_FRAME: the frame's index; else 0 */
 	char name[FDSTORE_NAME_MAX];
 };
 
-/* Writes the name of @kind @id into @buf (FDSTORE_NAME_MAX bytes). */
-void fdstore_name(enum fdstore_kind kind, uint32_t id, char *buf);
-
-/* What @name says, with its number in *ret_id; FDSTORE_NONE when it is not ours. */
-enum fdstore_kind fdstore_parse_name(const char *name, uint32_t *ret_id);
+/*
+ * Writes the name of @kind @id into @buf (FDSTORE_NAME_MAX bytes); @frame is
+ * the frame's index for FDSTORE_FRAME, ignored otherwise.
+ */
+void fdstore_name(enum fdstore_kind kind, uint32_t id, uint32_t frame, char *buf);
 
 /*
- * Puts @fd in the store as @kind @id (FDSTORE=1, FDNAME=); the caller keeps
- * @fd. Returns 0, -EAGAIN (queue full: send again later) or -errno.
+ * What @name says, with its number in *ret_id (and a frame's index in
+ * *ret_frame, 0 for the other kinds); FDSTORE_NONE when it is not ours.
  */
-int fdstore_add(enum fdstore_kind kind, uint32_t id, int fd);
+enum fdstore_kind fdstore_parse_name(const char *name, uint32_t *ret_id, uint32_t *ret_frame);
 
-/* Removes every fd named as @kind @id (FDSTOREREMOVE=1). Returns as fdstore_add(). */
-int fdstore_remove(enum fdstore_kind kind, uint32_t id);
+/*
+ * Puts @fd in the store as @kind @id (@frame: as fdstore_name()) with
+ * FDSTORE=1, FDNAME=; the caller keeps @fd. Returns 0, -EAGAIN (queue full:
+ * send again later) or -errno.
+ */
+int fdstore_add(enum fdstore_kind kind, uint32_t id, uint32_t frame, int fd);
+
+/* Removes every fd named as @kind @id @frame (FDSTOREREMOVE=1). Returns as fdstore_add(). */
+int fdstore_remove(enum fdstore_kind kind, uint32_t id, uint32_t frame);
 
 /*
  * Sorts what the manager passed (sd_listen_fds_with_names()): the first

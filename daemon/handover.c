@@ -14,19 +14,35 @@
 #define PASSED_TAKEN (-1)
 #define PASSED_DROPPED (-2)
 
-static uint64_t key_of(enum fdstore_kind kind, uint32_t id)
+/*
+ * A store entry as a key that sorts: its kind in the top 4 bits, a frame's
+ * index (FDSTORE_FRAME only, below FDSTORE_FRAME_MAX) in the next 28, its id
+ * (a pool's, a session's, a state file's number) in the low 32.
+ */
+static uint64_t key_of(enum fdstore_kind kind, uint32_t id, uint32_t frame)
 {
-	return (uint64_t)kind << 32 | id;
+	return (uint64_t)kind << 60 | (uint64_t)frame << 32 | id;
 }
 
 static enum fdstore_kind key_kind(uint64_t key)
 {
-	return (enum fdstore_kind)(key >> 32);
+	return (enum fdstore_kind)(key >> 60);
 }
 
 static uint32_t key_id(uint64_t key)
 {
 	return (uint32_t)key;
+}
+
+static uint32_t key_frame(uint64_t key)
+{
+	return (uint32_t)(key >> 32) & ((1u << 28) - 1);
+}
+
+/* Removes every fd of @key's name from the store. */
+static int remove_key(uint64_t key)
+{
+	return fdstore_remove(key_kind(key), key_id(key), key_frame(key));
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -123,7 +139,28 @@ bool handover_available(void)
 
 void handover_init(struct handover *h, bool enabled)
 {
+	const char *max = getenv("FDSTORE");
+
 	*h = (struct handover){ .enabled = enabled, .state = { .fd = -1 } };
+	if (enabled && max)
+		h->store_max = strtoul(max, NULL, 10);
+}
+
+/*
+ * Beyond FileDescriptorStoreMax= systemd refuses an fd with a line in its own
+ * log, and says nothing to the sender. Where it says how many it keeps
+ * ($FDSTORE, systemd >= 254), the daemon counts, and says it once.
+ */
+static void check_store_room(struct handover *h)
+{
+	size_t n = h->n_stored + 1; /* and the state file */
+
+	if (!h->store_max || h->warned_full || n <= h->store_max)
+		return;
+	h->warned_full = true;
+	log_warning("the file descriptor store keeps %zu fds (FileDescriptorStoreMax=) and the "
+		    "daemon has %zu to keep: what is beyond is lost on a restart; raise it",
+		    h->store_max, n);
 }
 
 void handover_deinit(struct handover *h)
@@ -166,6 +203,7 @@ static void read_states(struct handover *h)
 		uint8_t *payload = NULL;
 		size_t len = 0;
 		uint64_t generation = 0;
+		uint32_t version = 0;
 		struct state st;
 
 		if (p->kind != FDSTORE_STATE)
@@ -174,9 +212,9 @@ static void read_states(struct handover *h)
 			h->state_seq_max = p->id;
 		/* Removed once the new state file is stored, whatever it held. */
 		push_key(&h->drop_after_state, &h->n_drop_after_state,
-			 key_of(FDSTORE_STATE, p->id));
-		if (state_file_read(p->fd, &payload, &len, &generation, &reason) < 0 ||
-		    state_decode(payload, len, &st, &reason) < 0) {
+			 key_of(FDSTORE_STATE, p->id, 0));
+		if (state_file_read(p->fd, &payload, &len, &version, &generation, &reason) < 0 ||
+		    state_decode(payload, len, version, &st, &reason) < 0) {
 			free(payload);
 			drop_passed(h, p, reason);
 			continue;
@@ -220,6 +258,67 @@ int handover_take_passed(struct handover *h, int *ret_listen_fd)
 	return 0;
 }
 
+/*
+ * The frames' dma-bufs passed for pool @pool_id: (*ret_src)[i] is the passed
+ * entry of frame i, or SIZE_MAX. Names need not be unique: the newest of a
+ * name is taken, the others are left to be dropped. An index no complete
+ * pool could have (beyond the number of fds passed) is left too, so that a
+ * forged name cannot make this allocate much. Returns the number of entries
+ * (0 when none), or -ENOMEM.
+ */
+static ssize_t gather_frames(struct handover *h, uint32_t pool_id, size_t **ret_src)
+{
+	size_t *src = NULL, n = 0;
+
+	for (size_t j = 0; j < h->n_passed; j++) {
+		const struct fdstore_passed *p = &h->passed[j];
+
+		if (p->kind != FDSTORE_FRAME || p->id != pool_id || p->fd < 0 ||
+		    p->frame >= h->n_passed)
+			continue;
+		if (p->frame >= n) {
+			size_t *grown = reallocarray(src, p->frame + 1, sizeof(*src));
+
+			if (!grown) {
+				free(src);
+				return -ENOMEM;
+			}
+			src = grown;
+			while (n <= p->frame)
+				src[n++] = SIZE_MAX;
+		}
+		if (src[p->frame] == SIZE_MAX)
+			src[p->frame] = j;
+	}
+	*ret_src = src;
+	return (ssize_t)n;
+}
+
+/*
+ * Settles the frames gather_frames() found for a pool: those @pool took (a
+ * dup each) are closed and known as stored; with no @pool (it was dropped)
+ * they are closed and their names removed.
+ */
+static void settle_frames(struct handover *h, const struct pool *pool, const size_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct fdstore_passed *p = src[i] == SIZE_MAX ? NULL : &h->passed[src[i]];
+
+		if (!p)
+			continue;
+		if (pool && (!pool->frame_fds || i >= pool->framing.frames))
+			continue; /* not the pool's: dropped with the others left, logged */
+		close(p->fd);
+		if (pool) {
+			p->fd = PASSED_TAKEN;
+			stored_insert(h, key_of(FDSTORE_FRAME, pool->id, (uint32_t)i),
+				      pool->frame_fds[i]);
+		} else {
+			p->fd = PASSED_DROPPED;
+		}
+	}
+}
+
 void handover_restore_pools(struct handover *h, struct storage *storage, struct rpc *rpc)
 {
 	const struct state *st = &h->restored;
@@ -254,13 +353,28 @@ void handover_restore_pools(struct handover *h, struct storage *storage, struct 
 			.last_reclaim_ns = sp->last_reclaim_ns,
 			.last_reclaim_frames = sp->last_reclaim_frames,
 		};
+		struct pool *pool = NULL;
+		size_t *src = NULL;
+		ssize_t n_frames = gather_frames(h, sp->id, &src);
+		int *frame_fds = NULL;
 		bool found = false;
+
+		if (n_frames > 0 && !(frame_fds = calloc((size_t)n_frames, sizeof(int))))
+			n_frames = -ENOMEM;
+		if (n_frames < 0) {
+			log_warning("pool %s (id %u): out of memory; dropped", sp->name, sp->id);
+			free(src);
+			continue;
+		}
+		for (ssize_t f = 0; f < n_frames; f++)
+			frame_fds[f] = src[f] == SIZE_MAX ? -1 : h->passed[src[f]].fd;
+		o.frame_fds = frame_fds;
+		o.n_frame_fds = (uint32_t)n_frames;
 
 		/* Newest first; names need not be unique: the first that checks out wins. */
 		for (size_t j = 0; j < h->n_passed && !found; j++) {
 			struct fdstore_passed *p = &h->passed[j];
 			const char *reason = "";
-			struct pool *pool;
 			int fd = p->fd;
 
 			if (p->kind != FDSTORE_POOL || p->id != sp->id || fd < 0)
@@ -275,8 +389,11 @@ void handover_restore_pools(struct handover *h, struct storage *storage, struct 
 			p->fd = PASSED_TAKEN;
 			found = true;
 			adopted++;
-			stored_insert(h, key_of(FDSTORE_POOL, sp->id), pool->fd);
+			stored_insert(h, key_of(FDSTORE_POOL, sp->id, 0), pool->fd);
 		}
+		settle_frames(h, found ? pool : NULL, src, (size_t)n_frames);
+		free(frame_fds);
+		free(src);
 		if (!found)
 			log_warning("pool %s (id %u): no stored memfd checks out; its clients must "
 				    "open it again",
@@ -301,6 +418,9 @@ static bool restore_session(struct handover *h, const struct state_session *ss)
 		.connected_ms = ss->connected_ms,
 		.bindings = ss->bindings,
 		.n_bindings = ss->n_bindings,
+		.sub_pool = ss->subscribed ? ss->sub_pool : NULL,
+		.sub_interval_ms = ss->sub_interval_ms,
+		.sub_hold_ms = ss->sub_hold_ms,
 	};
 
 	for (size_t j = 0; j < h->n_passed; j++) {
@@ -318,7 +438,7 @@ static bool restore_session(struct handover *h, const struct state_session *ss)
 			continue;
 		}
 		p->fd = PASSED_TAKEN;
-		stored_insert(h, key_of(FDSTORE_CONNECTION, ss->id), fd);
+		stored_insert(h, key_of(FDSTORE_CONNECTION, ss->id, 0), fd);
 		return true;
 	}
 	return false;
@@ -339,8 +459,8 @@ static void finish_pools(struct handover *h)
 				p->name, n);
 		if (!p->persistent && p->n_attached == 0) {
 			log_info("pool %s: none of its sessions came back, destroying it", p->name);
-			stored_erase(h, key_of(FDSTORE_POOL, p->id));
-			push_key(&h->drop_first, &h->n_drop_first, key_of(FDSTORE_POOL, p->id));
+			stored_erase(h, key_of(FDSTORE_POOL, p->id, 0));
+			push_key(&h->drop_first, &h->n_drop_first, key_of(FDSTORE_POOL, p->id, 0));
 			storage_remove(h->storage, p->id);
 		}
 	}
@@ -369,7 +489,7 @@ void handover_restore_sessions(struct handover *h, struct server *server)
 	/* What is left was not named by the state, or lost to a forgery of its name. */
 	for (size_t i = 0; i < h->n_passed; i++) {
 		struct fdstore_passed *p = &h->passed[i];
-		uint64_t key = key_of(p->kind, p->id);
+		uint64_t key = key_of(p->kind, p->id, p->frame);
 
 		if (p->fd >= 0)
 			drop_passed(h, p,
@@ -401,33 +521,51 @@ static int cmp_live(const void *a, const void *b)
 	return cmp_key(&((const struct live *)a)->key, &((const struct live *)b)->key);
 }
 
-/* Pools whose frames are dma-bufs of their own are not stored: pool_adopt() refuses them. */
-static bool pool_storable(const struct pool *p)
+/* Frames of @p that are dma-bufs of their own, each stored under a name of its own. */
+static uint32_t dmabuf_frames(const struct pool *p)
 {
-	return !p->frame_fds && !(p->layout.flags & SHM_LAYOUT_EXTERNAL_FRAMES);
+	return p->frame_fds ? p->framing.frames : 0;
 }
 
 static int collect_live(struct handover *h, struct live **ret, size_t *ret_n)
 {
+	size_t n = 0, max = storage_count(h->storage) + h->rpc->n_sessions + 1;
 	struct live *live;
 	struct session *s;
 	struct pool *p;
 	uint32_t id = 0;
-	size_t n = 0;
 
-	live = calloc(storage_count(h->storage) + h->rpc->n_sessions + 1, sizeof(*live));
+	while ((p = storage_next(h->storage, &id)))
+		max += dmabuf_frames(p);
+	live = calloc(max, sizeof(*live));
 	if (!live)
 		return -ENOMEM;
-	while ((p = storage_next(h->storage, &id)))
-		if (pool_storable(p))
-			live[n++] = (struct live){ key_of(FDSTORE_POOL, p->id), p->fd, p };
+	id = 0;
+	while ((p = storage_next(h->storage, &id))) {
+		live[n++] = (struct live){ key_of(FDSTORE_POOL, p->id, 0), p->fd, p };
+		for (uint32_t i = 0; i < dmabuf_frames(p); i++)
+			live[n++] = (struct live){ key_of(FDSTORE_FRAME, p->id, i), p->frame_fds[i],
+						   p };
+	}
 	list_for_each_entry(s, &h->rpc->sessions, link)
-		live[n++] =
-			(struct live){ key_of(FDSTORE_CONNECTION, s->id), connection_of(s)->fd, s };
+		live[n++] = (struct live){ key_of(FDSTORE_CONNECTION, s->id, 0),
+					   connection_of(s)->fd, s };
 	qsort(live, n, sizeof(*live), cmp_live);
 	*ret = live;
 	*ret_n = n;
 	return 0;
+}
+
+/* Whether @p's memfd and every frame's dma-buf are in the store as they are now. */
+static bool pool_stored(const struct handover *h, const struct pool *p)
+{
+	for (uint32_t i = 0; i < dmabuf_frames(p); i++) {
+		uint64_t *at = stored_find(h, key_of(FDSTORE_FRAME, p->id, i));
+
+		if (!at || h->stored_fds[at - h->stored] != p->frame_fds[i])
+			return false;
+	}
+	return stored_find(h, key_of(FDSTORE_POOL, p->id, 0)) != NULL;
 }
 
 /* The state as the stored things make it: only what the store has is named. */
@@ -445,11 +583,16 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!stored_find(h, live[i].key))
+		if (!stored_find(h, live[i].key) || key_kind(live[i].key) == FDSTORE_FRAME)
 			continue;
 		if (key_kind(live[i].key) == FDSTORE_POOL) {
 			const struct pool *p = live[i].object;
-			struct state_pool *sp = &st.pools[st.n_pools++];
+			struct state_pool *sp;
+
+			/* A pool some of whose frames the store lacks could not be taken over. */
+			if (!pool_stored(h, p))
+				continue;
+			sp = &st.pools[st.n_pools++];
 
 			*sp = (struct state_pool){
 				.id = p->id,
@@ -470,6 +613,7 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 		} else {
 			const struct session *s = live[i].object;
 			struct state_session *ss = &st.sessions[st.n_sessions++];
+			const char *sub_pool;
 
 			*ss = (struct state_session){
 				.id = s->id,
@@ -485,6 +629,10 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 				.bindings = s->bindings,
 			};
 			strcpy(ss->name, s->name);
+			ss->subscribed = events_subscription_get(s, &sub_pool, &ss->sub_interval_ms,
+								 &ss->sub_hold_ms);
+			if (ss->subscribed)
+				strcpy(ss->sub_pool, sub_pool);
 		}
 	}
 	r = state_encode(&st, ret_buf, ret_len);
@@ -523,7 +671,7 @@ static int write_state(struct handover *h, const uint8_t *buf, size_t len)
 	}
 	if (h->state.fd >= 0) {
 		push_key(&h->drop_after_state, &h->n_drop_after_state,
-			 key_of(FDSTORE_STATE, h->state.seq));
+			 key_of(FDSTORE_STATE, h->state.seq, 0));
 		state_file_close(&h->state);
 	}
 	h->state = bigger;
@@ -540,7 +688,7 @@ static int flush_removals(uint64_t *keys, size_t *n)
 
 	if (!*n)
 		return 0;
-	while (done < *n && (r = fdstore_remove(key_kind(keys[done]), key_id(keys[done]))) == 0)
+	while (done < *n && (r = remove_key(keys[done])) == 0)
 		done++;
 	memmove(keys, keys + done, (*n - done) * sizeof(*keys));
 	*n -= done;
@@ -584,9 +732,17 @@ int handover_sync(struct handover *h)
 		 * old one first (pool_reshape() makes the new one while the old is
 		 * open, so the numbers always differ).
 		 */
-		r = at ? fdstore_remove(key_kind(live[i].key), key_id(live[i].key)) : 0;
+		r = at ? remove_key(live[i].key) : 0;
+		/*
+		 * Out of the store now: until the new fd is in, the state must not
+		 * name it (it would name what the store lacks), and the next sync
+		 * stores it whatever this one manages.
+		 */
+		if (at && r == 0)
+			stored_erase(h, live[i].key);
 		if (r == 0)
-			r = fdstore_add(key_kind(live[i].key), key_id(live[i].key), live[i].fd);
+			r = fdstore_add(key_kind(live[i].key), key_id(live[i].key),
+					key_frame(live[i].key), live[i].fd);
 		if (r == 0)
 			r = stored_insert(h, live[i].key, live[i].fd);
 		if (r < 0)
@@ -619,15 +775,16 @@ int handover_sync(struct handover *h)
 		image = NULL;
 	}
 	if (!h->state_stored) {
-		r = fdstore_add(FDSTORE_STATE, h->state.seq, h->state.fd);
+		r = fdstore_add(FDSTORE_STATE, h->state.seq, 0, h->state.fd);
 		if (r < 0)
 			goto out;
 		h->state_stored = true;
 	}
+	check_store_room(h);
 	if (flush_removals(h->drop_after_state, &h->n_drop_after_state) < 0)
 		again = true;
 	for (size_t i = 0; i < n_gone; i++) {
-		if (fdstore_remove(key_kind(gone[i]), key_id(gone[i])) < 0) {
+		if (remove_key(gone[i]) < 0) {
 			/* Still in the store: try again next time (the fd matters no more). */
 			stored_insert(h, gone[i], -1);
 			again = true;

@@ -4,7 +4,8 @@
 /*
  * Handing the daemon over to the next one through the service manager's file
  * descriptor store, as systemd-journald does with its stream connections:
- * every pool's memfd, every client's connected socket and a state memfd
+ * every pool's memfd (and each frame's dma-buf where frames are dma-bufs,
+ * one per message), every client's connected socket and a state memfd
  * describing them (daemon/state.h) are kept in the store, kept current as
  * they change (a crash gives no chance to save), and taken back at start.
  * Clients stay connected through a restart, a crash restart or a watchdog
@@ -53,7 +54,9 @@ struct handover {
 	uint8_t *image; /* the last payload written, to skip writing the same */
 	size_t image_len;
 	uint64_t synced_changes;
-	bool dirty; /* pools changed outside rpc (reload, housekeeping) */
+	bool dirty;       /* pools changed outside rpc (reload, housekeeping) */
+	size_t store_max; /* $FDSTORE (systemd >= 254): how many fds the store keeps; 0: unknown */
+	bool warned_full;
 };
 
 /*

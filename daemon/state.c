@@ -117,6 +117,10 @@ int state_encode(const struct state *st, uint8_t **ret_buf, size_t *ret_len)
 		put_u64(&w, s->connected_ms);
 		put_u32(&w, s->n_groups);
 		put_u32(&w, s->n_bindings);
+		put_u32(&w, s->subscribed);
+		put(&w, s->sub_pool, sizeof(s->sub_pool));
+		put_u32(&w, s->sub_interval_ms);
+		put_u32(&w, s->sub_hold_ms);
 		for (uint32_t g = 0; g < s->n_groups; g++)
 			put_u32(&w, s->groups[g]);
 		for (uint32_t b = 0; b < s->n_bindings; b++) {
@@ -181,7 +185,19 @@ static bool text_ok(const char *s, size_t size)
 	return true;
 }
 
-int state_decode(const uint8_t *buf, size_t len, struct state *ret_state, const char **ret_reason)
+/* A session's subscription: none (all zero), or a pool name or "" and an interval from the floor. */
+static bool subscription_ok(const struct state_session *s, uint32_t subscribed)
+{
+	if (subscribed > 1)
+		return false;
+	if (!subscribed)
+		return !s->sub_pool[0] && !s->sub_interval_ms && !s->sub_hold_ms;
+	return (!s->sub_pool[0] || !shm_name_problem(s->sub_pool)) &&
+	       s->sub_interval_ms >= STATE_SUB_INTERVAL_MIN_MS;
+}
+
+int state_decode(const uint8_t *buf, size_t len, uint32_t version, struct state *ret_state,
+		 const char **ret_reason)
 {
 	struct state st = { 0 };
 	struct reader r;
@@ -189,6 +205,10 @@ int state_decode(const uint8_t *buf, size_t len, struct state *ret_state, const 
 	size_t extra;
 	uint8_t *copy;
 
+	if (version < STATE_VERSION_MIN || version > STATE_VERSION) {
+		*ret_reason = "a version this daemon does not read";
+		return -EBADMSG;
+	}
 	/* Arrays of pools and sessions, then the copy their groups and bindings point into. */
 	copy = malloc(len ? len : 1);
 	if (!copy) {
@@ -243,6 +263,7 @@ int state_decode(const uint8_t *buf, size_t len, struct state *ret_state, const 
 	}
 	for (uint32_t i = 0; i < st.n_sessions && !r.failed; i++) {
 		struct state_session *s = &st.sessions[i];
+		uint32_t subscribed = 0;
 		int32_t pid;
 
 		s->id = get_u32(&r);
@@ -256,10 +277,20 @@ int state_decode(const uint8_t *buf, size_t len, struct state *ret_state, const 
 		s->connected_ms = get_u64(&r);
 		s->n_groups = get_u32(&r);
 		s->n_bindings = get_u32(&r);
+		memset(s->sub_pool, 0, sizeof(s->sub_pool));
+		s->sub_interval_ms = s->sub_hold_ms = 0;
+		if (version >= 2) {
+			subscribed = get_u32(&r);
+			get(&r, s->sub_pool, sizeof(s->sub_pool));
+			s->sub_interval_ms = get_u32(&r);
+			s->sub_hold_ms = get_u32(&r);
+		}
+		s->subscribed = subscribed == 1;
 		if (r.failed)
 			break;
 		if (s->id == 0 || pid <= 0 || !text_ok(s->name, sizeof(s->name)) ||
-		    s->n_groups > STATE_GROUPS_MAX || s->n_bindings > STATE_BINDINGS_MAX ||
+		    !subscription_ok(s, subscribed) || s->n_groups > STATE_GROUPS_MAX ||
+		    s->n_bindings > STATE_BINDINGS_MAX ||
 		    (uint64_t)s->n_groups * 4 + (uint64_t)s->n_bindings * 8 > r.left) {
 			reason = "a session's record is out of bounds";
 			goto fail;
@@ -351,7 +382,8 @@ static int read_slot(int fd, uint64_t slot_bytes, unsigned i, uint8_t **ret_payl
 	off_t at = (off_t)(i * slot_bytes);
 
 	if (pread(fd, &h, sizeof(h), at) != (ssize_t)sizeof(h) || h.magic != STATE_MAGIC ||
-	    h.version != STATE_VERSION || h.payload_len > slot_bytes - sizeof(h))
+	    h.version < STATE_VERSION_MIN || h.version > STATE_VERSION ||
+	    h.payload_len > slot_bytes - sizeof(h))
 		return -EBADMSG;
 	payload = malloc(h.payload_len ? h.payload_len : 1);
 	if (!payload)
@@ -366,8 +398,8 @@ static int read_slot(int fd, uint64_t slot_bytes, unsigned i, uint8_t **ret_payl
 	return 0;
 }
 
-int state_file_read(int fd, uint8_t **ret_payload, size_t *ret_len, uint64_t *ret_generation,
-		    const char **ret_reason)
+int state_file_read(int fd, uint8_t **ret_payload, size_t *ret_len, uint32_t *ret_version,
+		    uint64_t *ret_generation, const char **ret_reason)
 {
 	struct slot_header h[2];
 	uint8_t *payload[2] = { NULL, NULL };
@@ -391,6 +423,7 @@ int state_file_read(int fd, uint8_t **ret_payload, size_t *ret_len, uint64_t *re
 	free(payload[!best]);
 	*ret_payload = payload[best];
 	*ret_len = h[best].payload_len;
+	*ret_version = h[best].version;
 	*ret_generation = h[best].generation;
 	return 0;
 }

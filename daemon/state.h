@@ -32,12 +32,20 @@
 #include "shm/layout.h"
 
 #define STATE_MAGIC 0x5453534bu /* "KSST" */
-#define STATE_VERSION 1u
+/*
+ * 2: each session says whether it is subscribed to events, and to what. A
+ * reader takes version 1 too (sessions without subscriptions): a daemon of
+ * the version before hands over to this one on an upgrade.
+ */
+#define STATE_VERSION 2u
+#define STATE_VERSION_MIN 1u
 /* Bounds for a reader: far beyond any config, far below what would hurt. */
 #define STATE_POOLS_MAX (1u << 20)
 #define STATE_SESSIONS_MAX (1u << 20)
 #define STATE_GROUPS_MAX 65536u
 #define STATE_BINDINGS_MAX 65536u
+/* The least interval a subscription has (events_subscribe()'s floor). */
+#define STATE_SUB_INTERVAL_MIN_MS 10u
 /* A slot is at most this large: a state file of 2 x 256 MiB. */
 #define STATE_SLOT_MAX (UINT64_C(256) << 20)
 
@@ -76,6 +84,11 @@ struct state_session {
 	uint64_t connected_ms;
 	uint32_t n_bindings;
 	const struct binding *bindings; /* likewise */
+	/* Its subscription to events (version 2 on); all zero when it has none. */
+	bool subscribed;
+	char sub_pool[SHM_NAME_MAX]; /* "": every pool it may see */
+	uint32_t sub_interval_ms;
+	uint32_t sub_hold_ms;
 };
 
 struct state {
@@ -90,14 +103,16 @@ struct state {
 	void *payload; /* the copy its groups and bindings point into */
 };
 
-/* Packs @st into *ret_buf (malloc'ed, *ret_len bytes). Returns 0 or -ENOMEM. */
+/* Packs @st, as STATE_VERSION, into *ret_buf (malloc'ed, *ret_len bytes). Returns 0 or -ENOMEM. */
 int state_encode(const struct state *st, uint8_t **ret_buf, size_t *ret_len);
 
 /*
- * Unpacks @len bytes at @buf (copied: @buf may go afterwards). Returns 0 and
- * *ret_state (state_clear() frees it), or -EBADMSG with *ret_reason.
+ * Unpacks @len bytes at @buf, packed as @version (STATE_VERSION_MIN to
+ * STATE_VERSION; copied: @buf may go afterwards). Returns 0 and *ret_state
+ * (state_clear() frees it), or -EBADMSG with *ret_reason.
  */
-int state_decode(const uint8_t *buf, size_t len, struct state *ret_state, const char **ret_reason);
+int state_decode(const uint8_t *buf, size_t len, uint32_t version, struct state *ret_state,
+		 const char **ret_reason);
 
 void state_clear(struct state *st);
 
@@ -123,10 +138,11 @@ int state_file_write(struct state_file *f, const void *payload, size_t len);
 
 /*
  * Reads the newest valid image of the state memfd @fd (whose owner keeps
- * it). Returns 0 with *ret_payload (malloc'ed, *ret_len bytes) and
- * *ret_generation, or -EBADMSG with *ret_reason when neither slot holds one.
+ * it), of any version a reader takes. Returns 0 with *ret_payload
+ * (malloc'ed, *ret_len bytes), *ret_version and *ret_generation, or
+ * -EBADMSG with *ret_reason when neither slot holds one.
  */
-int state_file_read(int fd, uint8_t **ret_payload, size_t *ret_len, uint64_t *ret_generation,
-		    const char **ret_reason);
+int state_file_read(int fd, uint8_t **ret_payload, size_t *ret_len, uint32_t *ret_version,
+		    uint64_t *ret_generation, const char **ret_reason);
 
 void state_file_close(struct state_file *f);

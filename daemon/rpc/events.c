@@ -77,6 +77,17 @@ int events_subscribe(struct events *ev, struct session *s, const char *name, uin
 	return 0;
 }
 
+bool events_subscription_get(const struct session *s, const char **ret_name,
+			     uint32_t *ret_interval_ms, uint32_t *ret_hold_ms)
+{
+	if (!s->sub)
+		return false;
+	*ret_name = s->sub->name;
+	*ret_interval_ms = s->sub->interval_ms;
+	*ret_hold_ms = s->sub->hold_ms;
+	return true;
+}
+
 void events_note_reclaim(struct events *ev, const struct session *s, const struct pool *p,
 			 uint32_t frames)
 {

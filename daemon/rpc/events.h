@@ -67,6 +67,16 @@ void events_init(struct events *ev, struct storage *storage, const struct list *
 int events_subscribe(struct events *ev, struct session *s, const char *name, uint32_t interval_ms,
 		     uint32_t hold_ms);
 
+/*
+ * What @s subscribed to, as events_subscribe() took it (the interval after
+ * its default and floor), for the file descriptor store's state image: the
+ * next daemon subscribes the session again with these. Returns false, and
+ * leaves the out-parameters untouched, when @s has no subscription.
+ * *ret_name points into the subscription: valid until it ends.
+ */
+bool events_subscription_get(const struct session *s, const char **ret_name,
+			     uint32_t *ret_interval_ms, uint32_t *ret_hold_ms);
+
 /* Ends @s's subscription, if it has one (rpc_remove_session()). */
 void events_unsubscribe(struct events *ev, struct session *s);
 

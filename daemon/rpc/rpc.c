@@ -131,6 +131,18 @@ int rpc_restore_session(struct rpc *rpc, struct session *s, const struct session
 	s->greeted = r->greeted;
 	s->connected_ms = r->connected_ms;
 	snprintf(s->name, sizeof(s->name), "%s", r->name);
+	/*
+	 * Subscribed again as it was, before any slot is taken (nothing to undo
+	 * but the session): its client goes on reading events, and learns of the
+	 * restart only by a STATUS of each pool sent again (what it was last told
+	 * is not kept).
+	 */
+	if (r->sub_pool && events_subscribe(&rpc->events, s, r->sub_pool, r->sub_interval_ms,
+					    r->sub_hold_ms) < 0) {
+		free(bindings);
+		session_deinit(s);
+		return -ENOMEM;
+	}
 	s->bindings = bindings;
 	for (uint32_t i = 0; i < r->n_bindings; i++) {
 		struct pool *p = storage_get(rpc->storage, r->bindings[i].pool_id);

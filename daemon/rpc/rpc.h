@@ -109,7 +109,8 @@ void rpc_collect(struct rpc *rpc, void (*evict)(struct session *s, void *data), 
  * Starts session @s again as @r says (taking over from a daemon before this
  * one), with its id, token and name, and gives it back each pool binding
  * whose pool exists and whose slot is free (pool_attach_slot()); the others
- * are dropped with a log line. Returns 0, -EEXIST when the id is live, or
- * -ENOMEM.
+ * are dropped with a log line. A session that was subscribed to events is
+ * subscribed again with the same parameters. Returns 0, -EEXIST when the id
+ * is live, or -ENOMEM.
  */
 int rpc_restore_session(struct rpc *rpc, struct session *s, const struct session_restore *r);

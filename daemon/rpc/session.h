@@ -94,4 +94,8 @@ struct session_restore {
 	uint64_t connected_ms;
 	const struct binding *bindings;
 	uint32_t n_bindings;
+	/* Its subscription to events (events_subscribe()), or NULL: none. */
+	const char *sub_pool; /* "": every pool it may see */
+	uint32_t sub_interval_ms;
+	uint32_t sub_hold_ms;
 };

@@ -9,8 +9,11 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "shm/liveness.h"
 
@@ -553,6 +556,100 @@ static int memory_adopt(const struct pool *p, int fd, struct pool_memory *m, str
 	return 0;
 }
 
+/*
+ * Whether dma-buf @fd was made by @exporter: the "exp_name:" line of its
+ * /proc/self/fdinfo entry (the kernel has printed it since 5.3): "udmabuf",
+ * or a heap's name for a DMA-BUF heap's buffers.
+ */
+static bool dmabuf_exporter_is(int fd, const char *exporter)
+{
+	char path[64], buf[512];
+	const char *line;
+	ssize_t n;
+	size_t len = strlen(exporter);
+	int info;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	info = open(path, O_RDONLY | O_CLOEXEC);
+	if (info < 0)
+		return false;
+	n = read(info, buf, sizeof(buf) - 1);
+	close(info);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	line = strstr(buf, "exp_name:\t");
+	if (!line)
+		return false;
+	line += strlen("exp_name:\t");
+	return strncmp(line, exporter, len) == 0 && (line[len] == '\n' || !line[len]);
+}
+
+/*
+ * Checks frame @i's dma-buf @fd as a daemon before this one stored it, and
+ * keeps a dup of it in @m. It must be a dma-buf (its file system's magic),
+ * of the backend's exporter, at least a frame_stride long.
+ *
+ * For udmabuf it must also be the pool memfd's pages at the frame's offset,
+ * and that is not checked: the kernel shows which pages a dma-buf has only
+ * as page frame numbers in /proc/self/pagemap, which it hides without
+ * CAP_SYS_ADMIN (the daemon has no capabilities), and comparing contents
+ * through both mappings proves nothing without writing a frame a client may
+ * hold. What is stored is only ever the daemon's and the manager's, so the
+ * checks here are against mix-ups, as for the memfd's.
+ */
+static int frame_adopt(const struct pool *p, struct pool_memory *m, uint32_t i, int fd,
+		       const char **ret_reason)
+{
+	const char *exporter = backend_heap(&p->backend);
+	struct statfs sfs;
+	off_t size;
+
+	if (fd < 0) {
+		*ret_reason = "a frame's dma-buf is missing from the store";
+		return -ENOENT;
+	}
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != DMA_BUF_MAGIC) {
+		*ret_reason = "a frame's fd is not a dma-buf";
+		return -EBADF;
+	}
+	size = lseek(fd, 0, SEEK_END);
+	if (size < 0 || (uint64_t)size < m->layout.frame_stride) {
+		*ret_reason = "a frame's dma-buf is smaller than a frame";
+		return -EBADMSG;
+	}
+	if (!dmabuf_exporter_is(fd, exporter ? exporter : p->backend.ops->name)) {
+		*ret_reason = "a frame's dma-buf is not the backend's (its exporter differs)";
+		return -EBADMSG;
+	}
+	m->frame_fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (m->frame_fds[i] < 0) {
+		*ret_reason = "out of file descriptors";
+		return -errno;
+	}
+	return 0;
+}
+
+/* Takes every frame's dma-buf of @o into @m (backend_has_dmabuf_frames()). */
+static int frames_adopt(const struct pool *p, struct pool_memory *m,
+			const struct pool_adopt_options *o, const char **ret_reason)
+{
+	m->frame_fds = malloc(m->frames * sizeof(*m->frame_fds));
+	if (!m->frame_fds) {
+		*ret_reason = "out of memory";
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < m->frames; i++)
+		m->frame_fds[i] = -1;
+	for (uint32_t i = 0; i < m->frames; i++) {
+		int r = frame_adopt(p, m, i, i < o->n_frame_fds ? o->frame_fds[i] : -1, ret_reason);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int pool_adopt(uint32_t id, int fd, const struct pool_adopt_options *o, struct pool **ret_pool,
 	       const char **ret_reason)
 {
@@ -583,14 +680,9 @@ int pool_adopt(uint32_t id, int fd, const struct pool_adopt_options *o, struct p
 		close(fd);
 		goto fail;
 	}
-	if (backend_has_dmabuf_frames(&p->backend) ||
-	    (p->backend.ops->layout_flags & SHM_LAYOUT_EXTERNAL_FRAMES)) {
-		*ret_reason = "pools of dma-buf frames are not taken over yet";
-		close(fd);
-		r = -EOPNOTSUPP;
-		goto fail;
-	}
 	r = memory_adopt(p, fd, &m, &f, ret_reason);
+	if (r == 0 && backend_has_dmabuf_frames(&p->backend))
+		r = frames_adopt(p, &m, o, ret_reason);
 	if (r < 0) {
 		memory_release(&m);
 		goto fail;

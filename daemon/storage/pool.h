@@ -164,6 +164,13 @@ struct pool_adopt_options {
 	uint64_t reclaimed;
 	uint64_t last_reclaim_ns;
 	uint32_t last_reclaim_frames;
+	/*
+	 * Backends whose frames are dma-bufs: frame i's dma-buf as the daemon
+	 * before had it, -1 where missing; @n_frame_fds of them. Borrowed:
+	 * pool_adopt() keeps copies (dups) of the ones it takes.
+	 */
+	const int *frame_fds;
+	uint32_t n_frame_fds;
 };
 
 /*
@@ -173,9 +180,10 @@ struct pool_adopt_options {
  * shm_header_check() and names pool @id and @o->name with the backend's
  * layout. Its frames and slots stay as they are: frames held stay held and
  * waiters keep waiting. No slot is the daemon's until pool_attach_slot();
- * pool_adopt_finish() then takes back what nobody attached holds. Backends
- * whose frames are dma-bufs of their own are not taken over (-EOPNOTSUPP).
- * Takes ownership of @fd in every case. Returns 0 and *ret_pool, or -errno
+ * pool_adopt_finish() then takes back what nobody attached holds. Where
+ * frames are dma-bufs (udmabuf, dmaheap:<heap>), @o->frame_fds must hold one
+ * for every frame, each a dma-buf of the backend's exporter at least a
+ * frame_stride long. Takes ownership of @fd in every case. Returns 0 and *ret_pool, or -errno
  * with *ret_reason a sentence for the log.
  */
 int pool_adopt(uint32_t id, int fd, const struct pool_adopt_options *o, struct pool **ret_pool,

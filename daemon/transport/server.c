@@ -241,6 +241,8 @@ static int check_adopted(int fd, const struct session_restore *r, const char **r
 	return 0;
 }
 
+static void server_on_subscribed(struct connection *c, void *data);
+
 /*
  * Tells the client of adopted connection @c that a new daemon serves it now: a request the
  * daemon before had read and not answered is lost, and the client sends it again (a request
@@ -282,6 +284,10 @@ int server_adopt(struct server *srv, int fd, const struct session_restore *r,
 	}
 	list_add(&srv->connections, &c->link);
 	srv->n_connections++;
+	/* Its session may have been subscribed again: its events tick from now on. */
+	if (events_active(&srv->rpc->events))
+		server_on_subscribed(c, srv);
+	/* Last: a client that cannot take it is closed. */
 	push_resumed(c);
 	return 0;
 }

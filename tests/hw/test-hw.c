@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
+#include "tests/lib/fake-manager.h"
 #include "tests/lib/harness.h"
 #include "tests/lib/harness-client.h"
 #include "tests/lib/ksalloc-check.h"
@@ -356,6 +358,177 @@ START_TEST(test_ksallocctl_backends_shows_the_hardware_ones_available)
 }
 END_TEST
 
+/* Checks that @len bytes at @data, and the same through dma-buf @fd mapped on its own, are @byte. */
+static void assert_frame_holds(const void *data, int fd, size_t len, unsigned char byte)
+{
+	const unsigned char *bytes = data, *other;
+
+	ck_assert_uint_ge(dmabuf_size(fd), len);
+	other = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(other, MAP_FAILED);
+	for (size_t i = 0; i < len; i++)
+		ck_assert_msg(bytes[i] == byte && other[i] == byte,
+			      "byte %zu: 0x%02x in the frame, 0x%02x in its dma-buf, not 0x%02x", i,
+			      bytes[i], other[i], byte);
+	munmap((void *)other, len);
+}
+
+/* A new client opens pool @name, takes its other frame, writes it and sees it in its dma-buf. */
+static void assert_pool_serves(const char *name, unsigned char byte)
+{
+	struct ksalloc_client *c = client();
+	struct ksalloc_pool *p = NULL;
+	struct ksalloc_frame f;
+
+	ck_assert_msg(ksalloc_pool_open(c, name, &p) == 0, "open %s: %s", name,
+		      ksalloc_client_error(c));
+	ck_assert_msg(ksalloc_pool_acquire_access(p, 5000, KSALLOC_ACCESS_WRITE, &f) == 0,
+		      "acquire from %s: %s", name, ksalloc_client_error(c));
+	ck_assert_int_ge(f.dmabuf_fd, 0);
+	memset(f.data, byte, f.size);
+	ck_assert_int_eq(ksalloc_pool_release(p, &f), 0);
+	ck_assert_int_eq(ksalloc_pool_acquire_access(p, 5000, KSALLOC_ACCESS_READ, &f), 0);
+	assert_frame_holds(f.data, f.dmabuf_fd, f.size, byte);
+	ck_assert_int_eq(ksalloc_pool_release(p, &f), 0);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+}
+
+static unsigned count_in(const char *haystack, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *at = haystack; (at = strstr(at, needle)); at++)
+		n++;
+	return n;
+}
+
+START_TEST(test_dmabuf_pools_survive_restarts_with_a_frame_held)
+{
+	static const char config[] = "[pool udma]\nframes = 2\nframe_size = 64K\n"
+				     "backend = udmabuf\n\n"
+				     "[pool heap]\nframes = 2\nframe_size = 64K\n"
+				     "backend = dmaheap:system\n";
+	static const char *const names[] = { "udma", "heap" };
+	static const int signals[] = { SIGKILL, SIGTERM, SIGABRT };
+	struct fake_manager m;
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p[2];
+	struct ksalloc_frame f[2];
+	char *log;
+	int r;
+
+	r = fake_manager_start(&m, config);
+	if (r < 0) {
+		log = fake_manager_log(&m);
+		ck_abort_msg("ksallocd under the fake manager did not start: %s\n%s", strerror(-r),
+			     log);
+	}
+	c = client();
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ksalloc_pool_open(c, names[k], &p[k]), 0);
+		ck_assert_int_eq(ksalloc_pool_acquire_access(p[k], 0, KSALLOC_ACCESS_WRITE, &f[k]),
+				 0);
+		ck_assert_int_ge(f[k].dmabuf_fd, 0);
+		memset(f[k].data, 0x5a + k, f[k].size);
+	}
+	/* The pools and every frame's dma-buf are stored: 2 x (1 memfd + 2 frames). */
+	ck_assert_int_eq(fake_manager_wait_store(&m, "ksalloc-pool-", 6, 30000), 0);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		struct ksalloc_status st;
+
+		ck_assert_int_eq(fake_manager_kill(&m, signals[i]), 0);
+		r = fake_manager_restart(&m);
+		log = fake_manager_log(&m);
+		ck_assert_msg(r == 0, "ksallocd did not come back after SIG%s: %s\n%s",
+			      sigabbrev_np(signals[i]), strerror(-r), log);
+		ck_assert_msg(count_in(log, "took over 2 of 2 pools") == i + 1,
+			      "a pool was dropped after SIG%s:\n%s", sigabbrev_np(signals[i]), log);
+		free(log);
+		for (int k = 0; k < 2; k++) {
+			/* Still held, by this client, in the same memory and the same dma-buf. */
+			ck_assert_int_eq(ksalloc_pool_status(p[k], &st), 0);
+			ck_assert_uint_eq(st.allocated_frames, 1);
+			assert_frame_holds(f[k].data, f[k].dmabuf_fd, f[k].size, 0x5a + k);
+			assert_pool_serves(names[k], 0x30 + (unsigned char)i);
+		}
+		ck_assert_int_eq(fake_manager_wait_store(&m, "ksalloc-pool-", 6, 30000), 0);
+	}
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ksalloc_pool_release(p[k], &f[k]), 0);
+		ksalloc_pool_close(p[k]);
+	}
+	ksalloc_client_close(c);
+	ck_assert_int_eq(fake_manager_stop(&m), 0);
+	fake_manager_free(&m);
+}
+END_TEST
+
+START_TEST(test_a_dmabuf_pool_with_a_forged_frame_is_dropped)
+{
+	static const char config[] = "[pool udma]\nframes = 2\nframe_size = 64K\n"
+				     "backend = udmabuf\n\n"
+				     "[pool heap]\nframes = 2\nframe_size = 64K\n"
+				     "backend = dmaheap:system\n";
+	struct fake_manager m;
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	char name[64], *log;
+	int r, memfd;
+
+	r = fake_manager_start(&m, config);
+	ck_assert_msg(r == 0, "ksallocd under the fake manager did not start: %s", strerror(-r));
+	c = client();
+	ck_assert_int_eq(ksalloc_pool_open(c, "udma", &p), 0);
+	ck_assert_int_eq(fake_manager_wait_store(&m, "ksalloc-pool-", 6, 30000), 0);
+	/* The newest under frame 1's name: a memfd of the right size, not a dma-buf. */
+	snprintf(name, sizeof(name), "ksalloc-pool-%u-frame-1", ksalloc_pool_get_info(p)->pool_id);
+	memfd = memfd_create("forged", MFD_CLOEXEC);
+	ck_assert_int_ge(memfd, 0);
+	ck_assert_int_eq(ftruncate(memfd, 65536), 0);
+	ck_assert_int_eq(fake_manager_store_add(&m, name, memfd), 0);
+	close(memfd);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+
+	ck_assert_int_eq(fake_manager_kill(&m, SIGKILL), 0);
+	ck_assert_int_eq(fake_manager_restart(&m), 0);
+	log = fake_manager_log(&m);
+	ck_assert_msg(strstr(log, "a frame's fd is not a dma-buf") &&
+			      strstr(log, "took over 1 of 2 pools"),
+		      "%s", log);
+	free(log);
+	/* The other pool was taken over and serves; the one dropped is made again from the config. */
+	assert_pool_serves("heap", 0x11);
+	ck_assert_int_eq(fake_manager_stop(&m), 0);
+	fake_manager_free(&m);
+}
+END_TEST
+
+START_TEST(test_a_dmabuf_pool_that_goes_leaves_the_store_with_its_frames)
+{
+	static const char *const backends[] = { "udmabuf", "dmaheap:system" };
+	struct fake_manager m;
+	int r;
+
+	r = fake_manager_start(&m, "");
+	ck_assert_msg(r == 0, "ksallocd under the fake manager did not start: %s", strerror(-r));
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		struct ksalloc_client *c = client();
+		struct ksalloc_pool *p = create(c, "made", 3, 4096, backends[i]);
+
+		/* Its memfd and its 3 frames' dma-bufs, each under a name of its own. */
+		ck_assert_int_eq(fake_manager_wait_store(&m, "ksalloc-pool-", 4, 30000), 0);
+		/* A client-created pool goes with its last session: out of the store, every fd. */
+		ksalloc_pool_close(p);
+		ksalloc_client_close(c);
+		ck_assert_int_eq(fake_manager_wait_store(&m, "ksalloc-pool-", 0, 30000), 0);
+	}
+	ck_assert_int_eq(fake_manager_stop(&m), 0);
+	fake_manager_free(&m);
+}
+END_TEST
+
 static Suite *hw_suite(void)
 {
 	Suite *s = suite_create("hardware");
@@ -371,6 +544,9 @@ static Suite *hw_suite(void)
 	tcase_add_test(tc, test_frame_fds_come_in_batches_and_none_leaks);
 	tcase_add_test(tc, test_ks_device_memory_gives_frames_with_their_dmabuf);
 	tcase_add_test(tc, test_ksallocctl_backends_shows_the_hardware_ones_available);
+	tcase_add_test(tc, test_dmabuf_pools_survive_restarts_with_a_frame_held);
+	tcase_add_test(tc, test_a_dmabuf_pool_with_a_forged_frame_is_dropped);
+	tcase_add_test(tc, test_a_dmabuf_pool_that_goes_leaves_the_store_with_its_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }

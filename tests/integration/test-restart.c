@@ -4,7 +4,8 @@
  * of tests/lib/fake-manager.h, which keeps the store as systemd 252 does):
  * by SIGTERM (systemctl restart), SIGKILL and SIGABRT (a crash, a watchdog
  * kill), under a load of client processes of each API. Pools, held frames,
- * waiters and connections survive; forged fds in the store are dropped.
+ * waiters, connections and subscriptions to events survive; forged fds in
+ * the store are dropped.
  */
 #include <check.h>
 #include <errno.h>
@@ -424,7 +425,7 @@ END_TEST
 
 START_TEST(test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts)
 {
-	char pool_name[64], conn_name[64];
+	char pool_name[64], conn_name[64], frame_name[96], far_frame_name[96], expected[160];
 	int forged_pool, stream[2], pipe_fds[2], bad_state;
 	struct {
 		uint32_t magic, version;
@@ -458,6 +459,11 @@ START_TEST(test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts)
 	ck_assert_int_eq(pwrite(bad_state, &header, sizeof(header), 0), (ssize_t)sizeof(header));
 	ck_assert_int_eq(fake_manager_store_add(&manager, "ksalloc-state-99", bad_state), 0);
 	ck_assert_int_eq(fake_manager_store_add(&manager, "unknown-thing", pipe_fds[1]), 0);
+	/* Frames' names for a pool whose frames are not dma-bufs, one with an index far out. */
+	snprintf(frame_name, sizeof(frame_name), "%s-frame-0", pool_name);
+	ck_assert_int_eq(fake_manager_store_add(&manager, frame_name, pipe_fds[1]), 0);
+	snprintf(far_frame_name, sizeof(far_frame_name), "%s-frame-99999999", pool_name);
+	ck_assert_int_eq(fake_manager_store_add(&manager, far_frame_name, pipe_fds[1]), 0);
 
 	restart_by(SIGKILL);
 	ck_assert(log_has("its seals are not a pool's"));
@@ -465,6 +471,12 @@ START_TEST(test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts)
 	ck_assert(log_has("stored fd ksalloc-conn-4000001: not named by the state image"));
 	ck_assert(log_has("stored fd ksalloc-state-99: neither slot holds an image"));
 	ck_assert(log_has("\"unknown-thing\""));
+	snprintf(expected, sizeof(expected), "stored fd %s: not named by the state image",
+		 frame_name);
+	ck_assert(log_has(expected));
+	snprintf(expected, sizeof(expected), "stored fd %s: not named by the state image",
+		 far_frame_name);
+	ck_assert(log_has(expected));
 	/* The real pool was adopted all the same, with the holder's frame. */
 	ck_assert_uint_eq(allocated("load"), 1);
 	ck_assert(log_has("took over 1 of 1 sessions"));
@@ -604,6 +616,81 @@ START_TEST(test_an_inherited_invocation_id_is_no_store)
 }
 END_TEST
 
+/* Asserts that the subscription's fd has not reported a hang-up or an error. */
+static void assert_no_hang_up(struct ksalloc_subscription *s)
+{
+	struct pollfd pfd = { .fd = ksalloc_subscription_get_fd(s), .events = POLLIN };
+
+	ck_assert_int_ge(poll(&pfd, 1, 0), 0);
+	ck_assert_msg(!(pfd.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)),
+		      "the subscription's fd reported 0x%x", (unsigned)pfd.revents);
+}
+
+/*
+ * Waits (on the fd, 10 s at most) for the next event of @kind about pool dry
+ * with @allocated frames held; the others are read and dropped. Every poll
+ * also checks that the fd never hangs up.
+ */
+static void next_dry_event(struct ksalloc_subscription *s, enum ksalloc_event_kind kind,
+			   uint32_t allocated)
+{
+	for (int i = 0; i < 1000; i++) {
+		struct pollfd pfd = { .fd = ksalloc_subscription_get_fd(s),
+				      .events = POLLIN | POLLRDHUP };
+		struct ksalloc_event e;
+		int r;
+
+		ck_assert_int_ge(poll(&pfd, 1, 10), 0);
+		ck_assert_msg(!(pfd.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)),
+			      "the subscription's fd reported 0x%x", (unsigned)pfd.revents);
+		while ((r = ksalloc_subscription_read(s, &e)) == 0) {
+			bool found = e.kind == kind && strcmp(e.pool, "dry") == 0 &&
+				     e.stats.status.allocated_frames == allocated;
+
+			ksalloc_event_clear(&e);
+			if (found)
+				return;
+		}
+		ck_assert_msg(r == -EAGAIN, "read: %d, %s", r, ksalloc_subscription_error(s));
+	}
+	ck_abort_msg("no event %d about dry with %u held within 10 s", kind, allocated);
+}
+
+START_TEST(test_a_subscriber_keeps_receiving_events_across_restarts)
+{
+	static const int signals[] = { SIGKILL, SIGTERM, SIGABRT };
+	struct ksalloc_subscription_options o = { .pool = "dry", .interval_ms = 10 };
+	struct ksalloc_subscription *s = NULL;
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p = NULL;
+
+	up();
+	ck_assert_msg(ksalloc_subscription_open(NULL, &o, &s) == 0, "%s",
+		      ksalloc_client_open_error());
+	next_dry_event(s, KSALLOC_EVENT_STATUS, 0);
+	c = client();
+	ck_assert_int_eq(ksalloc_pool_open(c, "dry", &p), 0);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		struct ksalloc_frame f;
+
+		restart_by(signals[i]);
+		assert_no_hang_up(s);
+		/* Changes made after the restart reach the subscriber in order: DRY, then STATUS. */
+		ck_assert_int_eq(ksalloc_pool_acquire(p, 0, &f), 0);
+		next_dry_event(s, KSALLOC_EVENT_DRY, 1);
+		ck_assert_int_eq(ksalloc_pool_release(p, &f), 0);
+		next_dry_event(s, KSALLOC_EVENT_STATUS, 0);
+	}
+	ck_assert_msg(log_has("took over 2 of 2 sessions"), "the subscriber's session was dropped");
+	assert_no_hang_up(s);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	ksalloc_subscription_close(s);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
 static Suite *restart_suite(void)
 {
 	Suite *s = suite_create("restart");
@@ -618,6 +705,7 @@ static Suite *restart_suite(void)
 	tcase_add_test(tc, test_a_request_sent_while_no_daemon_runs_is_answered_by_the_next);
 	tcase_add_test(tc, test_a_created_and_reshaped_pool_survives_with_its_new_memory);
 	tcase_add_test(tc, test_an_inherited_invocation_id_is_no_store);
+	tcase_add_test(tc, test_a_subscriber_keeps_receiving_events_across_restarts);
 	suite_add_tcase(s, tc);
 	return s;
 }

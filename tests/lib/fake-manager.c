@@ -91,8 +91,13 @@ static void store_clear(struct fake_manager *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Reads one notify message and does what it says, as systemd's manager_dispatch_notify_fd(). */
-static void read_notify(struct fake_manager *m)
+/*
+ * Reads one notify message and does what it says, as systemd's
+ * manager_dispatch_notify_fd(). Returns whether there was one. The lock is
+ * held from the read on, so that messages read by two threads (the manager's,
+ * and fake_manager_kill() draining) are done in the order they were sent.
+ */
+static bool read_notify(struct fake_manager *m)
 {
 	char buf[NOTIFY_MAX + 1], name[256] = "stored";
 	union {
@@ -109,9 +114,12 @@ static void read_notify(struct fake_manager *m)
 	bool store = false, remove = false, name_ok = true;
 	ssize_t len;
 
+	pthread_mutex_lock(&m->lock);
 	len = recvmsg(m->notify_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
-	if (len < 0)
-		return;
+	if (len < 0) {
+		pthread_mutex_unlock(&m->lock);
+		return false;
+	}
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -120,7 +128,6 @@ static void read_notify(struct fake_manager *m)
 		memcpy(fds + n_fds, CMSG_DATA(c), n * sizeof(int));
 		n_fds += n;
 	}
-	pthread_mutex_lock(&m->lock);
 	if ((size_t)len > NOTIFY_MAX || (msg.msg_flags & MSG_CTRUNC)) {
 		m->refused++;
 		goto out;
@@ -163,6 +170,7 @@ out:
 	/* Fds of a message that stores nothing are closed, as systemd does. */
 	for (size_t i = 0; i < n_fds; i++)
 		close(fds[i]);
+	return true;
 }
 
 /*
@@ -463,6 +471,14 @@ int fake_manager_kill(struct fake_manager *m, int signum)
 		return -ETIMEDOUT;
 	}
 	reap(m);
+	/*
+	 * What the daemon sent before it died is done before its death is: systemd
+	 * gives its notify socket a higher priority than SIGCHLD for this. Without
+	 * it, a store message still queued when the next daemon starts (the thread
+	 * being slow under load) would hand that daemon a stale store.
+	 */
+	while (read_notify(m))
+		;
 	return 0;
 }
 
