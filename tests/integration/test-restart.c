@@ -27,6 +27,7 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
+#include "proto/protocol.h"
 #include "tests/lib/fake-manager.h"
 #include "tests/lib/harness-client.h"
 #include "tests/lib/harness.h"
@@ -562,6 +563,38 @@ START_TEST(test_a_request_sent_while_no_daemon_runs_is_answered_by_the_next)
 }
 END_TEST
 
+START_TEST(test_the_next_daemon_tells_each_connection_it_took_it_over)
+{
+	struct timeval tv = { .tv_sec = 30 };
+	unsigned char *map, buf[4096];
+	Ksalloc__Reply *reply;
+	char name[64];
+	size_t size;
+	ssize_t n;
+	int fd;
+
+	up();
+	ck_assert_int_eq(test_raw_open_pool(manager.socket_path, "load", &fd, &map, &size), 0);
+	ck_assert_int_eq(fake_manager_wait_store(&manager, "ksalloc-conn-", 1, 30000), 0);
+	ck_assert_int_eq(fake_manager_store_find(&manager, "ksalloc-conn-", name, sizeof(name)), 0);
+	restart_by(SIGKILL);
+	/* Unasked, with id 0: whatever this client was waiting for, it sends again. */
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	n = recv(fd, buf, sizeof(buf), 0);
+	ck_assert_int_gt(n, 0);
+	reply = ksalloc__reply__unpack(NULL, (size_t)n, buf);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_uint_eq(reply->id, 0);
+	ck_assert_int_eq(reply->hresult, 0);
+	ck_assert_int_eq(reply->body_case, KSALLOC__REPLY__BODY_RESUMED);
+	ksalloc__reply__free_unpacked(reply, NULL);
+	munmap(map, size);
+	close(fd);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
 START_TEST(test_a_created_and_reshaped_pool_survives_with_its_new_memory)
 {
 	struct ksalloc_framing f = { .frames = 2, .frame_size = 4096 };
@@ -703,6 +736,7 @@ static Suite *restart_suite(void)
 	tcase_add_test(tc, test_forged_fds_in_the_store_are_dropped_and_the_daemon_starts);
 	tcase_add_test(tc, test_a_stop_closes_the_store_and_clients_see_the_hang_up);
 	tcase_add_test(tc, test_a_request_sent_while_no_daemon_runs_is_answered_by_the_next);
+	tcase_add_test(tc, test_the_next_daemon_tells_each_connection_it_took_it_over);
 	tcase_add_test(tc, test_a_created_and_reshaped_pool_survives_with_its_new_memory);
 	tcase_add_test(tc, test_an_inherited_invocation_id_is_no_store);
 	tcase_add_test(tc, test_a_subscriber_keeps_receiving_events_across_restarts);
