@@ -192,7 +192,7 @@ static void round_trip(const ProtobufCMessageDescriptor *d, const uint8_t *data,
 	free(bytes_arena);
 	free(bytes);
 	protobuf_c_message_free_unpacked(in_heap, NULL);
-	/* As session.c: nothing unpacked into the arena outlives its datagram. */
+	/* As connection.c: nothing unpacked into the arena outlives its datagram. */
 	arena_reset(&arena);
 }
 
