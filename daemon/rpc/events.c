@@ -383,7 +383,12 @@ static int tick_session(struct events *ev, struct session *s, struct arena *aren
 
 void events_tick(struct events *ev, struct arena *arena, events_push_fn push, void *data)
 {
-	uint64_t now = pool_now_ms();
+	events_tick_at(ev, pool_now_ms(), arena, push, data);
+}
+
+void events_tick_at(struct events *ev, uint64_t now, struct arena *arena, events_push_fn push,
+		    void *data)
+{
 	struct session *s, *next;
 
 	list_for_each_entry_safe(s, next, ev->sessions, link) {

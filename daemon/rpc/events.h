@@ -91,6 +91,13 @@ void events_note_reclaim(struct events *ev, const struct session *s, const struc
  */
 void events_tick(struct events *ev, struct arena *arena, events_push_fn push, void *data);
 
+/*
+ * events_tick() as of @now (pool_now_ms()'s clock), for tests that move time on
+ * themselves rather than wait for it.
+ */
+void events_tick_at(struct events *ev, uint64_t now, struct arena *arena, events_push_fn push,
+		    void *data);
+
 /* Whether anyone is subscribed: whether events_tick() has anything to do. */
 static inline bool events_active(const struct events *ev)
 {

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/macro.h"
 #include "daemon/rpc/events.h"
@@ -49,6 +48,7 @@ static struct {
 	unsigned n_seen;
 	bool socket_full;         /* droppable events are refused with -EAGAIN */
 	struct session *hangs_up; /* its push fails: the session is closed */
+	uint64_t clock_ms;        /* now_ms(): the events' clock, moved on by wait_ms() */
 } t;
 
 /* video is uid 1000's, audio uid 2000's and everyone's. */
@@ -112,11 +112,25 @@ static int push(struct session *s, struct rpc_reply *out, bool droppable, void *
 	return 0;
 }
 
+/*
+ * The events' clock as the test has it: pool_now_ms() (the clock of frames'
+ * acquisition stamps), moved on by wait_ms() instead of by waiting, and
+ * never behind the real one, so that no stamp is ever in its future.
+ */
+static uint64_t now_ms(void)
+{
+	uint64_t real = pool_now_ms();
+
+	if (t.clock_ms < real)
+		t.clock_ms = real;
+	return t.clock_ms;
+}
+
 /* One tick of the events' timer; what it sent is in t.seen. */
 static void tick(void)
 {
 	t.n_seen = 0;
-	events_tick(&t.fx.rpc.events, &t.fx.arena, push, NULL);
+	events_tick_at(&t.fx.rpc.events, now_ms(), &t.fx.arena, push, NULL);
 }
 
 /* The events of @kind for pool @pool that session @to got in the last tick. */
@@ -165,16 +179,16 @@ static void give_back(struct session *s, struct taken f)
 	ck_assert_int_eq(frame_release(&f.pool->frames, s->id, f.index, f.generation), 0);
 }
 
-/* Waits until pool_now_ms(), the clock of events and of frames' stamps, reaches @when_ms. */
+/* Moves the test's clock on to @when_ms: the next tick happens then. Nothing waits. */
 static void wait_until(uint64_t when_ms)
 {
-	while (pool_now_ms() < when_ms)
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	if (now_ms() < when_ms)
+		t.clock_ms = when_ms;
 }
 
 static void wait_ms(uint64_t ms)
 {
-	wait_until(pool_now_ms() + ms);
+	wait_until(now_ms() + ms);
 }
 
 /* ---- status ---- */
@@ -210,7 +224,7 @@ START_TEST(test_status_is_coalesced_to_one_per_interval)
 
 	subscribe(&t.watcher, "video", 1000, 0);
 	tick();
-	first = pool_now_ms();
+	first = now_ms();
 	ck_assert_uint_eq(the(&t.watcher, STATUS, "video")->allocated, 0);
 	/* Two changes within the interval: no STATUS for either yet. */
 	take(&t.holder, "video");
@@ -294,8 +308,13 @@ START_TEST(test_held_too_long_is_sent_once_per_acquisition)
 	ck_assert_uint_eq(e->frames, 1);
 	tick();
 	ck_assert_uint_eq(count(&t.watcher, HELD_TOO_LONG, "video"), 0);
-	/* Given back and taken again: a new acquisition, told of once it is old too. */
+	/*
+	 * Given back (a tick sees it free) and taken again: a new acquisition, told of once
+	 * it is old too. (An acquisition is known by its stamp, so the tick between matters
+	 * when both fall in one millisecond, as they do on the test's clock.)
+	 */
 	give_back(&t.holder, f);
+	tick();
 	take(&t.holder, "video");
 	wait_ms(150);
 	tick();
