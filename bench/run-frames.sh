@@ -9,19 +9,10 @@
 # --pairs, --rounds) go to bench-frames for the timed part.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/run-lib.sh"
+bench_find bench-frames "${1:-}"
 if [ $# -ge 1 ]; then
-	build=$(realpath -m -- "$1")
 	shift
-else
-	build="$root/build/bench"
-fi
-bin="$build/bin/bench-frames"
-if [ ! -x "$bin" ]; then
-	echo "run-frames.sh: $bin not found; build it first:" >&2
-	echo "  cmake -S $root -B $build -DCMAKE_BUILD_TYPE=Release" \
-		"&& cmake --build $build --target bench-frames" >&2
-	exit 1
 fi
 
 . "$root/scripts/lib.sh"
@@ -63,13 +54,7 @@ futex_ops() {
 		END { printf "%.2f %.2f\n", wake / n, wait / n }' "$tmp/h"
 }
 
-echo "# bench-frames"
-echo
-echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "- host: $(nproc) CPUs ($(grep -m1 '^model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r)"
-echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows up as noise)"
-echo "- source: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-	"$(git -C "$root" diff --quiet HEAD -- 2>/dev/null || echo '(with local changes)')"
+bench_header "bench-frames"
 echo
 
 "$bin" "$@" >"$tmp/table"

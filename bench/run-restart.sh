@@ -11,31 +11,16 @@
 # go to bench-restart.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/run-lib.sh"
+bench_find bench-restart "${1:-}" ksallocd
 if [ $# -ge 1 ]; then
-	build=$(realpath -m -- "$1")
 	shift
-else
-	build="$root/build/bench"
-fi
-bin="$build/bin/bench-restart"
-if [ ! -x "$bin" ] || [ ! -x "$build/bin/ksallocd" ]; then
-	echo "run-restart.sh: $bin or $build/bin/ksallocd not found; build them first:" >&2
-	echo "  cmake -S $root -B $build -DCMAKE_BUILD_TYPE=Release" \
-		"&& cmake --build $build --target bench-restart" >&2
-	exit 1
 fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "# Restarts under a service manager"
-echo
-echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "- host: $(nproc) CPUs ($(grep -m1 '^model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r)"
-echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows up as noise)"
-echo "- source: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-	"$(git -C "$root" diff --quiet HEAD -- 2>/dev/null || echo '(with local changes)')"
+bench_header "Restarts under a service manager"
 echo
 
 start=$(date +%s)

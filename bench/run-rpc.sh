@@ -10,22 +10,11 @@
 # --calls, --duration-ms, ...) go to bench-rpc.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/run-lib.sh"
+bench_find bench-rpc "${1:-}" ksallocd
 if [ $# -ge 1 ]; then
-	build=$(realpath -m -- "$1")
 	shift
-else
-	build="$root/build/bench"
 fi
-bin="$build/bin/bench-rpc"
-for prog in "$bin" "$build/bin/ksallocd"; do
-	if [ ! -x "$prog" ]; then
-		echo "run-rpc.sh: $prog not found; build it first:" >&2
-		echo "  cmake -S $root -B $build -DCMAKE_BUILD_TYPE=Release" \
-			"&& cmake --build $build --target bench-rpc" >&2
-		exit 1
-	fi
-done
 png="$root/bench/clients.png"
 
 . "$root/scripts/lib.sh"
@@ -34,13 +23,7 @@ ensure_packages gnuplot-nox
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "# bench-rpc"
-echo
-echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "- host: $(nproc) CPUs ($(grep -m1 '^model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r)"
-echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows up as noise)"
-echo "- source: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-	"$(git -C "$root" diff --quiet HEAD -- 2>/dev/null || echo '(with local changes)')"
+bench_header "bench-rpc"
 echo
 
 "$bin" --daemon "$build/bin/ksallocd" --data "$tmp/clients.tsv" "$@" >"$tmp/tables"
