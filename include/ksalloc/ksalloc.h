@@ -482,6 +482,237 @@ ksalloc_subscription_error(const struct ksalloc_subscription *subscription);
 KSALLOC_EXPORT struct ksalloc_subscription *
 ksalloc_subscription_close(struct ksalloc_subscription *subscription);
 
+/* ---- streams: frames that travel from a producer to consumers ------------------------------ */
+
+/*
+ * A stream is named, lives on one pool, has at most one producer at a time and
+ * up to KSALLOC_STREAM_MAX_CONSUMERS consumers. The producer acquires a frame
+ * from the pool, fills it and publishes it; every consumer receives that very
+ * frame (zero-copy: the same memory, mapped in each process), in order, and
+ * releases it; the frame goes back to the pool (or to the pool's longest
+ * waiter) when the last consumer releases it.
+ *
+ * Publish, receive and release are operations on shared memory: no request
+ * to the daemon and no system call, unless somebody sleeps (one FUTEX_WAKE per
+ * sleep). The daemon creates streams, attaches consumers, checks access and
+ * repairs after a crash: a dead consumer's queued and held frames are
+ * released for it; a dead producer's frame in flight is delivered or back in
+ * the pool, and its consumers drain what was published, then see the end.
+ *
+ * Rights: a stream has an owner, a group and a mode as a file has; r lets a
+ * session consume, w lets it produce. A consumer without w maps the frames'
+ * memory read-only.
+ */
+
+#define KSALLOC_STREAM_NAME_MAX 64       /* bytes, with the NUL; names as pools' */
+#define KSALLOC_STREAM_MAX_CONSUMERS 32u /* consumers one stream has at once */
+#define KSALLOC_STREAM_DEPTH_MAX 64u     /* frames one consumer's queue holds */
+#define KSALLOC_STREAM_FORMAT_MAX 4096u  /* bytes of a stream's format */
+
+/* ksalloc_frame_meta.options_flags: KSSTREAM_HEADER_OPTIONSF_* of <ksalloc/ks.h>, same values. */
+#define KSALLOC_FRAME_SPLICEPOINT 0x1u        /* a sync point: decodable on its own */
+#define KSALLOC_FRAME_PREROLL 0x2u            /* not to be shown */
+#define KSALLOC_FRAME_DATADISCONTINUITY 0x4u  /* frames were lost before this one */
+#define KSALLOC_FRAME_TYPECHANGED 0x8u        /* the stream's format changed before this one */
+#define KSALLOC_FRAME_TIMEVALID 0x10u         /* presentation_time is set */
+#define KSALLOC_FRAME_TIMEDISCONTINUITY 0x40u /* a gap in time after this one */
+#define KSALLOC_FRAME_DURATIONVALID 0x100u    /* duration is set */
+#define KSALLOC_FRAME_ENDOFSTREAM 0x200u      /* the last frame of the stream */
+
+/* What a frame carries beside its memory: KSSTREAM_HEADER's fields, and the stream's own. */
+struct ksalloc_frame_meta {
+	/*
+	 * KSTIME: presentation_time * numerator / denominator is in 100-ns units
+	 * (0/0 reads as 1/1). Valid with TIMEVALID; duration, in the same units,
+	 * with DURATIONVALID.
+	 */
+	int64_t presentation_time;
+	uint32_t time_numerator;
+	uint32_t time_denominator;
+	int64_t duration;
+	uint32_t data_used;           /* bytes of the frame that hold data */
+	uint32_t options_flags;       /* KSALLOC_FRAME_* (KSSTREAM_HEADER_OPTIONSF_*) */
+	uint32_t type_specific_flags; /* KSSTREAM_HEADER.TypeSpecificFlags */
+	uint32_t format_generation;   /* set by publish: which format the frame is in */
+	uint64_t sequence;            /* set by publish: 1 for the stream's first frame, then +1 */
+	uint64_t publish_ns;          /* set by publish: its CLOCK_MONOTONIC, ns */
+};
+
+/* What a consumer does when its queue is full and the producer publishes. */
+enum ksalloc_stream_policy {
+	KSALLOC_STREAM_BLOCK,       /* lossless: publish waits (up to its timeout) for room */
+	KSALLOC_STREAM_DROP_NEWEST, /* the new frame skips this consumer */
+	KSALLOC_STREAM_DROP_OLDEST, /* the oldest queued frame makes room */
+	KSALLOC_STREAM_LATEST,      /* depth 1, the oldest goes: only the newest waits (previews) */
+};
+
+/* How ksalloc_stream_create() makes a stream; NULL: the defaults. */
+struct ksalloc_stream_options {
+	/* Mode of a stream this call creates (0: 0660); owner and group are the caller's. */
+	uint32_t mode;
+};
+
+/* How ksalloc_stream_open() attaches a consumer; NULL: the defaults. */
+struct ksalloc_stream_open_options {
+	enum ksalloc_stream_policy policy; /* default KSALLOC_STREAM_BLOCK */
+	uint32_t depth;    /* frames queued for it at most, 1..KSALLOC_STREAM_DEPTH_MAX; 0: 4 */
+	uint32_t max_held; /* frames it may hold at once (receive -> -EDQUOT beyond); 0: 8 */
+	bool read_only;    /* map the frames read-only even with the right to produce */
+};
+
+/* A consumer as ksallocctl streams shows it. */
+struct ksalloc_stream_consumer_info {
+	uint32_t slot; /* 0..KSALLOC_STREAM_MAX_CONSUMERS - 1 */
+	uint32_t session_id;
+	uint32_t pid;
+	char name[64];
+	enum ksalloc_stream_policy policy;
+	uint32_t depth;
+	uint32_t max_held;
+	uint32_t queued; /* frames waiting for it */
+	uint32_t held;   /* frames it holds */
+	uint64_t delivered;
+	uint64_t dropped;
+	bool read_only;
+	/* Publish -> receive latency, ns: upper bounds of the histogram's buckets (0: no data). */
+	uint64_t latency_p50_ns;
+	uint64_t latency_p99_ns;
+};
+
+enum ksalloc_stream_state {
+	KSALLOC_STREAM_WAITING = 1, /* no producer yet */
+	KSALLOC_STREAM_FLOWING = 2, /* a producer is attached */
+	KSALLOC_STREAM_ENDED = 3,   /* its producer ended it; a new one may attach */
+	KSALLOC_STREAM_PRODUCER_GONE = 4, /* its producer closed or died without ending it */
+};
+
+struct ksalloc_stream_info {
+	char name[KSALLOC_STREAM_NAME_MAX];
+	char pool[KSALLOC_POOL_NAME_MAX];
+	uint32_t stream_id;
+	enum ksalloc_stream_state state;
+	bool persistent; /* declared in the daemon's config */
+	uint32_t owner, group, mode;
+	uint32_t producer_session; /* 0: none */
+	uint32_t producer_pid;
+	char producer_name[64];
+	uint64_t published;
+	uint32_t format_size;
+	uint32_t n_consumers;
+	struct ksalloc_stream_consumer_info consumers[KSALLOC_STREAM_MAX_CONSUMERS];
+};
+
+struct ksalloc_stream;
+
+/*
+ * Makes the caller the producer of stream @name on @pool: creates the stream,
+ * or attaches to one that has no producer (declared in the config, or whose
+ * producer ended or went). The stream borrows @pool, which must outlive it.
+ * Returns 0 and *ret_stream, -EBUSY (it has a producer), -EXDEV (the stream
+ * exists on another pool), -EACCES (no right to produce), -EINVAL (malformed
+ * name), or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_stream_create(struct ksalloc_pool *pool, const char *name,
+					 const struct ksalloc_stream_options *opts,
+					 struct ksalloc_stream **ret_stream);
+
+/*
+ * Attaches a consumer to stream @name (which must exist: a producer made it,
+ * or the config declares it), mapping its pool. The stream borrows @client.
+ * Frames published from then on are queued for it. Returns 0 and
+ * *ret_stream, -ENOENT, -EUSERS (it has KSALLOC_STREAM_MAX_CONSUMERS
+ * consumers), -EACCES (no right to consume), -EINVAL, or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_stream_open(struct ksalloc_client *client, const char *name,
+				       const struct ksalloc_stream_open_options *opts,
+				       struct ksalloc_stream **ret_stream);
+
+/*
+ * Producer: publishes @frame, acquired from the stream's pool and filled, with
+ * @meta (NULL: none; sequence, publish_ns and format_generation are set here,
+ * TYPECHANGED where the format changed). On success the frame belongs to the
+ * consumers it reached (0 reached: it is back in the pool); do not release it.
+ * A full queue is handled as its consumer's policy says: a BLOCK consumer
+ * makes this wait up to @timeout_ms (0, ms, KSALLOC_INFINITE). Returns the
+ * number of consumers the frame reached, or -ETIMEDOUT (a BLOCK consumer had
+ * no room in time: the frame is still the caller's, nobody got it), -EINVAL
+ * (not a frame of the pool held by this producer, or data_used beyond the
+ * frame), -EPERM (not the producer), -ESHUTDOWN (the daemon dropped the stream).
+ */
+KSALLOC_EXPORT int ksalloc_stream_publish(struct ksalloc_stream *stream,
+					  const struct ksalloc_frame *frame,
+					  const struct ksalloc_frame_meta *meta, uint32_t timeout_ms);
+
+/*
+ * Producer: sets the stream's format (up to KSALLOC_STREAM_FORMAT_MAX bytes,
+ * e.g. GStreamer caps as a string): frames published from now on carry it,
+ * and the first each consumer receives carries TYPECHANGED.
+ */
+KSALLOC_EXPORT int ksalloc_stream_set_format(struct ksalloc_stream *stream, const void *format,
+					     size_t size);
+
+/*
+ * Copies the stream's current format into @buf (at most @size bytes) and
+ * returns its whole size (so a call with a @size of 0 asks how big it is),
+ * 0 when none was set, or -EBADMSG when the producer keeps it changing.
+ */
+KSALLOC_EXPORT int ksalloc_stream_get_format(struct ksalloc_stream *stream, void *buf, size_t size);
+
+/*
+ * Producer: ends the stream. Consumers get what was published, then
+ * -EPIPE from receive, once; then they wait for a new producer's frames.
+ */
+KSALLOC_EXPORT int ksalloc_stream_end(struct ksalloc_stream *stream);
+
+/*
+ * Consumer: takes the next frame queued for it, waiting up to @timeout_ms
+ * (0: not at all, KSALLOC_INFINITE: no limit). The frame's memory is the
+ * pool's, mapped in this process (read-only without the right to produce).
+ * DATADISCONTINUITY marks the first frame after frames were dropped for it,
+ * TYPECHANGED the first in a new format. Returns 0, -EAGAIN (nothing queued
+ * and @timeout_ms 0), -ETIMEDOUT, -EDQUOT (it holds max_held frames: release
+ * one first), -EPIPE (the producer ended the stream: reported once, after
+ * every frame it published), -ECONNRESET (the producer closed or died without
+ * ending it: reported once, after its last frame), -ESHUTDOWN (the stream was
+ * dropped, or the daemon is gone).
+ */
+KSALLOC_EXPORT int ksalloc_stream_receive(struct ksalloc_stream *stream, uint32_t timeout_ms,
+					  struct ksalloc_frame *ret_frame,
+					  struct ksalloc_frame_meta *ret_meta);
+
+/*
+ * Consumer: gives back a received frame: the last consumer's release returns
+ * it to the pool. Returns 0, -EINVAL (not a frame of this stream's pool),
+ * -ESTALE (an old handle), -EALREADY (released twice).
+ */
+KSALLOC_EXPORT int ksalloc_stream_release(struct ksalloc_stream *stream,
+					  const struct ksalloc_frame *frame);
+
+/*
+ * Consumer: an fd that polls readable (POLLIN) while a frame, or the end, is
+ * waiting for receive: for epoll, libuv or GLib loops. Owned by the stream.
+ * Once it has been asked for, receive's own waits go through it too.
+ */
+KSALLOC_EXPORT int ksalloc_stream_get_fd(struct ksalloc_stream *stream);
+
+/* The pool the stream's frames come from (a consumer's is opened for it). */
+KSALLOC_EXPORT struct ksalloc_pool *ksalloc_stream_get_pool(const struct ksalloc_stream *stream);
+
+/*
+ * Detaches: a producer's stream reads PRODUCER_GONE for its consumers unless
+ * it was ended; a consumer's queued and held frames are released. Accepts
+ * NULL; returns NULL.
+ */
+KSALLOC_EXPORT struct ksalloc_stream *ksalloc_stream_close(struct ksalloc_stream *stream);
+
+/*
+ * The daemon's streams this user may see, with their consumers.
+ * *ret_streams is malloc'ed: free() it. Returns 0 or a negative errno.
+ */
+KSALLOC_EXPORT int ksalloc_client_list_streams(struct ksalloc_client *client,
+					       struct ksalloc_stream_info **ret_streams,
+					       size_t *ret_n_streams);
+
 #ifdef __cplusplus
 }
 #endif
