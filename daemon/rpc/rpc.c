@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/util/log.h"
+#include "shm/stream.h"
 
 void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
 	      const struct rpc_policy *policy)
@@ -36,8 +37,11 @@ int rpc_add_session(struct rpc *rpc, struct session *s, pid_t pid, uid_t uid, gi
 
 	if (r < 0)
 		return r;
-	/* 0 means "free" in an ownership word: never a session's id. */
-	if (++rpc->next_session_id == 0)
+	/*
+	 * 0 means "free" in an ownership word: never a session's id; ids with the
+	 * top bit are streams' (SHM_TENANT_STREAM).
+	 */
+	if (++rpc->next_session_id >= SHM_TENANT_STREAM)
 		rpc->next_session_id = 1;
 	list_add(&rpc->sessions, &s->link);
 	rpc->n_sessions++;
