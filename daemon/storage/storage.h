@@ -89,3 +89,9 @@ struct stream *storage_get_stream(const struct storage *s, uint32_t id);
 
 /* Every stream (struct stream, linked by link), oldest first. */
 const struct list *storage_streams(const struct storage *s);
+
+/*
+ * Frees the frames of streams that are no more (a daemon before this one had
+ * them, and they were not taken over). Returns how many.
+ */
+uint32_t storage_sweep_stream_orphans(struct storage *s);
