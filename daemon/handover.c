@@ -506,7 +506,7 @@ static bool restore_session(struct handover *h, const struct state_session *ss)
 static void finish_streams(struct handover *h)
 {
 	struct stream *st, *next;
-	uint32_t orphans = storage_sweep_stream_orphans(h->storage);
+	uint32_t orphans = storage_sweep_stream_orphans(h->storage, NULL);
 
 	if (orphans)
 		log_info("%u frames of streams not taken over: back to their pools", orphans);

@@ -419,13 +419,15 @@ const struct list *storage_streams(const struct storage *s)
 	return &s->streams;
 }
 
-uint32_t storage_sweep_stream_orphans(struct storage *s)
+uint32_t storage_sweep_stream_orphans(struct storage *s, struct pool *only)
 {
 	uint32_t n = 0;
 
 	for (size_t i = 0; i < s->count; i++) {
 		struct pool *p = s->pools[i];
 
+		if (only && p != only)
+			continue;
 		for (uint32_t f = 0; f < p->framing.frames; f++) {
 			uint32_t tenant = shm_owner_tenant(atomic_load(&p->frames.frames[f].owner));
 			struct stream *st;
