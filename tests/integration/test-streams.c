@@ -306,6 +306,21 @@ START_TEST(test_streams_policies_with_a_slow_consumer)
 	ck_assert_int_eq(info[0].state, KSALLOC_STREAM_FLOWING);
 	free(info);
 
+	/* The pool's status names who holds the stream's frames: its consumers. */
+	{
+		struct ksalloc_pool_stats st;
+		uint32_t named = 0;
+
+		ck_assert_int_eq(ksalloc_client_pool_stats(c, "video", &st), 0);
+		for (size_t i = 0; i < st.n_holders; i++)
+			if (strncmp(st.holders[i].name, "stream cam consumer ", 20) == 0) {
+				named++;
+				ck_assert_uint_eq(st.holders[i].pid, (uint32_t)getpid());
+			}
+		ck_assert_uint_eq(named, 4);
+		free(st.holders);
+	}
+
 	ksalloc_stream_close(block);
 	ksalloc_stream_close(newest);
 	ksalloc_stream_close(oldest);
