@@ -501,7 +501,8 @@ ksalloc_subscription_close(struct ksalloc_subscription *subscription);
  *
  * Rights: a stream has an owner, a group and a mode as a file has; r lets a
  * session consume, w lets it produce. A consumer without w maps the frames'
- * memory read-only.
+ * memory read-only. Both also need the right to open the stream's pool: a
+ * consumer's release writes the pool's control block.
  */
 
 #define KSALLOC_STREAM_NAME_MAX 64       /* bytes, with the NUL; names as pools' */
