@@ -414,10 +414,16 @@ int stream_publish(struct stream_map *sm, uint32_t producer, const struct stream
 
 	if (atomic_load(&sh->producer) != producer)
 		return -EPERM;
-	if (shm_stream_state(atomic_load(&sh->state)) != SHM_STREAM_FLOWING)
-		return shm_stream_state(atomic_load(&sh->state)) == SHM_STREAM_DESTROYED ?
-			       -ESHUTDOWN :
-			       -EPERM;
+	switch (shm_stream_state(atomic_load(&sh->state))) {
+	case SHM_STREAM_FLOWING:
+		break;
+	case SHM_STREAM_ENDED:
+		return -EPIPE;
+	case SHM_STREAM_DESTROYED:
+		return -ESHUTDOWN;
+	default:
+		return -EPERM;
+	}
 	if (index >= sm->pool->n_frames || atomic_load(&sm->pool->frames[index].owner) != own)
 		return -EINVAL;
 

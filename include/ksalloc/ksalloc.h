@@ -638,7 +638,9 @@ KSALLOC_EXPORT int ksalloc_stream_open(struct ksalloc_client *client, const char
  * number of consumers the frame reached, or -ETIMEDOUT (a BLOCK consumer had
  * no room in time: the frame is still the caller's, nobody got it), -EINVAL
  * (not a frame of the pool held by this producer, or data_used beyond the
- * frame), -EPERM (not the producer), -ESHUTDOWN (the daemon dropped the stream).
+ * frame), -EPERM (not the producer), -EPIPE (this producer ended the stream:
+ * close it and create it again to go on), -ESHUTDOWN (the daemon dropped the
+ * stream, or is gone).
  */
 KSALLOC_EXPORT int ksalloc_stream_publish(struct ksalloc_stream *stream,
 					  const struct ksalloc_frame *frame,

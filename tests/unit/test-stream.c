@@ -244,6 +244,7 @@ START_TEST(test_stream_end_is_reported_once_after_the_frames)
 	ck_assert_int_eq(publish(1, 0), 1);
 	ck_assert_int_eq(stream_end(&t.sm, PRODUCER), 0);
 	ck_assert_int_eq(stream_end(&t.sm, PRODUCER), -EALREADY);
+	ck_assert_int_eq(publish(9, 0), -EPIPE);
 	ck_assert(stream_consumer_ready(&t.sm, 0, epoch));
 	ck_assert_int_eq(receive(0, 0, &rx, &epoch), 0);
 	ck_assert_int_eq(receive(0, 0, &rx, &epoch), -EPIPE);
