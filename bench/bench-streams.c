@@ -227,55 +227,56 @@ static const struct harness_ops ring_ops = {
 
 /* ---- ksalloc streams ------------------------------------------------------------------------ */
 
-struct ksalloc_shared {
-	struct test_daemon daemon; /* the parent's; its socket path is what the children read */
-};
+/*
+ * The daemon, started by the parent before it forks: the children read its
+ * socket path from their copy. Not in the shared mapping: the forks that start
+ * it would write their own return values into it.
+ */
+static struct test_daemon ks_daemon;
 
 static int ks_setup(struct harness_shared *h, const struct harness_options *o)
 {
-	struct ksalloc_shared *ks = h->system;
 	struct test_daemon_options dopt;
 	int r;
 
+	(void)h;
 	(void)o;
 	test_daemon_options_init(&dopt);
 	dopt.program = daemon_beside_me();
 	dopt.dir_prefix = "bench-streams";
-	r = test_daemon_start_with(&ks->daemon, "[daemon]\nlog_level = warning\n", &dopt);
+	r = test_daemon_start_with(&ks_daemon, "[daemon]\nlog_level = warning\n", &dopt);
 	if (r < 0) {
-		char *log = test_daemon_log(&ks->daemon);
+		char *log = test_daemon_log(&ks_daemon);
 
 		fprintf(stderr, "bench-streams: %s did not start; its log:\n%s", dopt.program,
 			log ? log : "");
 		free(log);
-		test_daemon_kill(&ks->daemon);
+		test_daemon_kill(&ks_daemon);
 		return r;
 	}
 	/* Nobody reads its notifications: gone, they cannot stall it. */
-	test_daemon_close_notify(&ks->daemon);
+	test_daemon_close_notify(&ks_daemon);
 	/* For strace -ff counts that leave the daemon out (bench/run-streams.sh). */
-	printf("daemon_pid=%d\n", (int)ks->daemon.pid);
+	printf("daemon_pid=%d\n", (int)ks_daemon.pid);
 	fflush(stdout);
 	return 0;
 }
 
 static void ks_teardown(struct harness_shared *h, const struct harness_options *o)
 {
-	struct ksalloc_shared *ks = h->system;
-
+	(void)h;
 	(void)o;
-	if (test_daemon_stop(&ks->daemon) < 0)
+	if (test_daemon_stop(&ks_daemon) < 0)
 		fprintf(stderr, "bench-streams: ksallocd did not exit cleanly\n");
 }
 
-static int ks_client(struct harness_shared *h, const char *name, struct ksalloc_client **ret)
+static int ks_client(const char *name, struct ksalloc_client **ret)
 {
-	struct ksalloc_shared *ks = h->system;
 	struct ksalloc_client_options opts;
 	int r;
 
 	ksalloc_client_options_init(&opts);
-	opts.socket_path = ks->daemon.socket_path;
+	opts.socket_path = ks_daemon.socket_path;
 	opts.client_name = name;
 	r = ksalloc_client_open(&opts, ret);
 	if (r < 0)
@@ -310,7 +311,7 @@ static int ks_pool_and_stream(struct harness_shared *h, uint32_t frames, struct 
 	};
 	int r;
 
-	r = ks_client(h, "bench-streams producer", c);
+	r = ks_client("bench-streams producer", c);
 	if (r < 0)
 		return r;
 	r = ksalloc_pool_create(*c, POOL_NAME, &framing, pool);
@@ -408,7 +409,7 @@ static int ks_open(struct harness_shared *h, uint32_t depth, uint32_t max_held,
 	r = harness_wait_word(h, &h->created, 1);
 	if (r < 0)
 		return r;
-	r = ks_client(h, "bench-streams consumer", c);
+	r = ks_client("bench-streams consumer", c);
 	if (r < 0)
 		return r;
 	r = ksalloc_stream_open(*c, STREAM_NAME, &so, stream);
@@ -660,7 +661,6 @@ static int ks_reclaim(struct harness_shared *h, const struct harness_options *o)
 }
 
 static const struct harness_ops ksalloc_ops = {
-	.shared_size = sizeof(struct ksalloc_shared),
 	.setup = ks_setup,
 	.teardown = ks_teardown,
 	.producer = ks_producer,

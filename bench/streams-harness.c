@@ -399,6 +399,9 @@ int harness_run(const struct harness_ops *ops, const struct harness_options *o)
 		} else {
 			r = reap(pids, n);
 		}
+		if (r < 0)
+			fprintf(stderr, "%s: a process failed or was killed: %s\n", o->system,
+				strerror(-r));
 	}
 	if (ops->teardown)
 		ops->teardown(h, o);
