@@ -284,8 +284,14 @@ static int ks_client(const char *name, struct ksalloc_client **ret)
 	return r;
 }
 
-/* Requests the daemon has answered so far, all types; one request itself. */
-static int ks_requests(struct ksalloc_client *c, int64_t *ret)
+/*
+ * Requests the daemon has answered so far, all types (one reading is a request
+ * itself). With @prev, a reading of before, the types that moved since
+ * (other than these readings) are printed on stderr, to say what the
+ * requests of a run were.
+ */
+static int ks_requests(struct ksalloc_client *c, const struct ksalloc_daemon_stats *prev,
+		       struct ksalloc_daemon_stats *ret_stats, int64_t *ret)
 {
 	struct ksalloc_daemon_stats st;
 	int64_t n = 0;
@@ -294,10 +300,23 @@ static int ks_requests(struct ksalloc_client *c, int64_t *ret)
 	r = ksalloc_client_daemon_stats(c, &st);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < st.n_requests; i++)
-		n += (int64_t)(st.requests[i].ok + st.requests[i].failed);
-	free(st.requests);
+	for (size_t i = 0; i < st.n_requests; i++) {
+		uint64_t now = st.requests[i].ok + st.requests[i].failed, then = 0;
+
+		n += (int64_t)now;
+		for (size_t j = 0; prev && j < prev->n_requests; j++)
+			if (strcmp(prev->requests[j].type, st.requests[i].type) == 0)
+				then = prev->requests[j].ok + prev->requests[j].failed;
+		/* The reading itself is taken away by the caller. */
+		if (prev && now != then && strcmp(st.requests[i].type, "get_daemon_stats") != 0)
+			fprintf(stderr, "bench-streams: during the run: %llu %s requests\n",
+				(unsigned long long)(now - then), st.requests[i].type);
+	}
 	*ret = n;
+	if (ret_stats)
+		*ret_stats = st;
+	else
+		free(st.requests);
 	return 0;
 }
 
@@ -333,6 +352,7 @@ static int ks_producer(struct harness_shared *h, const struct harness_options *o
 	struct ksalloc_stream *stream = NULL;
 	struct ksalloc_client *c = NULL;
 	struct ksalloc_pool *pool = NULL;
+	struct ksalloc_daemon_stats before = { 0 };
 	int64_t req0, req1, req2;
 	struct counts cnt = { 0 };
 	int r;
@@ -340,10 +360,16 @@ static int ks_producer(struct harness_shared *h, const struct harness_options *o
 	r = ks_pool_and_stream(h, POOL_FRAMES, &c, &pool, &stream);
 	if (r < 0)
 		goto out;
-	/* Two readings back to back: what one reading adds, to take away below. */
-	r = ks_requests(c, &req0);
+	/*
+	 * Every consumer connected and attached, then two readings back to back:
+	 * what one reading adds, to take away below.
+	 */
+	r = harness_wait_word(h, &h->ready, o->consumers);
+	if (r < 0)
+		goto out;
+	r = ks_requests(c, NULL, NULL, &req0);
 	if (r >= 0)
-		r = ks_requests(c, &req1);
+		r = ks_requests(c, NULL, &before, &req1);
 	if (r < 0)
 		goto out;
 	r = harness_ready(h, o, true);
@@ -380,7 +406,7 @@ static int ks_producer(struct harness_shared *h, const struct harness_options *o
 	r = harness_wait_word(h, &h->finished, o->consumers);
 	if (r < 0)
 		goto out;
-	r = ks_requests(c, &req2);
+	r = ks_requests(c, &before, NULL, &req2);
 	if (r < 0)
 		goto out;
 	h->daemon_requests = req2 - req1 - (req1 - req0);
@@ -390,6 +416,7 @@ out:
 	if (r < 0 && r != -ECANCELED && c)
 		fprintf(stderr, "bench-streams: producer: %s (%s)\n", strerror(-r),
 			ksalloc_client_error(c));
+	free(before.requests);
 	ksalloc_stream_close(stream);
 	ksalloc_pool_close(pool);
 	ksalloc_client_close(c);
