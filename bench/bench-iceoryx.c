@@ -52,6 +52,7 @@ static int iox_producer(struct harness_shared *h, const struct harness_options *
 {
 	struct iox_shared *is = h->system;
 	uint64_t loan_retries = 0;
+	int64_t last_ns;
 	iox_pub_storage_t storage;
 	iox_pub_options_t opts;
 	char name[64];
@@ -68,6 +69,7 @@ static int iox_producer(struct harness_shared *h, const struct harness_options *
 	r = harness_ready(h, o, true);
 	if (r < 0)
 		goto out;
+	last_ns = now_ns();
 	for (uint64_t i = 0; i < o->frames; i++) {
 		enum iox_AllocationResult a;
 		void *p;
@@ -75,6 +77,8 @@ static int iox_producer(struct harness_shared *h, const struct harness_options *
 
 		if (o->test == TEST_LATENCY)
 			harness_pace(o);
+		else if (o->gap_ns)
+			last_ns = harness_gap(o, last_ns);
 		while ((a = iox_pub_loan_chunk(pub, &p, FRAME_SIZE)) != AllocationResult_SUCCESS) {
 			if (a != AllocationResult_RUNNING_OUT_OF_CHUNKS) {
 				fprintf(stderr, "bench-iceoryx: loan: error %d\n", (int)a);

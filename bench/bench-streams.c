@@ -165,17 +165,21 @@ static int ring_producer(struct harness_shared *h, const struct harness_options 
 {
 	struct ring_shared *rs = h->system;
 	struct counts c = { 0 };
+	int64_t last_ns;
 	int r;
 
 	r = harness_ready(h, o, true);
 	if (r < 0)
 		return r;
+	last_ns = now_ns();
 	for (uint64_t i = 0; i < o->frames; i++) {
 		uint32_t index = (uint32_t)(i % RING_FRAMES);
 		int64_t t;
 
 		if (o->test == TEST_LATENCY)
 			harness_pace(o);
+		else if (o->gap_ns)
+			last_ns = harness_gap(o, last_ns);
 		t = now_ns();
 		memcpy(rs->frames[index], &t, sizeof(t));
 		for (unsigned k = 0; k < o->consumers; k++)
@@ -353,7 +357,7 @@ static int ks_producer(struct harness_shared *h, const struct harness_options *o
 	struct ksalloc_client *c = NULL;
 	struct ksalloc_pool *pool = NULL;
 	struct ksalloc_daemon_stats before = { 0 };
-	int64_t req0, req1, req2;
+	int64_t req0, req1, req2, last_ns;
 	struct counts cnt = { 0 };
 	int r;
 
@@ -375,12 +379,15 @@ static int ks_producer(struct harness_shared *h, const struct harness_options *o
 	r = harness_ready(h, o, true);
 	if (r < 0)
 		goto out;
+	last_ns = now_ns();
 	for (uint64_t i = 0; i < o->frames; i++) {
 		struct ksalloc_frame f;
 		int64_t t;
 
 		if (o->test == TEST_LATENCY)
 			harness_pace(o);
+		else if (o->gap_ns)
+			last_ns = harness_gap(o, last_ns);
 		r = ksalloc_pool_acquire(pool, KSALLOC_INFINITE, &f);
 		if (r < 0)
 			goto out;

@@ -114,13 +114,24 @@ void harness_pace(const struct harness_options *o)
 		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
 }
 
+int64_t harness_gap(const struct harness_options *o, int64_t last_ns)
+{
+	int64_t t = now_ns();
+
+	while (t - last_ns < (int64_t)o->gap_ns) {
+		harness_cpu_relax();
+		t = now_ns();
+	}
+	return t;
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [SYSTEM-]latency|tput|reclaim [--cpu-producer N] [--cpu-consumer "
 		"N[,M...]]\n"
 		"       [--consumers K] [--frames N] [--spin-us S] [--pace-us P] [--kills N] "
-		"[--quiet]\n",
+		"[--gap-ns G] [--quiet]\n",
 		prog);
 }
 
@@ -209,6 +220,8 @@ int harness_parse(int argc, char **argv, const char *const *systems, struct harn
 			o->spin_us = v;
 		else if (strcmp(a, "--pace-us") == 0)
 			o->pace_us = v;
+		else if (strcmp(a, "--gap-ns") == 0)
+			o->gap_ns = v;
 		else if (strcmp(a, "--kills") == 0 && v >= 1 && v <= HARNESS_MAX_KILLS)
 			o->kills = v;
 		else
@@ -299,7 +312,8 @@ static void print_head(const struct harness_options *o, const char *test)
 		printf("-1");
 	for (unsigned i = 0; i < o->n_cpu_consumer; i++)
 		printf("%s%d", i ? "," : "", o->cpu_consumer[i]);
-	printf(" consumers=%u spin_us=%llu frames=%llu", o->consumers, o->spin_us, o->frames);
+	printf(" consumers=%u spin_us=%llu gap_ns=%llu frames=%llu", o->consumers, o->spin_us,
+	       o->gap_ns, o->frames);
 }
 
 static void print_counts(struct harness_shared *h, const struct harness_options *o)

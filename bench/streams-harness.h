@@ -48,8 +48,9 @@ struct harness_options {
 	unsigned long long frames;               /* latency: 10000; tput: 1000000 */
 	unsigned long long spin_us;              /* a consumer spins this long before it sleeps */
 	unsigned long long pace_us;              /* latency: between frames */
-	unsigned long long kills;                /* reclaim */
-	bool quiet;                              /* no result line (counting runs) */
+	unsigned long long gap_ns; /* tput: the producer busy-waits this long between frames */
+	unsigned long long kills;  /* reclaim */
+	bool quiet;                /* no result line (counting runs) */
 };
 
 /* The words the processes share (an anonymous MAP_SHARED mapping made before they fork). */
@@ -131,6 +132,12 @@ void harness_wait_ack(struct harness_shared *h, uint32_t i);
 
 /* The pause before each latency frame. */
 void harness_pace(const struct harness_options *o);
+
+/*
+ * Throughput: waits --gap-ns after @last_ns (a now_ns() reading) without a
+ * system call, so that a consumer keeps up; returns the time it ends.
+ */
+int64_t harness_gap(const struct harness_options *o, int64_t last_ns);
 
 /* Shared futexes (words in memory several processes map). */
 void harness_futex_wait(_Atomic uint32_t *word, uint32_t value);
