@@ -61,7 +61,6 @@ tests=(
 )
 
 start_roudi() {
-	local i
 	if [ ! -x "$iox_bin" ]; then
 		echo "run-streams.sh: $iox_bin not built (no iceoryx C binding at configure time):" \
 			"iceoryx left out" >&2
@@ -69,7 +68,7 @@ start_roudi() {
 	fi
 	iox-roudi >"$tmp/roudi.log" 2>&1 &
 	roudi=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		grep -q 'RouDi is ready for clients' "$tmp/roudi.log" && return 0
 		kill -0 "$roudi" 2>/dev/null || break
 		sleep 0.1
