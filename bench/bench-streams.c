@@ -38,18 +38,6 @@
 
 #include <ksalloc/ksalloc.h>
 
-/*
- * Until the streams' implementation is in libksalloc, the ksalloc modes say so
- * at run time instead of breaking the link: the calls are weak, and NULL
- * where the library lacks them.
- */
-#pragma weak ksalloc_stream_create
-#pragma weak ksalloc_stream_open
-#pragma weak ksalloc_stream_publish
-#pragma weak ksalloc_stream_receive
-#pragma weak ksalloc_stream_release
-#pragma weak ksalloc_stream_close
-
 #define RING_DEPTH 64u
 #define RING_FRAMES 64u
 #define FRAME_SIZE 64u
@@ -711,10 +699,6 @@ int main(int argc, char **argv)
 	r = harness_parse(argc, argv, systems, &o);
 	if (r < 0)
 		return 2;
-	if (strcmp(o.system, "ksalloc") == 0 && !ksalloc_stream_create) {
-		fprintf(stderr, "bench-streams: this libksalloc has no streams yet\n");
-		return 1;
-	}
 	if (o.test == TEST_RECLAIM && strcmp(o.system, "ksalloc") != 0) {
 		fprintf(stderr, "bench-streams: reclaim is ksalloc's alone\n");
 		return 2;
