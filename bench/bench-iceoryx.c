@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 	/* Its debug lines (every segment it maps) are not results. */
 	iox_set_loglevel(Iceoryx_LogLevel_Warn);
 	if (o.test == TEST_RECLAIM) {
-		fprintf(stderr, "bench-iceoryx: no reclaim here (RouDi's 1.5 s: streams.md §4)\n");
+		fprintf(stderr, "bench-iceoryx: no reclaim here\n");
 		return 2;
 	}
 	r = harness_run(&iox_ops, &o);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bench-streams: ksalloc streams (a producer publishing pool frames to
- * consumer processes) against the raw ring of docs/reference streams.md §4,
- * in one binary: forked processes pinned where the options say.
+ * consumer processes) against the raw ring the streams design was measured
+ * against, in one binary: forked processes pinned where the options say.
  *
  *   ring-latency, ring-tput    the baseline: per consumer a shared-memory
  *       SPSC ring of 64 32-bit frame indexes; a consumer that finds it empty
