@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs bench-streams and bench-iceoryx from an existing build and prints their
-# Markdown section: ksalloc streams against the raw futex ring of reference
-# the streams design (the baseline of every ratio) and iceoryx 2.0.3 publish/subscribe
-# (Debian's, installed here; its iox-roudi is started and stopped here), with
+# Markdown section: ksalloc streams against the raw futex ring the streams
+# design was measured against (the baseline of every ratio) and iceoryx 2.0.3
+# publish/subscribe (Debian's, installed here; its iox-roudi is started and stopped here), with
 # system calls per frame counted by strace and a dead consumer's frames back.
 # Builds nothing: scripts/bench builds, then calls this.
 #
