@@ -588,6 +588,7 @@ static int ks_reclaim_producer(struct harness_shared *h, const struct harness_op
 			goto out;
 		}
 		t0 = now_ns();
+		atomic_store(&h->kill_ns, t0);
 		kill(victim, SIGKILL);
 		for (;;) {
 			r = ksalloc_client_pool_stats(c, POOL_NAME, &st);
@@ -666,6 +667,7 @@ static int ks_reclaim(struct harness_shared *h, const struct harness_options *o)
 			r = -errno;
 			break;
 		}
+		h->reclaim_reaped_ns[round - 1] = (double)(now_ns() - atomic_load(&h->kill_ns));
 		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
 			r = -ECHILD;
 			break;

@@ -367,6 +367,8 @@ static void print_result(struct harness_shared *h, const struct harness_options 
 		printf(" min_ns=%.0f max_ns=%.0f", v[0], v[n - 1]);
 		memcpy(v, h->reclaim_daemon_ns, sizeof(*v) * n);
 		printf(" daemon_median_ns=%.0f", median(v, n));
+		memcpy(v, h->reclaim_reaped_ns, sizeof(*v) * n);
+		printf(" reaped_median_ns=%.0f", median(v, n));
 		free(v);
 	}
 	if (o->test != TEST_RECLAIM)

@@ -76,7 +76,9 @@ struct harness_shared {
 	_Atomic uint32_t reclaimed;
 	_Atomic int32_t victim;
 	double reclaim_ns[HARNESS_MAX_KILLS];
-	double reclaim_daemon_ns[HARNESS_MAX_KILLS];
+	double reclaim_daemon_ns[HARNESS_MAX_KILLS]; /* to the daemon's last_reclaim_ns, if stamped */
+	double reclaim_reaped_ns[HARNESS_MAX_KILLS]; /* to the victim's waitpid() in the parent */
+	_Atomic int64_t kill_ns;
 	int64_t latency_ns[HARNESS_MAX_LATENCY];
 	void *system; /* the system's own shared words, after this in the mapping */
 };
