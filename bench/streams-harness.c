@@ -369,6 +369,8 @@ static void print_result(struct harness_shared *h, const struct harness_options 
 		printf(" daemon_median_ns=%.0f", median(v, n));
 		memcpy(v, h->reclaim_reaped_ns, sizeof(*v) * n);
 		printf(" reaped_median_ns=%.0f", median(v, n));
+		qsort(v, n, sizeof(*v), cmp_double);
+		printf(" reaped_max_ns=%.0f", v[n - 1]);
 		free(v);
 	}
 	if (o->test != TEST_RECLAIM)

@@ -77,7 +77,7 @@ struct harness_shared {
 	_Atomic int32_t victim;
 	double reclaim_ns[HARNESS_MAX_KILLS];
 	double reclaim_daemon_ns[HARNESS_MAX_KILLS]; /* to the daemon's last_reclaim_ns, if stamped */
-	double reclaim_reaped_ns[HARNESS_MAX_KILLS]; /* to the victim's waitpid() in the parent */
+	double reclaim_reaped_ns[HARNESS_MAX_KILLS]; /* to the parent's waitpid() of the victim */
 	_Atomic int64_t kill_ns;
 	int64_t latency_ns[HARNESS_MAX_LATENCY];
 	void *system; /* the system's own shared words, after this in the mapping */
