@@ -292,6 +292,26 @@ static int claim_oldest(struct stream_map *sm, uint32_t c, uint32_t how, uint64_
 }
 
 /*
+ * Consumer @c takes its oldest entry, where no producer evicts (BLOCK,
+ * DROP_NEWEST): the consumer alone moves its tail, so a load and a store do
+ * what claim_oldest() does with two compare-and-swaps. Returns as it does.
+ */
+static int take_oldest(struct stream_map *sm, uint32_t c, uint64_t *ret_entry)
+{
+	struct shm_stream_consumer *sc = &sm->consumers[c];
+	uint32_t tail = atomic_load_explicit(&sc->tail, memory_order_relaxed);
+	uint32_t head = atomic_load_explicit(&sc->head, memory_order_acquire);
+
+	if ((int32_t)(head - tail) <= 0)
+		return 0;
+	*ret_entry =
+		atomic_load_explicit(&sm->rings[c][tail % SHM_STREAM_RING], memory_order_relaxed);
+	/* Release: the producer reuses the entry's place only after it sees the tail move. */
+	atomic_store_explicit(&sc->tail, tail + 1, memory_order_release);
+	return 1;
+}
+
+/*
  * Producer: makes room in consumer @c's ring by dropping its oldest entry.
  * Returns false when the consumer took it first (the room is made all the same).
  */
@@ -409,6 +429,7 @@ int stream_publish(struct stream_map *sm, uint32_t producer, const struct stream
 	struct shm_stream_shared *sh = sm->shared;
 	uint32_t index = p->index, generation = p->generation, mask, blocked, reached = 0;
 	uint64_t own = shm_owner(producer, generation), seq;
+	bool waiting = false;
 	struct waiter w;
 	int r;
 
@@ -427,10 +448,14 @@ int stream_publish(struct stream_map *sm, uint32_t producer, const struct stream
 	if (index >= sm->pool->n_frames || atomic_load(&sm->pool->frames[index].owner) != own)
 		return -EINVAL;
 
-	waiter_init(&w, p->timeout_ms, p->live);
 	while ((r = pick_consumers(sm, &mask, &blocked)) == -EAGAIN) {
 		if (p->timeout_ms == 0)
 			return -ETIMEDOUT;
+		/* The clock is read only for a publish that waits. */
+		if (!waiting) {
+			waiter_init(&w, p->timeout_ms, p->live);
+			waiting = true;
+		}
 		r = wait_for_room(sm, blocked, &w);
 		if (r < 0)
 			return r;
@@ -619,7 +644,7 @@ int stream_receive(struct stream_map *sm, uint32_t slot, uint32_t tenant, uint32
 		return -EINVAL;
 	sc = &sm->consumers[slot];
 	for (;;) {
-		uint32_t epoch, held;
+		uint32_t epoch, held, policy;
 		uint64_t e;
 
 		if (atomic_load_explicit(&sc->tenant, memory_order_relaxed) != tenant)
@@ -627,7 +652,10 @@ int stream_receive(struct stream_map *sm, uint32_t slot, uint32_t tenant, uint32
 		held = atomic_load_explicit(&sc->held, memory_order_relaxed);
 		if (held >= atomic_load_explicit(&sc->max_held, memory_order_relaxed))
 			return -EDQUOT;
-		if (claim_oldest(sm, slot, SHM_ENTRY_TAKEN, &e)) {
+		policy = atomic_load_explicit(&sc->policy, memory_order_relaxed);
+		if (policy == SHM_STREAM_DROP_OLDEST || policy == SHM_STREAM_LATEST ?
+			    claim_oldest(sm, slot, SHM_ENTRY_TAKEN, &e) :
+			    take_oldest(sm, slot, &e)) {
 			uint32_t index = entry_index(e), generation = entry_generation(e);
 			uint64_t refs, last;
 
@@ -639,7 +667,11 @@ int stream_receive(struct stream_map *sm, uint32_t slot, uint32_t tenant, uint32
 			if ((uint32_t)(refs >> 32) != generation || !(refs & (UINT64_C(1) << slot)))
 				continue;
 			atomic_fetch_add_explicit(&sc->held, 1, memory_order_relaxed);
-			atomic_fetch_add_explicit(&sc->delivered, 1, memory_order_relaxed);
+			/* Written by the receiving thread only: no atomic addition needed. */
+			atomic_store_explicit(
+				&sc->delivered,
+				atomic_load_explicit(&sc->delivered, memory_order_relaxed) + 1,
+				memory_order_relaxed);
 			ret->index = index;
 			ret->generation = generation;
 			ret->meta = sm->meta[index];

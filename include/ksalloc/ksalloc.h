@@ -677,7 +677,8 @@ KSALLOC_EXPORT int ksalloc_stream_end(struct ksalloc_stream *stream);
  * one first), -EPIPE (the producer ended the stream: reported once, after
  * every frame it published), -ECONNRESET (the producer closed or died without
  * ending it: reported once, after its last frame), -ESHUTDOWN (the stream was
- * dropped, or the daemon is gone).
+ * dropped, or the daemon is gone). One thread receives from a stream at a
+ * time; any thread may release.
  */
 KSALLOC_EXPORT int ksalloc_stream_receive(struct ksalloc_stream *stream, uint32_t timeout_ms,
 					  struct ksalloc_frame *ret_frame,
