@@ -693,9 +693,12 @@ KSALLOC_EXPORT int ksalloc_stream_release(struct ksalloc_stream *stream,
 					  const struct ksalloc_frame *frame);
 
 /*
- * Consumer: an fd that polls readable (POLLIN) while a frame, or the end, is
+ * Consumer: an fd that polls readable (POLLIN) when a frame, or the end, is
  * waiting for receive: for epoll, libuv or GLib loops. Owned by the stream.
- * Once it has been asked for, receive's own waits go through it too.
+ * It stays readable until a receive finds nothing (-EAGAIN), so receive with
+ * a timeout of 0 until then; it may read readable once more than there is.
+ * A thread of the library keeps it (it sleeps while frames flow, and is
+ * woken like a receive that waits: once per sleep).
  */
 KSALLOC_EXPORT int ksalloc_stream_get_fd(struct ksalloc_stream *stream);
 
