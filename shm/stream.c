@@ -276,8 +276,11 @@ static int claim_oldest(struct stream_map *sm, uint32_t c, uint32_t how, uint64_
 		_Atomic uint64_t *slot = &sm->rings[c][tail % SHM_STREAM_RING];
 		uint64_t e;
 
-		/* A tail past the head (scribbled, or a race with attach) reads as empty. */
-		if ((int32_t)(head - tail) <= 0)
+		/*
+		 * A tail past the head (a race with attach), or further behind it than
+		 * a ring holds (scribbled): nothing to claim.
+		 */
+		if ((int32_t)(head - tail) <= 0 || head - tail > SHM_STREAM_RING)
 			return 0;
 		e = atomic_load(slot);
 		if (entry_state(e) == SHM_ENTRY_LIVE &&
@@ -302,7 +305,7 @@ static int take_oldest(struct stream_map *sm, uint32_t c, uint64_t *ret_entry)
 	uint32_t tail = atomic_load_explicit(&sc->tail, memory_order_relaxed);
 	uint32_t head = atomic_load_explicit(&sc->head, memory_order_acquire);
 
-	if ((int32_t)(head - tail) <= 0)
+	if ((int32_t)(head - tail) <= 0 || head - tail > SHM_STREAM_RING)
 		return 0;
 	*ret_entry =
 		atomic_load_explicit(&sm->rings[c][tail % SHM_STREAM_RING], memory_order_relaxed);
@@ -372,11 +375,19 @@ static int pick_consumers(struct stream_map *sm, uint32_t *ret_mask, uint32_t *r
 		switch (policy) {
 		case SHM_STREAM_DROP_OLDEST:
 		case SHM_STREAM_LATEST:
-			/* Each eviction frees one entry; the consumer may free others meanwhile. */
-			while (head - atomic_load(&sc->tail) >= depth)
+			/*
+			 * Each eviction frees one entry; the consumer may free others
+			 * meanwhile. A ring's worth at most: a tail scribbled out of
+			 * reach makes the new frame the one dropped instead.
+			 */
+			for (uint32_t k = 0;
+			     head - atomic_load(&sc->tail) >= depth && k <= SHM_STREAM_RING; k++)
 				if (evict_oldest(sm, c))
 					note_drop(sc);
-			mask |= 1u << c;
+			if (head - atomic_load(&sc->tail) < depth)
+				mask |= 1u << c;
+			else
+				note_drop(sc);
 			break;
 		case SHM_STREAM_BLOCK: /* room came after all: only the producer pushes */
 			mask |= 1u << c;
@@ -582,12 +593,14 @@ uint32_t stream_consumer_epoch(const struct stream_map *sm)
 	return shm_stream_epoch(s) - (shm_stream_state(s) == SHM_STREAM_FLOWING);
 }
 
+/* Nothing to take: a head and tail further apart than a ring holds (scribbled) count so too. */
 static bool ring_empty(const struct stream_map *sm, uint32_t c)
 {
 	const struct shm_stream_consumer *sc = &sm->consumers[c];
+	uint32_t queued =
+		atomic_load_explicit(&sc->head, memory_order_acquire) - atomic_load(&sc->tail);
 
-	return (int32_t)(atomic_load_explicit(&sc->head, memory_order_acquire) -
-			 atomic_load(&sc->tail)) <= 0;
+	return (int32_t)queued <= 0 || queued > SHM_STREAM_RING;
 }
 
 /* The end the consumer has news of, as receive's errno; 0: none. */
