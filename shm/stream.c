@@ -320,11 +320,16 @@ static int take_oldest(struct stream_map *sm, uint32_t c, uint64_t *ret_entry)
  */
 static bool evict_oldest(struct stream_map *sm, uint32_t c)
 {
+	uint32_t index, generation;
 	uint64_t e;
 
 	if (!claim_oldest(sm, c, SHM_ENTRY_EVICTED, &e))
 		return false;
-	(void)unref(sm, c, entry_index(e), entry_generation(e));
+	/* As receive: an entry names any index (scribbled, or stale); only the stream's count. */
+	index = entry_index(e);
+	generation = entry_generation(e);
+	if (index < sm->pool->n_frames && stream_generation(sm, index) == generation)
+		(void)unref(sm, c, index, generation);
 	return true;
 }
 

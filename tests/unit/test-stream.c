@@ -215,6 +215,38 @@ START_TEST(test_stream_drop_oldest_and_latest_evict_and_free)
 }
 END_TEST
 
+/*
+ * A ring entry scribbled to name a frame past the pool (entries hold 24 bits
+ * of index): the producer that evicts it for a DROP_OLDEST consumer used to
+ * clear a bit in refs[index], far outside the stream's memory.
+ */
+START_TEST(test_stream_eviction_of_a_scribbled_entry_stays_in_bounds)
+{
+	struct stream_received rx;
+	uint32_t epoch = 0, tail;
+
+	setup(8);
+	attach(0, SHM_STREAM_DROP_OLDEST, 2, 8);
+	ck_assert_int_eq(publish(1, 0), 1);
+	ck_assert_int_eq(publish(2, 0), 1);
+	tail = atomic_load(&t.sm.consumers[0].tail);
+	atomic_store(&t.sm.rings[0][tail % SHM_STREAM_RING],
+		     shm_entry(SHM_ENTRY_LIVE, SHM_STREAM_MAX_FRAMES - 1, 1));
+	/* Evicts the scribbled entry: nothing to unref; the frame it replaced waits for detach. */
+	ck_assert_int_eq(publish(3, 0), 1);
+	ck_assert_int_eq(receive(0, 0, &rx, &epoch), 0);
+	ck_assert_uint_eq(value_of(&rx), 2);
+	ck_assert_int_eq(stream_release(&t.sm, 0, rx.index, rx.generation), 0);
+	ck_assert_int_eq(receive(0, 0, &rx, &epoch), 0);
+	ck_assert_uint_eq(value_of(&rx), 3);
+	ck_assert_int_eq(stream_release(&t.sm, 0, rx.index, rx.generation), 0);
+	ck_assert_uint_eq(frame_count_owned(&t.fp), 1);
+	stream_consumer_detach(&t.sm, 0);
+	ck_assert_uint_eq(frame_count_owned(&t.fp), 0);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_stream_max_held_refuses_receive)
 {
 	struct stream_received rx[2];
@@ -506,6 +538,7 @@ int main(void)
 	tcase_add_test(tc, test_stream_block_refuses_at_timeout_and_the_frame_stays_the_producers);
 	tcase_add_test(tc, test_stream_drop_newest_counts_and_marks_the_next_frame);
 	tcase_add_test(tc, test_stream_drop_oldest_and_latest_evict_and_free);
+	tcase_add_test(tc, test_stream_eviction_of_a_scribbled_entry_stays_in_bounds);
 	tcase_add_test(tc, test_stream_max_held_refuses_receive);
 	tcase_add_test(tc, test_stream_end_is_reported_once_after_the_frames);
 	tcase_add_test(tc, test_stream_format_and_its_generation);
