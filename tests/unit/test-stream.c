@@ -526,6 +526,50 @@ START_TEST(test_stream_threads_drop_newest)
 }
 END_TEST
 
+/*
+ * Nobody blocks: the producer runs flat out, evicting for every consumer
+ * while they take and give back one frame at a time (max_held 1): each
+ * eviction races a receive for the same entries, and the ring wraps under
+ * a consumer caught between reading its tail and claiming the entry there.
+ */
+#define EVICT_FRAMES 100000u
+
+START_TEST(test_stream_threads_evicting_producer_and_max_held_one)
+{
+	static const uint32_t policies[3] = { SHM_STREAM_LATEST, SHM_STREAM_DROP_OLDEST,
+					      SHM_STREAM_DROP_OLDEST };
+	static const uint32_t depths[3] = { 1, 2, 1 };
+	struct consumer_arg args[3];
+	pthread_t threads[3];
+
+	setup(16);
+	for (uint32_t c = 0; c < 3; c++) {
+		args[c] = (struct consumer_arg){ .c = c, .policy = policies[c] };
+		attach(c, policies[c], depths[c], 1);
+		ck_assert_int_eq(pthread_create(&threads[c], NULL, consumer_thread, &args[c]), 0);
+	}
+	for (uint32_t v = 1; v <= EVICT_FRAMES; v++) {
+		struct shm_stream_meta meta = { 0 };
+		struct stream_publish p = { .timeout_ms = 0 };
+
+		ck_assert_int_eq(frame_acquire(&t.fp, PRODUCER, &t.fp.slots[0], &t.hint, 1000,
+					       &p.index, &p.generation),
+				 0);
+		memcpy(frame_data(&t.fp, p.index), &v, sizeof(v));
+		ck_assert_int_eq(stream_publish(&t.sm, PRODUCER, &p, &meta), 3);
+	}
+	ck_assert_int_eq(stream_end(&t.sm, PRODUCER), 0);
+	for (uint32_t c = 0; c < 3; c++) {
+		pthread_join(threads[c], NULL);
+		ck_assert_uint_eq(args[c].out_of_order, 0);
+		ck_assert_uint_eq(args[c].received + atomic_load(&t.sm.consumers[c].dropped),
+				  EVICT_FRAMES);
+	}
+	ck_assert_uint_eq(frame_count_owned(&t.fp), 0);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stream");
@@ -552,6 +596,7 @@ int main(void)
 	tcase_add_test(tc, test_stream_threads_block);
 	tcase_add_test(tc, test_stream_threads_drop_oldest);
 	tcase_add_test(tc, test_stream_threads_drop_newest);
+	tcase_add_test(tc, test_stream_threads_evicting_producer_and_max_held_one);
 	suite_add_tcase(s, tc);
 
 	return ksalloc_check_run(s);
