@@ -283,6 +283,14 @@ static int claim_oldest(struct stream_map *sm, uint32_t c, uint32_t how, uint64_
 		if ((int32_t)(head - tail) <= 0 || head - tail > SHM_STREAM_RING)
 			return 0;
 		e = atomic_load(slot);
+		/*
+		 * What was read is the entry at tail only if tail has not moved since:
+		 * a claimer descheduled here while the producer went a whole ring on
+		 * (drop-oldest evicting) would read, and take, the slot's newer entry,
+		 * ahead of those still queued before it.
+		 */
+		if (atomic_load(&sc->tail) != tail)
+			continue;
 		if (entry_state(e) == SHM_ENTRY_LIVE &&
 		    atomic_compare_exchange_strong(slot, &e, e | (uint64_t)how << 62)) {
 			atomic_compare_exchange_strong(&sc->tail, &tail, tail + 1);
