@@ -490,6 +490,7 @@ static void stream_input(const struct pool_options *o, uint8_t who, uint32_t sha
 	/* Everyone goes: every frame of the pool is free again, whatever the stream said. */
 	stream_drop(&sr);
 	(void)pool_detach(sr.p, sr.producer_slot);
+	(void)storage_sweep_stream_orphans(sr.storage, sr.p);
 	fuzz_check(frame_count_owned(&sr.p->frames) == 0, "%u frames owned after everyone went",
 		   frame_count_owned(&sr.p->frames));
 	fuzz_check(pool_allocated_frames(sr.p) == 0, "%u frames allocated after everyone went",
@@ -514,6 +515,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t shape, who, ops;
 	const uint8_t *image;
 	size_t image_len;
+	struct storage *storage;
 	struct pool *p;
 	int r;
 
@@ -536,8 +538,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	image = fuzz_bytes(&in, fuzz_left(&in), &image_len);
 
-	r = pool_new(1, &o, &p);
-	fuzz_check(r == 0, "pool_new: %s", strerror(-r));
+	/* Through the storage, as the daemon: it knows the streams (none here). */
+	r = storage_new(&storage);
+	fuzz_check(r == 0, "storage_new: %s", strerror(-r));
+	r = storage_add(storage, &o, &p);
+	fuzz_check(r == 0, "storage_add: %s", strerror(-r));
 	for (int i = 0; i < 2; i++) {
 		r = pool_attach(p, sessions[i], &slots[i]);
 		/* With one slot, a second session finds it taken. */
@@ -564,7 +569,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	daemon_reads(p);
 	for (int i = 0; i < 2; i++) {
-		uint32_t reclaimed = pool_detach(p, slots[i]);
+		/*
+		 * As rpc_remove_session(): the pool's own sweep leaves frames owned
+		 * by a stream's tenant (a scribbled owner word can name one) to the
+		 * storage's.
+		 */
+		uint32_t reclaimed =
+			pool_detach(p, slots[i]) + storage_sweep_stream_orphans(storage, p);
 
 		if (trace)
 			fprintf(stderr, "detached slot %u: %u frames reclaimed\n", slots[i],
@@ -582,7 +593,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pool_set_committed(p, false);
 	pool_set_committed(p, true);
 	daemon_reads(p);
-	pool_free(p);
+	storage_free(storage);
 	fuzz_check(fuzz_lowest_free_fd() == lowest_fd, "an fd leaked");
 	return 0;
 }
