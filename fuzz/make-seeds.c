@@ -660,6 +660,55 @@ static void shm_seed(const char *file, bool busy)
 	write_seed("shm", file, input, sizeof(header) + l.data_offset);
 }
 
+/* ---- streams on a pool (fuzz-shm.c, byte 10 bit 7: the script it describes) ---- */
+
+static void stream_seed(const char *file, const uint8_t *script, size_t n)
+{
+	/*
+	 * 8 frames of 256 bytes, 4 slots; producer session 1, three consumers:
+	 * BLOCK depth 4 max_held 4, DROP_OLDEST depth 2 max_held 2, LATEST.
+	 */
+	const uint8_t header[11] = { 7, 0xff, 0x00, 6, 3, 0x20, 0x6c, 0x26, 0x03, 0x00, 0x80 };
+	static uint8_t input[sizeof(header) + 1024];
+
+	if (n > sizeof(input) - sizeof(header))
+		die("stream seed %s too long", file);
+	memcpy(input, header, sizeof(header));
+	memcpy(input + sizeof(header), script, n);
+	write_seed("shm", file, input, sizeof(header) + n);
+}
+
+/* clang-format off */
+static void stream_seeds(void)
+{
+	/* Frames flow, the format changes, the producer goes and comes back, a consumer goes. */
+	static const uint8_t flow[] = {
+		2, 100, 2, 101, 2, 102, 2, 103,		/* four publishes */
+		3, 0, 3, 0, 3, 1, 3, 1, 3, 2, 3, 2,	/* receives */
+		4, 0, 4, 0,				/* two releases */
+		11, 5, 0, 'c', 'a', 'p', 's', '!',	/* a format */
+		10, 0x00, 0x10,				/* the daemon's reads */
+		2, 10, 2, 11, 7, 3, 0, 8, 2, 12, 3, 0,	/* the producer goes and comes back */
+		5, 1, 6, 0x26, 2, 13, 9, 13, 14,	/* a consumer goes, another comes */
+		12, 3, 0, 3, 0,				/* the end */
+		15, 2, 1,				/* dropped, made again */
+	};
+	/* Words scribbled: a consumer's tail far behind its head, a ring entry, the journal. */
+	static const uint8_t scribbled[] = {
+		2, 1, 2, 2,
+		1, 2, 1, 0x20, 0, 0xff, 0xff, 0xff, 0x7f,	/* consumer 1's tail */
+		2, 3, 3, 1, 3, 0,
+		1, 3, 0, 0, 0, 0x05, 0, 0, 0xc0,		/* consumer 0's first entry */
+		1, 1, 0, 0x14, 0, 0x01, 0, 0, 0x00,		/* the journal: frame 1 */
+		1, 1, 0, 0x15, 0, 0x00, 0, 0, 0x80,		/* at generation 1, valid */
+		2, 4, 7, 10, 0, 1, 5, 0, 5, 1,
+	};
+
+	stream_seed("stream-flow", flow, sizeof(flow));
+	stream_seed("stream-scribbled", scribbled, sizeof(scribbled));
+}
+/* clang-format on */
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -674,5 +723,6 @@ int main(int argc, char **argv)
 	config_seeds(argv[2]);
 	shm_seed("fresh-block", false);
 	shm_seed("busy-block", true);
+	stream_seeds();
 	return 0;
 }

@@ -283,6 +283,14 @@ static int claim_oldest(struct stream_map *sm, uint32_t c, uint32_t how, uint64_
 		if ((int32_t)(head - tail) <= 0 || head - tail > SHM_STREAM_RING)
 			return 0;
 		e = atomic_load(slot);
+		/*
+		 * What was read is the entry at tail only if tail has not moved since:
+		 * a claimer descheduled here while the producer went a whole ring on
+		 * (drop-oldest evicting) would read, and take, the slot's newer entry,
+		 * ahead of those still queued before it.
+		 */
+		if (atomic_load(&sc->tail) != tail)
+			continue;
 		if (entry_state(e) == SHM_ENTRY_LIVE &&
 		    atomic_compare_exchange_strong(slot, &e, e | (uint64_t)how << 62)) {
 			atomic_compare_exchange_strong(&sc->tail, &tail, tail + 1);
@@ -320,11 +328,16 @@ static int take_oldest(struct stream_map *sm, uint32_t c, uint64_t *ret_entry)
  */
 static bool evict_oldest(struct stream_map *sm, uint32_t c)
 {
+	uint32_t index, generation;
 	uint64_t e;
 
 	if (!claim_oldest(sm, c, SHM_ENTRY_EVICTED, &e))
 		return false;
-	(void)unref(sm, c, entry_index(e), entry_generation(e));
+	/* As receive: an entry names any index (scribbled, or stale); only the stream's count. */
+	index = entry_index(e);
+	generation = entry_generation(e);
+	if (index < sm->pool->n_frames && stream_generation(sm, index) == generation)
+		(void)unref(sm, c, index, generation);
 	return true;
 }
 

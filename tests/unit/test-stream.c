@@ -215,6 +215,38 @@ START_TEST(test_stream_drop_oldest_and_latest_evict_and_free)
 }
 END_TEST
 
+/*
+ * A ring entry scribbled to name a frame past the pool (entries hold 24 bits
+ * of index): the producer that evicts it for a DROP_OLDEST consumer used to
+ * clear a bit in refs[index], far outside the stream's memory.
+ */
+START_TEST(test_stream_eviction_of_a_scribbled_entry_stays_in_bounds)
+{
+	struct stream_received rx;
+	uint32_t epoch = 0, tail;
+
+	setup(8);
+	attach(0, SHM_STREAM_DROP_OLDEST, 2, 8);
+	ck_assert_int_eq(publish(1, 0), 1);
+	ck_assert_int_eq(publish(2, 0), 1);
+	tail = atomic_load(&t.sm.consumers[0].tail);
+	atomic_store(&t.sm.rings[0][tail % SHM_STREAM_RING],
+		     shm_entry(SHM_ENTRY_LIVE, SHM_STREAM_MAX_FRAMES - 1, 1));
+	/* Evicts the scribbled entry: nothing to unref; the frame it replaced waits for detach. */
+	ck_assert_int_eq(publish(3, 0), 1);
+	ck_assert_int_eq(receive(0, 0, &rx, &epoch), 0);
+	ck_assert_uint_eq(value_of(&rx), 2);
+	ck_assert_int_eq(stream_release(&t.sm, 0, rx.index, rx.generation), 0);
+	ck_assert_int_eq(receive(0, 0, &rx, &epoch), 0);
+	ck_assert_uint_eq(value_of(&rx), 3);
+	ck_assert_int_eq(stream_release(&t.sm, 0, rx.index, rx.generation), 0);
+	ck_assert_uint_eq(frame_count_owned(&t.fp), 1);
+	stream_consumer_detach(&t.sm, 0);
+	ck_assert_uint_eq(frame_count_owned(&t.fp), 0);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_stream_max_held_refuses_receive)
 {
 	struct stream_received rx[2];
@@ -494,6 +526,50 @@ START_TEST(test_stream_threads_drop_newest)
 }
 END_TEST
 
+/*
+ * Nobody blocks: the producer runs flat out, evicting for every consumer
+ * while they take and give back one frame at a time (max_held 1): each
+ * eviction races a receive for the same entries, and the ring wraps under
+ * a consumer caught between reading its tail and claiming the entry there.
+ */
+#define EVICT_FRAMES 100000u
+
+START_TEST(test_stream_threads_evicting_producer_and_max_held_one)
+{
+	static const uint32_t policies[3] = { SHM_STREAM_LATEST, SHM_STREAM_DROP_OLDEST,
+					      SHM_STREAM_DROP_OLDEST };
+	static const uint32_t depths[3] = { 1, 2, 1 };
+	struct consumer_arg args[3];
+	pthread_t threads[3];
+
+	setup(16);
+	for (uint32_t c = 0; c < 3; c++) {
+		args[c] = (struct consumer_arg){ .c = c, .policy = policies[c] };
+		attach(c, policies[c], depths[c], 1);
+		ck_assert_int_eq(pthread_create(&threads[c], NULL, consumer_thread, &args[c]), 0);
+	}
+	for (uint32_t v = 1; v <= EVICT_FRAMES; v++) {
+		struct shm_stream_meta meta = { 0 };
+		struct stream_publish p = { .timeout_ms = 0 };
+
+		ck_assert_int_eq(frame_acquire(&t.fp, PRODUCER, &t.fp.slots[0], &t.hint, 1000,
+					       &p.index, &p.generation),
+				 0);
+		memcpy(frame_data(&t.fp, p.index), &v, sizeof(v));
+		ck_assert_int_eq(stream_publish(&t.sm, PRODUCER, &p, &meta), 3);
+	}
+	ck_assert_int_eq(stream_end(&t.sm, PRODUCER), 0);
+	for (uint32_t c = 0; c < 3; c++) {
+		pthread_join(threads[c], NULL);
+		ck_assert_uint_eq(args[c].out_of_order, 0);
+		ck_assert_uint_eq(args[c].received + atomic_load(&t.sm.consumers[c].dropped),
+				  EVICT_FRAMES);
+	}
+	ck_assert_uint_eq(frame_count_owned(&t.fp), 0);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stream");
@@ -506,6 +582,7 @@ int main(void)
 	tcase_add_test(tc, test_stream_block_refuses_at_timeout_and_the_frame_stays_the_producers);
 	tcase_add_test(tc, test_stream_drop_newest_counts_and_marks_the_next_frame);
 	tcase_add_test(tc, test_stream_drop_oldest_and_latest_evict_and_free);
+	tcase_add_test(tc, test_stream_eviction_of_a_scribbled_entry_stays_in_bounds);
 	tcase_add_test(tc, test_stream_max_held_refuses_receive);
 	tcase_add_test(tc, test_stream_end_is_reported_once_after_the_frames);
 	tcase_add_test(tc, test_stream_format_and_its_generation);
@@ -519,6 +596,7 @@ int main(void)
 	tcase_add_test(tc, test_stream_threads_block);
 	tcase_add_test(tc, test_stream_threads_drop_oldest);
 	tcase_add_test(tc, test_stream_threads_drop_newest);
+	tcase_add_test(tc, test_stream_threads_evicting_producer_and_max_held_one);
 	suite_add_tcase(s, tc);
 
 	return ksalloc_check_run(s);
