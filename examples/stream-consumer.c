@@ -37,8 +37,9 @@ struct counts {
 struct consumer {
 	struct ksalloc_stream *stream;
 	const char *name;
-	uint64_t last_number;   /* the number the producer wrote into the last frame */
-	uint64_t last_sequence; /* the stream's sequence of the last frame */
+	uint64_t last_number;    /* the number the producer wrote into the last frame */
+	uint64_t first_sequence; /* the stream's sequence of the first frame */
+	uint64_t last_sequence;  /* the stream's sequence of the last frame */
 	struct counts second, total;
 };
 
@@ -78,6 +79,15 @@ static void print_counts(const char *what, const struct counts *c)
 	       what, c->frames, c->dropped, c->discontinuities, c->format_changes,
 	       c->frames ? c->latency_sum_ns / c->frames / 1000 : 0, c->latency_max_ns / 1000);
 	fflush(stdout);
+}
+
+/* The summary: what came in all, and which of the stream's frames it was. */
+static void print_summary(const char *what, const struct consumer *c)
+{
+	print_counts(what, &c->total);
+	if (c->total.frames)
+		printf("sequence %" PRIu64 " to %" PRIu64 "\n", c->first_sequence,
+		       c->last_sequence);
 }
 
 /* Prints the stream's format, which TYPECHANGED says is new. */
@@ -162,6 +172,8 @@ static int drain(struct consumer *c)
 		}
 		if (c->last_sequence)
 			dropped = m.sequence - c->last_sequence - 1;
+		else
+			c->first_sequence = m.sequence;
 		c->last_sequence = m.sequence;
 		memcpy(&c->last_number, f.data, sizeof(c->last_number));
 		for (int i = 0; i < 2; i++)
@@ -276,21 +288,21 @@ int main(int argc, char **argv)
 		}
 		if (fds[1].revents) {
 			printf("interrupted\n");
-			print_counts("total", &c.total);
+			print_summary("total", &c);
 			ret = 0;
 			goto out;
 		}
 		if (fds[0].revents) {
 			r = drain(&c);
 			if (r == -EPIPE) {
-				print_counts("end of stream", &c.total);
+				print_summary("end of stream", &c);
 				ret = 0;
 				goto out;
 			}
 			if (r == -ECONNRESET) {
 				fprintf(stderr, "stream %s: the producer went without ending it\n",
 					c.name);
-				print_counts("total", &c.total);
+				print_summary("total", &c);
 				goto out;
 			}
 			if (r == 1)

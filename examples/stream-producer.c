@@ -107,14 +107,26 @@ static int wait_consumers(struct ksalloc_client *client, const char *pool, const
 		return r;
 	}
 	/* Subscribed first, then counted: a consumer that comes between is not missed. */
-	while ((r = count_consumers(client, name)) >= 0 && r < want && !stopping) {
+	for (;;) {
 		struct pollfd p = { .fd = ksalloc_subscription_get_fd(sub), .events = POLLIN };
 		struct ksalloc_event e;
 
-		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
-			r = -errno;
+		r = count_consumers(client, name);
+		if (r < 0) {
+			fprintf(stderr, "stream %s: cannot count its consumers: %s\n", name,
+				ksalloc_client_error(client));
 			break;
 		}
+		if (r >= want || stopping) {
+			r = stopping ? 1 : 0;
+			break;
+		}
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			r = -errno;
+			perror("poll");
+			break;
+		}
+		/* What the events say does not matter: that something changed does. */
 		while ((r = ksalloc_subscription_read(sub, &e)) == 0)
 			ksalloc_event_clear(&e);
 		if (r != -EAGAIN) {
@@ -123,13 +135,8 @@ static int wait_consumers(struct ksalloc_client *client, const char *pool, const
 			break;
 		}
 	}
-	if (r < 0 && r != -EAGAIN)
-		fprintf(stderr, "waiting for consumers of %s: %s\n", name,
-			ksalloc_client_error(client));
 	ksalloc_subscription_close(sub);
-	if (stopping)
-		return 1;
-	return r < 0 ? r : 0;
+	return r;
 }
 
 static void usage(const char *argv0)
