@@ -16,6 +16,7 @@
 #include <linux/magic.h>
 
 #include "shm/liveness.h"
+#include "shm/stream.h"
 
 /* Memory, layout and mapping of one framing: what pool_reshape() swaps whole. */
 struct pool_memory {
@@ -309,7 +310,11 @@ static uint32_t pool_state(const struct pool *p)
 	return p->committed ? SHM_STATE_COMMITTED : SHM_STATE_DECOMMITTED;
 }
 
-/* Frees frames owned by sessions that do not have the pool open (none can, legitimately). */
+/*
+ * Frees frames owned by sessions that do not have the pool open (none can,
+ * legitimately). Frames a stream owns (a tenant with SHM_TENANT_STREAM) are
+ * its consumers': the stream gives them back (stream_destroy() at the latest).
+ */
 static uint32_t sweep_orphans(struct pool *p)
 {
 	struct shm_slot scratch = { 0 };
@@ -318,7 +323,7 @@ static uint32_t sweep_orphans(struct pool *p)
 	for (uint32_t i = 0; i < p->framing.frames; i++) {
 		uint32_t session = shm_owner_tenant(atomic_load(&p->frames.frames[i].owner));
 
-		if (session != 0 && !is_attached(p, session))
+		if (session != 0 && !(session & SHM_TENANT_STREAM) && !is_attached(p, session))
 			n += frame_reclaim(&p->frames, session, &scratch);
 	}
 	return n;
