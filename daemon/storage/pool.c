@@ -16,7 +16,6 @@
 #include <linux/magic.h>
 
 #include "shm/liveness.h"
-#include "shm/stream.h"
 
 /* Memory, layout and mapping of one framing: what pool_reshape() swaps whole. */
 struct pool_memory {
@@ -266,6 +265,7 @@ struct pool *pool_free(struct pool *p)
 		frame_set_state(&p->frames, SHM_STATE_DESTROYED);
 	memory_release(&m);
 	free(p->slot_sessions);
+	free(p->stream_tenants);
 	free(p);
 	return NULL;
 }
@@ -310,10 +310,41 @@ static uint32_t pool_state(const struct pool *p)
 	return p->committed ? SHM_STATE_COMMITTED : SHM_STATE_DECOMMITTED;
 }
 
+static bool is_stream(const struct pool *p, uint32_t tenant)
+{
+	for (uint32_t i = 0; i < p->n_streams; i++)
+		if (p->stream_tenants[i] == tenant)
+			return true;
+	return false;
+}
+
+int pool_add_stream(struct pool *p, uint32_t tenant)
+{
+	uint32_t *grown;
+
+	if (is_stream(p, tenant))
+		return 0;
+	grown = reallocarray(p->stream_tenants, p->n_streams + 1, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	grown[p->n_streams++] = tenant;
+	p->stream_tenants = grown;
+	return 0;
+}
+
+void pool_remove_stream(struct pool *p, uint32_t tenant)
+{
+	for (uint32_t i = 0; i < p->n_streams; i++)
+		if (p->stream_tenants[i] == tenant) {
+			p->stream_tenants[i] = p->stream_tenants[--p->n_streams];
+			return;
+		}
+}
+
 /*
  * Frees frames owned by sessions that do not have the pool open (none can,
- * legitimately). Frames a stream owns (a tenant with SHM_TENANT_STREAM) are
- * its consumers': the stream gives them back (stream_destroy() at the latest).
+ * legitimately). Frames a stream on the pool owns are its consumers': the
+ * stream gives them back (stream_destroy() at the latest).
  */
 static uint32_t sweep_orphans(struct pool *p)
 {
@@ -323,7 +354,7 @@ static uint32_t sweep_orphans(struct pool *p)
 	for (uint32_t i = 0; i < p->framing.frames; i++) {
 		uint32_t session = shm_owner_tenant(atomic_load(&p->frames.frames[i].owner));
 
-		if (session != 0 && !(session & SHM_TENANT_STREAM) && !is_attached(p, session))
+		if (session != 0 && !is_attached(p, session) && !is_stream(p, session))
 			n += frame_reclaim(&p->frames, session, &scratch);
 	}
 	return n;

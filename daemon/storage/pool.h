@@ -42,6 +42,9 @@ struct pool {
 	/* slot_sessions[i]: the session that has slot i, 0 if free. The daemon's truth, not shm's. */
 	uint32_t *slot_sessions;
 	uint32_t n_attached;
+	/* The tenants of the streams on this pool: the frames they own are their consumers'. */
+	uint32_t *stream_tenants;
+	uint32_t n_streams;
 
 	/* Counters of sessions that have gone, kept when their slots are reused. */
 	uint64_t acquisitions_closed;
@@ -100,10 +103,20 @@ int pool_attach(struct pool *p, uint32_t session, uint32_t *ret_slot);
 /*
  * Takes @slot back from its session: every frame the session still owns is
  * freed (or handed to a waiter), as is every frame owned by no session that
- * has the pool open (what a crashed or scribbling client can leave). Returns
+ * has the pool open and no stream on it (what a crashed or scribbling client
+ * can leave). Returns
  * the number of frames taken back.
  */
 uint32_t pool_detach(struct pool *p, uint32_t slot);
+
+/*
+ * Tells the pool of a stream on it (its tenant, SHM_TENANT_STREAM | id), whose
+ * frames no detach sweeps: the stream gives them back. Returns 0 or -ENOMEM.
+ */
+int pool_add_stream(struct pool *p, uint32_t tenant);
+
+/* The stream of @tenant is gone from the pool (its frames went back with it). */
+void pool_remove_stream(struct pool *p, uint32_t tenant);
 
 /*
  * Marks the pool destroyed for its users before the daemon goes away: their

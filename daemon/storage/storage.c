@@ -347,6 +347,11 @@ int storage_add_stream(struct storage *s, const char *name, struct pool *p,
 	r = stream_new(s->next_stream_id, name, p, access, from_config, &st);
 	if (r < 0)
 		return r;
+	r = pool_add_stream(p, shm_stream_tenant(st->id));
+	if (r < 0) {
+		stream_free(st); /* new: it owns no frame */
+		return r;
+	}
 	/* Ids fit below SHM_TENANT_STREAM, where they become the stream's tenant. */
 	s->next_stream_id = (s->next_stream_id + 1) & ~SHM_TENANT_STREAM;
 	if (s->next_stream_id == 0)
@@ -376,6 +381,13 @@ int storage_adopt_stream(struct storage *s, uint32_t id, int fd, struct pool *p,
 		stream_free(st);
 		return -EEXIST;
 	}
+	r = pool_add_stream(p, shm_stream_tenant(id));
+	if (r < 0) {
+		*ret_reason = "out of memory";
+		st->fd = -1; /* the caller's still */
+		stream_free(st);
+		return r;
+	}
 	if (id >= s->next_stream_id)
 		s->next_stream_id = (id + 1) & ~SHM_TENANT_STREAM;
 	if (s->next_stream_id == 0)
@@ -391,6 +403,7 @@ void storage_remove_stream(struct storage *s, struct stream *st)
 	list_remove(&st->link);
 	/* Its frames go back to the pool, and its users wake to find it gone. */
 	stream_destroy(&st->sm);
+	pool_remove_stream(st->pool, shm_stream_tenant(st->id));
 	stream_free(st);
 }
 
