@@ -2,13 +2,16 @@
 /*
  * What an application developer does: install ksalloc into a folder, build
  * examples/ks-status.c against it once with pkg-config and once with
- * find_package(ksalloc), and run both against a real daemon.
+ * find_package(ksalloc), and run both against a real daemon; the same for
+ * the stream examples, a producer and a consumer in processes of their own.
  */
 #include <check.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/lib/harness.h"
@@ -86,19 +89,102 @@ START_TEST(test_program_built_with_pkg_config_reads_the_status)
 }
 END_TEST
 
+/* Builds examples/ into @root/build with find_package(ksalloc), as examples/CMakeLists.txt says. */
+static void build_examples(void)
+{
+	sh("'%s' -S '%s/examples' -B %s/build -DCMAKE_PREFIX_PATH=%s%s >/dev/null && "
+	   "'%s' --build %s/build >/dev/null",
+	   CMAKE_COMMAND, PROJECT_SOURCE_DIR, root, root, CMAKE_INSTALL_PREFIX, CMAKE_COMMAND,
+	   root);
+}
+
 START_TEST(test_program_built_with_find_package_reads_the_status)
 {
 	char program[128], *out;
 
 	install();
-	sh("'%s' -S '%s/examples' -B %s/build -DCMAKE_PREFIX_PATH=%s%s >/dev/null && "
-	   "'%s' --build %s/build >/dev/null",
-	   CMAKE_COMMAND, PROJECT_SOURCE_DIR, root, root, CMAKE_INSTALL_PREFIX, CMAKE_COMMAND,
-	   root);
+	build_examples();
 	snprintf(program, sizeof(program), "%s/build/ks-status", root);
 	out = run_against_daemon(program);
 	ck_assert_str_eq(out, expected);
 	free(out);
+	uninstall();
+}
+END_TEST
+
+/* Starts @argv with its stdout on a pipe; returns its pid and the pipe's reading end. */
+static pid_t spawn(char *const argv[], int *ret_out)
+{
+	int p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*ret_out = p[0];
+	return pid;
+}
+
+/* Reads one line from @fd (a byte at a time: what follows is not ours to take). */
+static void read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n + 1 < size && read(fd, &buf[n], 1) == 1 && buf[n] != '\n')
+		n++;
+	buf[n] = '\0';
+}
+
+/*
+ * The README's two terminals: stream-producer creates a pool and a stream and
+ * publishes 100 frames once a consumer is there; stream-consumer checks every
+ * one of them and exits 0 at the end of the stream, saying it got all 100.
+ */
+START_TEST(test_stream_examples_pass_every_frame)
+{
+	char producer[128], consumer[128], libdir[256], line[256], *out, *err;
+	struct test_daemon d;
+	int status, pout;
+	pid_t pid;
+
+	install();
+	build_examples();
+	snprintf(producer, sizeof(producer), "%s/build/stream-producer", root);
+	snprintf(consumer, sizeof(consumer), "%s/build/stream-consumer", root);
+	test_daemon_up(&d, config);
+	snprintf(libdir, sizeof(libdir), "%s%s", root, CMAKE_INSTALL_FULL_LIBDIR);
+	setenv("LD_LIBRARY_PATH", libdir, 1);
+	pid = spawn((char *[]){ producer, "--create", "8:4096", "--frames", "100", "--fps", "1000",
+				"--wait-consumers", "1", "cam", "frames", NULL },
+		    &pout);
+	/* Its first line says the stream is there; then it waits for the consumer. */
+	read_line(pout, line, sizeof(line));
+	ck_assert_msg(strncmp(line, "stream frames on pool cam: video/x-raw", 38) == 0,
+		      "stream-producer said: %s", line);
+	status = test_run((char *[]){ consumer, "frames", NULL }, &out, &err);
+	unsetenv("LD_LIBRARY_PATH");
+	if (status != 0)
+		kill(pid, SIGTERM);
+	ck_assert_msg(status == 0, "stream-consumer failed (%d):\n%s\n%s", status, out, err);
+	ck_assert_msg(strstr(out, "\nend of stream: 100 frames, 0 dropped"),
+		      "stream-consumer said:\n%s", out);
+	read_line(pout, line, sizeof(line));
+	ck_assert_str_eq(line, "stream frames: 100 frames published, ended");
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "stream-producer failed (status 0x%x)", status);
+	close(pout);
+	free(out);
+	free(err);
+	test_daemon_down(&d);
 	uninstall();
 }
 END_TEST
@@ -171,6 +257,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_program_built_with_pkg_config_reads_the_status);
 	tcase_add_test(tc, test_program_built_with_find_package_reads_the_status);
+	tcase_add_test(tc, test_stream_examples_pass_every_frame);
 	tcase_add_test(tc, test_every_public_header_is_installed_and_compiles_alone);
 	tcase_add_test(tc, test_library_exports_only_its_public_api);
 	suite_add_tcase(s, tc);

@@ -455,6 +455,70 @@ START_TEST(test_streams_killed_consumer_gives_back_queued_and_held_frames)
 }
 END_TEST
 
+/*
+ * Another session that leaves the pool takes nothing of the stream's: the
+ * frame a consumer holds and the one queued for it stay theirs. (The daemon
+ * sweeps the frames of sessions that left; a stream is not one.)
+ */
+START_TEST(test_streams_frames_survive_another_session_leaving_the_pool)
+{
+	struct ksalloc_subscription_options so = { .pool = "small", .interval_ms = 10 };
+	struct ksalloc_client *c, *cc, *other;
+	struct ksalloc_subscription *sub;
+	struct ksalloc_pool *p, *q;
+	struct ksalloc_stream *s, *a;
+	struct ksalloc_frame_meta m[2];
+	struct ksalloc_frame f[2];
+	uint32_t sessions = 0;
+
+	start();
+	c = client();
+	cc = client();
+	p = pool_open(c, "small");
+	s = producer(p, "cam");
+	a = consumer(cc, "cam", KSALLOC_STREAM_BLOCK, 4, 4);
+	ck_assert_int_eq(send_one(p, s, 1, 0), 1);
+	ck_assert_int_eq(send_one(p, s, 2, 0), 1);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f[0], &m[0]), 0);
+
+	other = client();
+	q = pool_open(other, "small");
+	ck_assert_int_eq(ksalloc_subscription_open(NULL, &so, &sub), 0);
+	ksalloc_pool_close(q);
+	ksalloc_client_close(other);
+	/* The daemon has seen it go when the pool's sessions are the producer and the consumer. */
+	while (sessions != 2) {
+		struct pollfd pfd = { .fd = ksalloc_subscription_get_fd(sub), .events = POLLIN };
+		struct ksalloc_event e;
+		int r;
+
+		ck_assert_int_eq(poll(&pfd, 1, 30000), 1);
+		while ((r = ksalloc_subscription_read(sub, &e)) == 0) {
+			if (e.kind == KSALLOC_EVENT_STATUS)
+				sessions = e.stats.sessions;
+			ksalloc_event_clear(&e);
+		}
+		ck_assert_int_eq(r, -EAGAIN);
+	}
+	ksalloc_subscription_close(sub);
+
+	ck_assert(check(&f[0], 1, m[0].data_used));
+	ck_assert_int_eq(ksalloc_stream_release(a, &f[0]), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f[1], &m[1]), 0);
+	ck_assert_uint_eq(m[1].sequence, 2);
+	ck_assert(check(&f[1], 2, m[1].data_used));
+	ck_assert_int_eq(ksalloc_stream_release(a, &f[1]), 0);
+
+	ksalloc_stream_close(a);
+	assert_all_frames_back(p);
+	ksalloc_stream_close(s);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(cc);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
 START_TEST(test_streams_pollable_fd_and_limits)
 {
 	struct ksalloc_client *c, *cc;
@@ -616,6 +680,7 @@ int main(void)
 	tcase_add_test(tc, test_streams_policies_with_a_slow_consumer);
 	tcase_add_test(tc, test_streams_end_format_new_producer_and_late_consumer);
 	tcase_add_test(tc, test_streams_killed_consumer_gives_back_queued_and_held_frames);
+	tcase_add_test(tc, test_streams_frames_survive_another_session_leaving_the_pool);
 	tcase_add_test(tc, test_streams_pollable_fd_and_limits);
 	tcase_add_test(tc, test_streams_read_only_consumer_cannot_write);
 	tcase_add_test(tc, test_streams_declared_in_the_config);
