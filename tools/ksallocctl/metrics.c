@@ -15,6 +15,7 @@
  * timestamp: the textfile collector refuses files that do.
  */
 #include "tools/ksallocctl/metrics.h"
+#include "tools/ksallocctl/prom.h"
 #include "tools/ksallocctl/util.h"
 
 #include <errno.h>
@@ -135,18 +136,6 @@ static int print_json(json_object *o, const char *command)
 
 /* ---- metrics: the text exposition format ------------------------------------------------ */
 
-struct family {
-	const char *name;
-	const char *type; /* "gauge" or "counter" */
-	const char *unit; /* "bytes", "seconds": the name ends with it; or NULL */
-	const char *help; /* no backslash, no newline: they would need escaping */
-};
-
-struct label {
-	const char *name;
-	const char *value;
-};
-
 enum {
 	DAEMON_INFO,
 	DAEMON_UPTIME,
@@ -157,7 +146,7 @@ enum {
 	_DAEMON_MAX,
 };
 
-static const struct family daemon_families[_DAEMON_MAX] = {
+static const struct ctl_prom_family daemon_families[_DAEMON_MAX] = {
 	[DAEMON_INFO] = { "ksalloc_daemon_info", "gauge", NULL,
 			  "The daemon's version, in its label; always 1." },
 	[DAEMON_UPTIME] = { "ksalloc_daemon_uptime_seconds", "gauge", "seconds",
@@ -186,7 +175,7 @@ enum {
 	_POOL_MAX,
 };
 
-static const struct family pool_families[_POOL_MAX] = {
+static const struct ctl_prom_family pool_families[_POOL_MAX] = {
 	[POOL_FRAMES] = { "ksalloc_pool_frames", "gauge", NULL, "Frames in the pool." },
 	[POOL_IN_USE] = { "ksalloc_pool_frames_in_use", "gauge", NULL,
 			  "Frames handed out and not yet returned." },
@@ -235,101 +224,52 @@ static uint64_t pool_value(const struct ksalloc_pool_info *p, const struct ksall
 	}
 }
 
-static const struct family holder_frames = { "ksalloc_pool_holder_frames", "gauge", NULL,
-					     "Frames of the pool that a session holds." };
-static const struct family holder_oldest = {
+static const struct ctl_prom_family holder_frames = { "ksalloc_pool_holder_frames", "gauge", NULL,
+						      "Frames of the pool that a session holds." };
+static const struct ctl_prom_family holder_oldest = {
 	"ksalloc_pool_holder_oldest_hold_seconds", "gauge", "seconds",
 	"How long the session has held its oldest frame of the pool."
 };
-static const struct family session_frames = {
+static const struct ctl_prom_family session_frames = {
 	"ksalloc_session_frames_held", "gauge", NULL,
 	"Frames the session holds, in all pools (ksallocctl's own session is not listed)."
 };
-static const struct family session_pools = {
+static const struct ctl_prom_family session_pools = {
 	"ksalloc_session_pools_open", "gauge", NULL,
 	"Pools the session has open (ksallocctl's own session is not listed)."
 };
 
-static void put_family(const struct family *f)
-{
-	printf("# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-	if (f->unit)
-		printf("# UNIT %s %s\n", f->name, f->unit);
-}
-
-/*
- * A label value, escaped as the format wants: backslash, double quote and
- * newline. The daemon sends printable ASCII; any other byte it might send
- * becomes '?', so that the output stays valid UTF-8 (a parser rejects the
- * whole file otherwise).
- */
-static void put_label_value(const char *v)
-{
-	for (; *v; v++) {
-		unsigned char ch = (unsigned char)*v;
-
-		if (ch == '\\' || ch == '"')
-			printf("\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", stdout);
-		else
-			putchar(ch >= 0x20 && ch < 0x7f ? ch : '?');
-	}
-}
-
-static void put_sample(const struct family *f, const struct label *labels, size_t n_labels,
-		       const char *value)
-{
-	fputs(f->name, stdout);
-	for (size_t i = 0; i < n_labels; i++) {
-		printf("%s%s=\"", i ? "," : "{", labels[i].name);
-		put_label_value(labels[i].value);
-		putchar('"');
-	}
-	printf("%s %s\n", n_labels ? "}" : "", value);
-}
-
-static void format_u64(uint64_t v, char *buf, size_t size)
-{
-	snprintf(buf, size, "%" PRIu64, v);
-}
-
-/* Milliseconds as seconds, exactly: "3.612". */
-static void format_seconds(uint64_t ms, char *buf, size_t size)
-{
-	snprintf(buf, size, "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000));
-}
-
 static void put_daemon(const struct ksalloc_daemon_stats *d)
 {
-	const struct label version = { "version", d->version };
+	const struct ctl_prom_label version = { "version", d->version };
 	char value[32];
 
-	put_family(&daemon_families[DAEMON_INFO]);
-	put_sample(&daemon_families[DAEMON_INFO], &version, 1, "1");
-	put_family(&daemon_families[DAEMON_UPTIME]);
-	format_seconds(d->uptime_ms, value, sizeof(value));
-	put_sample(&daemon_families[DAEMON_UPTIME], NULL, 0, value);
-	put_family(&daemon_families[DAEMON_SESSIONS]);
-	format_u64(d->sessions, value, sizeof(value));
-	put_sample(&daemon_families[DAEMON_SESSIONS], NULL, 0, value);
-	put_family(&daemon_families[DAEMON_POOLS]);
-	format_u64(d->pools, value, sizeof(value));
-	put_sample(&daemon_families[DAEMON_POOLS], NULL, 0, value);
+	ctl_prom_family(stdout, &daemon_families[DAEMON_INFO]);
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_INFO], &version, 1, "1");
+	ctl_prom_family(stdout, &daemon_families[DAEMON_UPTIME]);
+	ctl_prom_ms_as_seconds(d->uptime_ms, value, sizeof(value));
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_UPTIME], NULL, 0, value);
+	ctl_prom_family(stdout, &daemon_families[DAEMON_SESSIONS]);
+	ctl_prom_u64(d->sessions, value, sizeof(value));
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_SESSIONS], NULL, 0, value);
+	ctl_prom_family(stdout, &daemon_families[DAEMON_POOLS]);
+	ctl_prom_u64(d->pools, value, sizeof(value));
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_POOLS], NULL, 0, value);
 	if (d->n_requests)
-		put_family(&daemon_families[DAEMON_REQUESTS]);
+		ctl_prom_family(stdout, &daemon_families[DAEMON_REQUESTS]);
 	for (size_t i = 0; i < d->n_requests; i++) {
-		struct label labels[] = { { "type", d->requests[i].type }, { "result", "ok" } };
+		struct ctl_prom_label labels[] = { { "type", d->requests[i].type },
+						   { "result", "ok" } };
 
-		format_u64(d->requests[i].ok, value, sizeof(value));
-		put_sample(&daemon_families[DAEMON_REQUESTS], labels, 2, value);
+		ctl_prom_u64(d->requests[i].ok, value, sizeof(value));
+		ctl_prom_sample(stdout, &daemon_families[DAEMON_REQUESTS], labels, 2, value);
 		labels[1].value = "failed";
-		format_u64(d->requests[i].failed, value, sizeof(value));
-		put_sample(&daemon_families[DAEMON_REQUESTS], labels, 2, value);
+		ctl_prom_u64(d->requests[i].failed, value, sizeof(value));
+		ctl_prom_sample(stdout, &daemon_families[DAEMON_REQUESTS], labels, 2, value);
 	}
-	put_family(&daemon_families[DAEMON_UNDECODABLE]);
-	format_u64(d->undecodable, value, sizeof(value));
-	put_sample(&daemon_families[DAEMON_UNDECODABLE], NULL, 0, value);
+	ctl_prom_family(stdout, &daemon_families[DAEMON_UNDECODABLE]);
+	ctl_prom_u64(d->undecodable, value, sizeof(value));
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_UNDECODABLE], NULL, 0, value);
 }
 
 /*
@@ -342,39 +282,42 @@ static void put_pools(const struct snapshot *s)
 	char value[32];
 
 	for (int which = 0; which < _POOL_MAX && s->n_pools; which++) {
-		put_family(&pool_families[which]);
+		ctl_prom_family(stdout, &pool_families[which]);
 		for (size_t i = 0; i < s->n_pools; i++) {
-			const struct label labels[] = { { "pool", s->pools[i].name },
-							{ "backend", s->pools[i].backend } };
+			const struct ctl_prom_label labels[] = {
+				{ "pool", s->pools[i].name }, { "backend", s->pools[i].backend }
+			};
 
-			format_u64(pool_value(&s->pools[i], &s->stats[i], which), value,
-				   sizeof(value));
-			put_sample(&pool_families[which], labels, 2, value);
+			ctl_prom_u64(pool_value(&s->pools[i], &s->stats[i], which), value,
+				     sizeof(value));
+			ctl_prom_sample(stdout, &pool_families[which], labels, 2, value);
 		}
 	}
 
 	for (size_t i = 0; i < s->n_pools; i++)
 		any_holder |= s->stats[i].n_holders > 0;
 	for (int which = 0; which < 2 && any_holder; which++) {
-		const struct family *f = which == 0 ? &holder_frames : &holder_oldest;
+		const struct ctl_prom_family *f = which == 0 ? &holder_frames : &holder_oldest;
 
-		put_family(f);
+		ctl_prom_family(stdout, f);
 		for (size_t i = 0; i < s->n_pools; i++) {
 			for (size_t j = 0; j < s->stats[i].n_holders; j++) {
 				const struct ksalloc_holder *h = &s->stats[i].holders[j];
 				char session[16], pid[16];
-				const struct label labels[] = { { "pool", s->pools[i].name },
-								{ "session", session },
-								{ "pid", pid },
-								{ "name", h->name } };
+				const struct ctl_prom_label labels[] = { { "pool",
+									   s->pools[i].name },
+									 { "session", session },
+									 { "pid", pid },
+									 { "name", h->name } };
 
 				snprintf(session, sizeof(session), "%" PRIu32, h->session_id);
 				snprintf(pid, sizeof(pid), "%" PRIu32, h->pid);
 				if (which == 0)
-					format_u64(h->frames_held, value, sizeof(value));
+					ctl_prom_u64(h->frames_held, value, sizeof(value));
 				else
-					format_seconds(h->oldest_hold_ms, value, sizeof(value));
-				put_sample(f, labels, 4, value);
+					ctl_prom_ms_as_seconds(h->oldest_hold_ms, value,
+							       sizeof(value));
+				ctl_prom_sample(stdout, f, labels, 4, value);
 			}
 		}
 	}
@@ -385,23 +328,23 @@ static void put_sessions(const struct snapshot *s)
 	char value[32];
 
 	for (int which = 0; which < 2 && s->n_sessions; which++) {
-		const struct family *f = which == 0 ? &session_frames : &session_pools;
+		const struct ctl_prom_family *f = which == 0 ? &session_frames : &session_pools;
 
-		put_family(f);
+		ctl_prom_family(stdout, f);
 		for (size_t i = 0; i < s->n_sessions; i++) {
 			const struct ksalloc_session_info *si = &s->sessions[i];
 			char session[16], pid[16], uid[16];
-			const struct label labels[] = { { "session", session },
-							{ "pid", pid },
-							{ "uid", uid },
-							{ "name", si->name } };
+			const struct ctl_prom_label labels[] = { { "session", session },
+								 { "pid", pid },
+								 { "uid", uid },
+								 { "name", si->name } };
 
 			snprintf(session, sizeof(session), "%" PRIu32, si->session_id);
 			snprintf(pid, sizeof(pid), "%" PRIu32, si->pid);
 			snprintf(uid, sizeof(uid), "%" PRIu32, si->uid);
-			format_u64(which == 0 ? si->frames_held : si->pools_open, value,
-				   sizeof(value));
-			put_sample(f, labels, 4, value);
+			ctl_prom_u64(which == 0 ? si->frames_held : si->pools_open, value,
+				     sizeof(value));
+			ctl_prom_sample(stdout, f, labels, 4, value);
 		}
 	}
 }
