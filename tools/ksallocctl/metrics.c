@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ksallocctl metrics and advise: one snapshot of the daemon's counters (its
- * own, every pool's this user may see, every session's), printed for a
- * Prometheus scrape, or turned into pool sizes for ksallocd.conf.
+ * own, every pool's and stream's this user may see, every session's), printed
+ * for a Prometheus scrape, or turned into pool sizes for ksallocd.conf.
  *
  * metrics writes the Prometheus text exposition format 0.0.4, not OpenMetrics
  * 1.0, because that is what node_exporter's textfile collector and promtool
@@ -16,6 +16,7 @@
  */
 #include "tools/ksallocctl/metrics.h"
 #include "tools/ksallocctl/prom.h"
+#include "tools/ksallocctl/streams.h"
 #include "tools/ksallocctl/util.h"
 
 #include <errno.h>
@@ -33,6 +34,8 @@ struct snapshot {
 	size_t n_pools;
 	struct ksalloc_session_info *sessions; /* without ksallocctl's own */
 	size_t n_sessions;
+	struct ksalloc_stream_info *streams; /* only when asked for everything */
+	size_t n_streams;
 };
 
 static void snapshot_clear(struct snapshot *s)
@@ -42,14 +45,15 @@ static void snapshot_clear(struct snapshot *s)
 	free(s->stats);
 	free(s->pools);
 	free(s->sessions);
+	free(s->streams);
 	free(s->daemon.requests);
 	*s = (struct snapshot){ 0 };
 }
 
 /*
  * Lists the pools and gets each one's extended status; with @everything, the
- * sessions and the daemon's own numbers too. A pool destroyed between the list
- * and its status is left out. Prints what failed, as "ksallocctl: @command: ...",
+ * streams, the sessions and the daemon's own numbers too. A pool destroyed
+ * between the list and its status is left out. Prints what failed, as "ksallocctl: @command: ...",
  * and returns a negative errno; 0 and *ret on success.
  */
 static int snapshot_take(struct ksalloc_client *c, const char *command, bool everything,
@@ -87,6 +91,9 @@ static int snapshot_take(struct ksalloc_client *c, const char *command, bool eve
 		return 0;
 	}
 
+	r = ksalloc_client_list_streams(c, &s.streams, &s.n_streams);
+	if (r < 0)
+		goto fail;
 	r = ksalloc_client_list_sessions(c, &s.sessions, &s.n_sessions);
 	if (r < 0)
 		goto fail;
@@ -388,12 +395,15 @@ static json_object *session_to_json(const struct ksalloc_session_info *s)
 static int print_metrics_json(const struct snapshot *s)
 {
 	json_object *o = json_object_new_object(), *pools = json_object_new_array();
-	json_object *sessions = json_object_new_array();
+	json_object *streams = json_object_new_array(), *sessions = json_object_new_array();
 
 	json_object_object_add(o, "daemon", daemon_to_json(&s->daemon));
 	for (size_t i = 0; i < s->n_pools; i++)
 		json_object_array_add(pools, ctl_pool_to_json(&s->pools[i], &s->stats[i]));
 	json_object_object_add(o, "pools", pools);
+	for (size_t i = 0; i < s->n_streams; i++)
+		json_object_array_add(streams, ctl_stream_to_json(&s->streams[i]));
+	json_object_object_add(o, "streams", streams);
 	for (size_t i = 0; i < s->n_sessions; i++)
 		json_object_array_add(sessions, session_to_json(&s->sessions[i]));
 	json_object_object_add(o, "sessions", sessions);
@@ -412,6 +422,7 @@ int ctl_metrics(struct ksalloc_client *c, bool json)
 	} else {
 		put_daemon(&s.daemon);
 		put_pools(&s);
+		ctl_put_stream_metrics(stdout, s.streams, s.n_streams);
 		put_sessions(&s);
 		fputs("# EOF\n", stdout);
 		ret = finish_output("metrics");
