@@ -543,7 +543,8 @@ static void top_draw(struct top *t)
 		ctl_format_top_stream_header(line, sizeof(line));
 		emit(out, width, "%s", line);
 		used += 2;
-		for (size_t i = 0; i < t->n_streams && used + 2 < rows; i++) {
+		/* Fewer lines than rows, the two under the table too: a last newline would scroll. */
+		for (size_t i = 0; i < t->n_streams && used + 3 < rows; i++) {
 			const struct top_stream *s = &t->streams[i];
 
 			ctl_format_top_stream_row(&s->info, s->published_rate, s->dropped_rate,
