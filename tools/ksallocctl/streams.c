@@ -335,7 +335,7 @@ enum {
 
 static const struct ctl_prom_family consumer_families[_CONSUMER_MAX] = {
 	[CONSUMER_DELIVERED] = { "ksalloc_stream_consumer_delivered_total", "counter", NULL,
-				 "Frames the stream delivered to the consumer." },
+				 "Frames the consumer has received." },
 	[CONSUMER_DROPPED] = { "ksalloc_stream_consumer_dropped_total", "counter", NULL,
 			       "Frames the consumer missed: its queue was full and its policy "
 			       "drops." },
