@@ -507,7 +507,12 @@ static void top_draw(struct top *t)
 	emit(out, width, "%-24s %-16s %7s %10s %7s %6s %6s %5s %9s %9s", "POOL", "BACKEND",
 	     "FRAMES", "SIZE", "IN USE", "FREE", "PEAK", "WAIT", "ACQ/S", "TIMEOUTS");
 	used = 3;
-	for (size_t i = 0; i < t->n_pools && used + 2 < rows; i++) {
+	/*
+	 * Fewer lines than rows, the blank line and the message under the table
+	 * counted: the newline after a full screen's last line would scroll the
+	 * heading off.
+	 */
+	for (size_t i = 0; i < t->n_pools && used + 3 < rows; i++) {
 		struct top_pool *p = &t->pools[i];
 		char size[32];
 		/* No status for a while means nothing changed: no acquisitions either. */
@@ -522,7 +527,7 @@ static void top_draw(struct top *t)
 		if (p->stats.n_holders)
 			qsort(p->stats.holders, p->stats.n_holders, sizeof(*p->stats.holders),
 			      holder_order);
-		for (size_t h = 0; h < p->stats.n_holders && used + 2 < rows; h++) {
+		for (size_t h = 0; h < p->stats.n_holders && used + 3 < rows; h++) {
 			const struct ksalloc_holder *o = &p->stats.holders[h];
 			char user[32], age[32];
 
@@ -543,7 +548,6 @@ static void top_draw(struct top *t)
 		ctl_format_top_stream_header(line, sizeof(line));
 		emit(out, width, "%s", line);
 		used += 2;
-		/* Fewer lines than rows, the two under the table too: a last newline would scroll. */
 		for (size_t i = 0; i < t->n_streams && used + 3 < rows; i++) {
 			const struct top_stream *s = &t->streams[i];
 
