@@ -2,15 +2,19 @@
 /*
  * ksallocctl streams and the streams' metrics against the real daemon: a
  * stream with a producer and two consumers of different policies, after a
- * few frames, as the table, as JSON, and as a Prometheus scrape (promtool).
+ * few frames, as the table, as JSON, as a Prometheus scrape (promtool), and
+ * as a row of top in a real terminal (tmux).
  */
 #include <check.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ksalloc/ksalloc.h>
@@ -302,13 +306,118 @@ START_TEST(test_streams_shows_the_producer_and_each_consumer)
 }
 END_TEST
 
+/* ---- top, in tmux ------------------------------------------------------------------------- */
+
+static char tmux_server[64];
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs tmux on our own server with @args; returns its stdout (malloc'ed) and fails on error. */
+static char *tmux(const char *const *args)
+{
+	const char *argv[16] = { "/usr/bin/tmux", "-L", tmux_server, "-f", "/dev/null" };
+	char *out = NULL, *err = NULL;
+	size_t n = 5;
+	int r;
+
+	for (; *args && n < 15; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	r = test_run((char *const *)argv, &out, &err);
+	ck_assert_msg(r == 0, "tmux %s: %d: %s", argv[5], r, err);
+	free(err);
+	return out;
+}
+
+/* What the pane shows once it contains every string of @needles (10 s at most). */
+static char *pane_once_it_shows(const char *const *needles)
+{
+	static const char *const capture[] = { "capture-pane", "-p", "-t", "top", NULL };
+	uint64_t deadline = now_ms() + 10000;
+
+	for (;;) {
+		char *text = tmux(capture);
+		bool all = true;
+
+		for (const char *const *n = needles; *n; n++)
+			all &= strstr(text, *n) != NULL;
+		if (all)
+			return text;
+		ck_assert_msg(now_ms() < deadline, "the pane never showed all it should:\n%s",
+			      text);
+		free(text);
+		sched_yield();
+	}
+}
+
+/* Fixtures of the parent process: the server goes even when the test fails. */
+static void tmux_name(void)
+{
+	snprintf(tmux_server, sizeof(tmux_server), "ksalloc-streams-%d", (int)getpid());
+}
+
+static void kill_tmux(void)
+{
+	const char *argv[] = { "/usr/bin/tmux", "-L", tmux_server, "kill-server", NULL };
+
+	test_run((char *const *)argv, NULL, NULL);
+}
+
+START_TEST(test_top_shows_a_row_per_stream)
+{
+	char command[512], row[256], producer[64];
+	const char *needles[] = { "1 stream", "STREAM", "WORST Q", row, NULL };
+	struct workload w;
+	char *text;
+
+	if (access("/usr/bin/tmux", X_OK) < 0)
+		ck_abort_msg("tmux is not installed (scripts/test installs it)");
+	test_daemon_up(&daemon_, config);
+	workload_start(&w);
+	/* Its producer, 2 consumers, nothing published since top started, preview's queue full. */
+	snprintf(producer, sizeof(producer), "%d camera", (int)getpid());
+	snprintf(row, sizeof(row), "%-24s %-24s %9s %9s %9s %9s ", "cam", producer, "2", "0.0",
+		 "0.0", "1/1");
+	snprintf(command, sizeof(command),
+		 "KSALLOC_SOCKET=%s %s top --interval 20; echo \"top exited: $?\"; exec sleep 600",
+		 daemon_.socket_path, test_binary("ksallocctl"));
+	{
+		const char *const args[] = { "new-session", "-d", "-s", "top",   "-x",
+					     "132",         "-y", "30", command, NULL };
+
+		free(tmux(args));
+	}
+	text = pane_once_it_shows(needles);
+	/* Under the pools. */
+	ck_assert_msg(strstr(text, "POOL") < strstr(text, "STREAM"), "%s", text);
+	free(text);
+	{
+		const char *const keys[] = { "send-keys", "-t", "top", "q", NULL };
+		const char *const exited[] = { "top exited: 0", NULL };
+
+		free(tmux(keys));
+		free(pane_once_it_shows(exited));
+	}
+	workload_stop(&w);
+	test_daemon_down(&daemon_);
+}
+END_TEST
+
 static Suite *ctl_streams_suite(void)
 {
 	Suite *s = suite_create("ctl-streams");
 	TCase *tc = tcase_create("streams");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, tmux_name, kill_tmux);
 	tcase_add_test(tc, test_streams_shows_the_producer_and_each_consumer);
+	tcase_add_test(tc, test_top_shows_a_row_per_stream);
 	suite_add_tcase(s, tc);
 	return s;
 }
