@@ -34,6 +34,8 @@ static const struct {
 	{ ESHUTDOWN, VFW_E_NOT_COMMITTED },
 	{ EDQUOT, HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA) },
 	{ ENODEV, HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST) },
+	{ EXDEV, HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE) }, /* a stream on another pool */
+	{ E2BIG, HRESULT_FROM_WIN32(ERROR_BUFFER_OVERFLOW) }, /* a pool too large for a stream */
 	{ EIO, E_FAIL },
 };
 

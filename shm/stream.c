@@ -291,13 +291,18 @@ static int claim_oldest(struct stream_map *sm, uint32_t c, uint32_t how, uint64_
 	}
 }
 
-/* Producer: makes room in consumer @c's ring by dropping its oldest entry. */
-static void evict_oldest(struct stream_map *sm, uint32_t c)
+/*
+ * Producer: makes room in consumer @c's ring by dropping its oldest entry.
+ * Returns false when the consumer took it first (the room is made all the same).
+ */
+static bool evict_oldest(struct stream_map *sm, uint32_t c)
 {
 	uint64_t e;
 
-	if (claim_oldest(sm, c, SHM_ENTRY_EVICTED, &e))
-		(void)unref(sm, c, entry_index(e), entry_generation(e));
+	if (!claim_oldest(sm, c, SHM_ENTRY_EVICTED, &e))
+		return false;
+	(void)unref(sm, c, entry_index(e), entry_generation(e));
+	return true;
 }
 
 static void note_drop(struct shm_stream_consumer *sc)
@@ -348,10 +353,9 @@ static int pick_consumers(struct stream_map *sm, uint32_t *ret_mask, uint32_t *r
 		case SHM_STREAM_DROP_OLDEST:
 		case SHM_STREAM_LATEST:
 			/* Each eviction frees one entry; the consumer may free others meanwhile. */
-			while (head - atomic_load(&sc->tail) >= depth) {
-				evict_oldest(sm, c);
-				note_drop(sc);
-			}
+			while (head - atomic_load(&sc->tail) >= depth)
+				if (evict_oldest(sm, c))
+					note_drop(sc);
 			mask |= 1u << c;
 			break;
 		case SHM_STREAM_BLOCK: /* room came after all: only the producer pushes */

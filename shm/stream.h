@@ -63,9 +63,6 @@
 #define SHM_STREAM_MAX_FRAMES \
 	(1u << 24) /* frames a stream's pool may have: ring entries hold 24 bits */
 
-/* The top bit of a tenant id: the tenant is a stream. Session ids stay below it. */
-#define SHM_TENANT_STREAM (UINT32_C(1) << 31)
-
 static inline uint32_t shm_stream_tenant(uint32_t stream_id)
 {
 	return SHM_TENANT_STREAM | stream_id;

@@ -63,6 +63,7 @@ void rpc_remove_session(struct rpc *rpc, struct session *s)
 		if (!p)
 			continue;
 		reclaimed = pool_detach(p, s->bindings[i].slot);
+		reclaimed += storage_sweep_stream_orphans(rpc->storage, p);
 		if (reclaimed) {
 			events_note_reclaim(&rpc->events, s, p, reclaimed);
 			log_info("session %u (%s, pid %d) closed holding %u frames of pool %s: "

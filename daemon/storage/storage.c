@@ -418,3 +418,26 @@ const struct list *storage_streams(const struct storage *s)
 {
 	return &s->streams;
 }
+
+uint32_t storage_sweep_stream_orphans(struct storage *s, struct pool *only)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < s->count; i++) {
+		struct pool *p = s->pools[i];
+
+		if (only && p != only)
+			continue;
+		for (uint32_t f = 0; f < p->framing.frames; f++) {
+			uint32_t tenant = shm_owner_tenant(atomic_load(&p->frames.frames[f].owner));
+			struct stream *st;
+
+			if (!(tenant & SHM_TENANT_STREAM))
+				continue;
+			st = storage_get_stream(s, tenant & ~SHM_TENANT_STREAM);
+			if (!st || st->pool != p)
+				n += frame_reclaim_owned(&p->frames, tenant);
+		}
+	}
+	return n;
+}

@@ -89,3 +89,11 @@ struct stream *storage_get_stream(const struct storage *s, uint32_t id);
 
 /* Every stream (struct stream, linked by link), oldest first. */
 const struct list *storage_streams(const struct storage *s);
+
+/*
+ * Frees the frames of pool @only (NULL: of every pool) owned by streams that
+ * are no more: a daemon before this one had them and they were not taken
+ * over, or a client wrote a stream's tenant into an ownership word. Returns
+ * how many. (pool_detach()'s own sweep leaves streams' frames alone.)
+ */
+uint32_t storage_sweep_stream_orphans(struct storage *s, struct pool *only);

@@ -111,6 +111,12 @@ typedef int32_t HRESULT;
 #ifndef ERROR_REQ_NOT_ACCEP
 #define ERROR_REQ_NOT_ACCEP 71
 #endif
+#ifndef ERROR_NOT_SAME_DEVICE
+#define ERROR_NOT_SAME_DEVICE 17
+#endif
+#ifndef ERROR_BUFFER_OVERFLOW
+#define ERROR_BUFFER_OVERFLOW 111
+#endif
 #ifndef ERROR_BROKEN_PIPE
 #define ERROR_BROKEN_PIPE 109
 #endif

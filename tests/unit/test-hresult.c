@@ -28,12 +28,14 @@ START_TEST(test_hresult_maps_each_documented_errno)
 	ck_assert_int_eq(hresult_from_errno(-EPROTO), E_UNEXPECTED);
 	ck_assert_int_eq(hresult_from_errno(-EUSERS), (HRESULT)0x80070047);
 	ck_assert_int_eq(hresult_from_errno(-EBADF), E_HANDLE);
+	ck_assert_int_eq(hresult_to_errno(hresult_from_errno(-EXDEV)), -EXDEV);
+	ck_assert_int_eq(hresult_to_errno(hresult_from_errno(-E2BIG)), -E2BIG);
 }
 END_TEST
 
 START_TEST(test_hresult_unknown_errno_is_e_fail)
 {
-	ck_assert_int_eq(hresult_from_errno(-EXDEV), E_FAIL);
+	ck_assert_int_eq(hresult_from_errno(-ENOTTY), E_FAIL);
 	ck_assert_int_eq(hresult_to_errno(E_FAIL), -EIO);
 	ck_assert_int_eq(hresult_to_errno((HRESULT)0x8badf00d), -EIO);
 }
