@@ -306,6 +306,59 @@ START_TEST(test_streams_shows_the_producer_and_each_consumer)
 }
 END_TEST
 
+/*
+ * The daemon names a stream consumer holding frames of a pool "stream S
+ * consumer NAME", after its client: two consumers of one session are one
+ * series of ksalloc_pool_holder_frames, their frames added up, since a
+ * scrape takes a label set once.
+ */
+START_TEST(test_metrics_has_one_holder_series_per_label_set)
+{
+	const struct ksalloc_stream_open_options opts = { .policy = KSALLOC_STREAM_BLOCK,
+							  .depth = 4 };
+	struct ksalloc_client *producer_client, *viewer_client;
+	struct ksalloc_stream *producer, *a, *b;
+	struct ksalloc_pool *pool;
+	const char *p, *needle = "\nksalloc_pool_holder_frames{pool=\"video\",";
+	char *text, line[256];
+	size_t n = 0;
+
+	test_daemon_up(&daemon_, config);
+	producer_client = client("camera");
+	viewer_client = client("viewer");
+	ck_assert_int_eq(ksalloc_pool_open(producer_client, "video", &pool), 0);
+	ck_assert_int_eq(ksalloc_stream_create(pool, "cam", NULL, &producer), 0);
+	ck_assert_int_eq(ksalloc_stream_open(viewer_client, "cam", &opts, &a), 0);
+	ck_assert_int_eq(ksalloc_stream_open(viewer_client, "cam", &opts, &b), 0);
+	for (int i = 0; i < 2; i++) {
+		struct ksalloc_frame f;
+
+		ck_assert_int_eq(ksalloc_pool_acquire(pool, 1000, &f), 0);
+		ck_assert_int_eq(ksalloc_stream_publish(producer, &f, NULL, 1000), 2);
+	}
+
+	text = CTL("metrics");
+	for (p = text; (p = strstr(p, needle)); p++)
+		n++;
+	ck_assert_msg(n == 1, "%zu series of ksalloc_pool_holder_frames:\n%.1500s", n,
+		      strstr(text, needle));
+	snprintf(line, sizeof(line),
+		 "ksalloc_pool_holder_frames{pool=\"video\",session=\"%u\",pid=\"%d\","
+		 "name=\"stream cam consumer viewer\"} 4",
+		 ksalloc_client_session_id(viewer_client), (int)getpid());
+	assert_line(text, "%s", line);
+	free(text);
+
+	ksalloc_stream_close(b);
+	ksalloc_stream_close(a);
+	ksalloc_stream_close(producer);
+	ksalloc_pool_close(pool);
+	ksalloc_client_close(viewer_client);
+	ksalloc_client_close(producer_client);
+	test_daemon_down(&daemon_);
+}
+END_TEST
+
 /* ---- top, in tmux ------------------------------------------------------------------------- */
 
 static char tmux_server[64];
@@ -417,6 +470,7 @@ static Suite *ctl_streams_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_unchecked_fixture(tc, tmux_name, kill_tmux);
 	tcase_add_test(tc, test_streams_shows_the_producer_and_each_consumer);
+	tcase_add_test(tc, test_metrics_has_one_holder_series_per_label_set);
 	tcase_add_test(tc, test_top_shows_a_row_per_stream);
 	suite_add_tcase(s, tc);
 	return s;

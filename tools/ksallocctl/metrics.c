@@ -279,6 +279,38 @@ static void put_daemon(const struct ksalloc_daemon_stats *d)
 	ctl_prom_sample(stdout, &daemon_families[DAEMON_UNDECODABLE], NULL, 0, value);
 }
 
+static bool same_holder(const struct ksalloc_holder *a, const struct ksalloc_holder *b)
+{
+	return a->session_id == b->session_id && a->pid == b->pid && strcmp(a->name, b->name) == 0;
+}
+
+/*
+ * Holder @j of @st with those after it that have its labels (a session's
+ * stream consumers of one name, "stream S consumer NAME", are a holder each):
+ * a label set is one series, so their frames add up and the oldest hold is
+ * the oldest of theirs. False when a holder before @j had its labels: it was
+ * counted there.
+ */
+static bool holder_series(const struct ksalloc_pool_stats *st, size_t j, uint64_t *ret_frames,
+			  uint64_t *ret_oldest_ms)
+{
+	const struct ksalloc_holder *h = &st->holders[j];
+
+	for (size_t k = 0; k < j; k++)
+		if (same_holder(&st->holders[k], h))
+			return false;
+	*ret_frames = 0;
+	*ret_oldest_ms = 0;
+	for (size_t k = j; k < st->n_holders; k++) {
+		if (!same_holder(&st->holders[k], h))
+			continue;
+		*ret_frames += st->holders[k].frames_held;
+		if (st->holders[k].oldest_hold_ms > *ret_oldest_ms)
+			*ret_oldest_ms = st->holders[k].oldest_hold_ms;
+	}
+	return true;
+}
+
 /*
  * Families whose samples would all be holders or sessions are left out when
  * there are none, rather than printed as metadata without samples.
@@ -316,14 +348,16 @@ static void put_pools(const struct snapshot *s)
 									 { "session", session },
 									 { "pid", pid },
 									 { "name", h->name } };
+				uint64_t frames, oldest_ms;
 
+				if (!holder_series(&s->stats[i], j, &frames, &oldest_ms))
+					continue;
 				snprintf(session, sizeof(session), "%" PRIu32, h->session_id);
 				snprintf(pid, sizeof(pid), "%" PRIu32, h->pid);
 				if (which == 0)
-					ctl_prom_u64(h->frames_held, value, sizeof(value));
+					ctl_prom_u64(frames, value, sizeof(value));
 				else
-					ctl_prom_ms_as_seconds(h->oldest_hold_ms, value,
-							       sizeof(value));
+					ctl_prom_ms_as_seconds(oldest_ms, value, sizeof(value));
 				ctl_prom_sample(stdout, f, labels, 4, value);
 			}
 		}
