@@ -801,8 +801,8 @@ START_TEST(test_help_and_version_exit_zero)
 	free(err);
 	ck_assert_int_eq(test_run(ctl_bad, &out, &err), 2);
 	ck_assert_str_eq(err, "ksallocctl: unknown command 'frobnicate' (list, status NAME, "
-			      "clients, destroy NAME, backends, top, watch [NAME], metrics, "
-			      "advise)\n");
+			      "clients, destroy NAME, backends, streams [NAME], top, watch [NAME], "
+			      "metrics, advise)\n");
 	free(out);
 	free(err);
 }

@@ -15,6 +15,7 @@
 
 #include "tools/ksallocctl/top.h"
 #include "tools/ksallocctl/metrics.h"
+#include "tools/ksallocctl/streams.h"
 #include "tools/ksallocctl/util.h"
 
 struct ctl {
@@ -26,7 +27,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ksallocctl [OPTIONS] COMMAND [ARGS]\n"
-		"Inspect the frame pools of ksallocd.\n"
+		"Inspect the frame pools and streams of ksallocd.\n"
 		"\n"
 		"Commands:\n"
 		"  list           list the pools with their framing and frames in use\n"
@@ -34,11 +35,14 @@ static void usage(FILE *out)
 		"  clients        list the sessions connected to the daemon\n"
 		"  destroy NAME   destroy pool NAME once none of its frames is held (its owner, root)\n"
 		"  backends       list the memory backends and whether the daemon's machine has them\n"
+		"  streams [NAME] list the streams (stream NAME) with their producer and consumers\n"
 		"  top [--interval MS]\n"
-		"                 live view of the pools and who holds their frames (q quits)\n"
+		"                 live view of the pools, who holds their frames, and the streams\n"
+		"                 (q quits)\n"
 		"  watch [--interval MS] [--hold MS] [NAME]\n"
 		"                 print the events of pool NAME (every pool) a line each, as they come\n"
-		"  metrics        print the daemon's, pools' and sessions' numbers for Prometheus\n"
+		"  metrics        print the daemon's, pools', streams' and sessions' numbers for\n"
+		"                 Prometheus\n"
 		"  advise [--margin PERCENT]\n"
 		"                 suggest pool sizes: the peaks seen plus PERCENT (default 25)\n"
 		"\n"
@@ -323,8 +327,49 @@ static int cmd_clients(struct ctl *ctl)
 	return 0;
 }
 
-#define COMMANDS \
-	"list, status NAME, clients, destroy NAME, backends, top, watch [NAME], metrics, advise"
+/* `ksallocctl streams [NAME]`: every stream this user may see, or stream NAME alone. */
+static int cmd_streams(struct ctl *ctl, const char *name)
+{
+	struct ksalloc_stream_info *streams;
+	size_t n, n_kept = 0;
+	int r;
+
+	r = ksalloc_client_list_streams(ctl->client, &streams, &n);
+	if (r < 0) {
+		fprintf(stderr, "ksallocctl: streams: %s\n", ksalloc_client_error(ctl->client));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (name && strcmp(streams[i].name, name) != 0)
+			continue;
+		if (n_kept != i)
+			streams[n_kept] = streams[i];
+		n_kept++;
+	}
+	if (name && n_kept == 0) {
+		fprintf(stderr,
+			"ksallocctl: streams: no stream named \"%s\" (ksallocctl streams shows the "
+			"streams)\n",
+			name);
+		free(streams);
+		return 1;
+	}
+	if (ctl->json) {
+		json_object *array = json_object_new_array();
+
+		for (size_t i = 0; i < n_kept; i++)
+			json_object_array_add(array, ctl_stream_to_json(&streams[i]));
+		free(streams);
+		return print_json(array);
+	}
+	ctl_print_streams(stdout, streams, n_kept);
+	free(streams);
+	return 0;
+}
+
+#define COMMANDS                                                                                  \
+	"list, status NAME, clients, destroy NAME, backends, streams [NAME], top, watch [NAME], " \
+	"metrics, advise"
 
 /* Parses a count of milliseconds for @option: 1 to 3600000. Returns it, or 0 (a usage error). */
 static uint32_t parse_ms(const char *option, const char *text)
@@ -448,6 +493,11 @@ int main(int argc, char **argv)
 		margin_percent = parse_advise_args(argc - optind, argv + optind);
 		if (margin_percent < 0)
 			return 2;
+	} else if (strcmp(command, "streams") == 0) {
+		if (argc - optind > 1) {
+			fprintf(stderr, "ksallocctl: usage: ksallocctl streams [NAME]\n");
+			return 2;
+		}
 	} else if (strcmp(command, "status") == 0 || strcmp(command, "destroy") == 0) {
 		if (argc - optind != 1) {
 			fprintf(stderr, "ksallocctl: usage: ksallocctl %s NAME\n", command);
@@ -471,6 +521,8 @@ int main(int argc, char **argv)
 		ret = cmd_destroy(&ctl, argv[optind]);
 	else if (strcmp(command, "backends") == 0)
 		ret = cmd_backends(&ctl);
+	else if (strcmp(command, "streams") == 0)
+		ret = cmd_streams(&ctl, optind < argc ? argv[optind] : NULL);
 	else if (strcmp(command, "metrics") == 0)
 		ret = ctl_metrics(ctl.client, ctl.json);
 	else if (strcmp(command, "advise") == 0)

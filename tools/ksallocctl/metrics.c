@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ksallocctl metrics and advise: one snapshot of the daemon's counters (its
- * own, every pool's this user may see, every session's), printed for a
- * Prometheus scrape, or turned into pool sizes for ksallocd.conf.
+ * own, every pool's and stream's this user may see, every session's), printed
+ * for a Prometheus scrape, or turned into pool sizes for ksallocd.conf.
  *
  * metrics writes the Prometheus text exposition format 0.0.4, not OpenMetrics
  * 1.0, because that is what node_exporter's textfile collector and promtool
@@ -15,6 +15,8 @@
  * timestamp: the textfile collector refuses files that do.
  */
 #include "tools/ksallocctl/metrics.h"
+#include "tools/ksallocctl/prom.h"
+#include "tools/ksallocctl/streams.h"
 #include "tools/ksallocctl/util.h"
 
 #include <errno.h>
@@ -32,6 +34,8 @@ struct snapshot {
 	size_t n_pools;
 	struct ksalloc_session_info *sessions; /* without ksallocctl's own */
 	size_t n_sessions;
+	struct ksalloc_stream_info *streams; /* only when asked for everything */
+	size_t n_streams;
 };
 
 static void snapshot_clear(struct snapshot *s)
@@ -41,14 +45,15 @@ static void snapshot_clear(struct snapshot *s)
 	free(s->stats);
 	free(s->pools);
 	free(s->sessions);
+	free(s->streams);
 	free(s->daemon.requests);
 	*s = (struct snapshot){ 0 };
 }
 
 /*
  * Lists the pools and gets each one's extended status; with @everything, the
- * sessions and the daemon's own numbers too. A pool destroyed between the list
- * and its status is left out. Prints what failed, as "ksallocctl: @command: ...",
+ * streams, the sessions and the daemon's own numbers too. A pool destroyed
+ * between the list and its status is left out. Prints what failed, as "ksallocctl: @command: ...",
  * and returns a negative errno; 0 and *ret on success.
  */
 static int snapshot_take(struct ksalloc_client *c, const char *command, bool everything,
@@ -86,6 +91,9 @@ static int snapshot_take(struct ksalloc_client *c, const char *command, bool eve
 		return 0;
 	}
 
+	r = ksalloc_client_list_streams(c, &s.streams, &s.n_streams);
+	if (r < 0)
+		goto fail;
 	r = ksalloc_client_list_sessions(c, &s.sessions, &s.n_sessions);
 	if (r < 0)
 		goto fail;
@@ -135,18 +143,6 @@ static int print_json(json_object *o, const char *command)
 
 /* ---- metrics: the text exposition format ------------------------------------------------ */
 
-struct family {
-	const char *name;
-	const char *type; /* "gauge" or "counter" */
-	const char *unit; /* "bytes", "seconds": the name ends with it; or NULL */
-	const char *help; /* no backslash, no newline: they would need escaping */
-};
-
-struct label {
-	const char *name;
-	const char *value;
-};
-
 enum {
 	DAEMON_INFO,
 	DAEMON_UPTIME,
@@ -157,7 +153,7 @@ enum {
 	_DAEMON_MAX,
 };
 
-static const struct family daemon_families[_DAEMON_MAX] = {
+static const struct ctl_prom_family daemon_families[_DAEMON_MAX] = {
 	[DAEMON_INFO] = { "ksalloc_daemon_info", "gauge", NULL,
 			  "The daemon's version, in its label; always 1." },
 	[DAEMON_UPTIME] = { "ksalloc_daemon_uptime_seconds", "gauge", "seconds",
@@ -186,7 +182,7 @@ enum {
 	_POOL_MAX,
 };
 
-static const struct family pool_families[_POOL_MAX] = {
+static const struct ctl_prom_family pool_families[_POOL_MAX] = {
 	[POOL_FRAMES] = { "ksalloc_pool_frames", "gauge", NULL, "Frames in the pool." },
 	[POOL_IN_USE] = { "ksalloc_pool_frames_in_use", "gauge", NULL,
 			  "Frames handed out and not yet returned." },
@@ -235,101 +231,84 @@ static uint64_t pool_value(const struct ksalloc_pool_info *p, const struct ksall
 	}
 }
 
-static const struct family holder_frames = { "ksalloc_pool_holder_frames", "gauge", NULL,
-					     "Frames of the pool that a session holds." };
-static const struct family holder_oldest = {
+static const struct ctl_prom_family holder_frames = { "ksalloc_pool_holder_frames", "gauge", NULL,
+						      "Frames of the pool that a session holds." };
+static const struct ctl_prom_family holder_oldest = {
 	"ksalloc_pool_holder_oldest_hold_seconds", "gauge", "seconds",
 	"How long the session has held its oldest frame of the pool."
 };
-static const struct family session_frames = {
+static const struct ctl_prom_family session_frames = {
 	"ksalloc_session_frames_held", "gauge", NULL,
 	"Frames the session holds, in all pools (ksallocctl's own session is not listed)."
 };
-static const struct family session_pools = {
+static const struct ctl_prom_family session_pools = {
 	"ksalloc_session_pools_open", "gauge", NULL,
 	"Pools the session has open (ksallocctl's own session is not listed)."
 };
 
-static void put_family(const struct family *f)
+static void put_daemon(const struct ksalloc_daemon_stats *d)
 {
-	printf("# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-	if (f->unit)
-		printf("# UNIT %s %s\n", f->name, f->unit);
+	const struct ctl_prom_label version = { "version", d->version };
+	char value[32];
+
+	ctl_prom_family(stdout, &daemon_families[DAEMON_INFO]);
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_INFO], &version, 1, "1");
+	ctl_prom_family(stdout, &daemon_families[DAEMON_UPTIME]);
+	ctl_prom_ms_as_seconds(d->uptime_ms, value, sizeof(value));
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_UPTIME], NULL, 0, value);
+	ctl_prom_family(stdout, &daemon_families[DAEMON_SESSIONS]);
+	ctl_prom_u64(d->sessions, value, sizeof(value));
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_SESSIONS], NULL, 0, value);
+	ctl_prom_family(stdout, &daemon_families[DAEMON_POOLS]);
+	ctl_prom_u64(d->pools, value, sizeof(value));
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_POOLS], NULL, 0, value);
+	if (d->n_requests)
+		ctl_prom_family(stdout, &daemon_families[DAEMON_REQUESTS]);
+	for (size_t i = 0; i < d->n_requests; i++) {
+		struct ctl_prom_label labels[] = { { "type", d->requests[i].type },
+						   { "result", "ok" } };
+
+		ctl_prom_u64(d->requests[i].ok, value, sizeof(value));
+		ctl_prom_sample(stdout, &daemon_families[DAEMON_REQUESTS], labels, 2, value);
+		labels[1].value = "failed";
+		ctl_prom_u64(d->requests[i].failed, value, sizeof(value));
+		ctl_prom_sample(stdout, &daemon_families[DAEMON_REQUESTS], labels, 2, value);
+	}
+	ctl_prom_family(stdout, &daemon_families[DAEMON_UNDECODABLE]);
+	ctl_prom_u64(d->undecodable, value, sizeof(value));
+	ctl_prom_sample(stdout, &daemon_families[DAEMON_UNDECODABLE], NULL, 0, value);
+}
+
+static bool same_holder(const struct ksalloc_holder *a, const struct ksalloc_holder *b)
+{
+	return a->session_id == b->session_id && a->pid == b->pid && strcmp(a->name, b->name) == 0;
 }
 
 /*
- * A label value, escaped as the format wants: backslash, double quote and
- * newline. The daemon sends printable ASCII; any other byte it might send
- * becomes '?', so that the output stays valid UTF-8 (a parser rejects the
- * whole file otherwise).
+ * Holder @j of @st with those after it that have its labels (a session's
+ * stream consumers of one name, "stream S consumer NAME", are a holder each):
+ * a label set is one series, so their frames add up and the oldest hold is
+ * the oldest of theirs. False when a holder before @j had its labels: it was
+ * counted there.
  */
-static void put_label_value(const char *v)
+static bool holder_series(const struct ksalloc_pool_stats *st, size_t j, uint64_t *ret_frames,
+			  uint64_t *ret_oldest_ms)
 {
-	for (; *v; v++) {
-		unsigned char ch = (unsigned char)*v;
+	const struct ksalloc_holder *h = &st->holders[j];
 
-		if (ch == '\\' || ch == '"')
-			printf("\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", stdout);
-		else
-			putchar(ch >= 0x20 && ch < 0x7f ? ch : '?');
+	for (size_t k = 0; k < j; k++)
+		if (same_holder(&st->holders[k], h))
+			return false;
+	*ret_frames = 0;
+	*ret_oldest_ms = 0;
+	for (size_t k = j; k < st->n_holders; k++) {
+		if (!same_holder(&st->holders[k], h))
+			continue;
+		*ret_frames += st->holders[k].frames_held;
+		if (st->holders[k].oldest_hold_ms > *ret_oldest_ms)
+			*ret_oldest_ms = st->holders[k].oldest_hold_ms;
 	}
-}
-
-static void put_sample(const struct family *f, const struct label *labels, size_t n_labels,
-		       const char *value)
-{
-	fputs(f->name, stdout);
-	for (size_t i = 0; i < n_labels; i++) {
-		printf("%s%s=\"", i ? "," : "{", labels[i].name);
-		put_label_value(labels[i].value);
-		putchar('"');
-	}
-	printf("%s %s\n", n_labels ? "}" : "", value);
-}
-
-static void format_u64(uint64_t v, char *buf, size_t size)
-{
-	snprintf(buf, size, "%" PRIu64, v);
-}
-
-/* Milliseconds as seconds, exactly: "3.612". */
-static void format_seconds(uint64_t ms, char *buf, size_t size)
-{
-	snprintf(buf, size, "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000));
-}
-
-static void put_daemon(const struct ksalloc_daemon_stats *d)
-{
-	const struct label version = { "version", d->version };
-	char value[32];
-
-	put_family(&daemon_families[DAEMON_INFO]);
-	put_sample(&daemon_families[DAEMON_INFO], &version, 1, "1");
-	put_family(&daemon_families[DAEMON_UPTIME]);
-	format_seconds(d->uptime_ms, value, sizeof(value));
-	put_sample(&daemon_families[DAEMON_UPTIME], NULL, 0, value);
-	put_family(&daemon_families[DAEMON_SESSIONS]);
-	format_u64(d->sessions, value, sizeof(value));
-	put_sample(&daemon_families[DAEMON_SESSIONS], NULL, 0, value);
-	put_family(&daemon_families[DAEMON_POOLS]);
-	format_u64(d->pools, value, sizeof(value));
-	put_sample(&daemon_families[DAEMON_POOLS], NULL, 0, value);
-	if (d->n_requests)
-		put_family(&daemon_families[DAEMON_REQUESTS]);
-	for (size_t i = 0; i < d->n_requests; i++) {
-		struct label labels[] = { { "type", d->requests[i].type }, { "result", "ok" } };
-
-		format_u64(d->requests[i].ok, value, sizeof(value));
-		put_sample(&daemon_families[DAEMON_REQUESTS], labels, 2, value);
-		labels[1].value = "failed";
-		format_u64(d->requests[i].failed, value, sizeof(value));
-		put_sample(&daemon_families[DAEMON_REQUESTS], labels, 2, value);
-	}
-	put_family(&daemon_families[DAEMON_UNDECODABLE]);
-	format_u64(d->undecodable, value, sizeof(value));
-	put_sample(&daemon_families[DAEMON_UNDECODABLE], NULL, 0, value);
+	return true;
 }
 
 /*
@@ -342,39 +321,44 @@ static void put_pools(const struct snapshot *s)
 	char value[32];
 
 	for (int which = 0; which < _POOL_MAX && s->n_pools; which++) {
-		put_family(&pool_families[which]);
+		ctl_prom_family(stdout, &pool_families[which]);
 		for (size_t i = 0; i < s->n_pools; i++) {
-			const struct label labels[] = { { "pool", s->pools[i].name },
-							{ "backend", s->pools[i].backend } };
+			const struct ctl_prom_label labels[] = {
+				{ "pool", s->pools[i].name }, { "backend", s->pools[i].backend }
+			};
 
-			format_u64(pool_value(&s->pools[i], &s->stats[i], which), value,
-				   sizeof(value));
-			put_sample(&pool_families[which], labels, 2, value);
+			ctl_prom_u64(pool_value(&s->pools[i], &s->stats[i], which), value,
+				     sizeof(value));
+			ctl_prom_sample(stdout, &pool_families[which], labels, 2, value);
 		}
 	}
 
 	for (size_t i = 0; i < s->n_pools; i++)
 		any_holder |= s->stats[i].n_holders > 0;
 	for (int which = 0; which < 2 && any_holder; which++) {
-		const struct family *f = which == 0 ? &holder_frames : &holder_oldest;
+		const struct ctl_prom_family *f = which == 0 ? &holder_frames : &holder_oldest;
 
-		put_family(f);
+		ctl_prom_family(stdout, f);
 		for (size_t i = 0; i < s->n_pools; i++) {
 			for (size_t j = 0; j < s->stats[i].n_holders; j++) {
 				const struct ksalloc_holder *h = &s->stats[i].holders[j];
 				char session[16], pid[16];
-				const struct label labels[] = { { "pool", s->pools[i].name },
-								{ "session", session },
-								{ "pid", pid },
-								{ "name", h->name } };
+				const struct ctl_prom_label labels[] = { { "pool",
+									   s->pools[i].name },
+									 { "session", session },
+									 { "pid", pid },
+									 { "name", h->name } };
+				uint64_t frames, oldest_ms;
 
+				if (!holder_series(&s->stats[i], j, &frames, &oldest_ms))
+					continue;
 				snprintf(session, sizeof(session), "%" PRIu32, h->session_id);
 				snprintf(pid, sizeof(pid), "%" PRIu32, h->pid);
 				if (which == 0)
-					format_u64(h->frames_held, value, sizeof(value));
+					ctl_prom_u64(frames, value, sizeof(value));
 				else
-					format_seconds(h->oldest_hold_ms, value, sizeof(value));
-				put_sample(f, labels, 4, value);
+					ctl_prom_ms_as_seconds(oldest_ms, value, sizeof(value));
+				ctl_prom_sample(stdout, f, labels, 4, value);
 			}
 		}
 	}
@@ -385,23 +369,23 @@ static void put_sessions(const struct snapshot *s)
 	char value[32];
 
 	for (int which = 0; which < 2 && s->n_sessions; which++) {
-		const struct family *f = which == 0 ? &session_frames : &session_pools;
+		const struct ctl_prom_family *f = which == 0 ? &session_frames : &session_pools;
 
-		put_family(f);
+		ctl_prom_family(stdout, f);
 		for (size_t i = 0; i < s->n_sessions; i++) {
 			const struct ksalloc_session_info *si = &s->sessions[i];
 			char session[16], pid[16], uid[16];
-			const struct label labels[] = { { "session", session },
-							{ "pid", pid },
-							{ "uid", uid },
-							{ "name", si->name } };
+			const struct ctl_prom_label labels[] = { { "session", session },
+								 { "pid", pid },
+								 { "uid", uid },
+								 { "name", si->name } };
 
 			snprintf(session, sizeof(session), "%" PRIu32, si->session_id);
 			snprintf(pid, sizeof(pid), "%" PRIu32, si->pid);
 			snprintf(uid, sizeof(uid), "%" PRIu32, si->uid);
-			format_u64(which == 0 ? si->frames_held : si->pools_open, value,
-				   sizeof(value));
-			put_sample(f, labels, 4, value);
+			ctl_prom_u64(which == 0 ? si->frames_held : si->pools_open, value,
+				     sizeof(value));
+			ctl_prom_sample(stdout, f, labels, 4, value);
 		}
 	}
 }
@@ -445,12 +429,15 @@ static json_object *session_to_json(const struct ksalloc_session_info *s)
 static int print_metrics_json(const struct snapshot *s)
 {
 	json_object *o = json_object_new_object(), *pools = json_object_new_array();
-	json_object *sessions = json_object_new_array();
+	json_object *streams = json_object_new_array(), *sessions = json_object_new_array();
 
 	json_object_object_add(o, "daemon", daemon_to_json(&s->daemon));
 	for (size_t i = 0; i < s->n_pools; i++)
 		json_object_array_add(pools, ctl_pool_to_json(&s->pools[i], &s->stats[i]));
 	json_object_object_add(o, "pools", pools);
+	for (size_t i = 0; i < s->n_streams; i++)
+		json_object_array_add(streams, ctl_stream_to_json(&s->streams[i]));
+	json_object_object_add(o, "streams", streams);
 	for (size_t i = 0; i < s->n_sessions; i++)
 		json_object_array_add(sessions, session_to_json(&s->sessions[i]));
 	json_object_object_add(o, "sessions", sessions);
@@ -469,6 +456,7 @@ int ctl_metrics(struct ksalloc_client *c, bool json)
 	} else {
 		put_daemon(&s.daemon);
 		put_pools(&s);
+		ctl_put_stream_metrics(stdout, s.streams, s.n_streams);
 		put_sessions(&s);
 		fputs("# EOF\n", stdout);
 		ret = finish_output("metrics");

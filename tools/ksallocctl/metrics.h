@@ -13,9 +13,10 @@
 #include <ksalloc/ksalloc.h>
 
 /*
- * `ksallocctl metrics`: the daemon's, every visible pool's, every holder's and
- * every other session's numbers in the Prometheus text exposition format
- * (0.0.4), ending with "# EOF"; @json: the same numbers as one JSON object.
+ * `ksallocctl metrics`: the daemon's, every visible pool's, every holder's,
+ * every visible stream's and consumer's, and every other session's numbers in
+ * the Prometheus text exposition format (0.0.4), ending with "# EOF"; @json:
+ * the same numbers as one JSON object.
  */
 int ctl_metrics(struct ksalloc_client *c, bool json);
 

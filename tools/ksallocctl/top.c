@@ -7,6 +7,7 @@
  * table that is redrawn whole.
  */
 #include "tools/ksallocctl/top.h"
+#include "tools/ksallocctl/streams.h"
 #include "tools/ksallocctl/util.h"
 
 #include <errno.h>
@@ -228,10 +229,23 @@ struct top_pool {
 	double rate;          /* acquisitions per second, between its last two statuses */
 };
 
+/* A stream as top shows it: its last sample, and its rates since the one before. */
+struct top_stream {
+	struct ksalloc_stream_info info;
+	double published_rate; /* frames per second */
+	double dropped_rate;   /* frames per second, all its consumers' */
+};
+
 struct top {
 	struct top_pool *pools;
 	size_t n_pools;
-	char message[320]; /* the last reclaim or long hold, shown under the table */
+	/* Streams are not in the subscription's events: a client of their own lists them. */
+	struct ksalloc_client *client;
+	struct top_stream *streams;
+	size_t n_streams;
+	uint64_t streams_ms;       /* our clock, when they were last listed; 0: never */
+	uint32_t streams_every_ms; /* how often they are listed */
+	char message[320];         /* the last reclaim or long hold, shown under the table */
 	struct termios saved;
 	bool terminal_changed;
 };
@@ -333,6 +347,69 @@ static void top_update(struct top *t, struct ksalloc_event *e)
 	}
 }
 
+/*
+ * Lists the streams again, at most every streams_every_ms, with each one's
+ * rates since the last list (none for a stream that is new). A failure is
+ * shown under the table; the last list stays, without rates.
+ */
+static void top_sample_streams(struct top *t)
+{
+	struct ksalloc_stream_info *list;
+	struct top_stream *streams;
+	uint64_t now = now_ms(), elapsed = now - t->streams_ms;
+	size_t n;
+	int r;
+
+	if (t->streams_ms && elapsed < t->streams_every_ms)
+		return;
+	r = ksalloc_client_list_streams(t->client, &list, &n);
+	if (r < 0) {
+		snprintf(t->message, sizeof(t->message), "streams: %s",
+			 ksalloc_client_error(t->client));
+		/* The counts stay as they were listed last; no rate is known now. */
+		for (size_t i = 0; i < t->n_streams; i++)
+			t->streams[i].published_rate = t->streams[i].dropped_rate = 0;
+		t->streams_ms = now;
+		return;
+	}
+	streams = calloc(n ? n : 1, sizeof(*streams));
+	if (!streams) {
+		free(list);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ksalloc_stream_info *prev = NULL;
+
+		streams[i].info = list[i];
+		for (size_t j = 0; j < t->n_streams && !prev; j++)
+			if (strcmp(t->streams[j].info.name, list[i].name) == 0)
+				prev = &t->streams[j].info;
+		if (!prev || !t->streams_ms || elapsed == 0)
+			continue;
+		streams[i].published_rate = (double)ctl_stream_published_since(prev, &list[i]) *
+					    1000.0 / (double)elapsed;
+		streams[i].dropped_rate =
+			(double)ctl_stream_dropped_since(prev, &list[i]) * 1000.0 / (double)elapsed;
+	}
+	free(list);
+	free(t->streams);
+	t->streams = streams;
+	t->n_streams = n;
+	t->streams_ms = now;
+}
+
+/* Streams dropping frames first, then those publishing the most, then by name. */
+static int stream_order(const void *a, const void *b)
+{
+	const struct top_stream *x = a, *y = b;
+
+	if (x->dropped_rate != y->dropped_rate)
+		return x->dropped_rate > y->dropped_rate ? -1 : 1;
+	if (x->published_rate != y->published_rate)
+		return x->published_rate > y->published_rate ? -1 : 1;
+	return strcmp(x->info.name, y->info.name);
+}
+
 /* What matters most first: pools with waiters, then the fullest, then by name. */
 static int pool_order(const void *a, const void *b)
 {
@@ -381,8 +458,12 @@ static void emit(FILE *out, unsigned width, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (width < sizeof(line))
+	if (width < sizeof(line)) {
+		/* Not in the middle of a character: µ is two bytes. */
+		while (width > 0 && ((unsigned char)line[width] & 0xc0) == 0x80)
+			width--;
 		line[width] = 0;
+	}
 	fprintf(out, "%s\033[K\r\n", line);
 }
 
@@ -414,6 +495,10 @@ static void top_draw(struct top *t)
 				   "ksalloc top: %zu pools, %u of %u frames in use", t->n_pools,
 				   in_use, total);
 
+		if (t->n_streams && len < (int)sizeof(head))
+			len += snprintf(head + len, sizeof(head) - (size_t)len, ", %zu stream%s",
+					t->n_streams, t->n_streams == 1 ? "" : "s");
+
 		/* "q quits" at the right edge, where there is room for it. */
 		emit(out, width, "%s%*s", head, len + 9 < (int)width ? (int)width - len : 0,
 		     len + 9 < (int)width ? "q quits" : "");
@@ -422,7 +507,12 @@ static void top_draw(struct top *t)
 	emit(out, width, "%-24s %-16s %7s %10s %7s %6s %6s %5s %9s %9s", "POOL", "BACKEND",
 	     "FRAMES", "SIZE", "IN USE", "FREE", "PEAK", "WAIT", "ACQ/S", "TIMEOUTS");
 	used = 3;
-	for (size_t i = 0; i < t->n_pools && used + 2 < rows; i++) {
+	/*
+	 * Fewer lines than rows, the blank line and the message under the table
+	 * counted: the newline after a full screen's last line would scroll the
+	 * heading off.
+	 */
+	for (size_t i = 0; i < t->n_pools && used + 3 < rows; i++) {
 		struct top_pool *p = &t->pools[i];
 		char size[32];
 		/* No status for a while means nothing changed: no acquisitions either. */
@@ -437,7 +527,7 @@ static void top_draw(struct top *t)
 		if (p->stats.n_holders)
 			qsort(p->stats.holders, p->stats.n_holders, sizeof(*p->stats.holders),
 			      holder_order);
-		for (size_t h = 0; h < p->stats.n_holders && used + 2 < rows; h++) {
+		for (size_t h = 0; h < p->stats.n_holders && used + 3 < rows; h++) {
 			const struct ksalloc_holder *o = &p->stats.holders[h];
 			char user[32], age[32];
 
@@ -446,6 +536,24 @@ static void top_draw(struct top *t)
 				       sizeof(age));
 			emit(out, width, "  pid %-8u %-16s user %-10s holds %u, oldest for %s",
 			     o->pid, o->name, user, o->frames_held, age);
+			used++;
+		}
+	}
+	/* The streams under the pools, where there is room for the heading and one at least. */
+	if (t->n_streams && used + 5 < rows) {
+		char line[512];
+
+		qsort(t->streams, t->n_streams, sizeof(*t->streams), stream_order);
+		emit(out, width, "%s", "");
+		ctl_format_top_stream_header(line, sizeof(line));
+		emit(out, width, "%s", line);
+		used += 2;
+		for (size_t i = 0; i < t->n_streams && used + 3 < rows; i++) {
+			const struct top_stream *s = &t->streams[i];
+
+			ctl_format_top_stream_row(&s->info, s->published_rate, s->dropped_rate,
+						  line, sizeof(line));
+			emit(out, width, "%s", line);
 			used++;
 		}
 	}
@@ -521,14 +629,24 @@ int ctl_top(const struct ksalloc_client_options *opts, uint32_t interval_ms, boo
 		fprintf(stderr, "ksallocctl: top: %s\n", ksalloc_client_open_error());
 		return 1;
 	}
+	r = ksalloc_client_open(opts, &t.client);
+	if (r < 0) {
+		fprintf(stderr, "ksallocctl: top: %s\n", ksalloc_client_open_error());
+		ksalloc_subscription_close(sub);
+		return 1;
+	}
+	/* As often as the pools' statuses may come, and not more than 4 times a second. */
+	t.streams_every_ms = interval_ms > 250 ? interval_ms : 250;
 	catch_signals(true);
 	r = setup_terminal(&t);
 	if (r < 0) {
 		restore_terminal();
 		fprintf(stderr, "ksallocctl: top: cannot set up the terminal: %s\n", strerror(-r));
+		ksalloc_client_close(t.client);
 		ksalloc_subscription_close(sub);
 		return 1;
 	}
+	top_sample_streams(&t);
 	top_draw(&t);
 	while (!stop_signal) {
 		struct pollfd pfd[2] = {
@@ -557,12 +675,15 @@ int ctl_top(const struct ksalloc_client_options *opts, uint32_t interval_ms, boo
 			break;
 		}
 		resized = 0;
+		top_sample_streams(&t);
 		top_draw(&t);
 	}
 	restore_terminal();
 	for (size_t i = 0; i < t.n_pools; i++)
 		free(t.pools[i].stats.holders);
 	free(t.pools);
+	free(t.streams);
+	ksalloc_client_close(t.client);
 	ksalloc_subscription_close(sub);
 	return ret;
 }
