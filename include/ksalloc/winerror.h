@@ -93,6 +93,9 @@ typedef int32_t HRESULT;
 #ifndef ERROR_OUTOFMEMORY
 #define ERROR_OUTOFMEMORY 14
 #endif
+#ifndef ERROR_NOT_SAME_DEVICE
+#define ERROR_NOT_SAME_DEVICE 17
+#endif
 #ifndef ERROR_NOT_SUPPORTED
 #define ERROR_NOT_SUPPORTED 50
 #endif
