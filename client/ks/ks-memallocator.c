@@ -635,6 +635,9 @@ static HRESULT STDMETHODCALLTYPE mem_get_buffer(IMemAllocatorCallbackTemp *This,
 	if (!ppBuffer)
 		return E_POINTER;
 	*ppBuffer = NULL;
+	/* A consumer's samples come from its stream (KsStreamReceiveSample). */
+	if (a->consumer)
+		return VFW_E_WRONG_STATE;
 	if (!atomic_load(&a->committed))
 		return VFW_E_NOT_COMMITTED;
 	/* Allocated before the frame, so that running out of memory never strands a frame. */
@@ -743,6 +746,74 @@ static HRESULT STDMETHODCALLTYPE mem_get_free_count(IMemAllocatorCallbackTemp *T
 			      0;
 	*plBuffersFree = free_frames > INT32_MAX ? INT32_MAX : (LONG)free_frames;
 	return S_OK;
+}
+
+/* ---- samples of received frames --------------------------------------------------------- */
+
+struct ks_sample *ks_sample_new(void)
+{
+	return calloc(1, sizeof(struct ks_sample));
+}
+
+void ks_sample_free(struct ks_sample *s)
+{
+	free(s);
+}
+
+/*
+ * A KSTIME in REFERENCE_TIME's 100-ns units: @value * @num / @den, where 0/0 (or any 0
+ * denominator) reads as 1/1. Saturates rather than wraps.
+ */
+static REFERENCE_TIME reference_time(int64_t value, uint32_t num, uint32_t den)
+{
+	__extension__ __int128 t;
+
+	if (den == 0 || num == den)
+		return value;
+	t = (__int128)value * num / den;
+	if (t > INT64_MAX)
+		return INT64_MAX;
+	if (t < INT64_MIN)
+		return INT64_MIN;
+	return (REFERENCE_TIME)t;
+}
+
+IMediaSample *ks_sample_received(struct ks_sample *s, struct ks_allocator *a,
+				 const struct ksalloc_frame *frame,
+				 const struct ksalloc_frame_meta *meta)
+{
+	uint32_t flags = meta->options_flags;
+
+	*s = (struct ks_sample){ .iface.lpVtbl = &sample_vtbl };
+	atomic_init(&s->refs, 1);
+	/* As GetBuffer's samples: the sample keeps its allocator until it comes back. */
+	s->allocator = a;
+	ks_allocator_ref(a);
+	s->frame = *frame;
+	s->buffer = frame->data;
+	s->size = frame->size > INT32_MAX ? INT32_MAX : (LONG)frame->size;
+	s->actual = meta->data_used > (uint32_t)s->size ? s->size : (LONG)meta->data_used;
+	/*
+	 * ksproxy's read completion (KsCompleteIo): TIMEVALID gives the start, DURATIONVALID
+	 * with it the stop = start + Duration, in the KSTIME's scale.
+	 */
+	if (flags & KSSTREAM_HEADER_OPTIONSF_TIMEVALID) {
+		s->time_valid = true;
+		s->start = reference_time(meta->presentation_time, meta->time_numerator,
+					  meta->time_denominator);
+		if (flags & KSSTREAM_HEADER_OPTIONSF_DURATIONVALID) {
+			s->stop_valid = true;
+			REFERENCE_TIME duration = reference_time(
+				meta->duration, meta->time_numerator, meta->time_denominator);
+
+			if (__builtin_add_overflow(s->start, duration, &s->end))
+				s->end = duration < 0 ? INT64_MIN : INT64_MAX;
+		}
+	}
+	s->sync_point = flags & KSSTREAM_HEADER_OPTIONSF_SPLICEPOINT;
+	s->preroll = flags & KSSTREAM_HEADER_OPTIONSF_PREROLL;
+	s->discontinuity = flags & KSSTREAM_HEADER_OPTIONSF_DATADISCONTINUITY;
+	return &s->iface;
 }
 
 static const IMemAllocatorCallbackTempVtbl mem_allocator_vtbl = {

@@ -125,6 +125,8 @@ typedef struct IMediaSampleVtbl {
 	/*
 	 * 3: GetPointer - *@ppBuffer receives the sample's memory: the frame's start plus the
 	 * allocator's cbPrefix. It is shared memory, writable, valid until the last Release.
+	 * (A sample of KsStreamReceiveSample() is a whole frame of a stream, read-only where
+	 * the consumer may not write: see <ksalloc/ksproxy.h>.)
 	 * Returns S_OK, or E_POINTER if @ppBuffer is NULL.
 	 */
 	HRESULT(STDMETHODCALLTYPE *GetPointer)(IMediaSample *This, BYTE **ppBuffer);
@@ -329,7 +331,8 @@ typedef struct IMemAllocatorVtbl {
 	 *	bits are hints and ignored.
 	 * Returns S_OK; E_POINTER; VFW_E_NOT_COMMITTED when the allocator or the pool is
 	 * decommitted, also when that happens during the wait; VFW_E_TIMEOUT with AM_GBF_NOWAIT
-	 * when every frame is in use; E_OUTOFMEMORY.
+	 * when every frame is in use; E_OUTOFMEMORY; VFW_E_WRONG_STATE on an allocator that
+	 * consumes a stream (KsOpenStream), whose samples come from KsStreamReceiveSample().
 	 */
 	HRESULT(STDMETHODCALLTYPE *GetBuffer)(IMemAllocator *This, IMediaSample **ppBuffer,
 					      REFERENCE_TIME *pStartTime,
