@@ -82,6 +82,7 @@ static KSALLOC_FRAME frame_to_ks(const struct ksalloc_frame *f)
 
 KSALLOC_EXPORT HRESULT KsCreateStream(IKsAllocatorEx *Allocator, const char *StreamName)
 {
+	struct ksalloc_stream *stream = NULL;
 	struct ks_allocator *a;
 	HRESULT hr;
 
@@ -89,10 +90,13 @@ KSALLOC_EXPORT HRESULT KsCreateStream(IKsAllocatorEx *Allocator, const char *Str
 		return E_POINTER;
 	a = ks_allocator_from_iface(Allocator);
 	pthread_mutex_lock(&a->lock);
-	if (a->stream)
-		hr = VFW_E_WRONG_STATE;
-	else
-		hr = stream_result(ksalloc_stream_create(a->pool, StreamName, NULL, &a->stream));
+	if (a->stream) {
+		hr = VFW_E_WRONG_STATE; /* it produces into a stream, or consumes from one */
+	} else {
+		hr = stream_result(ksalloc_stream_create(a->pool, StreamName, NULL, &stream));
+		if (SUCCEEDED(hr))
+			a->stream = stream;
+	}
 	pthread_mutex_unlock(&a->lock);
 	return hr;
 }
