@@ -132,12 +132,18 @@ KSALLOC_EXPORT HRESULT KsOpenStream(const char *StreamName, const KSALLOC_STREAM
 	return S_OK;
 }
 
-/* Ends @a's stream: the consumers get what was delivered, then the end. */
+/*
+ * Ends @a's stream: the consumers get what was delivered, then the end. Ending it again is no
+ * error, as a second end-of-stream packet is none on Windows.
+ */
 static HRESULT stream_end(struct ks_allocator *a)
 {
+	int r;
+
 	if (a->consumer || !a->stream)
 		return VFW_E_WRONG_STATE;
-	return stream_result(ksalloc_stream_end(a->stream));
+	r = ksalloc_stream_end(a->stream);
+	return r == -EALREADY ? S_OK : stream_result(r);
 }
 
 KSALLOC_EXPORT HRESULT KsStreamDeliver(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Frame,
@@ -182,6 +188,10 @@ KSALLOC_EXPORT HRESULT KsStreamDeliver(IKsAllocatorEx *Allocator, KSALLOC_FRAME 
 	r = ks_allocator_publish(a, &f, &meta, TimeoutMs);
 	if (r < 0)
 		return stream_result(r);
+	/*
+	 * The native publish ends the stream after a frame with ENDOFSTREAM itself; ending it
+	 * here as well makes sure of it (an end already made is no error).
+	 */
 	if (end)
 		return stream_end(a);
 	return r > 0 ? S_OK : S_FALSE;

@@ -581,8 +581,10 @@ KSALLOC_EXPORT HRESULT KsOpenStream(const char *StreamName, const KSALLOC_STREAM
  *	frame, which is still the caller's;
  * E_ACCESSDENIED if another producer has taken the stream over;
  * VFW_E_NOT_COMMITTED if the daemon dropped the stream, or is gone.
- * When a frame delivered with ENDOFSTREAM reached the consumers but the end failed, the end's
- * error is returned: the frame is the consumers' all the same.
+ * Ending a stream that is ended already is no error (S_OK). When a frame delivered with
+ * ENDOFSTREAM reached the consumers but the end failed, the end's error is returned: the frame
+ * is the consumers' all the same. An allocator whose stream ended delivers no more frames
+ * (E_ACCESSDENIED); another allocator may produce into the stream (KsCreateStream).
  */
 KSALLOC_EXPORT HRESULT KsStreamDeliver(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Frame,
 				       const KSSTREAM_HEADER *Header, ULONG TimeoutMs);
