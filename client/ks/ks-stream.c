@@ -43,9 +43,6 @@ static HRESULT stream_result(int r)
 	case -EAGAIN:
 		/* Receive with a timeout of 0: as KsAllocateFrame's NOWAIT, a timeout. */
 		return VFW_E_TIMEOUT;
-	case -EXDEV:
-		/* Windows' own word for "that is on another device". */
-		return HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE);
 	case -ECONNRESET:
 		/* The producer went without ending the stream: its pipe broke. */
 		return HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE);
