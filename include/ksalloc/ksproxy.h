@@ -511,8 +511,8 @@ KSALLOC_STATIC_ASSERT(sizeof(KSALLOC_STREAM_OPTIONS) == 16, "KSALLOC_STREAM_OPTI
  * KsCreateStream() - make @Allocator the producer of the stream called @StreamName: the frames
  * it delivers with KsStreamDeliver() go to the stream's consumers. The stream is created on
  * the allocator's pool (mode 0660: the caller's user and group may produce and consume), or,
- * when it exists and has no producer (the daemon's config declares it, or its producer ended
- * it or went), attached to. It stays bound to the allocator until the allocator's last
+ * when it exists and has no producer (the daemon's config declares it, or its producer's
+ * allocator was released, or its process died), attached to. It stays bound to the allocator until the allocator's last
  * Release, which detaches it: unless the stream was ended, its consumers then get
  * HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE) after its last frame. Call it before the first
  * KsStreamDeliver(); one thread at a time delivers into a stream.
@@ -521,7 +521,8 @@ KSALLOC_STATIC_ASSERT(sizeof(KSALLOC_STREAM_OPTIONS) == 16, "KSALLOC_STREAM_OPTI
  * E_POINTER for a NULL argument;
  * E_INVALIDARG if @StreamName is not a valid name (as a pool's: at most 63 bytes);
  * VFW_E_WRONG_STATE if @Allocator already has a stream (it produces into one, or consumes from
- *	one: KsOpenStream) or the stream has a producer;
+ *	one: KsOpenStream) or the stream has a producer (also one that ended it, until its
+ *	allocator is released);
  * HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE) (0x80070011) if the stream exists on another pool;
  * E_ACCESSDENIED if the caller may not produce into the stream;
  * the daemon errors listed at KsOpenAllocator().
@@ -569,7 +570,7 @@ KSALLOC_EXPORT HRESULT KsOpenStream(const char *StreamName, const KSALLOC_STREAM
  * KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM and whose DataUsed is 0 (a data-less end-of-stream
  * packet, as Windows sends one) ends the stream: each consumer receives the frames delivered
  * before, then the end. A frame delivered with ENDOFSTREAM is delivered, then ends the stream
- * the same way. Once it is ended another allocator may produce into it (KsCreateStream).
+ * the same way.
  *
  * Returns S_OK when the frame reached at least one consumer, or the stream ended;
  * S_FALSE when it reached none (no consumer is attached, or each dropped it as its policy
@@ -584,7 +585,8 @@ KSALLOC_EXPORT HRESULT KsOpenStream(const char *StreamName, const KSALLOC_STREAM
  * Ending a stream that is ended already is no error (S_OK). When a frame delivered with
  * ENDOFSTREAM reached the consumers but the end failed, the end's error is returned: the frame
  * is the consumers' all the same. An allocator whose stream ended delivers no more frames
- * (E_ACCESSDENIED); another allocator may produce into the stream (KsCreateStream).
+ * (E_ACCESSDENIED); once it is released, another allocator may produce into the stream
+ * (KsCreateStream).
  */
 KSALLOC_EXPORT HRESULT KsStreamDeliver(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Frame,
 				       const KSSTREAM_HEADER *Header, ULONG TimeoutMs);
