@@ -480,7 +480,10 @@ static HRESULT STDMETHODCALLTYPE mem_set_properties(IMemAllocatorCallbackTemp *T
 	};
 
 	pthread_mutex_lock(&a->lock);
-	if (atomic_load(&a->committed)) {
+	if (a->consumer) {
+		/* The stream's pool is its producer's to shape. */
+		hr = VFW_E_WRONG_STATE;
+	} else if (atomic_load(&a->committed)) {
 		hr = VFW_E_ALREADY_COMMITTED;
 	} else if (atomic_load(&a->frames_out) > 0) {
 		hr = VFW_E_BUFFERS_OUTSTANDING;
@@ -582,6 +585,15 @@ static HRESULT STDMETHODCALLTYPE mem_commit(IMemAllocatorCallbackTemp *This)
 	int r;
 
 	pthread_mutex_lock(&a->lock);
+	/*
+	 * A consumer's commit is its own: the stream's pool is its producer's, which a consumer
+	 * must not decommit (nor commit) for it.
+	 */
+	if (a->consumer) {
+		atomic_store(&a->committed, true);
+		pthread_mutex_unlock(&a->lock);
+		return S_OK;
+	}
 	/* While committed nothing can have been granted since: there is nothing to apply. */
 	if (!atomic_load(&a->committed)) {
 		if (a->granted.cbBuffer == 0)
@@ -616,7 +628,8 @@ static HRESULT STDMETHODCALLTYPE mem_decommit(IMemAllocatorCallbackTemp *This)
 	 * held stay valid: nothing is freed until they come back, as with Windows' allocators.
 	 */
 	pthread_mutex_lock(&a->lock);
-	r = ksalloc_pool_set_committed(a->pool, false);
+	/* A consumer's decommit is its own, as its commit (mem_commit()). */
+	r = a->consumer ? 0 : ksalloc_pool_set_committed(a->pool, false);
 	if (r == 0)
 		atomic_store(&a->committed, false);
 	pthread_mutex_unlock(&a->lock);

@@ -535,9 +535,11 @@ KSALLOC_EXPORT HRESULT KsCreateStream(IKsAllocatorEx *Allocator, const char *Str
  * and whose KsFreeFrame() gives them back. The object is an allocator of the stream's pool
  * (KsGetAllocatorStatus, KsGetProperties and IMemAllocator_GetProperties describe that pool),
  * but its frames come from the stream: KsAllocateFrame() and IMemAllocator_GetBuffer() on it
- * fail with VFW_E_WRONG_STATE. Its last Release detaches it and gives back every frame queued
- * for it or received and not yet freed (a sample holds a reference to it, so samples are all
- * released by then).
+ * fail with VFW_E_WRONG_STATE, and so does IMemAllocator_SetProperties() (the pool is the
+ * producer's to shape); its IMemAllocator_Commit() and _Decommit() change only what the object
+ * itself reports, never the pool the producer allocates from. Its last Release detaches it and
+ * gives back every frame queued for it or received and not yet freed (a sample holds a
+ * reference to it, so samples are all released by then).
  * @Options: how this consumer is served (caller-owned; NULL: the defaults).
  * @Allocator: receives the new object with one reference, or NULL on failure.
  *

@@ -262,6 +262,9 @@ struct IMediaSample {
  *   (KsCreateNamedAllocator) can take, and only while no other process has it open.
  * - Samples keep their frame, and their allocator, until their last Release, whatever happens
  *   to the allocator meanwhile (Decommit, its own last Release).
+ * - An allocator that consumes a stream (KsOpenStream in <ksalloc/ksproxy.h>) hands out no
+ *   buffers and shapes nothing: GetBuffer and SetProperties fail with VFW_E_WRONG_STATE, and
+ *   its Commit and Decommit are its own, leaving the pool to the stream's producer.
  * - Any thread may call any method; GetBuffer and sample releases may run in many at once.
  *   IKsAllocatorEx_KsGetProperties() follows what SetProperties stores and Commit applies.
  */

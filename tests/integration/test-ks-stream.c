@@ -643,6 +643,16 @@ START_TEST(test_each_allocator_plays_its_own_part)
 	ck_assert_hr_eq(IMemAllocator_GetBuffer(mem, &s, NULL, NULL, AM_GBF_NOWAIT),
 			VFW_E_WRONG_STATE);
 	ck_assert_ptr_null(s);
+	{
+		ALLOCATOR_PROPERTIES req = { 4, 4096, 64, 0 }, act;
+
+		ck_assert_hr_eq(IMemAllocator_SetProperties(mem, &req, &act), VFW_E_WRONG_STATE);
+	}
+	/* Its Decommit is its own: the producer's pool stays committed. */
+	ck_assert_hr_eq(IMemAllocator_Decommit(mem), S_OK);
+	ck_assert_hr_eq(KsAllocateFrame(p, 0, &f), S_OK);
+	ck_assert_hr_eq(KsFreeFrame(p, &f), S_OK);
+	ck_assert_hr_eq(IMemAllocator_Commit(mem), S_OK);
 	IMemAllocator_Release(mem);
 	/* ...and it describes the stream's pool. */
 	ck_assert_ptr_eq(IKsAllocatorEx_KsGetAllocatorHandle(c),
