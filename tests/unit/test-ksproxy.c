@@ -639,6 +639,8 @@ static const struct named_guid named_guids[] = {
 	  "56a8689c-0ad4-11ce-b03a-0020af0ba770" },
 	{ "IID_IMediaSample", &IID_IMediaSample, STATIC_IID_IMediaSample,
 	  "56a8689a-0ad4-11ce-b03a-0020af0ba770" },
+	{ "IID_IMediaSample2", &IID_IMediaSample2, STATIC_IID_IMediaSample2,
+	  "36b73884-c2c8-11cf-8b46-00805f6cef60" },
 	{ "IID_IMemAllocatorCallbackTemp", &IID_IMemAllocatorCallbackTemp,
 	  STATIC_IID_IMemAllocatorCallbackTemp, "379a0cf0-c1de-11d2-abf5-00a0c905f375" },
 	{ "IID_IMemAllocatorNotifyCallbackTemp", &IID_IMemAllocatorNotifyCallbackTemp,
@@ -865,6 +867,56 @@ START_TEST(test_imediasample_vtbl_has_windows_slots)
 	ck_assert_slot(IMediaSampleVtbl, GetMediaTime, 17);
 	ck_assert_slot(IMediaSampleVtbl, SetMediaTime, 18);
 	ck_assert_uint_eq(sizeof(IMediaSampleVtbl), 19 * 8);
+}
+END_TEST
+
+START_TEST(test_imediasample2_vtbl_extends_imediasample)
+{
+	ck_assert_slot(IMediaSample2Vtbl, QueryInterface, 0);
+	ck_assert_slot(IMediaSample2Vtbl, GetPointer, 3);
+	ck_assert_slot(IMediaSample2Vtbl, GetActualDataLength, 11);
+	ck_assert_slot(IMediaSample2Vtbl, SetMediaTime, 18);
+	ck_assert_slot(IMediaSample2Vtbl, GetProperties, 19);
+	ck_assert_slot(IMediaSample2Vtbl, SetProperties, 20);
+	ck_assert_uint_eq(sizeof(IMediaSample2Vtbl), 21 * 8);
+	/* Its first 19 slots are IMediaSample's, one for one. */
+	ck_assert_uint_eq(offsetof(IMediaSample2Vtbl, SetMediaTime),
+			  offsetof(IMediaSampleVtbl, SetMediaTime));
+	ck_assert_uint_eq(offsetof(IMediaSample2Vtbl, GetMediaType),
+			  offsetof(IMediaSampleVtbl, GetMediaType));
+}
+END_TEST
+
+START_TEST(test_am_sample2_properties_has_windows_offsets)
+{
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, cbData, 0);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, dwTypeSpecificFlags, 4);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, dwSampleFlags, 8);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, lActual, 12);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, tStart, 16);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, tStop, 24);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, dwStreamId, 32);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, pMediaType, 40);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, pbBuffer, 48);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, cbBuffer, 56);
+	ck_assert_uint_eq(sizeof(AM_SAMPLE2_PROPERTIES), 64);
+}
+END_TEST
+
+START_TEST(test_am_sample_flags_have_windows_values)
+{
+	ck_assert_int_eq(AM_SAMPLE_SPLICEPOINT, 0x1);
+	ck_assert_int_eq(AM_SAMPLE_PREROLL, 0x2);
+	ck_assert_int_eq(AM_SAMPLE_DATADISCONTINUITY, 0x4);
+	ck_assert_int_eq(AM_SAMPLE_TYPECHANGED, 0x8);
+	ck_assert_int_eq(AM_SAMPLE_TIMEVALID, 0x10);
+	ck_assert_int_eq(AM_SAMPLE_TIMEDISCONTINUITY, 0x40);
+	ck_assert_int_eq(AM_SAMPLE_FLUSH_ON_PAUSE, 0x80);
+	ck_assert_int_eq(AM_SAMPLE_STOPVALID, 0x100);
+	ck_assert_int_eq(AM_SAMPLE_ENDOFSTREAM, 0x200);
+	ck_assert_int_eq(AM_STREAM_MEDIA, 0);
+	ck_assert_int_eq(AM_STREAM_CONTROL, 1);
+	ck_assert_uint_eq(sizeof(AM_SAMPLE_PROPERTY_FLAGS), 4);
 }
 END_TEST
 
@@ -1155,6 +1207,7 @@ static Suite *ksproxy_suite(void)
 	tcase_add_test(tc, test_allocator_properties_has_windows_offsets);
 	tcase_add_test(tc, test_allocator_properties_ex_has_windows_offsets);
 	tcase_add_test(tc, test_am_media_type_has_windows_offsets);
+	tcase_add_test(tc, test_am_sample2_properties_has_windows_offsets);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("constants");
@@ -1167,6 +1220,7 @@ static Suite *ksproxy_suite(void)
 	tcase_add_test(tc, test_pipe_flags_have_windows_values);
 	tcase_add_test(tc, test_stream_header_options_flags_have_windows_values);
 	tcase_add_test(tc, test_stream_policies_have_their_documented_values);
+	tcase_add_test(tc, test_am_sample_flags_have_windows_values);
 	tcase_add_test(tc, test_file_alignment_values_are_masks);
 	tcase_add_test(tc, test_enum_values_match_windows);
 	tcase_add_test(tc, test_pool_types_match_wdm);
@@ -1194,6 +1248,7 @@ static Suite *ksproxy_suite(void)
 	tcase_add_test(tc, test_imemallocator_vtbl_has_windows_slots);
 	tcase_add_test(tc, test_imemallocator_callback_vtbls_have_windows_slots);
 	tcase_add_test(tc, test_imediasample_vtbl_has_windows_slots);
+	tcase_add_test(tc, test_imediasample2_vtbl_extends_imediasample);
 	tcase_add_test(tc, test_imediasample_lengths_are_32_bit_like_windows_long);
 	tcase_add_test(tc, test_objects_start_with_their_vtable_pointer);
 	tcase_add_test(tc, test_call_macros_reach_their_own_slots);
