@@ -216,6 +216,34 @@ static bool sample_is(unsigned int i, IMediaSample *s, bool discontinuity)
 	expect(IMediaSample_IsDiscontinuity(s) == (discontinuity ? S_OK : S_FALSE));
 	for (size_t at = 0; ok && p && at < data_used(i); at++)
 		expect(p[at] == pattern(i, at));
+
+	/* IMediaSample2 adds what IMediaSample has no getter for: the type-specific flags. */
+	{
+		ULONG flags = AM_SAMPLE_TIMEVALID | AM_SAMPLE_STOPVALID |
+			      (i == 0 ? AM_SAMPLE_SPLICEPOINT : 0) |
+			      (i == 3 ? AM_SAMPLE_PREROLL : 0) |
+			      (discontinuity ? AM_SAMPLE_DATADISCONTINUITY : 0);
+		AM_SAMPLE2_PROPERTIES props;
+		IMediaSample2 *s2 = NULL;
+
+		expect(IMediaSample_QueryInterface(s, &IID_IMediaSample2, (void **)&s2) == S_OK);
+		expect(s2 != NULL);
+		if (s2) {
+			memset(&props, 0xa5, sizeof(props));
+			expect(IMediaSample2_GetProperties(s2, sizeof(props), (BYTE *)&props) ==
+			       S_OK);
+			expect(props.cbData == sizeof(props));
+			expect(props.dwTypeSpecificFlags == want.TypeSpecificFlags);
+			expect(props.dwSampleFlags == flags);
+			expect(props.lActual == (LONG)data_used(i));
+			expect(props.tStart == start);
+			expect(props.tStop == stop);
+			expect(props.pMediaType == NULL);
+			expect(props.pbBuffer == p);
+			expect(props.cbBuffer == FRAME_SIZE);
+			IMediaSample2_Release(s2);
+		}
+	}
 	return ok;
 }
 
