@@ -636,7 +636,11 @@ KSALLOC_EXPORT HRESULT KsStreamReceive(IKsAllocatorEx *Allocator, ULONG TimeoutM
  *		DURATIONVALID too the stop is start + Duration (S_OK), without it
  *		VFW_S_NO_STOP_TIME; without TIMEVALID, VFW_E_SAMPLE_TIME_NOT_SET;
  *	IsSyncPoint: SPLICEPOINT; IsPreroll: PREROLL; IsDiscontinuity: DATADISCONTINUITY;
- *	no media type and no media times.
+ *	no media type and no media times;
+ *	and, through IMediaSample2 (QueryInterface: the same pointer), GetProperties:
+ *	dwTypeSpecificFlags TypeSpecificFlags, dwSampleFlags the flags above as AM_SAMPLE_*
+ *	plus TIMEDISCONTINUITY, FLUSHONPAUSE and ENDOFSTREAM as delivered (never TYPECHANGED:
+ *	there is no AM_MEDIA_TYPE to go with it), dwStreamId AM_STREAM_MEDIA.
  * The sample's setters change the sample, not what other consumers see. Its last Release
  * gives the frame back, as KsFreeFrame() would; it holds a reference to @Allocator until then.
  * @Sample: receives the sample with one reference; NULL on failure and at the end of the
