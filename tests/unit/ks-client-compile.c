@@ -290,6 +290,20 @@ HRESULT ReceiveSamples(IKsAllocatorEx *AllocatorEx)
 			printf("%lld to %lld\n", Start, Stop);
 		printf("%d of %d bytes at %p\n", IMediaSample_GetActualDataLength(Sample),
 		       IMediaSample_GetSize(Sample), (void *)Buffer);
+		{
+			IMediaSample2 *Sample2 = NULL;
+			AM_SAMPLE2_PROPERTIES Props;
+
+			if (SUCCEEDED(IMediaSample_QueryInterface(Sample, &IID_IMediaSample2,
+								  (void **)&Sample2))) {
+				if (SUCCEEDED(IMediaSample2_GetProperties(Sample2, sizeof(Props),
+									  (BYTE *)&Props)) &&
+				    (Props.dwSampleFlags & AM_SAMPLE_TIMEDISCONTINUITY))
+					printf("type flags 0x%x, a gap after this one\n",
+					       Props.dwTypeSpecificFlags);
+				IMediaSample2_Release(Sample2);
+			}
+		}
 		/* The last Release gives the frame back. */
 		IMediaSample_Release(Sample);
 	}
