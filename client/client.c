@@ -456,6 +456,20 @@ int client_call(struct ksalloc_client *c, Ksalloc__Request *req, Ksalloc__Reply_
 	return r;
 }
 
+int client_call_fds(struct ksalloc_client *c, Ksalloc__Request *req,
+		    Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *fds,
+		    size_t max_fds, size_t *ret_n_fds)
+{
+	int r = client_ensure(c);
+
+	if (r < 0)
+		return r;
+	r = client_exchange_fds(c, req, expect, ret_reply, fds, max_fds, ret_n_fds);
+	if (r == -EPIPE)
+		client_lost(c);
+	return r;
+}
+
 int client_call_status(struct ksalloc_client *c, uint32_t pool_id, const char *name,
 		       struct ksalloc_status *ret_status)
 {

@@ -137,6 +137,11 @@ int client_exchange(struct ksalloc_client *c, Ksalloc__Request *req,
 int client_call(struct ksalloc_client *c, Ksalloc__Request *req, Ksalloc__Reply__BodyCase expect,
 		Ksalloc__Reply **ret_reply, int *ret_fd);
 
+/* As client_call(), with up to @max_fds fds as client_exchange_fds() takes them. */
+int client_call_fds(struct ksalloc_client *c, Ksalloc__Request *req,
+		    Ksalloc__Reply__BodyCase expect, Ksalloc__Reply **ret_reply, int *fds,
+		    size_t max_fds, size_t *ret_n_fds);
+
 /*
  * The status of a pool: by @pool_id (an open pool's, @name NULL), the call a media pipeline
  * makes over and over, packed and, when the reply comes in that shape, parsed by hand

@@ -21,8 +21,7 @@
 #include "shm/layout.h"
 #include "shm/liveness.h"
 
-/* DMA_BUF_IOCTL_SYNC on frame @index of @v, if its frames are dma-bufs: @when START or END. */
-static int view_sync(const struct pool_view *v, uint32_t index, uint64_t when, uint32_t access)
+int pool_view_sync(const struct pool_view *v, uint32_t index, uint64_t when, uint32_t access)
 {
 	struct dma_buf_sync sync = { .flags = when };
 
@@ -148,7 +147,7 @@ int ksalloc_pool_acquire_access(struct ksalloc_pool *p, uint32_t timeout_ms, uin
 		r = frame_acquire_checked(&v->frames, v->session_id, v->slot, &hint, timeout_ms,
 					  &live, &index, &generation);
 		if (r == 0) {
-			r = view_sync(v, index, DMA_BUF_SYNC_START, access);
+			r = pool_view_sync(v, index, DMA_BUF_SYNC_START, access);
 			if (r < 0)
 				(void)frame_release(&v->frames, v->session_id, index, generation);
 		}
@@ -214,10 +213,10 @@ int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *fra
 	    atomic_load(&v->frames.frames[frame->index].owner) ==
 		    shm_owner(v->session_id, frame->generation)) {
 		/* A frame whose access was lost on the way (0) ends both directions. */
-		r = view_sync(v, frame->index, DMA_BUF_SYNC_END,
-			      frame->access & KSALLOC_ACCESS_READ_WRITE ?
-				      frame->access & KSALLOC_ACCESS_READ_WRITE :
-				      KSALLOC_ACCESS_READ_WRITE);
+		r = pool_view_sync(v, frame->index, DMA_BUF_SYNC_END,
+				   frame->access & KSALLOC_ACCESS_READ_WRITE ?
+					   frame->access & KSALLOC_ACCESS_READ_WRITE :
+					   KSALLOC_ACCESS_READ_WRITE);
 		if (r < 0)
 			return r;
 	}

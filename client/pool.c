@@ -133,8 +133,33 @@ static int view_get_frames(struct ksalloc_client *c, struct pool_view *v, const 
  * sane, and makes it @p's view; an older view stays mapped (see pool_view).
  * Frames that are dma-bufs come with further requests, which end @open's life.
  */
+static int pool_map_as(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolReply *open,
+		       bool read_only, struct ksalloc_pool *p);
+
 static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolReply *open,
 		    struct ksalloc_pool *p)
+{
+	return pool_map_as(c, fd, open, false, p);
+}
+
+/*
+ * Makes the frames of @v readable only: the kernel refuses this process's
+ * writes into them (a consumer without the right to produce).
+ */
+static int view_protect(struct pool_view *v)
+{
+	uint8_t *data = v->frames.data, *end = (uint8_t *)v->map + v->map_size;
+
+	if (data < end && mprotect(data, (size_t)(end - data), PROT_READ) < 0)
+		return -errno;
+	for (uint32_t i = 0; v->frame_maps && i < v->frames.n_frames; i++)
+		if (mprotect(v->frame_maps[i], v->frames.frame_stride, PROT_READ) < 0)
+			return -errno;
+	return 0;
+}
+
+static int pool_map_as(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolReply *open,
+		       bool read_only, struct ksalloc_pool *p)
 {
 	struct ksalloc_pool_info info;
 	const struct shm_header *h;
@@ -201,6 +226,12 @@ static int pool_map(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolRep
 			view_free(view);
 			return r;
 		}
+	}
+	if (read_only && (r = view_protect(view)) < 0) {
+		client_set_error(c, "pool %s: cannot map its frames read-only: %s", info.name,
+				 strerror(-r));
+		view_free(view);
+		return r;
 	}
 	view->older = atomic_load(&p->view);
 
@@ -304,6 +335,41 @@ static int pool_open_with(struct ksalloc_client *c, Ksalloc__Request *req,
 	if (r < 0)
 		return r;
 	p->attachment.reattach = pool_reattach;
+	p->attachment.lost = pool_lost;
+	client_attach(c, &p->attachment);
+	*ret_pool = TAKE_PTR(p);
+	return 0;
+}
+
+/* The reattach of a pool opened for a stream: the stream ended with the connection. */
+static int pool_stay_gone(struct ksalloc_client *c, struct client_attachment *a)
+{
+	struct ksalloc_pool *p = container_of(a, struct ksalloc_pool, attachment);
+
+	(void)c;
+	atomic_store(&p->gone, true);
+	return 0;
+}
+
+int pool_open_from_reply(struct ksalloc_client *c, const Ksalloc__OpenPoolReply *open, int fd,
+			 bool read_only, struct ksalloc_pool **ret_pool)
+{
+	_cleanup_free_ struct ksalloc_pool *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p) {
+		client_set_error(c, "out of memory");
+		return -ENOMEM;
+	}
+	p->client = c;
+	r = pool_map_as(c, fd, open, read_only, p);
+	if (r < 0)
+		return r;
+	/*
+	 * Not reopened after a reconnect: its stream is not either (see
+	 * ksalloc_stream_open()); the connection's loss wakes its waiters.
+	 */
+	p->attachment.reattach = pool_stay_gone;
 	p->attachment.lost = pool_lost;
 	client_attach(c, &p->attachment);
 	*ret_pool = TAKE_PTR(p);

@@ -63,3 +63,17 @@ struct ksalloc_pool {
  * the reason in c->error. Called with the client's lock held; 0 or -EINVAL.
  */
 int pool_check_name(struct ksalloc_client *c, const char *name);
+
+/*
+ * Maps the pool of @open (a reply that carried its memory, @fd, not taken)
+ * as a new ksalloc_pool, its frames read-only if @read_only: for a stream's
+ * consumer, whose open of the stream opened the pool. Called with the lock held.
+ */
+int pool_open_from_reply(struct ksalloc_client *c, const Ksalloc__OpenPoolReply *open, int fd,
+			 bool read_only, struct ksalloc_pool **ret_pool);
+
+/*
+ * DMA_BUF_IOCTL_SYNC on frame @index of @v if its frames are dma-bufs (else
+ * nothing): @when DMA_BUF_SYNC_START or _END, for @access (KSALLOC_ACCESS_*).
+ */
+int pool_view_sync(const struct pool_view *v, uint32_t index, uint64_t when, uint32_t access);

@@ -13,10 +13,11 @@
 #include "daemon/notify.h"
 #include "daemon/util/log.h"
 
-static const char *const kind_names[] = {
+static const char *const kind_names[FDSTORE_KINDS] = {
 	[FDSTORE_POOL] = "pool",
 	[FDSTORE_CONNECTION] = "conn",
 	[FDSTORE_STATE] = "state",
+	[FDSTORE_STREAM] = "stream",
 };
 
 void fdstore_name(enum fdstore_kind kind, uint32_t id, uint32_t frame, char *buf)
@@ -48,12 +49,16 @@ static const char *parse_number(const char *s, char end, uint32_t *ret)
 
 enum fdstore_kind fdstore_parse_name(const char *name, uint32_t *ret_id, uint32_t *ret_frame)
 {
-	for (enum fdstore_kind k = FDSTORE_POOL; k <= FDSTORE_STATE; k++) {
+	for (enum fdstore_kind k = FDSTORE_POOL; k < FDSTORE_KINDS; k++) {
 		char prefix[24];
-		size_t len = (size_t)snprintf(prefix, sizeof(prefix), "ksalloc-%s-", kind_names[k]);
 		uint32_t id, frame;
 		const char *rest;
+		size_t len;
 
+		/* Frames have no prefix of their own: they are named after their pool. */
+		if (!kind_names[k])
+			continue;
+		len = (size_t)snprintf(prefix, sizeof(prefix), "ksalloc-%s-", kind_names[k]);
 		if (strncmp(name, prefix, len) != 0)
 			continue;
 		if ((rest = parse_number(name + len, '\0', &id))) {

@@ -32,6 +32,8 @@ enum fdstore_kind {
 	FDSTORE_CONNECTION, /* a client's connected socket, by session id */
 	FDSTORE_STATE,      /* the state memfd, by its sequence number */
 	FDSTORE_FRAME,      /* a frame's dma-buf, by pool id and frame index */
+	FDSTORE_STREAM,     /* a stream's memfd, by stream id */
+	FDSTORE_KINDS,
 };
 
 /* Frame indices a name may carry: far beyond any pool (max_pool_frames), within a key's bits. */

@@ -319,6 +319,63 @@ static void settle_frames(struct handover *h, const struct pool *pool, const siz
 	}
 }
 
+/*
+ * Adopts each stream of the image whose pool came back, with its roles as
+ * the image has them; sessions that do not come back leave theirs in
+ * finish_streams().
+ */
+static void restore_streams(struct handover *h, struct storage *storage)
+{
+	const struct state *st = &h->restored;
+	unsigned adopted = 0;
+
+	for (uint32_t i = 0; i < st->n_streams; i++) {
+		const struct state_stream *ts = &st->streams[i];
+		struct pool *pool = storage_get(storage, ts->pool_id);
+		struct stream *stream = NULL;
+		bool found = false;
+
+		for (size_t j = 0; pool && j < h->n_passed && !found; j++) {
+			struct fdstore_passed *p = &h->passed[j];
+			const char *reason = "";
+			int fd = p->fd, r;
+
+			if (p->kind != FDSTORE_STREAM || p->id != ts->id || fd < 0)
+				continue;
+			r = storage_adopt_stream(storage, ts->id, fd, pool, &ts->access,
+						 ts->flags & STATE_STREAM_FROM_CONFIG, &stream,
+						 &reason);
+			if (r < 0) {
+				log_warning("stored fd %s (stream %s): %s (%s); dropped", p->name,
+					    ts->name, reason, strerror(-r));
+				p->fd = PASSED_DROPPED;
+				close(fd);
+				continue;
+			}
+			p->fd = PASSED_TAKEN;
+			found = true;
+		}
+		if (!found) {
+			log_warning("stream %s (id %u): %s; its users must open it again", ts->name,
+				    ts->id,
+				    pool ? "no stored memfd checks out" : "its pool is gone");
+			continue;
+		}
+		stream->producer = ts->producer;
+		for (uint32_t c = 0; c < SHM_STREAM_CONSUMERS; c++)
+			if (ts->consumers[c])
+				stream_restore_consumer(stream, c, ts->consumers[c],
+							ts->read_only & (1u << c));
+		/* The image is the truth: what the memory says of roles is made to agree. */
+		stream_restore(&stream->sm, stream->producer, stream->consumers);
+		stored_insert(h, key_of(FDSTORE_STREAM, stream->id, 0), stream->fd);
+		adopted++;
+	}
+	if (st->n_streams)
+		log_info("took over %u of %u streams from the daemon before", adopted,
+			 st->n_streams);
+}
+
 void handover_restore_pools(struct handover *h, struct storage *storage, struct rpc *rpc)
 {
 	const struct state *st = &h->restored;
@@ -400,6 +457,7 @@ void handover_restore_pools(struct handover *h, struct storage *storage, struct 
 				    sp->name, sp->id);
 	}
 	log_info("took over %u of %u pools from the daemon before", adopted, st->n_pools);
+	restore_streams(h, storage);
 }
 
 /* Serves session @ss again on the first passed connection of its id that checks out. */
@@ -444,6 +502,39 @@ static bool restore_session(struct handover *h, const struct state_session *ss)
 	return false;
 }
 
+/* Sessions that did not come back leave their roles in the streams, as if they had gone now. */
+static void finish_streams(struct handover *h)
+{
+	struct stream *st, *next;
+	uint32_t orphans = storage_sweep_stream_orphans(h->storage, NULL);
+
+	if (orphans)
+		log_info("%u frames of streams not taken over: back to their pools", orphans);
+
+	list_for_each_entry_safe(st, next, storage_streams(h->storage), link) {
+		uint32_t freed = 0;
+
+		if (st->producer && !session_find(&h->rpc->sessions, st->producer)) {
+			freed += stream_drop_producer(st);
+			log_info("stream %s: its producer did not come back", st->name);
+		}
+		for (uint32_t c = 0; c < SHM_STREAM_CONSUMERS; c++)
+			if (st->consumers[c] && !session_find(&h->rpc->sessions, st->consumers[c]))
+				freed += stream_remove_consumer(st, c);
+		if (freed)
+			log_info("stream %s: %u frames of clients gone while no daemon ran: "
+				 "reclaimed",
+				 st->name, freed);
+		if (stream_unused(st) && !st->from_config) {
+			log_info("stream %s: none of its users came back, dropping it", st->name);
+			stored_erase(h, key_of(FDSTORE_STREAM, st->id, 0));
+			push_key(&h->drop_first, &h->n_drop_first,
+				 key_of(FDSTORE_STREAM, st->id, 0));
+			storage_remove_stream(h->storage, st);
+		}
+	}
+}
+
 /* Adopted pools take back what sessions that did not come back held. */
 static void finish_pools(struct handover *h)
 {
@@ -482,6 +573,7 @@ void handover_restore_sessions(struct handover *h, struct server *server)
 				 ss->id, ss->name, (int)ss->pid);
 	}
 	if (h->have_restored) {
+		finish_streams(h);
 		finish_pools(h);
 		log_info("took over %u of %u sessions from the daemon before", restored,
 			 h->restored.n_sessions);
@@ -513,7 +605,7 @@ void handover_restore_sessions(struct handover *h, struct server *server)
 struct live {
 	uint64_t key;
 	int fd;
-	const void *object; /* struct pool or struct session */
+	const void *object; /* struct pool, struct session or struct stream */
 };
 
 static int cmp_live(const void *a, const void *b)
@@ -531,12 +623,15 @@ static int collect_live(struct handover *h, struct live **ret, size_t *ret_n)
 {
 	size_t n = 0, max = storage_count(h->storage) + h->rpc->n_sessions + 1;
 	struct live *live;
+	struct stream *st;
 	struct session *s;
 	struct pool *p;
 	uint32_t id = 0;
 
 	while ((p = storage_next(h->storage, &id)))
 		max += dmabuf_frames(p);
+	list_for_each_entry(st, storage_streams(h->storage), link)
+		max++;
 	live = calloc(max, sizeof(*live));
 	if (!live)
 		return -ENOMEM;
@@ -550,6 +645,8 @@ static int collect_live(struct handover *h, struct live **ret, size_t *ret_n)
 	list_for_each_entry(s, &h->rpc->sessions, link)
 		live[n++] = (struct live){ key_of(FDSTORE_CONNECTION, s->id, 0),
 					   connection_of(s)->fd, s };
+	list_for_each_entry(st, storage_streams(h->storage), link)
+		live[n++] = (struct live){ key_of(FDSTORE_STREAM, st->id, 0), st->fd, st };
 	qsort(live, n, sizeof(*live), cmp_live);
 	*ret = live;
 	*ret_n = n;
@@ -578,7 +675,8 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 	storage_ids(h->storage, &st.pool_id_base, &st.pool_ids_used);
 	st.pools = calloc(n + 1, sizeof(*st.pools));
 	st.sessions = calloc(n + 1, sizeof(*st.sessions));
-	if (!st.pools || !st.sessions) {
+	st.streams = calloc(n + 1, sizeof(*st.streams));
+	if (!st.pools || !st.sessions || !st.streams) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -610,6 +708,26 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 			};
 			strcpy(sp->name, p->name);
 			strcpy(sp->backend, p->backend.name);
+		} else if (key_kind(live[i].key) == FDSTORE_STREAM) {
+			const struct stream *t = live[i].object;
+			struct state_stream *ts;
+
+			/* Only with its pool: a stream is adopted over the pool's memory. */
+			if (!pool_stored(h, t->pool))
+				continue;
+			ts = &st.streams[st.n_streams++];
+			*ts = (struct state_stream){
+				.id = t->id,
+				.pool_id = t->pool->id,
+				.access = t->access,
+				.flags = t->from_config ? STATE_STREAM_FROM_CONFIG : 0,
+				.producer = t->producer,
+			};
+			strcpy(ts->name, t->name);
+			for (uint32_t c = 0; c < SHM_STREAM_CONSUMERS; c++) {
+				ts->consumers[c] = t->consumers[c];
+				ts->read_only |= t->read_only[c] ? 1u << c : 0;
+			}
 		} else {
 			const struct session *s = live[i].object;
 			struct state_session *ss = &st.sessions[st.n_sessions++];
@@ -639,6 +757,7 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 out:
 	free(st.pools);
 	free(st.sessions);
+	free(st.streams);
 	return r;
 }
 

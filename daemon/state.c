@@ -128,6 +128,22 @@ int state_encode(const struct state *st, uint8_t **ret_buf, size_t *ret_len)
 			put_u32(&w, s->bindings[b].slot);
 		}
 	}
+	put_u32(&w, st->n_streams);
+	for (uint32_t i = 0; i < st->n_streams; i++) {
+		const struct state_stream *t = &st->streams[i];
+
+		put_u32(&w, t->id);
+		put(&w, t->name, sizeof(t->name));
+		put_u32(&w, t->pool_id);
+		put_u32(&w, t->access.owner);
+		put_u32(&w, t->access.group);
+		put_u32(&w, t->access.mode);
+		put_u32(&w, t->flags);
+		put_u32(&w, t->producer);
+		for (uint32_t c = 0; c < SHM_STREAM_CONSUMERS; c++)
+			put_u32(&w, t->consumers[c]);
+		put_u32(&w, t->read_only);
+	}
 	if (w.failed) {
 		free(w.buf);
 		return -ENOMEM;
@@ -194,6 +210,42 @@ static bool subscription_ok(const struct state_session *s, uint32_t subscribed)
 		return !s->sub_pool[0] && !s->sub_interval_ms && !s->sub_hold_ms;
 	return (!s->sub_pool[0] || !shm_name_problem(s->sub_pool)) &&
 	       s->sub_interval_ms >= STATE_SUB_INTERVAL_MIN_MS;
+}
+
+/* The streams of a version 3 image: NULL, or what is wrong with them. */
+static const char *decode_streams(struct reader *r, struct state *st)
+{
+	uint32_t n = get_u32(r);
+
+	/* Each record: the name and 8 + SHM_STREAM_CONSUMERS 32-bit words. */
+	if (r->failed || n > STATE_STREAMS_MAX ||
+	    (uint64_t)n * (SHM_NAME_MAX + 4 * (8 + SHM_STREAM_CONSUMERS)) > r->left)
+		return "bad count of streams";
+	st->streams = calloc(n ? n : 1, sizeof(*st->streams));
+	if (!st->streams)
+		return "out of memory";
+	for (uint32_t i = 0; i < n && !r->failed; i++) {
+		struct state_stream *t = &st->streams[i];
+
+		t->id = get_u32(r);
+		get(r, t->name, sizeof(t->name));
+		t->pool_id = get_u32(r);
+		t->access.owner = get_u32(r);
+		t->access.group = get_u32(r);
+		t->access.mode = get_u32(r);
+		t->flags = get_u32(r);
+		t->producer = get_u32(r);
+		for (uint32_t c = 0; c < SHM_STREAM_CONSUMERS; c++)
+			t->consumers[c] = get_u32(r);
+		t->read_only = get_u32(r);
+		if (r->failed)
+			break;
+		if (t->id == 0 || t->id >= SHM_TENANT_STREAM || shm_name_problem(t->name) ||
+		    (t->access.mode & ~ACCESS_MODE_MASK) || (t->flags & ~STATE_STREAM_VALID))
+			return "a stream's record is out of bounds";
+		st->n_streams++;
+	}
+	return NULL;
 }
 
 int state_decode(const uint8_t *buf, size_t len, uint32_t version, struct state *ret_state,
@@ -303,6 +355,8 @@ int state_decode(const uint8_t *buf, size_t len, uint32_t version, struct state 
 		r.p += (size_t)s->n_bindings * 8;
 		r.left -= (size_t)s->n_bindings * 8;
 	}
+	if (!r.failed && version >= 3 && (reason = decode_streams(&r, &st)))
+		goto fail;
 	if (r.failed) {
 		reason = "it ends inside a record";
 		goto fail;
@@ -315,6 +369,7 @@ int state_decode(const uint8_t *buf, size_t len, uint32_t version, struct state 
 	*ret_state = st;
 	return 0;
 fail:
+	free(st.streams);
 	free(st.storage);
 	free(copy);
 	*ret_reason = reason ? reason : "it ends inside a record";
@@ -323,6 +378,7 @@ fail:
 
 void state_clear(struct state *st)
 {
+	free(st->streams);
 	free(st->storage);
 	free(st->payload);
 	*st = (struct state){ 0 };

@@ -30,6 +30,7 @@
 #include "daemon/storage/access.h"
 #include "daemon/storage/backend.h"
 #include "shm/layout.h"
+#include "shm/stream.h"
 
 #define STATE_MAGIC 0x5453534bu /* "KSST" */
 /*
@@ -37,13 +38,15 @@
  * reader takes version 1 too (sessions without subscriptions): a daemon of
  * the version before hands over to this one on an upgrade.
  */
-#define STATE_VERSION 2u
+/* 3: the streams follow the sessions (a reader takes 1 and 2: no streams). */
+#define STATE_VERSION 3u
 #define STATE_VERSION_MIN 1u
 /* Bounds for a reader: far beyond any config, far below what would hurt. */
 #define STATE_POOLS_MAX (1u << 20)
 #define STATE_SESSIONS_MAX (1u << 20)
 #define STATE_GROUPS_MAX 65536u
 #define STATE_BINDINGS_MAX 65536u
+#define STATE_STREAMS_MAX (1u << 16)
 /* The least interval a subscription has (events_subscribe()'s floor). */
 #define STATE_SUB_INTERVAL_MIN_MS 10u
 /* A slot is at most this large: a state file of 2 x 256 MiB. */
@@ -91,6 +94,22 @@ struct state_session {
 	uint32_t sub_hold_ms;
 };
 
+enum {
+	STATE_STREAM_FROM_CONFIG = 1u << 0,
+	STATE_STREAM_VALID = (1u << 1) - 1,
+};
+
+struct state_stream {
+	uint32_t id;
+	char name[SHM_NAME_MAX];
+	uint32_t pool_id;
+	struct pool_access access;
+	uint32_t flags;    /* STATE_STREAM_* */
+	uint32_t producer; /* its session; 0: none */
+	uint32_t consumers[SHM_STREAM_CONSUMERS];
+	uint32_t read_only; /* bit c: consumer c maps the frames read-only */
+};
+
 struct state {
 	uint32_t pool_id_base; /* storage_ids() */
 	uint32_t pool_ids_used;
@@ -99,6 +118,8 @@ struct state {
 	struct state_pool *pools;
 	uint32_t n_sessions;
 	struct state_session *sessions;
+	uint32_t n_streams;
+	struct state_stream *streams;
 	void *storage; /* a decoded state's arrays */
 	void *payload; /* the copy its groups and bindings point into */
 };

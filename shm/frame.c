@@ -530,7 +530,7 @@ static void wake_handed(struct frame_pool *fp)
 uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot)
 {
 	uint64_t word = atomic_exchange(&slot->tenant, 0);
-	uint32_t n = 0;
+	uint32_t n;
 
 	atomic_store(&slot->handed, 0);
 	/*
@@ -542,6 +542,15 @@ uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *
 		atomic_fetch_sub(&fp->shared->waiters, (uint32_t)word);
 		wake_slot(slot, INT32_MAX);
 	}
+	n = frame_reclaim_owned(fp, tenant);
+	wake_handed(fp);
+	return n;
+}
+
+uint32_t frame_reclaim_owned(struct frame_pool *fp, uint32_t tenant)
+{
+	uint32_t n = 0;
+
 	for (uint32_t i = 0; i < fp->n_frames; i++) {
 		uint64_t w = atomic_load(&fp->frames[i].owner);
 		uint32_t generation;
@@ -555,7 +564,6 @@ uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *
 			}
 		}
 	}
-	wake_handed(fp);
 	return n;
 }
 

@@ -117,6 +117,13 @@ int frame_release(struct frame_pool *fp, uint32_t tenant, uint32_t index, uint32
  */
 uint32_t frame_reclaim(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot);
 
+/*
+ * Frees every frame @tenant owns (handing each to a waiter if there is one),
+ * without a slot: for tenants that are not sessions (a stream that goes).
+ * Returns the number of frames freed.
+ */
+uint32_t frame_reclaim_owned(struct frame_pool *fp, uint32_t tenant);
+
 /* Daemon side: gives @slot to @tenant (0: to nobody), with fresh counters. */
 void frame_slot_assign(struct shm_slot *slot, uint32_t tenant);
 

@@ -57,6 +57,12 @@
 #define SHM_HEARTBEAT_MS 250u
 #define SHM_HEARTBEAT_STALE_MS 500u
 
+/*
+ * The top bit of a tenant id: the tenant is a stream (shm/stream.h), which
+ * owns the frames published into it. Session ids stay below it.
+ */
+#define SHM_TENANT_STREAM (UINT32_C(1) << 31)
+
 /* shm_header.layout_flags: how the backend shapes the layout. */
 enum {
 	SHM_LAYOUT_HUGE_PAGES = 1u << 0,  /* the memfd's size is a multiple of SHM_HUGE_PAGE_SIZE */

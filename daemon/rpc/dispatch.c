@@ -42,6 +42,16 @@ static const struct rpc_handler handlers[RPC_REQUEST_TYPES] = {
 						      "get_daemon_stats" },
 	[KSALLOC__REQUEST__BODY_SUBSCRIBE] = { handle_subscribe, NEEDS_HELLO | RPC_HANDLER_CHANGES,
 					       "subscribe" },
+	[KSALLOC__REQUEST__BODY_CREATE_STREAM] = { handle_create_stream,
+						   NEEDS_HELLO | RPC_HANDLER_CHANGES,
+						   "create_stream" },
+	[KSALLOC__REQUEST__BODY_OPEN_STREAM] = { handle_open_stream,
+						 NEEDS_HELLO | RPC_HANDLER_CHANGES, "open_stream" },
+	[KSALLOC__REQUEST__BODY_CLOSE_STREAM] = { handle_close_stream,
+						  NEEDS_HELLO | RPC_HANDLER_CHANGES,
+						  "close_stream" },
+	[KSALLOC__REQUEST__BODY_LIST_STREAMS] = { handle_list_streams, NEEDS_HELLO,
+						  "list_streams" },
 };
 
 /* One counter of each kind per row: rpc_status_fast() and rpc_dispatch() index both by type. */
@@ -70,6 +80,10 @@ __attribute__((unused)) static void request_types_all_known(Ksalloc__Request__Bo
 	case KSALLOC__REQUEST__BODY_LIST_BACKENDS:
 	case KSALLOC__REQUEST__BODY_GET_DAEMON_STATS:
 	case KSALLOC__REQUEST__BODY_SUBSCRIBE:
+	case KSALLOC__REQUEST__BODY_CREATE_STREAM:
+	case KSALLOC__REQUEST__BODY_OPEN_STREAM:
+	case KSALLOC__REQUEST__BODY_CLOSE_STREAM:
+	case KSALLOC__REQUEST__BODY_LIST_STREAMS:
 	/* protobuf-c's, to make the enum as wide as an int: no request type. */
 	case _KSALLOC__REQUEST__BODY__CASE_IS_INT_SIZE:
 		break;

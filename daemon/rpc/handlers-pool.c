@@ -271,6 +271,7 @@ void handle_reshape_pool(struct rpc_call *c)
 	struct pool *p = call_pool_by_id_bound(c, q->pool_id, "reshape");
 	const struct session *s = c->session;
 	Ksalloc__OpenPoolReply *r;
+	struct stream *st;
 	uint32_t owned;
 	int err;
 
@@ -297,6 +298,12 @@ void handle_reshape_pool(struct rpc_call *c)
 		call_fail(c, -EBUSY, "reshape: %u frames of pool %s are held", owned, p->name);
 		return;
 	}
+	list_for_each_entry(st, storage_streams(c->rpc->storage), link)
+		if (st->pool == p) {
+			/* A stream's memory is sized by its pool's frames. */
+			call_fail(c, -EBUSY, "reshape: stream %s is on pool %s", st->name, p->name);
+			return;
+		}
 	if (!pool_has_framing(p, &f)) {
 		struct backend_error why;
 

@@ -75,6 +75,12 @@ void handle_reshape_pool(struct rpc_call *c);
 void handle_destroy_pool(struct rpc_call *c);
 void handle_get_frame_fds(struct rpc_call *c);
 
+/* handlers-stream.c */
+void handle_create_stream(struct rpc_call *c);
+void handle_open_stream(struct rpc_call *c);
+void handle_close_stream(struct rpc_call *c);
+void handle_list_streams(struct rpc_call *c);
+
 /* handlers-query.c */
 void handle_get_status(struct rpc_call *c);
 void handle_list_pools(struct rpc_call *c);

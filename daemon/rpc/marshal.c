@@ -114,3 +114,81 @@ Ksalloc__GetStatusReply *extended_status_to_wire(struct arena *arena, const stru
 	r->sessions = p->n_attached;
 	return add_holders(arena, p, sessions, r) ? r : NULL;
 }
+
+/* The stream's record as StreamInfo, with its consumers read from shared memory (clamped). */
+Ksalloc__StreamInfo *stream_info_to_wire(struct arena *arena, const struct stream *st,
+					 const struct list *sessions)
+{
+	Ksalloc__StreamInfo *w = ARENA_NEW(arena, Ksalloc__StreamInfo, ksalloc__stream_info__init);
+	const struct shm_stream_shared *sh = st->sm.shared;
+	const struct session *producer;
+	uint32_t state;
+
+	if (!w)
+		return NULL;
+	w->name = (char *)st->name;
+	w->stream_id = st->id;
+	w->pool = (char *)st->pool->name;
+	w->pool_id = st->pool->id;
+	state = shm_stream_state(atomic_load(&sh->state));
+	w->state = state >= SHM_STREAM_WAITING && state <= SHM_STREAM_PRODUCER_GONE ?
+			   state :
+			   SHM_STREAM_PRODUCER_GONE;
+	/* Our record wins over what the memory says: anyone could write there. */
+	if (st->producer)
+		w->state = SHM_STREAM_FLOWING;
+	w->persistent = st->from_config;
+	w->owner = (uint32_t)st->access.owner;
+	w->group = (uint32_t)st->access.group;
+	w->mode = st->access.mode;
+	w->producer_session = st->producer;
+	producer = st->producer ? session_find(sessions, st->producer) : NULL;
+	if (producer) {
+		w->producer_pid = (uint32_t)producer->pid;
+		w->producer_name = (char *)producer->name;
+	}
+	w->published = atomic_load(&sh->published);
+	w->blocked_ns = atomic_load(&sh->blocked_ns);
+	w->format_size = atomic_load(&sh->format_size);
+	if (w->format_size > SHM_STREAM_FORMAT_MAX)
+		w->format_size = 0;
+	if (st->n_consumers == 0)
+		return w;
+	w->consumers = arena_alloc(arena, st->n_consumers * sizeof(*w->consumers));
+	if (!w->consumers)
+		return NULL;
+	for (uint32_t slot = 0; slot < SHM_STREAM_CONSUMERS; slot++) {
+		const struct shm_stream_consumer *sc = &st->sm.consumers[slot];
+		const struct session *s;
+		Ksalloc__StreamConsumer *wc;
+
+		if (!st->consumers[slot])
+			continue;
+		wc = ARENA_NEW(arena, Ksalloc__StreamConsumer, ksalloc__stream_consumer__init);
+		if (!wc)
+			return NULL;
+		wc->slot = slot;
+		wc->session_id = st->consumers[slot];
+		s = session_find(sessions, st->consumers[slot]);
+		if (s) {
+			wc->pid = (uint32_t)s->pid;
+			wc->name = (char *)s->name;
+		}
+		wc->policy = atomic_load(&sc->policy);
+		wc->depth = atomic_load(&sc->depth);
+		wc->max_held = atomic_load(&sc->max_held);
+		wc->queued = stream_consumer_queued(&st->sm, slot);
+		wc->held = atomic_load(&sc->held);
+		wc->delivered = atomic_load(&sc->delivered);
+		wc->dropped = atomic_load(&sc->dropped);
+		wc->read_only = st->read_only[slot];
+		wc->latency = arena_alloc(arena, SHM_STREAM_LATENCY_BUCKETS * sizeof(uint32_t));
+		if (!wc->latency)
+			return NULL;
+		wc->n_latency = SHM_STREAM_LATENCY_BUCKETS;
+		for (uint32_t b = 0; b < SHM_STREAM_LATENCY_BUCKETS; b++)
+			wc->latency[b] = atomic_load(&sc->latency[b]);
+		w->consumers[w->n_consumers++] = wc;
+	}
+	return w;
+}

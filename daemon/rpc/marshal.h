@@ -9,6 +9,7 @@
 
 #include "common/list.h"
 #include "daemon/storage/pool.h"
+#include "daemon/storage/stream.h"
 #include "proto/arena.h"
 #include "proto/protocol.h"
 
@@ -26,3 +27,7 @@ Ksalloc__PoolInfo *pool_info_to_wire(struct arena *arena, const struct pool *p);
  */
 Ksalloc__GetStatusReply *extended_status_to_wire(struct arena *arena, const struct pool *p,
 						 const struct list *sessions);
+
+/* A stream as StreamInfo, its consumers' counters read from shared memory; @sessions name them. */
+Ksalloc__StreamInfo *stream_info_to_wire(struct arena *arena, const struct stream *st,
+					 const struct list *sessions);

@@ -19,6 +19,7 @@ struct rpc_reply {
 	/* Fds to attach (at most WIRE_MAX_FDS): borrowed from storage, valid until it changes. */
 	const int *fds;
 	size_t n_fds;
+	int fd_buf[2]; /* for fds that do not sit side by side in storage */
 };
 
 /*

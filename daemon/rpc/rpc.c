@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/util/log.h"
+#include "shm/stream.h"
 
 void rpc_init(struct rpc *rpc, struct storage *storage, const struct rpc_limits *limits,
 	      const struct rpc_policy *policy)
@@ -36,8 +37,11 @@ int rpc_add_session(struct rpc *rpc, struct session *s, pid_t pid, uid_t uid, gi
 
 	if (r < 0)
 		return r;
-	/* 0 means "free" in an ownership word: never a session's id. */
-	if (++rpc->next_session_id == 0)
+	/*
+	 * 0 means "free" in an ownership word: never a session's id; ids with the
+	 * top bit are streams' (SHM_TENANT_STREAM).
+	 */
+	if (++rpc->next_session_id >= SHM_TENANT_STREAM)
 		rpc->next_session_id = 1;
 	list_add(&rpc->sessions, &s->link);
 	rpc->n_sessions++;
@@ -47,6 +51,11 @@ int rpc_add_session(struct rpc *rpc, struct session *s, pid_t pid, uid_t uid, gi
 
 void rpc_remove_session(struct rpc *rpc, struct session *s)
 {
+	struct stream *st, *next;
+
+	/* Streams first: a dead producer's journal is settled before its pool frames go back. */
+	list_for_each_entry_safe(st, next, storage_streams(rpc->storage), link)
+		rpc_stream_leave(rpc, st, s, RPC_ROLE_ALL, "went away");
 	for (uint32_t i = 0; i < s->n_bindings; i++) {
 		struct pool *p = storage_get(rpc->storage, s->bindings[i].pool_id);
 		uint32_t reclaimed;
@@ -54,6 +63,7 @@ void rpc_remove_session(struct rpc *rpc, struct session *s)
 		if (!p)
 			continue;
 		reclaimed = pool_detach(p, s->bindings[i].slot);
+		reclaimed += storage_sweep_stream_orphans(rpc->storage, p);
 		if (reclaimed) {
 			events_note_reclaim(&rpc->events, s, p, reclaimed);
 			log_info("session %u (%s, pid %d) closed holding %u frames of pool %s: "
@@ -160,4 +170,30 @@ int rpc_restore_session(struct rpc *rpc, struct session *s, const struct session
 	rpc->n_sessions++;
 	rpc->changes++;
 	return 0;
+}
+
+void rpc_stream_leave(struct rpc *rpc, struct stream *st, const struct session *s, uint32_t role,
+		      const char *why)
+{
+	if ((role == RPC_ROLE_ALL || role == RPC_ROLE_PRODUCER) && st->producer == s->id) {
+		uint32_t freed = stream_drop_producer(st);
+
+		log_info("stream %s: producer session %u (%s, pid %d) %s%s", st->name, s->id,
+			 s->name, (int)s->pid, why,
+			 freed ? "; its frame in flight back to the pool" : "");
+	}
+	for (uint32_t slot = 0; slot < SHM_STREAM_CONSUMERS; slot++) {
+		uint32_t freed;
+
+		if (st->consumers[slot] != s->id || (role != RPC_ROLE_ALL && role != slot))
+			continue;
+		freed = stream_remove_consumer(st, slot);
+		log_info("stream %s: consumer session %u (%s, pid %d) in slot %u %s; %u frames "
+			 "back to pool %s",
+			 st->name, s->id, s->name, (int)s->pid, slot, why, freed, st->pool->name);
+	}
+	if (stream_unused(st) && !st->from_config) {
+		log_info("stream %s: no producer and no consumer left, dropping it", st->name);
+		storage_remove_stream(rpc->storage, st);
+	}
 }

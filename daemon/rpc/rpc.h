@@ -114,3 +114,16 @@ void rpc_collect(struct rpc *rpc, void (*evict)(struct session *s, void *data), 
  * is live, or -ENOMEM.
  */
 int rpc_restore_session(struct rpc *rpc, struct session *s, const struct session_restore *r);
+
+/* Roles in a stream, for rpc_stream_leave(): a consumer slot (0..31), or these. */
+#define RPC_ROLE_PRODUCER UINT32_C(0xfffffffe)
+#define RPC_ROLE_ALL UINT32_MAX
+
+/*
+ * Ends @role of @s in stream @st (RPC_ROLE_ALL: every one it has): the
+ * stream's repairs run (stream_drop_producer(), stream_remove_consumer()),
+ * and a stream nobody uses any more goes unless the config declares it.
+ * @why ("closed", "went away") is for the log.
+ */
+void rpc_stream_leave(struct rpc *rpc, struct stream *st, const struct session *s, uint32_t role,
+		      const char *why);

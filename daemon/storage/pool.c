@@ -309,7 +309,11 @@ static uint32_t pool_state(const struct pool *p)
 	return p->committed ? SHM_STATE_COMMITTED : SHM_STATE_DECOMMITTED;
 }
 
-/* Frees frames owned by sessions that do not have the pool open (none can, legitimately). */
+/*
+ * Frees frames owned by sessions that do not have the pool open (none can,
+ * legitimately). Frames a stream owns are not a session's: they go with the
+ * stream's own repairs, or with the stream (stream_destroy()).
+ */
 static uint32_t sweep_orphans(struct pool *p)
 {
 	struct shm_slot scratch = { 0 };
@@ -318,7 +322,8 @@ static uint32_t sweep_orphans(struct pool *p)
 	for (uint32_t i = 0; i < p->framing.frames; i++) {
 		uint32_t session = shm_owner_tenant(atomic_load(&p->frames.frames[i].owner));
 
-		if (session != 0 && !is_attached(p, session))
+		/* A stream's frames are its own business (stream_consumer_detach()...). */
+		if (session != 0 && !(session & SHM_TENANT_STREAM) && !is_attached(p, session))
 			n += frame_reclaim(&p->frames, session, &scratch);
 	}
 	return n;

@@ -29,6 +29,10 @@ struct storage {
 	size_t capacity;
 	uint32_t base;  /* ids are base + 1, base + 2, ...: see storage_new() */
 	uint32_t n_ids; /* ids handed out so far */
+
+	/* Streams, few and looked up by name: a list, oldest first. */
+	struct list streams;
+	uint32_t next_stream_id;
 };
 
 #define TABLE_MIN 16u
@@ -118,6 +122,8 @@ int storage_new(struct storage **ret_storage)
 	if (getrandom(&s->base, sizeof(s->base), GRND_NONBLOCK) != sizeof(s->base))
 		s->base = (uint32_t)time(NULL);
 	s->base &= INT32_MAX >> 1;
+	list_init(&s->streams);
+	s->next_stream_id = 1;
 	*ret_storage = s;
 	return 0;
 }
@@ -126,6 +132,13 @@ struct storage *storage_free(struct storage *s)
 {
 	if (!s)
 		return NULL;
+	/* Left as they are: a daemon after this one may adopt them (handover). */
+	while (!list_empty(&s->streams)) {
+		struct stream *st = list_first_entry(&s->streams, struct stream, link);
+
+		list_remove(&st->link);
+		stream_free(st);
+	}
 	for (size_t i = 0; i < s->count; i++)
 		pool_free(s->pools[i]);
 	free(s->pools);
@@ -175,6 +188,16 @@ int storage_add(struct storage *s, const struct pool_options *o, struct pool **r
 	return 0;
 }
 
+/* A pool goes after its streams: they point into its memory. */
+static void remove_streams_of(struct storage *s, const struct pool *p)
+{
+	struct stream *st, *next;
+
+	list_for_each_entry_safe(st, next, &s->streams, link)
+		if (st->pool == p)
+			storage_remove_stream(s, st);
+}
+
 void storage_remove(struct storage *s, uint32_t id)
 {
 	size_t i = slot_of(s, id), k;
@@ -183,6 +206,7 @@ void storage_remove(struct storage *s, uint32_t id)
 		i = (i + 1) & (s->table_size - 1);
 	if (!s->table[i])
 		return;
+	remove_streams_of(s, s->table[i]);
 	table_delete(s, i);
 	k = first_after(s, id) - 1;
 	pool_free(s->pools[k]);
@@ -203,8 +227,13 @@ void storage_remove(struct storage *s, uint32_t id)
 
 void storage_retire(struct storage *s)
 {
+	struct stream *st;
+
 	for (size_t i = 0; i < s->count; i++)
 		pool_retire(s->pools[i]);
+	/* Consumers wake to -ESHUTDOWN, as acquirers do. */
+	list_for_each_entry(st, &s->streams, link)
+		stream_destroy(&st->sm);
 }
 
 void storage_heartbeat(struct storage *s, uint64_t now_ms)
@@ -306,4 +335,109 @@ int storage_adopt(struct storage *s, uint32_t id, int fd, const struct pool_adop
 	table_insert(s->table, s->table_size, p);
 	*ret_pool = p;
 	return 0;
+}
+
+int storage_add_stream(struct storage *s, const char *name, struct pool *p,
+		       const struct pool_access *access, bool from_config,
+		       struct stream **ret_stream)
+{
+	struct stream *st;
+	int r;
+
+	r = stream_new(s->next_stream_id, name, p, access, from_config, &st);
+	if (r < 0)
+		return r;
+	/* Ids fit below SHM_TENANT_STREAM, where they become the stream's tenant. */
+	s->next_stream_id = (s->next_stream_id + 1) & ~SHM_TENANT_STREAM;
+	if (s->next_stream_id == 0)
+		s->next_stream_id = 1;
+	list_add_tail(&s->streams, &st->link);
+	*ret_stream = st;
+	return 0;
+}
+
+int storage_adopt_stream(struct storage *s, uint32_t id, int fd, struct pool *p,
+			 const struct pool_access *access, bool from_config,
+			 struct stream **ret_stream, const char **ret_reason)
+{
+	struct stream *st;
+	int r;
+
+	if (id == 0 || id >= SHM_TENANT_STREAM || storage_get_stream(s, id)) {
+		*ret_reason = "its id is taken or out of range";
+		return -EEXIST;
+	}
+	r = stream_adopt(id, fd, p, access, from_config, &st, ret_reason);
+	if (r < 0)
+		return r;
+	if (storage_find_stream(s, st->name)) {
+		*ret_reason = "another stream has its name";
+		st->fd = -1; /* the caller's still */
+		stream_free(st);
+		return -EEXIST;
+	}
+	if (id >= s->next_stream_id)
+		s->next_stream_id = (id + 1) & ~SHM_TENANT_STREAM;
+	if (s->next_stream_id == 0)
+		s->next_stream_id = 1;
+	list_add_tail(&s->streams, &st->link);
+	*ret_stream = st;
+	return 0;
+}
+
+void storage_remove_stream(struct storage *s, struct stream *st)
+{
+	(void)s;
+	list_remove(&st->link);
+	/* Its frames go back to the pool, and its users wake to find it gone. */
+	stream_destroy(&st->sm);
+	stream_free(st);
+}
+
+struct stream *storage_find_stream(const struct storage *s, const char *name)
+{
+	struct stream *st;
+
+	list_for_each_entry(st, &s->streams, link)
+		if (strcmp(st->name, name) == 0)
+			return st;
+	return NULL;
+}
+
+struct stream *storage_get_stream(const struct storage *s, uint32_t id)
+{
+	struct stream *st;
+
+	list_for_each_entry(st, &s->streams, link)
+		if (st->id == id)
+			return st;
+	return NULL;
+}
+
+const struct list *storage_streams(const struct storage *s)
+{
+	return &s->streams;
+}
+
+uint32_t storage_sweep_stream_orphans(struct storage *s, struct pool *only)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < s->count; i++) {
+		struct pool *p = s->pools[i];
+
+		if (only && p != only)
+			continue;
+		for (uint32_t f = 0; f < p->framing.frames; f++) {
+			uint32_t tenant = shm_owner_tenant(atomic_load(&p->frames.frames[f].owner));
+			struct stream *st;
+
+			if (!(tenant & SHM_TENANT_STREAM))
+				continue;
+			st = storage_get_stream(s, tenant & ~SHM_TENANT_STREAM);
+			if (!st || st->pool != p)
+				n += frame_reclaim_owned(&p->frames, tenant);
+		}
+	}
+	return n;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "daemon/storage/pool.h"
+#include "daemon/storage/stream.h"
 
 struct storage;
 
@@ -66,3 +67,33 @@ int storage_restore_ids(struct storage *s, uint32_t base, uint32_t used);
  */
 int storage_adopt(struct storage *s, uint32_t id, int fd, const struct pool_adopt_options *o,
 		  struct pool **ret_pool, const char **ret_reason);
+
+/*
+ * Makes a stream called @name on pool @p (stream_new()) with a fresh id and
+ * keeps it. The pool's removal removes its streams first.
+ */
+int storage_add_stream(struct storage *s, const char *name, struct pool *p,
+		       const struct pool_access *access, bool from_config,
+		       struct stream **ret_stream);
+
+/* Keeps stream @id, made by a daemon before this one (stream_adopt()); @fd taken on success. */
+int storage_adopt_stream(struct storage *s, uint32_t id, int fd, struct pool *p,
+			 const struct pool_access *access, bool from_config,
+			 struct stream **ret_stream, const char **ret_reason);
+
+/* Drops stream @st (stream_free()). */
+void storage_remove_stream(struct storage *s, struct stream *st);
+
+struct stream *storage_find_stream(const struct storage *s, const char *name);
+struct stream *storage_get_stream(const struct storage *s, uint32_t id);
+
+/* Every stream (struct stream, linked by link), oldest first. */
+const struct list *storage_streams(const struct storage *s);
+
+/*
+ * Frees the frames of pool @only (NULL: of every pool) owned by streams that
+ * are no more: a daemon before this one had them and they were not taken
+ * over, or a client wrote a stream's tenant into an ownership word. Returns
+ * how many. (pool_detach()'s own sweep leaves streams' frames alone.)
+ */
+uint32_t storage_sweep_stream_orphans(struct storage *s, struct pool *only);

@@ -689,6 +689,137 @@ static void next_dry_event(struct ksalloc_subscription *s, enum ksalloc_event_ki
 	ck_abort_msg("no event %d about dry with %u held within 10 s", kind, allocated);
 }
 
+/*
+ * The stream's producer: makes the stream, says so on @ready_fd, and once a
+ * byte comes on @go_fd publishes frames numbered from 1, each its number
+ * inside, until killed.
+ */
+static pid_t spawn_stream_producer(int ready_fd, int go_fd)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ksalloc_framing fr = { .frames = 8, .frame_size = 4096 };
+		struct ksalloc_client *c = NULL;
+		struct ksalloc_pool *p = NULL;
+		struct ksalloc_stream *s = NULL;
+		char seq0;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (ksalloc_client_open(NULL, &c) < 0 ||
+		    ksalloc_pool_create(c, "vid", &fr, &p) < 0 ||
+		    ksalloc_stream_create(p, "cam", NULL, &s) < 0)
+			_exit(10);
+		if (write(ready_fd, "r", 1) != 1 || read(go_fd, &seq0, 1) != 1)
+			_exit(11);
+		for (uint64_t seq = 1;; seq++) {
+			struct ksalloc_frame f;
+
+			if (ksalloc_pool_acquire(p, KSALLOC_INFINITE, &f) < 0)
+				_exit(12);
+			memcpy(f.data, &seq, sizeof(seq));
+			if (ksalloc_stream_publish(s, &f, NULL, KSALLOC_INFINITE) != 1)
+				_exit(13);
+		}
+	}
+	return pid;
+}
+
+/*
+ * The consumer: checks that frame n holds n and that none is missing; writes a
+ * byte to @progress_fd every 100 frames; exits 0 when the producer goes.
+ */
+static pid_t spawn_stream_consumer(int progress_fd)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ksalloc_stream_open_options o = { .depth = 8, .max_held = 2 };
+		struct ksalloc_client *c = NULL;
+		struct ksalloc_stream *s = NULL;
+		uint64_t expect = 1;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (ksalloc_client_open(NULL, &c) < 0 || ksalloc_stream_open(c, "cam", &o, &s) < 0)
+			_exit(20);
+		if (write(progress_fd, "r", 1) != 1)
+			_exit(21);
+		for (;;) {
+			struct ksalloc_frame_meta m;
+			struct ksalloc_frame f;
+			uint64_t seq;
+			int r = ksalloc_stream_receive(s, KSALLOC_INFINITE, &f, &m);
+
+			if (r == -ECONNRESET)
+				_exit(0);
+			if (r < 0)
+				_exit(22);
+			memcpy(&seq, f.data, sizeof(seq));
+			if (seq != expect || m.sequence != expect ||
+			    (m.options_flags & KSALLOC_FRAME_DATADISCONTINUITY))
+				_exit(23);
+			if (ksalloc_stream_release(s, &f) < 0)
+				_exit(24);
+			if (expect++ % 100 == 0 && write(progress_fd, "p", 1) != 1)
+				_exit(21);
+		}
+	}
+	return pid;
+}
+
+START_TEST(test_a_stream_keeps_flowing_across_restarts)
+{
+	static const int signals[] = { SIGTERM, SIGKILL, SIGABRT };
+	struct ksalloc_stream_info *info;
+	struct ksalloc_client *c;
+	int ready[2], go[2], progress[2];
+	pid_t producer, consumer;
+	size_t n;
+	char b;
+
+	up();
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(progress, O_CLOEXEC), 0);
+	producer = spawn_stream_producer(ready[1], go[0]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	consumer = spawn_stream_consumer(progress[1]);
+	close(ready[1]);
+	close(go[0]);
+	close(progress[1]);
+	ck_assert_int_eq(read(progress[0], &b, 1), 1);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	close(go[1]);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		/* Frames flow before, while and after the daemon restarts: 300 more each time. */
+		ck_assert_int_eq(read(progress[0], &b, 1), 1);
+		restart_by(signals[i]);
+		for (int k = 0; k < 3; k++)
+			ck_assert_int_eq(read(progress[0], &b, 1), 1);
+		ck_assert(log_has("took over 1 of 1 streams"));
+	}
+	/* The daemon that serves now knows the roles: the producer, one consumer. */
+	c = client();
+	ck_assert_int_eq(ksalloc_client_list_streams(c, &info, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(info[0].state, KSALLOC_STREAM_FLOWING);
+	ck_assert_uint_eq(info[0].producer_pid, (uint32_t)producer);
+	ck_assert_uint_eq(info[0].n_consumers, 1);
+	ck_assert_uint_eq(info[0].consumers[0].pid, (uint32_t)consumer);
+	free(info);
+	ksalloc_client_close(c);
+	/* Its producer killed: the consumer drains and hears of it (exit 0). */
+	kill_and_reap(producer);
+	ck_assert_int_eq(reap(consumer), 0);
+	close(ready[0]);
+	close(progress[0]);
+	ck_assert_int_eq(fake_manager_stop(&manager), 0);
+	fake_manager_free(&manager);
+}
+END_TEST
+
 START_TEST(test_a_subscriber_keeps_receiving_events_across_restarts)
 {
 	static const int signals[] = { SIGKILL, SIGTERM, SIGABRT };
@@ -740,6 +871,7 @@ static Suite *restart_suite(void)
 	tcase_add_test(tc, test_a_created_and_reshaped_pool_survives_with_its_new_memory);
 	tcase_add_test(tc, test_an_inherited_invocation_id_is_no_store);
 	tcase_add_test(tc, test_a_subscriber_keeps_receiving_events_across_restarts);
+	tcase_add_test(tc, test_a_stream_keeps_flowing_across_restarts);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -143,6 +143,49 @@ START_TEST(test_a_malformed_subscription_is_refused)
 }
 END_TEST
 
+START_TEST(test_streams_are_decoded_as_they_were_encoded)
+{
+	struct state_session sessions[2];
+	struct state_stream streams[1] = { {
+		.id = 3,
+		.pool_id = 1,
+		.access = { .owner = 5, .group = 6, .mode = 0640 },
+		.flags = STATE_STREAM_FROM_CONFIG,
+		.producer = 1,
+		.consumers = { [0] = 2, [31] = 1 },
+		.read_only = 1u << 31,
+	} };
+	struct state_pool pool;
+	struct state st, back;
+	const char *reason = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	strcpy(streams[0].name, "cam");
+	sample(&st, &pool, sessions);
+	st.n_streams = 1;
+	st.streams = streams;
+	ck_assert_int_eq(state_encode(&st, &buf, &len), 0);
+	ck_assert_int_eq(state_decode(buf, len, STATE_VERSION, &back, &reason), 0);
+	ck_assert_uint_eq(back.n_streams, 1);
+	ck_assert(memcmp(&back.streams[0], &streams[0], sizeof(streams[0])) == 0);
+	state_clear(&back);
+	/* Read as version 2 (no streams), the streams are bytes too many. */
+	ck_assert_int_eq(state_decode(buf, len, 2, &back, &reason), -EBADMSG);
+	/* A record out of bounds: an id with the stream bit, then a bad name. */
+	*(uint32_t *)(buf + len - 4 * (8 + SHM_STREAM_CONSUMERS) - SHM_NAME_MAX) =
+		SHM_TENANT_STREAM;
+	ck_assert_int_eq(state_decode(buf, len, STATE_VERSION, &back, &reason), -EBADMSG);
+	ck_assert_str_eq(reason, "a stream's record is out of bounds");
+	*(uint32_t *)(buf + len - 4 * (8 + SHM_STREAM_CONSUMERS) - SHM_NAME_MAX) = 3;
+	memcpy(buf + len - 4 * (7 + SHM_STREAM_CONSUMERS) - SHM_NAME_MAX, "../x", 5);
+	ck_assert_int_eq(state_decode(buf, len, STATE_VERSION, &back, &reason), -EBADMSG);
+	/* A count of streams larger than the bytes left. */
+	ck_assert_int_eq(state_decode(buf, len - 8, STATE_VERSION, &back, &reason), -EBADMSG);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_an_image_of_version_1_is_read_without_subscriptions)
 {
 	struct state_session sessions[2];
@@ -154,17 +197,21 @@ START_TEST(test_an_image_of_version_1_is_read_without_subscriptions)
 
 	sample(&st, &pool, sessions);
 	ck_assert_int_eq(state_encode(&st, &buf, &len), 0);
-	/* The same image without each session's subscription fields: version 1. */
+	/*
+	 * The same image without each session's subscription fields, nor the
+	 * count of streams that ends it (0 here): version 1.
+	 */
 	v1 = malloc(len);
 	ck_assert_ptr_nonnull(v1);
-	for (size_t at = 0; at < len;) {
+	ck_assert_uint_eq(*(uint32_t *)(buf + len - 4), 0);
+	for (size_t at = 0; at < len - 4;) {
 		size_t next = at == sub_offset(0) || at == sub_offset(1) ? at + sub : at + 1;
 
 		if (next == at + 1)
 			v1[v1_len++] = buf[at];
 		at = next;
 	}
-	ck_assert_uint_eq(v1_len, len - 2 * sub);
+	ck_assert_uint_eq(v1_len, len - 4 - 2 * sub);
 	ck_assert_int_eq(state_decode(v1, v1_len, 1, &back, &reason), 0);
 	ck_assert_uint_eq(back.n_sessions, 2);
 	ck_assert(!back.sessions[0].subscribed);
@@ -187,6 +234,7 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, test_a_subscription_is_decoded_as_it_was_encoded);
 	tcase_add_test(tc, test_a_malformed_subscription_is_refused);
 	tcase_add_test(tc, test_an_image_of_version_1_is_read_without_subscriptions);
+	tcase_add_test(tc, test_streams_are_decoded_as_they_were_encoded);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Streams across processes, through the library and the real daemon: a
+ * producer and consumers in separate processes checking every byte of every
+ * frame; each policy with a slow consumer; the end; a format change; a
+ * consumer attaching mid-stream; a consumer killed holding frames; a producer
+ * that goes and a new one; the pollable fd; read-only frames; the limits.
+ * Every wait is on an event (a pipe, a process's exit, a frame coming back to
+ * the pool), never on time.
+ */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ksalloc/ksalloc.h>
+
+#include "tests/lib/harness.h"
+#include "tests/lib/ksalloc-check.h"
+
+static const char config[] = "[pool video]\n"
+			     "frames = 16\n"
+			     "frame_size = 4096\n"
+			     "\n"
+			     "[pool small]\n"
+			     "frames = 4\n"
+			     "frame_size = 4096\n";
+
+static struct test_daemon daemon_;
+
+static void start(void)
+{
+	test_daemon_up(&daemon_, config);
+}
+
+static void stop(void)
+{
+	test_daemon_down(&daemon_);
+}
+
+static struct ksalloc_client *client(void)
+{
+	struct ksalloc_client *c = NULL;
+
+	ck_assert_msg(ksalloc_client_open(NULL, &c) == 0, "%s", ksalloc_client_open_error());
+	return c;
+}
+
+static struct ksalloc_pool *pool_open(struct ksalloc_client *c, const char *name)
+{
+	struct ksalloc_pool *p = NULL;
+
+	ck_assert_msg(ksalloc_pool_open(c, name, &p) == 0, "%s", ksalloc_client_error(c));
+	return p;
+}
+
+static struct ksalloc_stream *producer(struct ksalloc_pool *p, const char *name)
+{
+	struct ksalloc_stream *s = NULL;
+	struct ksalloc_client *c = ksalloc_pool_get_client(p);
+
+	ck_assert_msg(ksalloc_stream_create(p, name, NULL, &s) == 0, "%s", ksalloc_client_error(c));
+	return s;
+}
+
+static struct ksalloc_stream *consumer(struct ksalloc_client *c, const char *name,
+				       enum ksalloc_stream_policy policy, uint32_t depth,
+				       uint32_t max_held)
+{
+	struct ksalloc_stream_open_options o = { .policy = policy,
+						 .depth = depth,
+						 .max_held = max_held };
+	struct ksalloc_stream *s = NULL;
+
+	ck_assert_msg(ksalloc_stream_open(c, name, &o, &s) == 0, "%s", ksalloc_client_error(c));
+	return s;
+}
+
+/* What the producer writes into frame @seq: its number, then bytes that depend on both. */
+static void fill(struct ksalloc_frame *f, uint64_t seq, uint32_t used)
+{
+	uint8_t *d = f->data;
+
+	memcpy(d, &seq, sizeof(seq));
+	for (uint32_t i = sizeof(seq); i < used; i++)
+		d[i] = (uint8_t)(seq * 31 + i);
+}
+
+static bool check(const struct ksalloc_frame *f, uint64_t seq, uint32_t used)
+{
+	const uint8_t *d = f->data;
+	uint64_t got;
+
+	memcpy(&got, d, sizeof(got));
+	if (got != seq)
+		return false;
+	for (uint32_t i = sizeof(seq); i < used; i++)
+		if (d[i] != (uint8_t)(seq * 31 + i))
+			return false;
+	return true;
+}
+
+/* Acquires, fills with @seq and publishes; returns what publish returned. */
+static int send_one(struct ksalloc_pool *p, struct ksalloc_stream *s, uint64_t seq,
+		    uint32_t timeout_ms)
+{
+	struct ksalloc_frame_meta meta = {
+		.presentation_time = (int64_t)seq * 333333,
+		.duration = 333333,
+		.data_used = 1000 + (uint32_t)(seq % 3000),
+		.options_flags = KSALLOC_FRAME_TIMEVALID | KSALLOC_FRAME_DURATIONVALID,
+	};
+	struct ksalloc_frame f;
+	int r;
+
+	ck_assert_int_eq(ksalloc_pool_acquire(p, 10000, &f), 0);
+	fill(&f, seq, meta.data_used);
+	r = ksalloc_stream_publish(s, &f, &meta, timeout_ms);
+	if (r < 0)
+		ck_assert_int_eq(ksalloc_pool_release(p, &f), 0);
+	return r;
+}
+
+#define FRAMES 300u
+
+/*
+ * A consumer process: opens @name, says so on @ready, checks every frame
+ * until the end; exits 0 when it got all FRAMES frames, in order, intact.
+ */
+static void run_consumer(const char *name, int ready)
+{
+	struct ksalloc_client *c = client();
+	struct ksalloc_stream *s = consumer(c, name, KSALLOC_STREAM_BLOCK, 8, 4);
+	uint64_t expect = 1;
+	int r;
+
+	if (write(ready, "r", 1) != 1)
+		_exit(2);
+	for (;;) {
+		struct ksalloc_frame_meta meta;
+		struct ksalloc_frame f;
+
+		r = ksalloc_stream_receive(s, 30000, &f, &meta);
+		if (r == -EPIPE)
+			break;
+		if (r < 0 || meta.sequence != expect ||
+		    meta.presentation_time != (int64_t)expect * 333333 ||
+		    meta.data_used != 1000 + expect % 3000 || !check(&f, expect, meta.data_used) ||
+		    (meta.options_flags & KSALLOC_FRAME_DATADISCONTINUITY))
+			_exit(3);
+		if (ksalloc_stream_release(s, &f) < 0)
+			_exit(4);
+		expect++;
+	}
+	ksalloc_stream_close(s);
+	ksalloc_client_close(c);
+	if (expect != FRAMES + 1)
+		fprintf(stderr, "consumer: the end after %llu frames\n",
+			(unsigned long long)expect - 1);
+	_exit(expect == FRAMES + 1 ? 0 : 5);
+}
+
+static pid_t spawn_consumer(const char *name)
+{
+	int ready[2];
+	pid_t pid;
+	char b;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(ready[0]);
+		run_consumer(name, ready[1]);
+	}
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Every frame of pool @name back: acquired all at once, then released. */
+static void assert_all_frames_back(struct ksalloc_pool *p)
+{
+	uint32_t n = ksalloc_pool_get_info(p)->status.framing.frames;
+	struct ksalloc_frame f[16];
+
+	for (uint32_t i = 0; i < n; i++)
+		ck_assert_int_eq(ksalloc_pool_acquire(p, 10000, &f[i]), 0);
+	for (uint32_t i = 0; i < n; i++)
+		ck_assert_int_eq(ksalloc_pool_release(p, &f[i]), 0);
+}
+
+START_TEST(test_streams_three_consumer_processes_check_every_byte)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	struct ksalloc_stream *s;
+	pid_t pids[3];
+
+	start();
+	c = client();
+	p = pool_open(c, "video");
+	s = producer(p, "cam");
+	for (int i = 0; i < 3; i++)
+		pids[i] = spawn_consumer("cam");
+	for (uint64_t seq = 1; seq <= FRAMES; seq++)
+		ck_assert_int_eq(send_one(p, s, seq, 30000), 3);
+	ck_assert_int_eq(ksalloc_stream_end(s), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(wait_exit(pids[i]), 0);
+	assert_all_frames_back(p);
+	ksalloc_stream_close(s);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+START_TEST(test_streams_policies_with_a_slow_consumer)
+{
+	struct ksalloc_client *c, *cc;
+	struct ksalloc_pool *p;
+	struct ksalloc_stream *s, *block, *newest, *oldest, *latest;
+	struct ksalloc_frame_meta m;
+	struct ksalloc_frame f;
+	struct ksalloc_stream_info *info;
+	size_t n;
+
+	start();
+	c = client();
+	cc = client();
+	p = pool_open(c, "video");
+	s = producer(p, "cam");
+	block = consumer(cc, "cam", KSALLOC_STREAM_BLOCK, 2, 4);
+	newest = consumer(cc, "cam", KSALLOC_STREAM_DROP_NEWEST, 2, 4);
+	oldest = consumer(cc, "cam", KSALLOC_STREAM_DROP_OLDEST, 2, 4);
+	latest = consumer(cc, "cam", KSALLOC_STREAM_LATEST, 0, 4);
+	ck_assert_int_eq(send_one(p, s, 1, 0), 4);
+	ck_assert_int_eq(send_one(p, s, 2, 0), 4);
+	/* block is full: the publish gives up, the frame stays ours and nobody got it. */
+	ck_assert_int_eq(send_one(p, s, 3, 0), -ETIMEDOUT);
+	ck_assert_int_eq(ksalloc_stream_receive(block, 0, &f, &m), 0);
+	ck_assert(check(&f, 1, m.data_used));
+	ck_assert_int_eq(ksalloc_stream_release(block, &f), 0);
+	for (uint64_t seq = 3; seq <= 4; seq++) {
+		/* Not to newest, whose queue is full. */
+		ck_assert_int_eq(send_one(p, s, seq, 0), 3);
+		if (seq == 3) {
+			/* block drains one: it loses nothing. */
+			ck_assert_int_eq(ksalloc_stream_receive(block, 0, &f, &m), 0);
+			ck_assert_uint_eq(m.sequence, 2);
+			ck_assert_int_eq(ksalloc_stream_release(block, &f), 0);
+		}
+	}
+	ck_assert_int_eq(send_one(p, s, 5, 0), -ETIMEDOUT);
+	/* newest kept 1 and 2, lost 3 and 4; oldest kept 3 and 4; latest has 4 alone. */
+	ck_assert_int_eq(ksalloc_stream_receive(newest, 0, &f, &m), 0);
+	ck_assert_uint_eq(m.sequence, 1);
+	ck_assert_int_eq(ksalloc_stream_release(newest, &f), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(newest, 0, &f, &m), 0);
+	ck_assert_uint_eq(m.sequence, 2);
+	ck_assert_int_eq(ksalloc_stream_release(newest, &f), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(newest, 0, &f, &m), -EAGAIN);
+	ck_assert_int_eq(ksalloc_stream_receive(oldest, 0, &f, &m), 0);
+	ck_assert_uint_eq(m.sequence, 3);
+	ck_assert(m.options_flags & KSALLOC_FRAME_DATADISCONTINUITY);
+	ck_assert(check(&f, 3, m.data_used));
+	ck_assert_int_eq(ksalloc_stream_release(oldest, &f), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(latest, 0, &f, &m), 0);
+	ck_assert_uint_eq(m.sequence, 4);
+	ck_assert(m.options_flags & KSALLOC_FRAME_DATADISCONTINUITY);
+	ck_assert_int_eq(ksalloc_stream_release(latest, &f), 0);
+
+	/* The daemon's view: drops counted per consumer. */
+	ck_assert_int_eq(ksalloc_client_list_streams(c, &info, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(info[0].name, "cam");
+	ck_assert_str_eq(info[0].pool, "video");
+	ck_assert_uint_eq(info[0].n_consumers, 4);
+	ck_assert_uint_eq(info[0].consumers[0].dropped, 0);
+	ck_assert_uint_eq(info[0].consumers[1].dropped, 2);
+	ck_assert_uint_eq(info[0].consumers[2].dropped, 2);
+	ck_assert_uint_eq(info[0].consumers[3].dropped, 3);
+	ck_assert_uint_eq(info[0].published, 4);
+	ck_assert_int_eq(info[0].state, KSALLOC_STREAM_FLOWING);
+	free(info);
+
+	ksalloc_stream_close(block);
+	ksalloc_stream_close(newest);
+	ksalloc_stream_close(oldest);
+	ksalloc_stream_close(latest);
+	assert_all_frames_back(p);
+	ksalloc_stream_close(s);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(cc);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+START_TEST(test_streams_end_format_new_producer_and_late_consumer)
+{
+	struct ksalloc_client *c, *cc;
+	struct ksalloc_pool *p;
+	struct ksalloc_stream *s, *a, *late;
+	struct ksalloc_frame_meta m;
+	struct ksalloc_frame f;
+	char format[64];
+
+	start();
+	c = client();
+	cc = client();
+	p = pool_open(c, "video");
+	s = producer(p, "cam");
+	ck_assert_int_eq(ksalloc_stream_set_format(s, "video/x-raw,width=64", 20), 0);
+	a = consumer(cc, "cam", KSALLOC_STREAM_BLOCK, 4, 4);
+	ck_assert_int_eq(ksalloc_stream_get_format(a, format, sizeof(format)), 20);
+	ck_assert(memcmp(format, "video/x-raw,width=64", 20) == 0);
+	ck_assert_int_eq(send_one(p, s, 1, 0), 1);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
+	ck_assert(m.options_flags & KSALLOC_FRAME_TYPECHANGED);
+	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
+	ck_assert_int_eq(send_one(p, s, 2, 0), 1);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
+	ck_assert(!(m.options_flags & KSALLOC_FRAME_TYPECHANGED));
+	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
+	ck_assert_int_eq(ksalloc_stream_set_format(s, "video/x-raw,width=32", 20), 0);
+	ck_assert_int_eq(send_one(p, s, 3, 0), 1);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
+	ck_assert(m.options_flags & KSALLOC_FRAME_TYPECHANGED);
+	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
+
+	/* A consumer attaching mid-stream gets what is published from then on. */
+	late = consumer(cc, "cam", KSALLOC_STREAM_BLOCK, 4, 4);
+	ck_assert_int_eq(send_one(p, s, 4, 0), 2);
+	ck_assert_int_eq(ksalloc_stream_receive(late, 0, &f, &m), 0);
+	ck_assert_uint_eq(m.sequence, 4);
+	ck_assert(!(m.options_flags & KSALLOC_FRAME_DATADISCONTINUITY));
+	ck_assert_int_eq(ksalloc_stream_release(late, &f), 0);
+	late = ksalloc_stream_close(late);
+
+	/* The end comes after the frames, once; a second producer is refused meanwhile. */
+	ck_assert_int_eq(ksalloc_stream_end(s), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
+	ck_assert_uint_eq(m.sequence, 4);
+	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -EPIPE);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -EAGAIN);
+	{
+		struct ksalloc_stream *second = NULL;
+
+		ck_assert_int_eq(ksalloc_stream_create(p, "cam", NULL, &second), -EBUSY);
+	}
+	/* The producer goes without ending: news for the consumer, then a new producer. */
+	s = ksalloc_stream_close(s);
+	s = producer(p, "cam");
+	ck_assert_int_eq(send_one(p, s, 5, 0), 1);
+	s = ksalloc_stream_close(s);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
+	ck_assert_uint_eq(m.sequence, 5);
+	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -ECONNRESET);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -EAGAIN);
+
+	ksalloc_stream_close(a);
+	assert_all_frames_back(p);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(cc);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+/* A consumer killed holding 2 frames with 2 more queued: all 4 back, the pool's whole. */
+START_TEST(test_streams_killed_consumer_gives_back_queued_and_held_frames)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	struct ksalloc_stream *s;
+	int ready[2];
+	pid_t pid;
+	char b;
+
+	start();
+	c = client();
+	p = pool_open(c, "small");
+	s = producer(p, "cam");
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ksalloc_client *cc = client();
+		struct ksalloc_stream *x = consumer(cc, "cam", KSALLOC_STREAM_BLOCK, 4, 4);
+		struct ksalloc_frame f;
+
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		for (int i = 0; i < 2; i++)
+			if (ksalloc_stream_receive(x, 30000, &f, NULL) < 0)
+				_exit(3);
+		if (write(ready[1], "h", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	for (uint64_t seq = 1; seq <= 4; seq++)
+		ck_assert_int_eq(send_one(p, s, seq, 0), 1);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(wait_exit(pid), 128 + SIGKILL);
+	assert_all_frames_back(p);
+	ksalloc_stream_close(s);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+START_TEST(test_streams_pollable_fd_and_limits)
+{
+	struct ksalloc_client *c, *cc;
+	struct ksalloc_pool *p;
+	struct ksalloc_stream *s, *a, *x = NULL;
+	struct ksalloc_frame f[2];
+	struct pollfd pfd;
+	int fd;
+
+	start();
+	c = client();
+	cc = client();
+	p = pool_open(c, "video");
+	s = producer(p, "cam");
+	a = consumer(cc, "cam", KSALLOC_STREAM_BLOCK, 4, 1);
+	fd = ksalloc_stream_get_fd(a);
+	ck_assert_int_ge(fd, 0);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ck_assert_int_eq(send_one(p, s, 1, 0), 1);
+	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f[0], NULL), 0);
+	ck_assert_int_eq(send_one(p, s, 2, 0), 1);
+	/* max_held 1: the second waits until the first is back. */
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f[1], NULL), -EDQUOT);
+	ck_assert_int_eq(ksalloc_stream_release(a, &f[0]), 0);
+	ck_assert_int_eq(ksalloc_stream_release(a, &f[0]), -EALREADY);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f[1], NULL), 0);
+	ck_assert_int_eq(ksalloc_stream_release(a, &f[1]), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f[1], NULL), -EAGAIN);
+	/* Drained: not readable until the next frame. */
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert_int_eq(send_one(p, s, 3, 0), 1);
+	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+
+	ck_assert_int_eq(ksalloc_stream_open(cc, "nosuch", NULL, &x), -ENOENT);
+	ck_assert_int_eq(ksalloc_stream_open(cc, "../x", NULL, &x), -EINVAL);
+	ck_assert_ptr_null(x);
+	ck_assert_int_eq(ksalloc_stream_publish(a, &f[0], NULL, 0), -EPERM);
+
+	ksalloc_stream_close(a);
+	ksalloc_stream_close(s);
+	assert_all_frames_back(p);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(cc);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+/* A read-only consumer that writes into a frame is stopped by the kernel. */
+START_TEST(test_streams_read_only_consumer_cannot_write)
+{
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	struct ksalloc_stream *s;
+	int ready[2];
+	pid_t pid;
+	char b;
+
+	start();
+	c = client();
+	p = pool_open(c, "video");
+	s = producer(p, "cam");
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ksalloc_stream_open_options o = { .read_only = true };
+		struct ksalloc_client *cc = client();
+		struct ksalloc_stream *x = NULL;
+		struct ksalloc_frame f;
+
+		if (ksalloc_stream_open(cc, "cam", &o, &x) < 0 || write(ready[1], "r", 1) != 1)
+			_exit(2);
+		if (ksalloc_stream_receive(x, 30000, &f, NULL) < 0)
+			_exit(3);
+		((volatile uint8_t *)f.data)[0] = 1; /* SIGSEGV */
+		_exit(0);
+	}
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	ck_assert_int_eq(send_one(p, s, 1, 0), 1);
+	ck_assert_int_eq(wait_exit(pid), 128 + SIGSEGV);
+	assert_all_frames_back(p);
+	ksalloc_stream_close(s);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("streams");
+	TCase *tc = tcase_create("streams");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_streams_three_consumer_processes_check_every_byte);
+	tcase_add_test(tc, test_streams_policies_with_a_slow_consumer);
+	tcase_add_test(tc, test_streams_end_format_new_producer_and_late_consumer);
+	tcase_add_test(tc, test_streams_killed_consumer_gives_back_queued_and_held_frames);
+	tcase_add_test(tc, test_streams_pollable_fd_and_limits);
+	tcase_add_test(tc, test_streams_read_only_consumer_cannot_write);
+	suite_add_tcase(s, tc);
+
+	return ksalloc_check_run(s);
+}
