@@ -533,6 +533,63 @@ START_TEST(test_a_full_block_consumer_times_the_producer_out)
 }
 END_TEST
 
+START_TEST(test_a_consumer_holds_no_more_than_maxheld_frames)
+{
+	KSALLOC_STREAM_OPTIONS opts = { .Policy = KsStreamPolicy_Block, .MaxHeld = 1 };
+	IKsAllocatorEx *p, *c;
+	KSSTREAM_HEADER h;
+	KSALLOC_FRAME f, g;
+
+	start();
+	p = producer("video", "camera");
+	ck_assert_hr_eq(KsOpenStream("camera", &opts, &c), S_OK);
+	ck_assert_hr_eq(deliver(p, 0, 0, NULL), S_OK);
+	ck_assert_hr_eq(deliver(p, 1, 0, NULL), S_OK);
+	ck_assert_hr_eq(KsStreamReceive(c, 1000, &f, &h), S_OK);
+	ck_assert_hr_eq(KsStreamReceive(c, 1000, &g, &h),
+			HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA));
+	ck_assert_hr_eq(KsFreeFrame(c, &f), S_OK);
+	ck_assert_hr_eq(KsStreamReceive(c, 1000, &g, &h), S_OK);
+	ck_assert(header_is(1, &g, &h, 0));
+	ck_assert_hr_eq(KsFreeFrame(c, &g), S_OK);
+	ck_assert_uint_eq(IKsAllocatorEx_Release(c), 0);
+	ck_assert_uint_eq(IKsAllocatorEx_Release(p), 0);
+	stop();
+}
+END_TEST
+
+START_TEST(test_a_stream_takes_32_consumers_and_refuses_the_33rd)
+{
+	IKsAllocatorEx *p, *c[32], *more = (IKsAllocatorEx *)1;
+
+	start();
+	p = producer("video", "camera");
+	for (int i = 0; i < 32; i++)
+		c[i] = consumer("camera", KsStreamPolicy_DropNewest, 1);
+	ck_assert_hr_eq(KsOpenStream("camera", NULL, &more),
+			HRESULT_FROM_WIN32(ERROR_REQ_NOT_ACCEP));
+	ck_assert_ptr_null(more);
+	/* One frame, 32 references: back in the pool after the last of them. */
+	ck_assert_hr_eq(deliver(p, 0, 0, NULL), S_OK);
+	for (int i = 0; i < 32; i++) {
+		IMediaSample *s = NULL;
+
+		ck_assert_uint_eq(allocated_frames(p), 1);
+		ck_assert_hr_eq(KsStreamReceiveSample(c[i], 1000, &s), S_OK);
+		ck_assert(sample_is(0, s, false));
+		ck_assert_uint_eq(IMediaSample_Release(s), 0);
+	}
+	ck_assert_uint_eq(allocated_frames(p), 0);
+	/* A place freed is a place taken. */
+	ck_assert_uint_eq(IKsAllocatorEx_Release(c[31]), 0);
+	c[31] = consumer("camera", KsStreamPolicy_Block, 0);
+	for (int i = 0; i < 32; i++)
+		ck_assert_uint_eq(IKsAllocatorEx_Release(c[i]), 0);
+	ck_assert_uint_eq(IKsAllocatorEx_Release(p), 0);
+	stop();
+}
+END_TEST
+
 /* ---- the end ------------------------------------------------------------------------------- */
 
 START_TEST(test_a_frame_with_endofstream_is_the_last_one)
@@ -762,6 +819,8 @@ static Suite *ks_stream_suite(void)
 	tcase_add_test(tc, test_ksfreeframe_gives_a_received_frame_back_once);
 	tcase_add_test(tc, test_receive_times_out_as_ksallocateframe_does);
 	tcase_add_test(tc, test_a_full_block_consumer_times_the_producer_out);
+	tcase_add_test(tc, test_a_consumer_holds_no_more_than_maxheld_frames);
+	tcase_add_test(tc, test_a_stream_takes_32_consumers_and_refuses_the_33rd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("end");
