@@ -28,6 +28,7 @@ enum section_kind {
 	SECTION_NONE, /* before the first section header */
 	SECTION_DAEMON,
 	SECTION_POOL,
+	SECTION_STREAM,
 };
 
 struct parser;
@@ -62,6 +63,8 @@ struct parser {
 	enum section_kind section_kind;
 	char *section; /* text between the brackets */
 	size_t pool;   /* index into cfg->pools in a pool section */
+	size_t stream; /* index into cfg->streams in a stream section */
+	size_t streams_allocated;
 	unsigned daemon_line;
 	unsigned key_line[SECTION_KEYS_MAX]; /* where each key of this section was given, or 0 */
 	const char *key;                     /* the key being parsed, for messages */
@@ -84,6 +87,7 @@ static int parse_user(struct parser *p, const struct key *k, const char *value, 
 static int parse_group(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_create_group(struct parser *p, const struct key *k, const char *value, void *dst);
 static int parse_mode(struct parser *p, const struct key *k, const char *value, void *dst);
+static int parse_pool_name(struct parser *p, const struct key *k, const char *value, void *dst);
 
 static const struct key daemon_keys[] = {
 	{ "socket", parse_socket, offsetof(struct daemon_config, socket_path), 0, 0 },
@@ -126,7 +130,15 @@ static const struct key pool_keys[] = {
 	{ "mode", parse_mode, offsetof(struct pool_config, access.mode), 0, 0 },
 };
 
+static const struct key stream_keys[] = {
+	{ "pool", parse_pool_name, offsetof(struct stream_config, pool), 0, 0 },
+	{ "owner", parse_user, offsetof(struct stream_config, access.owner), 0, 0 },
+	{ "group", parse_group, offsetof(struct stream_config, access.group), 0, 0 },
+	{ "mode", parse_mode, offsetof(struct stream_config, access.mode), 0, 0 },
+};
+
 _Static_assert(ELEMENTSOF(daemon_keys) <= SECTION_KEYS_MAX, "key_line too small");
+_Static_assert(ELEMENTSOF(stream_keys) <= SECTION_KEYS_MAX, "key_line too small");
 _Static_assert(ELEMENTSOF(pool_keys) <= SECTION_KEYS_MAX, "key_line too small");
 
 int config_init(struct daemon_config *cfg)
@@ -157,6 +169,7 @@ void config_deinit(struct daemon_config *cfg)
 		return;
 	free(cfg->socket_path);
 	free(cfg->pools);
+	free(cfg->streams);
 	/* Zeroed, so that a second deinit (or a deinit after a failed init) is harmless. */
 	*cfg = (struct daemon_config){ 0 };
 }
@@ -440,6 +453,17 @@ static int parse_backend(struct parser *p, const struct key *k, const char *valu
 	return fail_key(p, "%s", why.message);
 }
 
+static int parse_pool_name(struct parser *p, const struct key *k, const char *value, void *dst)
+{
+	const char *problem = shm_name_problem(value);
+
+	(void)k;
+	if (problem)
+		return fail_key(p, "%s", problem);
+	snprintf(dst, CONFIG_POOL_NAME_MAX + 1, "%s", value);
+	return 0;
+}
+
 static int parse_socket(struct parser *p, const struct key *k, const char *value, void *dst)
 {
 	char **path = dst;
@@ -593,6 +617,33 @@ static int pool_add(struct parser *p, const char *name)
 	return 0;
 }
 
+static int stream_add(struct parser *p, const char *name)
+{
+	struct daemon_config *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->n_streams; i++)
+		if (strcmp(cfg->streams[i].name, name) == 0)
+			return fail(p, p->lineno, p->section, NULL,
+				    "defined twice (first on line %u)", cfg->streams[i].line);
+	if (cfg->n_streams == p->streams_allocated) {
+		size_t n = p->streams_allocated ? p->streams_allocated * 2 : 8;
+		struct stream_config *streams = reallocarray(cfg->streams, n, sizeof(*streams));
+
+		if (!streams)
+			return fail_errno(p, p->lineno, -ENOMEM);
+		cfg->streams = streams;
+		p->streams_allocated = n;
+	}
+	cfg->streams[cfg->n_streams] = (struct stream_config){
+		.line = p->lineno,
+		.access = { .owner = geteuid(), .group = getegid(), .mode = ACCESS_DEFAULT_MODE },
+	};
+	snprintf(cfg->streams[cfg->n_streams].name, CONFIG_POOL_NAME_MAX + 1, "%s", name);
+	p->stream = cfg->n_streams++;
+	p->section_kind = SECTION_STREAM;
+	return 0;
+}
+
 static int section_begin(struct parser *p, const char *text, size_t len)
 {
 	const char *problem, *name;
@@ -618,9 +669,18 @@ static int section_begin(struct parser *p, const char *text, size_t len)
 	if (strcmp(section, "pool") == 0)
 		return fail(p, p->lineno, section, NULL,
 			    "pool name missing (expected [pool NAME])");
+	if (strcmp(section, "stream") == 0)
+		return fail(p, p->lineno, section, NULL,
+			    "stream name missing (expected [stream NAME])");
+	if (strncmp(section, "stream ", 7) == 0) {
+		problem = shm_name_problem(section + 7);
+		if (problem)
+			return fail(p, p->lineno, section, NULL, "%s", problem);
+		return stream_add(p, section + 7);
+	}
 	if (strncmp(section, "pool ", 5) != 0)
 		return fail(p, p->lineno, section, NULL,
-			    "unknown section (expected [daemon] or [pool NAME])");
+			    "unknown section (expected [daemon], [pool NAME] or [stream NAME])");
 
 	name = section + 5;
 	problem = shm_name_problem(name);
@@ -720,6 +780,10 @@ static const struct key *section_keys(enum section_kind kind, size_t *ret_n)
 		*ret_n = ELEMENTSOF(daemon_keys);
 		return daemon_keys;
 	}
+	if (kind == SECTION_STREAM) {
+		*ret_n = ELEMENTSOF(stream_keys);
+		return stream_keys;
+	}
 	*ret_n = ELEMENTSOF(pool_keys);
 	return pool_keys;
 }
@@ -769,7 +833,8 @@ static int handle_key(void *userdata, const char *section, const char *name, con
 	}
 	if (p->section_kind == SECTION_NONE) {
 		fail(p, p->lineno, NULL, name,
-		     "key outside any section (expected [daemon] or [pool NAME] before it)");
+		     "key outside any section (expected [daemon], [pool NAME] or [stream NAME] "
+		     "before it)");
 		return 0;
 	}
 
@@ -791,6 +856,8 @@ static int handle_key(void *userdata, const char *section, const char *name, con
 
 	if (p->section_kind == SECTION_DAEMON)
 		obj = p->cfg;
+	else if (p->section_kind == SECTION_STREAM)
+		obj = &p->cfg->streams[p->stream];
 	else
 		obj = &p->cfg->pools[p->pool];
 	return keys[i].parse(p, &keys[i], value, (char *)obj + keys[i].offset) == 0;
@@ -832,6 +899,30 @@ static int check_pools(struct parser *p)
 			return fail(p, pool->line, section, "frame_size", "required key missing");
 		if (framing_validate(&pool->framing, &cfg->limits, &field, &reason) < 0)
 			return fail(p, pool->line, section, field_key(field), "%s", reason);
+	}
+	return 0;
+}
+
+/* Each stream names a pool of this file: streams live on pools the daemon keeps. */
+static int check_streams(struct parser *p)
+{
+	const struct daemon_config *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->n_streams; i++) {
+		const struct stream_config *st = &cfg->streams[i];
+		char section[CONFIG_POOL_NAME_MAX + 8];
+		bool found = false;
+
+		snprintf(section, sizeof(section), "stream %s", st->name);
+		if (!st->pool[0])
+			return fail(p, st->line, section, "pool", "required key missing");
+		for (size_t k = 0; k < cfg->n_pools && !found; k++)
+			found = strcmp(cfg->pools[k].name, st->pool) == 0;
+		if (!found)
+			return fail(p, st->line, section, "pool",
+				    "no [pool %s] in this file: a declared stream lives on a pool "
+				    "the config declares",
+				    st->pool);
 	}
 	return 0;
 }
@@ -882,6 +973,8 @@ int config_load(const char *path, struct daemon_config **ret_config, char **ret_
 	}
 
 	r = check_pools(&p);
+	if (r == 0)
+		r = check_streams(&p);
 	if (r < 0)
 		goto out;
 

@@ -34,6 +34,12 @@
  *   group = video               group name or gid; default: the daemon's own group
  *   mode = 0660                 octal, as for files: r sees the pool, w opens it (access.h)
  *
+ *   [stream NAME]               one section per stream declared at start
+ *   pool = NAME                 required: a [pool NAME] of this file
+ *   owner = ksalloc             as a pool's; default: the daemon's own user
+ *   group = video               as a pool's; default: the daemon's own group
+ *   mode = 0660                 octal: r consumes from the stream, w produces into it
+ *
  * Errors name the file, the line, the section and key, and the rule broken:
  *   "/etc/ksallocd/ksallocd.conf:12: [pool video] frames: must be greater than 0"
  */
@@ -61,6 +67,13 @@ struct pool_config {
 	unsigned line; /* line of the [pool NAME] header, for later messages */
 };
 
+struct stream_config {
+	char name[CONFIG_POOL_NAME_MAX + 1];
+	char pool[CONFIG_POOL_NAME_MAX + 1]; /* "" until given */
+	struct pool_access access;
+	unsigned line; /* line of the [stream NAME] header */
+};
+
 struct daemon_config {
 	char *socket_path;
 	uint32_t max_sessions;
@@ -79,6 +92,8 @@ struct daemon_config {
 
 	struct pool_config *pools;
 	size_t n_pools;
+	struct stream_config *streams;
+	size_t n_streams;
 };
 
 /* Fills @cfg with the defaults above and no pools. */

@@ -183,6 +183,7 @@ static void reload(struct daemon *d)
 	rpc_configure(&d->rpc, &limits, &policy);
 	server_set_max_sessions(d->server, cfg->max_sessions, cfg->max_sessions_per_uid);
 	failures = reload_pools(&d->rpc, d->storage, cfg, d->config_path);
+	reload_streams(d->storage, cfg, d->config_path);
 	handover_touch(&d->handover);
 	config_free(d->cfg);
 	d->cfg = cfg;
@@ -439,6 +440,7 @@ int main(int argc, char **argv)
 	handover_restore_pools(&d.handover, d.storage, &d.rpc);
 	if (reload_pools(&d.rpc, d.storage, d.cfg, d.config_path) > 0)
 		goto out;
+	reload_streams(d.storage, d.cfg, d.config_path);
 
 	r = uv_loop_init(&d.loop);
 	if (r < 0) {

@@ -123,3 +123,56 @@ unsigned reload_pools(struct rpc *rpc, struct storage *storage, const struct dae
 	}
 	return failures;
 }
+
+static const struct stream_config *config_stream(const struct daemon_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_streams; i++)
+		if (strcmp(cfg->streams[i].name, name) == 0)
+			return &cfg->streams[i];
+	return NULL;
+}
+
+void reload_streams(struct storage *storage, const struct daemon_config *cfg, const char *path)
+{
+	struct stream *st, *next;
+
+	/* Streams that left the config stay while they are used, as created ones do. */
+	list_for_each_entry_safe(st, next, storage_streams(storage), link) {
+		if (!st->from_config || config_stream(cfg, st->name))
+			continue;
+		st->from_config = false;
+		log_info("stream %s: no longer in the config: it goes once nobody uses it",
+			 st->name);
+		if (stream_unused(st))
+			storage_remove_stream(storage, st);
+	}
+	for (size_t i = 0; i < cfg->n_streams; i++) {
+		const struct stream_config *sc = &cfg->streams[i];
+		struct pool *p = storage_find(storage, sc->pool);
+		int r;
+
+		st = storage_find_stream(storage, sc->name);
+		if (st) {
+			if (st->pool != p)
+				log_warning("%s:%u: [stream %s]: it runs on pool %s, not %s; "
+					    "refused until nobody uses it",
+					    path, sc->line, sc->name, st->pool->name, sc->pool);
+			st->from_config = true;
+			st->access = sc->access;
+			continue;
+		}
+		if (!p || !p->from_config) {
+			log_warning("%s:%u: [stream %s]: pool %s is not running: the stream is "
+				    "declared once it is",
+				    path, sc->line, sc->name, sc->pool);
+			continue;
+		}
+		r = storage_add_stream(storage, sc->name, p, &sc->access, true, &st);
+		if (r < 0) {
+			log_error("%s:%u: [stream %s]: cannot create it on pool %s: %s", path,
+				  sc->line, sc->name, sc->pool, strerror(-r));
+			continue;
+		}
+		log_info("stream %s: on pool %s, waiting for its producer", st->name, p->name);
+	}
+}

@@ -20,3 +20,10 @@
  */
 unsigned reload_pools(struct rpc *rpc, struct storage *storage, const struct daemon_config *cfg,
 		      const char *path);
+
+/*
+ * Declares the streams of @cfg on their pools (after reload_pools()): new
+ * ones wait for a producer; existing ones take the config's access; ones
+ * that left the config go once nobody uses them. Logs what it cannot do.
+ */
+void reload_streams(struct storage *storage, const struct daemon_config *cfg, const char *path);

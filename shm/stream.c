@@ -276,8 +276,11 @@ static int claim_oldest(struct stream_map *sm, uint32_t c, uint32_t how, uint64_
 		_Atomic uint64_t *slot = &sm->rings[c][tail % SHM_STREAM_RING];
 		uint64_t e;
 
-		/* A tail past the head (scribbled, or a race with attach) reads as empty. */
-		if ((int32_t)(head - tail) <= 0)
+		/*
+		 * A tail past the head (a race with attach), or further behind it than
+		 * a ring holds (scribbled): nothing to claim.
+		 */
+		if ((int32_t)(head - tail) <= 0 || head - tail > SHM_STREAM_RING)
 			return 0;
 		e = atomic_load(slot);
 		if (entry_state(e) == SHM_ENTRY_LIVE &&
@@ -289,6 +292,26 @@ static int claim_oldest(struct stream_map *sm, uint32_t c, uint32_t how, uint64_
 		/* Claimed already: help its claimer move the tail on, and look again. */
 		atomic_compare_exchange_strong(&sc->tail, &tail, tail + 1);
 	}
+}
+
+/*
+ * Consumer @c takes its oldest entry, where no producer evicts (BLOCK,
+ * DROP_NEWEST): the consumer alone moves its tail, so a load and a store do
+ * what claim_oldest() does with two compare-and-swaps. Returns as it does.
+ */
+static int take_oldest(struct stream_map *sm, uint32_t c, uint64_t *ret_entry)
+{
+	struct shm_stream_consumer *sc = &sm->consumers[c];
+	uint32_t tail = atomic_load_explicit(&sc->tail, memory_order_relaxed);
+	uint32_t head = atomic_load_explicit(&sc->head, memory_order_acquire);
+
+	if ((int32_t)(head - tail) <= 0 || head - tail > SHM_STREAM_RING)
+		return 0;
+	*ret_entry =
+		atomic_load_explicit(&sm->rings[c][tail % SHM_STREAM_RING], memory_order_relaxed);
+	/* Release: the producer reuses the entry's place only after it sees the tail move. */
+	atomic_store_explicit(&sc->tail, tail + 1, memory_order_release);
+	return 1;
 }
 
 /*
@@ -352,11 +375,19 @@ static int pick_consumers(struct stream_map *sm, uint32_t *ret_mask, uint32_t *r
 		switch (policy) {
 		case SHM_STREAM_DROP_OLDEST:
 		case SHM_STREAM_LATEST:
-			/* Each eviction frees one entry; the consumer may free others meanwhile. */
-			while (head - atomic_load(&sc->tail) >= depth)
+			/*
+			 * Each eviction frees one entry; the consumer may free others
+			 * meanwhile. A ring's worth at most: a tail scribbled out of
+			 * reach makes the new frame the one dropped instead.
+			 */
+			for (uint32_t k = 0;
+			     head - atomic_load(&sc->tail) >= depth && k <= SHM_STREAM_RING; k++)
 				if (evict_oldest(sm, c))
 					note_drop(sc);
-			mask |= 1u << c;
+			if (head - atomic_load(&sc->tail) < depth)
+				mask |= 1u << c;
+			else
+				note_drop(sc);
 			break;
 		case SHM_STREAM_BLOCK: /* room came after all: only the producer pushes */
 			mask |= 1u << c;
@@ -409,22 +440,33 @@ int stream_publish(struct stream_map *sm, uint32_t producer, const struct stream
 	struct shm_stream_shared *sh = sm->shared;
 	uint32_t index = p->index, generation = p->generation, mask, blocked, reached = 0;
 	uint64_t own = shm_owner(producer, generation), seq;
+	bool waiting = false;
 	struct waiter w;
 	int r;
 
 	if (atomic_load(&sh->producer) != producer)
 		return -EPERM;
-	if (shm_stream_state(atomic_load(&sh->state)) != SHM_STREAM_FLOWING)
-		return shm_stream_state(atomic_load(&sh->state)) == SHM_STREAM_DESTROYED ?
-			       -ESHUTDOWN :
-			       -EPERM;
+	switch (shm_stream_state(atomic_load(&sh->state))) {
+	case SHM_STREAM_FLOWING:
+		break;
+	case SHM_STREAM_ENDED:
+		return -EPIPE;
+	case SHM_STREAM_DESTROYED:
+		return -ESHUTDOWN;
+	default:
+		return -EPERM;
+	}
 	if (index >= sm->pool->n_frames || atomic_load(&sm->pool->frames[index].owner) != own)
 		return -EINVAL;
 
-	waiter_init(&w, p->timeout_ms, p->live);
 	while ((r = pick_consumers(sm, &mask, &blocked)) == -EAGAIN) {
 		if (p->timeout_ms == 0)
 			return -ETIMEDOUT;
+		/* The clock is read only for a publish that waits. */
+		if (!waiting) {
+			waiter_init(&w, p->timeout_ms, p->live);
+			waiting = true;
+		}
 		r = wait_for_room(sm, blocked, &w);
 		if (r < 0)
 			return r;
@@ -551,12 +593,14 @@ uint32_t stream_consumer_epoch(const struct stream_map *sm)
 	return shm_stream_epoch(s) - (shm_stream_state(s) == SHM_STREAM_FLOWING);
 }
 
+/* Nothing to take: a head and tail further apart than a ring holds (scribbled) count so too. */
 static bool ring_empty(const struct stream_map *sm, uint32_t c)
 {
 	const struct shm_stream_consumer *sc = &sm->consumers[c];
+	uint32_t queued =
+		atomic_load_explicit(&sc->head, memory_order_acquire) - atomic_load(&sc->tail);
 
-	return (int32_t)(atomic_load_explicit(&sc->head, memory_order_acquire) -
-			 atomic_load(&sc->tail)) <= 0;
+	return (int32_t)queued <= 0 || queued > SHM_STREAM_RING;
 }
 
 /* The end the consumer has news of, as receive's errno; 0: none. */
@@ -613,7 +657,7 @@ int stream_receive(struct stream_map *sm, uint32_t slot, uint32_t tenant, uint32
 		return -EINVAL;
 	sc = &sm->consumers[slot];
 	for (;;) {
-		uint32_t epoch, held;
+		uint32_t epoch, held, policy;
 		uint64_t e;
 
 		if (atomic_load_explicit(&sc->tenant, memory_order_relaxed) != tenant)
@@ -621,7 +665,10 @@ int stream_receive(struct stream_map *sm, uint32_t slot, uint32_t tenant, uint32
 		held = atomic_load_explicit(&sc->held, memory_order_relaxed);
 		if (held >= atomic_load_explicit(&sc->max_held, memory_order_relaxed))
 			return -EDQUOT;
-		if (claim_oldest(sm, slot, SHM_ENTRY_TAKEN, &e)) {
+		policy = atomic_load_explicit(&sc->policy, memory_order_relaxed);
+		if (policy == SHM_STREAM_DROP_OLDEST || policy == SHM_STREAM_LATEST ?
+			    claim_oldest(sm, slot, SHM_ENTRY_TAKEN, &e) :
+			    take_oldest(sm, slot, &e)) {
 			uint32_t index = entry_index(e), generation = entry_generation(e);
 			uint64_t refs, last;
 
@@ -633,7 +680,11 @@ int stream_receive(struct stream_map *sm, uint32_t slot, uint32_t tenant, uint32
 			if ((uint32_t)(refs >> 32) != generation || !(refs & (UINT64_C(1) << slot)))
 				continue;
 			atomic_fetch_add_explicit(&sc->held, 1, memory_order_relaxed);
-			atomic_fetch_add_explicit(&sc->delivered, 1, memory_order_relaxed);
+			/* Written by the receiving thread only: no atomic addition needed. */
+			atomic_store_explicit(
+				&sc->delivered,
+				atomic_load_explicit(&sc->delivered, memory_order_relaxed) + 1,
+				memory_order_relaxed);
 			ret->index = index;
 			ret->generation = generation;
 			ret->meta = sm->meta[index];

@@ -234,7 +234,8 @@ struct stream_publish {
  * Publishes frame p->index (owned by @producer at p->generation) with *@meta
  * (its sequence, publish_ns and format_generation are set here). Returns the
  * number of consumers it reached (0: the frame is back in the pool), or
- * -EPERM (@producer is not the stream's), -EINVAL (not the producer's frame),
+ * -EPERM (@producer is not the stream's), -EPIPE (it ended the stream),
+ * -EINVAL (not the producer's frame),
  * -ETIMEDOUT (a BLOCK consumer had no room: the frame stays the producer's),
  * -ESHUTDOWN (the stream was dropped) or the liveness check's errno.
  */

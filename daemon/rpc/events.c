@@ -281,7 +281,7 @@ static int tick_pool(struct events *ev, struct session *s, const struct pool *p,
 	if (!w && !(w = add_watch(sub, p)))
 		return -ENOMEM;
 	w->tick = sub->ticks;
-	st = extended_status_to_wire(arena, p, ev->sessions);
+	st = extended_status_to_wire(arena, p, ev->storage, ev->sessions);
 	if (!st)
 		return -ENOMEM;
 	fp = fingerprint(st);

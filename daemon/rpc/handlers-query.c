@@ -38,7 +38,7 @@ void handle_get_status(struct rpc_call *c)
 	if (!call_allows(c, p, ACCESS_READ, "status"))
 		return;
 	if (q->extended) {
-		r = extended_status_to_wire(c->arena, p, &c->rpc->sessions);
+		r = extended_status_to_wire(c->arena, p, c->rpc->storage, &c->rpc->sessions);
 	} else {
 		r = ARENA_NEW(c->arena, Ksalloc__GetStatusReply, ksalloc__get_status_reply__init);
 		if (r)

@@ -152,6 +152,12 @@ void handle_open_stream(struct rpc_call *c)
 
 	if (!st || !call_allows_stream(c, st, ACCESS_READ, "open stream"))
 		return;
+	/*
+	 * A consumer's releases write the pool's control block (the last one frees
+	 * the frame there), so it needs what opening the pool needs.
+	 */
+	if (!call_allows(c, st->pool, ACCESS_WRITE, "open stream"))
+		return;
 	if (req->policy > SHM_STREAM_LATEST) {
 		call_fail(c, -EINVAL,
 			  "open stream %s: policy %u is none of block (0), "

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/rpc/marshal.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "daemon/rpc/session.h"
 
 Ksalloc__Framing *framing_to_wire(struct arena *arena, const struct framing *f)
@@ -90,7 +93,68 @@ static bool add_holders(struct arena *arena, const struct pool *p, const struct 
 	return true;
 }
 
+/*
+ * Holders for the frames @p's streams own: one per consumer, named "stream S
+ * consumer NAME", with the frames it holds or has queued (a frame several
+ * consumers refer to counts for each of them). Returns false when out of memory.
+ */
+static bool add_stream_holders(struct arena *arena, const struct pool *p,
+			       const struct storage *storage, const struct list *sessions,
+			       Ksalloc__GetStatusReply *r)
+{
+	const struct stream *st;
+	Ksalloc__Holder **holders;
+	uint32_t n = 0;
+
+	list_for_each_entry(st, storage_streams(storage), link)
+		n += st->pool == p ? st->n_consumers : 0;
+	if (n == 0)
+		return true;
+	holders = arena_alloc(arena, (r->n_holders + n) * sizeof(*holders));
+	if (!holders)
+		return false;
+	memcpy(holders, r->holders, r->n_holders * sizeof(*holders));
+	r->holders = holders;
+	list_for_each_entry(st, storage_streams(storage), link) {
+		if (st->pool != p)
+			continue;
+		for (uint32_t c = 0; c < SHM_STREAM_CONSUMERS; c++) {
+			const struct session *s;
+			Ksalloc__Holder *h;
+			char *name;
+
+			if (!st->consumers[c])
+				continue;
+			h = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init);
+			name = arena_alloc(arena, SHM_NAME_MAX + SESSION_NAME_MAX + 24);
+			if (!h || !name)
+				return false;
+			s = session_find(sessions, st->consumers[c]);
+			h->session_id = st->consumers[c];
+			snprintf(name, SHM_NAME_MAX + SESSION_NAME_MAX + 24,
+				 "stream %s consumer %s", st->name, s ? s->name : "?");
+			h->name = name;
+			if (s) {
+				h->pid = (uint32_t)s->pid;
+				h->uid = (uint32_t)s->uid;
+			}
+			for (uint32_t i = 0; i < p->framing.frames; i++) {
+				uint64_t owner = atomic_load(&p->frames.frames[i].owner);
+				uint64_t refs = atomic_load(&st->sm.refs[i]);
+
+				if (shm_owner_tenant(owner) == st->sm.tenant &&
+				    (uint32_t)(refs >> 32) == shm_owner_generation(owner) &&
+				    (refs & (UINT64_C(1) << c)))
+					h->frames_held++;
+			}
+			r->holders[r->n_holders++] = h;
+		}
+	}
+	return true;
+}
+
 Ksalloc__GetStatusReply *extended_status_to_wire(struct arena *arena, const struct pool *p,
+						 const struct storage *storage,
 						 const struct list *sessions)
 {
 	Ksalloc__GetStatusReply *r =
@@ -112,7 +176,10 @@ Ksalloc__GetStatusReply *extended_status_to_wire(struct arena *arena, const stru
 	r->committed = p->committed;
 	r->backend = (char *)p->backend.name;
 	r->sessions = p->n_attached;
-	return add_holders(arena, p, sessions, r) ? r : NULL;
+	return add_holders(arena, p, sessions, r) &&
+			       add_stream_holders(arena, p, storage, sessions, r) ?
+		       r :
+		       NULL;
 }
 
 /* The stream's record as StreamInfo, with its consumers read from shared memory (clamped). */

@@ -329,6 +329,18 @@ static uint32_t sweep_orphans(struct pool *p)
 	return n;
 }
 
+void pool_note_reclaim(struct pool *p, uint32_t frames)
+{
+	struct timespec now;
+
+	if (!frames)
+		return;
+	p->reclaimed += frames;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	p->last_reclaim_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+	p->last_reclaim_frames = frames;
+}
+
 uint32_t pool_detach(struct pool *p, uint32_t slot)
 {
 	struct shm_slot *s;
@@ -363,14 +375,7 @@ uint32_t pool_detach(struct pool *p, uint32_t slot)
 	/* Takes the slot back (its tenant word goes to 0) and the frames with it. */
 	n = frame_reclaim(&p->frames, session, s);
 	n += sweep_orphans(p);
-	p->reclaimed += n;
-	if (n) {
-		struct timespec now;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		p->last_reclaim_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
-		p->last_reclaim_frames = n;
-	}
+	pool_note_reclaim(p, n);
 	/* What the daemon owns in the control block is rewritten, whatever a client did to it. */
 	atomic_store(&p->frames.shared->state, pool_state(p));
 	return n;

@@ -106,6 +106,13 @@ int pool_attach(struct pool *p, uint32_t session, uint32_t *ret_slot);
 uint32_t pool_detach(struct pool *p, uint32_t slot);
 
 /*
+ * Counts @frames taken back from a client that went (as pool_detach() does;
+ * a stream's repairs call it too), and when: the status's reclaimed and
+ * last reclaim.
+ */
+void pool_note_reclaim(struct pool *p, uint32_t frames);
+
+/*
  * Marks the pool destroyed for its users before the daemon goes away: their
  * waiters wake and fail, and pool_detach() from now on leaves every frame as it
  * is: frames held by live clients stay theirs, valid memory. Nothing is freed.

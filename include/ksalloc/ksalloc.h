@@ -501,7 +501,8 @@ ksalloc_subscription_close(struct ksalloc_subscription *subscription);
  *
  * Rights: a stream has an owner, a group and a mode as a file has; r lets a
  * session consume, w lets it produce. A consumer without w maps the frames'
- * memory read-only.
+ * memory read-only. Both also need the right to open the stream's pool: a
+ * consumer's release writes the pool's control block.
  */
 
 #define KSALLOC_STREAM_NAME_MAX 64       /* bytes, with the NUL; names as pools' */
@@ -637,7 +638,9 @@ KSALLOC_EXPORT int ksalloc_stream_open(struct ksalloc_client *client, const char
  * number of consumers the frame reached, or -ETIMEDOUT (a BLOCK consumer had
  * no room in time: the frame is still the caller's, nobody got it), -EINVAL
  * (not a frame of the pool held by this producer, or data_used beyond the
- * frame), -EPERM (not the producer), -ESHUTDOWN (the daemon dropped the stream).
+ * frame), -EPERM (not the producer), -EPIPE (this producer ended the stream:
+ * close it and create it again to go on), -ESHUTDOWN (the daemon dropped the
+ * stream, or is gone).
  */
 KSALLOC_EXPORT int ksalloc_stream_publish(struct ksalloc_stream *stream,
 					  const struct ksalloc_frame *frame,
@@ -674,7 +677,8 @@ KSALLOC_EXPORT int ksalloc_stream_end(struct ksalloc_stream *stream);
  * one first), -EPIPE (the producer ended the stream: reported once, after
  * every frame it published), -ECONNRESET (the producer closed or died without
  * ending it: reported once, after its last frame), -ESHUTDOWN (the stream was
- * dropped, or the daemon is gone).
+ * dropped, or the daemon is gone). One thread receives from a stream at a
+ * time; any thread may release.
  */
 KSALLOC_EXPORT int ksalloc_stream_receive(struct ksalloc_stream *stream, uint32_t timeout_ms,
 					  struct ksalloc_frame *ret_frame,
@@ -689,9 +693,12 @@ KSALLOC_EXPORT int ksalloc_stream_release(struct ksalloc_stream *stream,
 					  const struct ksalloc_frame *frame);
 
 /*
- * Consumer: an fd that polls readable (POLLIN) while a frame, or the end, is
+ * Consumer: an fd that polls readable (POLLIN) when a frame, or the end, is
  * waiting for receive: for epoll, libuv or GLib loops. Owned by the stream.
- * Once it has been asked for, receive's own waits go through it too.
+ * It stays readable until a receive finds nothing (-EAGAIN), so receive with
+ * a timeout of 0 until then; it may read readable once more than there is.
+ * A thread of the library keeps it (it sleeps while frames flow, and is
+ * woken like a receive that waits: once per sleep).
  */
 KSALLOC_EXPORT int ksalloc_stream_get_fd(struct ksalloc_stream *stream);
 

@@ -114,6 +114,9 @@ typedef int32_t HRESULT;
 #ifndef ERROR_REQ_NOT_ACCEP
 #define ERROR_REQ_NOT_ACCEP 71
 #endif
+#ifndef ERROR_BUFFER_OVERFLOW
+#define ERROR_BUFFER_OVERFLOW 111
+#endif
 #ifndef ERROR_BROKEN_PIPE
 #define ERROR_BROKEN_PIPE 109
 #endif

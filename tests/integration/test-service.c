@@ -327,6 +327,55 @@ START_TEST(test_pool_mode_decides_who_may_open_and_see)
 }
 END_TEST
 
+static const char stream_config[] = "[pool feed]\nframes = 4\nframe_size = 4096\n"
+				    "owner = 0\ngroup = 4242\nmode = 0660\n"
+				    "[stream watch]\npool = feed\nowner = 0\ngroup = 4242\n"
+				    "mode = 0640\n"
+				    "[stream closed]\npool = feed\nowner = 0\ngroup = 0\n"
+				    "mode = 0600\n";
+
+/* Exit codes: 0 consumed read-only and refused to produce; 1 refused to consume. */
+static int consume_watch(void)
+{
+	struct ksalloc_client *c = NULL;
+	struct ksalloc_pool *p = NULL;
+	struct ksalloc_stream *s = NULL;
+	int r;
+
+	if (ksalloc_client_open(NULL, &c) < 0)
+		return 10;
+	r = ksalloc_stream_open(c, "closed", NULL, &s);
+	if (r != -EACCES || !strstr(ksalloc_client_error(c), "may not consume from stream closed"))
+		return 11;
+	r = ksalloc_stream_open(c, "watch", NULL, &s);
+	if (r == -EACCES)
+		return 1;
+	if (r < 0)
+		return 12;
+	/* r-- for the group: it consumes, and may not produce. */
+	if (ksalloc_pool_open(c, "feed", &p) < 0)
+		return 13;
+	r = ksalloc_stream_create(p, "watch", NULL, &(struct ksalloc_stream *){ NULL });
+	if (r != -EACCES || !strstr(ksalloc_client_error(c), "may not produce into stream watch"))
+		return 14;
+	ksalloc_pool_close(p);
+	ksalloc_stream_close(s);
+	ksalloc_client_close(c);
+	return 0;
+}
+
+START_TEST(test_stream_mode_decides_who_may_produce_and_consume)
+{
+	if (skip_unless_root())
+		return;
+	test_daemon_up(&daemon_, stream_config);
+	/* Outside the group: neither the stream nor its pool. */
+	ck_assert_int_eq(as_user(USER, USER, 0, consume_watch), 1);
+	ck_assert_int_eq(as_user(USER, USER, GROUP, consume_watch), 0);
+	stop();
+}
+END_TEST
+
 static int create_pool(void)
 {
 	KSALLOCATOR_FRAMING f = { .Frames = 2, .FrameSize = 4096 };
@@ -442,6 +491,7 @@ static Suite *service_suite(void)
 	tc = tcase_create("access");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_pool_mode_decides_who_may_open_and_see);
+	tcase_add_test(tc, test_stream_mode_decides_who_may_produce_and_consume);
 	tcase_add_test(tc, test_create_group_decides_who_may_create_and_owners_destroy);
 	tcase_add_test(tc, test_reload_changes_access_at_once);
 	suite_add_tcase(s, tc);

@@ -30,7 +30,11 @@ static const char config[] = "[pool video]\n"
 			     "\n"
 			     "[pool small]\n"
 			     "frames = 4\n"
-			     "frame_size = 4096\n";
+			     "frame_size = 4096\n"
+			     "\n"
+			     "[stream declared]\n"
+			     "pool = video\n"
+			     "mode = 0640\n";
 
 static struct test_daemon daemon_;
 
@@ -288,7 +292,9 @@ START_TEST(test_streams_policies_with_a_slow_consumer)
 
 	/* The daemon's view: drops counted per consumer. */
 	ck_assert_int_eq(ksalloc_client_list_streams(c, &info, &n), 0);
-	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(info[0].name, "declared");
+	memmove(&info[0], &info[1], sizeof(info[0]));
 	ck_assert_str_eq(info[0].name, "cam");
 	ck_assert_str_eq(info[0].pool, "video");
 	ck_assert_uint_eq(info[0].n_consumers, 4);
@@ -299,6 +305,21 @@ START_TEST(test_streams_policies_with_a_slow_consumer)
 	ck_assert_uint_eq(info[0].published, 4);
 	ck_assert_int_eq(info[0].state, KSALLOC_STREAM_FLOWING);
 	free(info);
+
+	/* The pool's status names who holds the stream's frames: its consumers. */
+	{
+		struct ksalloc_pool_stats st;
+		uint32_t named = 0;
+
+		ck_assert_int_eq(ksalloc_client_pool_stats(c, "video", &st), 0);
+		for (size_t i = 0; i < st.n_holders; i++)
+			if (strncmp(st.holders[i].name, "stream cam consumer ", 20) == 0) {
+				named++;
+				ck_assert_uint_eq(st.holders[i].pid, (uint32_t)getpid());
+			}
+		ck_assert_uint_eq(named, 4);
+		free(st.holders);
+	}
 
 	ksalloc_stream_close(block);
 	ksalloc_stream_close(newest);
@@ -483,6 +504,13 @@ START_TEST(test_streams_pollable_fd_and_limits)
 }
 END_TEST
 
+/* The child's way of saying the kernel refused its write (a sanitizer's own handler aborts). */
+static void exit_on_segv(int signum)
+{
+	(void)signum;
+	_exit(77);
+}
+
 /* A read-only consumer that writes into a frame is stopped by the kernel. */
 START_TEST(test_streams_read_only_consumer_cannot_write)
 {
@@ -510,6 +538,7 @@ START_TEST(test_streams_read_only_consumer_cannot_write)
 			_exit(2);
 		if (ksalloc_stream_receive(x, 30000, &f, NULL) < 0)
 			_exit(3);
+		sigaction(SIGSEGV, &(struct sigaction){ .sa_handler = exit_on_segv }, NULL);
 		((volatile uint8_t *)f.data)[0] = 1; /* SIGSEGV */
 		_exit(0);
 	}
@@ -517,10 +546,61 @@ START_TEST(test_streams_read_only_consumer_cannot_write)
 	ck_assert_int_eq(read(ready[0], &b, 1), 1);
 	close(ready[0]);
 	ck_assert_int_eq(send_one(p, s, 1, 0), 1);
-	ck_assert_int_eq(wait_exit(pid), 128 + SIGSEGV);
+	ck_assert_int_eq(wait_exit(pid), 77);
 	assert_all_frames_back(p);
 	ksalloc_stream_close(s);
 	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+/* A stream of the config waits for its producer, and stays when its producer goes. */
+START_TEST(test_streams_declared_in_the_config)
+{
+	struct ksalloc_client *c, *cc;
+	struct ksalloc_pool *p, *small;
+	struct ksalloc_stream *s = NULL, *a;
+	struct ksalloc_stream_info *info;
+	struct ksalloc_frame_meta m;
+	struct ksalloc_frame f;
+	size_t n;
+
+	start();
+	c = client();
+	cc = client();
+	a = consumer(cc, "declared", KSALLOC_STREAM_BLOCK, 4, 4);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -EAGAIN);
+	ck_assert_int_eq(ksalloc_client_list_streams(c, &info, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(info[0].name, "declared");
+	ck_assert_str_eq(info[0].pool, "video");
+	ck_assert(info[0].persistent);
+	ck_assert_uint_eq(info[0].mode, 0640);
+	ck_assert_int_eq(info[0].state, KSALLOC_STREAM_WAITING);
+	free(info);
+	/* On another pool than the config says: refused, naming both. */
+	small = pool_open(c, "small");
+	ck_assert_int_eq(ksalloc_stream_create(small, "declared", NULL, &s), -EXDEV);
+	ck_assert_ptr_nonnull(strstr(ksalloc_client_error(c), "video"));
+	p = pool_open(c, "video");
+	s = producer(p, "declared");
+	ck_assert_int_eq(send_one(p, s, 1, 0), 1);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
+	ck_assert(check(&f, 1, m.data_used));
+	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
+	s = ksalloc_stream_close(s);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -ECONNRESET);
+	a = ksalloc_stream_close(a);
+	/* Nobody uses it now, and it stays. */
+	ck_assert_int_eq(ksalloc_client_list_streams(c, &info, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(info[0].state, KSALLOC_STREAM_PRODUCER_GONE);
+	ck_assert_uint_eq(info[0].n_consumers, 0);
+	free(info);
+	ksalloc_pool_close(small);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(cc);
 	ksalloc_client_close(c);
 	stop();
 }
@@ -538,6 +618,7 @@ int main(void)
 	tcase_add_test(tc, test_streams_killed_consumer_gives_back_queued_and_held_frames);
 	tcase_add_test(tc, test_streams_pollable_fd_and_limits);
 	tcase_add_test(tc, test_streams_read_only_consumer_cannot_write);
+	tcase_add_test(tc, test_streams_declared_in_the_config);
 	suite_add_tcase(s, tc);
 
 	return ksalloc_check_run(s);

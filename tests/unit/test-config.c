@@ -580,8 +580,8 @@ START_TEST(test_config_rejects_a_key_before_any_section)
 {
 	assert_rejects(
 		"max_sessions = 5\n[daemon]\n",
-		":1: max_sessions: key outside any section (expected [daemon] or [pool NAME] "
-		"before it)");
+		":1: max_sessions: key outside any section (expected [daemon], [pool NAME] or "
+		"[stream NAME] before it)");
 }
 END_TEST
 
@@ -649,23 +649,66 @@ END_TEST
 
 START_TEST(test_config_rejects_an_unknown_section)
 {
-	assert_rejects("[daemon]\n[server]\nport = 1\n",
-		       ":2: [server]: unknown section (expected [daemon] or [pool NAME])");
-	assert_rejects("[Daemon]\n",
-		       ":1: [Daemon]: unknown section (expected [daemon] or [pool NAME])");
-	assert_rejects("[ daemon ]\n",
-		       ":1: [ daemon ]: unknown section (expected [daemon] or [pool NAME])");
-	assert_rejects("[pool\tp]\n", ":1: [pool\\x09p]: unknown section (expected [daemon] or "
-				      "[pool NAME])");
-	assert_rejects("[]\n", ":1: []: unknown section (expected [daemon] or [pool NAME])");
+	assert_rejects(
+		"[daemon]\n[server]\nport = 1\n",
+		":2: [server]: unknown section (expected [daemon], [pool NAME] or [stream NAME])");
+	assert_rejects(
+		"[Daemon]\n",
+		":1: [Daemon]: unknown section (expected [daemon], [pool NAME] or [stream NAME])");
+	assert_rejects(
+		"[ daemon ]\n",
+		":1: [ daemon ]: unknown section (expected [daemon], [pool NAME] or [stream NAME])");
+	assert_rejects("[pool\tp]\n", ":1: [pool\\x09p]: unknown section (expected [daemon], "
+				      "[pool NAME] or [stream NAME])");
+	assert_rejects("[]\n",
+		       ":1: []: unknown section (expected [daemon], [pool NAME] or [stream NAME])");
 }
 END_TEST
 
 START_TEST(test_config_rejects_an_empty_section_with_an_unknown_name)
 {
 	/* inih does not report headers to the handler; the reader must catch them. */
-	assert_rejects("[nothing]\n",
-		       ":1: [nothing]: unknown section (expected [daemon] or [pool NAME])");
+	assert_rejects(
+		"[nothing]\n",
+		":1: [nothing]: unknown section (expected [daemon], [pool NAME] or [stream NAME])");
+}
+END_TEST
+
+START_TEST(test_config_reads_streams_on_its_pools)
+{
+	struct daemon_config *cfg = load_valid("[pool video]\nframes = 4\nframe_size = 4096\n"
+					       "[stream cam]\npool = video\nmode = 0640\n"
+					       "group = 44\n[stream preview]\npool = video\n");
+
+	ck_assert_uint_eq(cfg->n_streams, 2);
+	ck_assert_str_eq(cfg->streams[0].name, "cam");
+	ck_assert_str_eq(cfg->streams[0].pool, "video");
+	ck_assert_uint_eq(cfg->streams[0].access.mode, 0640);
+	ck_assert_uint_eq(cfg->streams[0].access.group, 44);
+	ck_assert_uint_eq(cfg->streams[0].line, 4);
+	ck_assert_uint_eq(cfg->streams[1].access.mode, 0660);
+	ck_assert_uint_eq(cfg->streams[1].access.owner, geteuid());
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_rejects_a_stream_that_names_no_pool_of_the_file)
+{
+	assert_rejects("[stream cam]\nmode = 0640\n",
+		       ":1: [stream cam] pool: required key missing");
+	assert_rejects("[stream cam]\npool = video\n",
+		       ":1: [stream cam] pool: no [pool video] in this file: a declared stream "
+		       "lives on a pool the config declares");
+	assert_rejects("[stream cam]\npool = ../x\n",
+		       ":2: [stream cam] pool: pool name may only contain A-Z a-z 0-9 . _ -");
+	assert_rejects("[stream]\n", ":1: [stream]: stream name missing (expected [stream NAME])");
+	assert_rejects("[stream .x]\n",
+		       ":1: [stream .x]: pool name must not start with '.' or '-'");
+	assert_rejects("[pool v]\nframes = 1\nframe_size = 1\n[stream a]\npool = v\n"
+		       "[stream a]\npool = v\n",
+		       ":6: [stream a]: defined twice (first on line 4)");
+	assert_rejects("[pool v]\nframes = 1\nframe_size = 1\n[stream a]\nframes = 2\n",
+		       ":5: [stream a] frames: unknown key (valid keys: pool, owner, group, mode)");
 }
 END_TEST
 
@@ -1054,6 +1097,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_config_rejects_an_unknown_section);
 	tcase_add_test(tc, test_config_rejects_an_empty_section_with_an_unknown_name);
 	tcase_add_test(tc, test_config_rejects_a_pool_without_a_name);
+	tcase_add_test(tc, test_config_reads_streams_on_its_pools);
+	tcase_add_test(tc, test_config_rejects_a_stream_that_names_no_pool_of_the_file);
 	tcase_add_test(tc, test_config_rejects_a_pool_name_longer_than_63_bytes);
 	tcase_add_test(tc, test_config_rejects_a_pool_name_with_a_bad_character);
 	tcase_add_test(tc, test_config_rejects_a_pool_name_starting_with_dot_or_dash);

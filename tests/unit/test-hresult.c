@@ -29,6 +29,8 @@ START_TEST(test_hresult_maps_each_documented_errno)
 	ck_assert_int_eq(hresult_from_errno(-EUSERS), (HRESULT)0x80070047);
 	ck_assert_int_eq(hresult_from_errno(-EBADF), E_HANDLE);
 	ck_assert_int_eq(hresult_from_errno(-EXDEV), (HRESULT)0x80070011);
+	ck_assert_int_eq(hresult_to_errno(hresult_from_errno(-EXDEV)), -EXDEV);
+	ck_assert_int_eq(hresult_to_errno(hresult_from_errno(-E2BIG)), -E2BIG);
 }
 END_TEST
 

@@ -244,6 +244,7 @@ START_TEST(test_stream_end_is_reported_once_after_the_frames)
 	ck_assert_int_eq(publish(1, 0), 1);
 	ck_assert_int_eq(stream_end(&t.sm, PRODUCER), 0);
 	ck_assert_int_eq(stream_end(&t.sm, PRODUCER), -EALREADY);
+	ck_assert_int_eq(publish(9, 0), -EPIPE);
 	ck_assert(stream_consumer_ready(&t.sm, 0, epoch));
 	ck_assert_int_eq(receive(0, 0, &rx, &epoch), 0);
 	ck_assert_int_eq(receive(0, 0, &rx, &epoch), -EPIPE);
@@ -381,6 +382,34 @@ START_TEST(test_stream_destroy_frees_every_frame_and_wakes_consumers)
 }
 END_TEST
 
+/* A consumer that scribbles its tail out of reach loses frames; nobody spins or crashes. */
+START_TEST(test_stream_scribbled_tail_disturbs_that_consumer_only)
+{
+	struct stream_received rx;
+	uint32_t epoch = 0;
+
+	setup(8);
+	attach(0, SHM_STREAM_DROP_OLDEST, 2, 8);
+	attach(1, SHM_STREAM_BLOCK, 4, 8);
+	atomic_store(&t.sm.consumers[0].tail, 0x80000000u);
+	ck_assert_int_eq(publish(1, 0), 1);
+	ck_assert_int_eq(receive(0, 0, &rx, &epoch), -EAGAIN);
+	ck_assert_int_eq(receive(1, 0, &rx, &epoch), 0);
+	ck_assert_uint_eq(value_of(&rx), 1);
+	ck_assert_int_eq(stream_release(&t.sm, 1, rx.index, rx.generation), 0);
+	ck_assert_uint_eq(frame_count_owned(&t.fp), 0);
+	/*
+	 * A BLOCK consumer's scribbled tail reads as a full queue: the publish
+	 * waits (for its stream alone), and the consumer sees the end.
+	 */
+	atomic_store(&t.sm.consumers[1].tail, 0x80000000u);
+	ck_assert_int_eq(publish(2, 0), -ETIMEDOUT);
+	ck_assert_int_eq(stream_end(&t.sm, PRODUCER), 0);
+	ck_assert_int_eq(receive(1, 0, &rx, &epoch), -EPIPE);
+	teardown();
+}
+END_TEST
+
 /* ---- threads: a producer and consumers at full speed ---- */
 
 #define STRESS_FRAMES 20000u
@@ -486,6 +515,7 @@ int main(void)
 		       test_stream_producer_killed_mid_publish_leaves_each_frame_delivered_or_free);
 	tcase_add_test(tc, test_stream_producer_killed_mid_eviction_drops_the_reference);
 	tcase_add_test(tc, test_stream_destroy_frees_every_frame_and_wakes_consumers);
+	tcase_add_test(tc, test_stream_scribbled_tail_disturbs_that_consumer_only);
 	tcase_add_test(tc, test_stream_threads_block);
 	tcase_add_test(tc, test_stream_threads_drop_oldest);
 	tcase_add_test(tc, test_stream_threads_drop_newest);
