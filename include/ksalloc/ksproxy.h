@@ -582,12 +582,14 @@ KSALLOC_EXPORT HRESULT KsOpenStream(const char *StreamName, const KSALLOC_STREAM
  * VFW_E_WRONG_STATE if @Allocator produces into no stream (see KsCreateStream);
  * VFW_E_TIMEOUT if a KsStreamPolicy_Block consumer had no room in time: no consumer got the
  *	frame, which is still the caller's;
+ * HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE) (0x8007006D) if the stream was ended (see below);
  * E_ACCESSDENIED if another producer has taken the stream over;
  * VFW_E_NOT_COMMITTED if the daemon dropped the stream, or is gone.
  * Ending a stream that is ended already is no error (S_OK). When a frame delivered with
  * ENDOFSTREAM reached the consumers but the end failed, the end's error is returned: the frame
  * is the consumers' all the same. An allocator whose stream ended delivers no more frames
- * (E_ACCESSDENIED); once it is released, another allocator may produce into the stream
+ * (HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE), "the pipe has been ended"; the frame stays the
+ * caller's); once it is released, another allocator may produce into the stream
  * (KsCreateStream).
  */
 KSALLOC_EXPORT HRESULT KsStreamDeliver(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Frame,

@@ -607,6 +607,10 @@ START_TEST(test_a_frame_with_endofstream_is_the_last_one)
 	h.OptionsFlags |= KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM;
 	memset(f.Data, 0, FRAME_SIZE);
 	ck_assert_hr_eq(KsStreamDeliver(p, &f, &h, 1000), S_OK);
+	/* Ended: another end is no error, another frame is refused and stays the producer's. */
+	ck_assert_hr_eq(deliver_end(p), S_OK);
+	ck_assert_hr_eq(deliver(p, 1, 0, &f), HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE));
+	ck_assert_hr_eq(KsFreeFrame(p, &f), S_OK);
 
 	/* The frame, with its flag, then the end; as a sample view: no sample. */
 	ck_assert_hr_eq(KsStreamReceive(c, 1000, &f, &h), S_OK);
