@@ -31,6 +31,8 @@
  *   EDQUOT        HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA)   a per-uid or per-session limit
  *   EXDEV         HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE)    a stream that exists on
  *                                                              another pool
+ *   E2BIG         HRESULT_FROM_WIN32(ERROR_BUFFER_OVERFLOW)    a pool too large for a
+ *                                                              stream
  *   anything else E_FAIL (and E_FAIL or an unknown HRESULT reads back as EIO)
  *
  * Some errnos fold into the row of a sibling (ECONNRESET into EPIPE, EMSGSIZE
