@@ -29,6 +29,10 @@
  *   ESHUTDOWN     VFW_E_NOT_COMMITTED                          pool decommitted or gone,
  *                                                              or its daemon gone
  *   EDQUOT        HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA)   a per-uid or per-session limit
+ *   EXDEV         HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE)    a stream that exists on
+ *                                                              another pool
+ *   E2BIG         HRESULT_FROM_WIN32(ERROR_BUFFER_OVERFLOW)    a pool too large for a
+ *                                                              stream
  *   anything else E_FAIL (and E_FAIL or an unknown HRESULT reads back as EIO)
  *
  * Some errnos fold into the row of a sibling (ECONNRESET into EPIPE, EMSGSIZE

@@ -15,6 +15,7 @@
 #include <ksalloc/ksalloc.h>
 #include <ksalloc/ksproxy.h>
 
+#include "client/ks/ks-allocator.h"
 #include "client/ks/ks-memallocator.h"
 #include "client/ks/object.h"
 #include "proto/hresult.h"
@@ -153,6 +154,15 @@ static void properties_from_pool(const struct ksalloc_pool_info *info, ALLOCATOR
 	p->PhysicalRange.Stepping = 1;
 }
 
+void ks_allocator_setup(struct ks_allocator *a)
+{
+	a->iface.lpVtbl = &ks_allocator_vtbl;
+	a->mode = KsAllocatorMode_User;
+	a->handle = (HANDLE)(uintptr_t)ksalloc_pool_get_info(a->pool)->pool_id;
+	properties_from_pool(ksalloc_pool_get_info(a->pool), &a->properties);
+	ks_mem_allocator_init(a);
+}
+
 /*
  * The object's final step: a new client, the pool (opened when @framing is NULL, else created
  * as @opts says), and the Windows view of it.
@@ -172,11 +182,7 @@ static HRESULT allocator_new(const char *name, const struct ksalloc_framing *fra
 	r = ks_allocator_new(name, framing, opts, &a);
 	if (r < 0)
 		return hresult_from_errno(r);
-	a->iface.lpVtbl = &ks_allocator_vtbl;
-	a->mode = KsAllocatorMode_User;
-	a->handle = (HANDLE)(uintptr_t)ksalloc_pool_get_info(a->pool)->pool_id;
-	properties_from_pool(ksalloc_pool_get_info(a->pool), &a->properties);
-	ks_mem_allocator_init(a);
+	ks_allocator_setup(a);
 	*Allocator = &a->iface;
 	return S_OK;
 }

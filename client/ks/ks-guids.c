@@ -26,6 +26,7 @@ const GUID KSNAME_Allocator = STATIC_KSNAME_Allocator;
 const GUID IID_IUnknown = STATIC_IID_IUnknown;
 const GUID IID_IMemAllocator = STATIC_IID_IMemAllocator;
 const GUID IID_IMediaSample = STATIC_IID_IMediaSample;
+const GUID IID_IMediaSample2 = STATIC_IID_IMediaSample2;
 const GUID IID_IMemAllocatorCallbackTemp = STATIC_IID_IMemAllocatorCallbackTemp;
 const GUID IID_IMemAllocatorNotifyCallbackTemp = STATIC_IID_IMemAllocatorNotifyCallbackTemp;
 const GUID IID_IKsAllocator = STATIC_IID_IKsAllocator;

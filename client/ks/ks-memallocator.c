@@ -51,7 +51,8 @@
 #define COMMIT_DRAIN_TIMEOUT_MS KSALLOC_DEFAULT_TIMEOUT_MS
 
 struct ks_sample {
-	IMediaSample iface; /* first: the interface pointer is the object pointer */
+	/* First: the interface pointer is the object pointer, an IMediaSample and IMediaSample2. */
+	IMediaSample2 iface;
 	atomic_uint refs;
 	struct ks_allocator *allocator; /* one reference, dropped by ReleaseBuffer */
 	struct ksalloc_frame frame;
@@ -65,6 +66,10 @@ struct ks_sample {
 	bool sync_point;
 	bool preroll;
 	bool discontinuity;
+	/* IMediaSample2's: what the flags above do not say (AM_SAMPLE_TIMEDISCONTINUITY...). */
+	uint32_t other_flags;
+	uint32_t type_specific_flags;
+	uint32_t stream_id;
 	REFERENCE_TIME start;
 	REFERENCE_TIME end;
 	LONGLONG media_start;
@@ -72,16 +77,22 @@ struct ks_sample {
 	AM_MEDIA_TYPE *media_type; /* NULL: the format did not change */
 };
 
-static const IMediaSampleVtbl sample_vtbl;
+static const IMediaSample2Vtbl sample_vtbl;
 
 static struct ks_allocator *from_mem(IMemAllocatorCallbackTemp *This)
 {
 	return ks_allocator_from_mem_iface(This);
 }
 
-static struct ks_sample *from_sample(IMediaSample *This)
+static struct ks_sample *from_sample(IMediaSample2 *This)
 {
 	return container_of(This, struct ks_sample, iface);
+}
+
+/* The IMediaSample pointer of a sample: the same, its table begins with IMediaSample's. */
+static IMediaSample *as_media_sample(struct ks_sample *s)
+{
+	return (IMediaSample *)&s->iface;
 }
 
 /* ---- properties and framing ------------------------------------------------------------- */
@@ -214,7 +225,7 @@ static HRESULT media_type_copy(const AM_MEDIA_TYPE *src, AM_MEDIA_TYPE **ret_cop
 	return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_query_interface(IMediaSample *This, REFIID riid,
+static HRESULT STDMETHODCALLTYPE sample_query_interface(IMediaSample2 *This, REFIID riid,
 							void **ppvObject)
 {
 	if (!ppvObject)
@@ -222,14 +233,15 @@ static HRESULT STDMETHODCALLTYPE sample_query_interface(IMediaSample *This, REFI
 	*ppvObject = NULL;
 	if (!riid)
 		return E_POINTER;
-	if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IMediaSample))
+	if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_IMediaSample) &&
+	    !IsEqualIID(riid, &IID_IMediaSample2))
 		return E_NOINTERFACE;
 	atomic_fetch_add(&from_sample(This)->refs, 1);
 	*ppvObject = This;
 	return S_OK;
 }
 
-static ULONG STDMETHODCALLTYPE sample_add_ref(IMediaSample *This)
+static ULONG STDMETHODCALLTYPE sample_add_ref(IMediaSample2 *This)
 {
 	return atomic_fetch_add(&from_sample(This)->refs, 1) + 1;
 }
@@ -237,18 +249,18 @@ static ULONG STDMETHODCALLTYPE sample_add_ref(IMediaSample *This)
 static HRESULT STDMETHODCALLTYPE mem_release_buffer(IMemAllocatorCallbackTemp *This,
 						    IMediaSample *pBuffer);
 
-static ULONG STDMETHODCALLTYPE sample_release(IMediaSample *This)
+static ULONG STDMETHODCALLTYPE sample_release(IMediaSample2 *This)
 {
 	struct ks_sample *s = from_sample(This);
 	ULONG refs = atomic_fetch_sub(&s->refs, 1) - 1;
 
 	/* As Windows' samples do, the last reference hands the sample to its allocator. */
 	if (refs == 0)
-		mem_release_buffer(&s->allocator->mem_iface, This);
+		mem_release_buffer(&s->allocator->mem_iface, as_media_sample(s));
 	return refs;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_get_pointer(IMediaSample *This, BYTE **ppBuffer)
+static HRESULT STDMETHODCALLTYPE sample_get_pointer(IMediaSample2 *This, BYTE **ppBuffer)
 {
 	if (!ppBuffer)
 		return E_POINTER;
@@ -256,12 +268,12 @@ static HRESULT STDMETHODCALLTYPE sample_get_pointer(IMediaSample *This, BYTE **p
 	return S_OK;
 }
 
-static LONG STDMETHODCALLTYPE sample_get_size(IMediaSample *This)
+static LONG STDMETHODCALLTYPE sample_get_size(IMediaSample2 *This)
 {
 	return from_sample(This)->size;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_get_time(IMediaSample *This, REFERENCE_TIME *pTimeStart,
+static HRESULT STDMETHODCALLTYPE sample_get_time(IMediaSample2 *This, REFERENCE_TIME *pTimeStart,
 						 REFERENCE_TIME *pTimeEnd)
 {
 	struct ks_sample *s = from_sample(This);
@@ -280,7 +292,7 @@ static HRESULT STDMETHODCALLTYPE sample_get_time(IMediaSample *This, REFERENCE_T
 	return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_set_time(IMediaSample *This, REFERENCE_TIME *pTimeStart,
+static HRESULT STDMETHODCALLTYPE sample_set_time(IMediaSample2 *This, REFERENCE_TIME *pTimeStart,
 						 REFERENCE_TIME *pTimeEnd)
 {
 	struct ks_sample *s = from_sample(This);
@@ -299,34 +311,34 @@ static HRESULT flag_result(bool flag)
 	return flag ? S_OK : S_FALSE;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_is_sync_point(IMediaSample *This)
+static HRESULT STDMETHODCALLTYPE sample_is_sync_point(IMediaSample2 *This)
 {
 	return flag_result(from_sample(This)->sync_point);
 }
 
-static HRESULT STDMETHODCALLTYPE sample_set_sync_point(IMediaSample *This, BOOL bIsSyncPoint)
+static HRESULT STDMETHODCALLTYPE sample_set_sync_point(IMediaSample2 *This, BOOL bIsSyncPoint)
 {
 	from_sample(This)->sync_point = bIsSyncPoint;
 	return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_is_preroll(IMediaSample *This)
+static HRESULT STDMETHODCALLTYPE sample_is_preroll(IMediaSample2 *This)
 {
 	return flag_result(from_sample(This)->preroll);
 }
 
-static HRESULT STDMETHODCALLTYPE sample_set_preroll(IMediaSample *This, BOOL bIsPreroll)
+static HRESULT STDMETHODCALLTYPE sample_set_preroll(IMediaSample2 *This, BOOL bIsPreroll)
 {
 	from_sample(This)->preroll = bIsPreroll;
 	return S_OK;
 }
 
-static LONG STDMETHODCALLTYPE sample_get_actual_data_length(IMediaSample *This)
+static LONG STDMETHODCALLTYPE sample_get_actual_data_length(IMediaSample2 *This)
 {
 	return from_sample(This)->actual;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_set_actual_data_length(IMediaSample *This, LONG lLen)
+static HRESULT STDMETHODCALLTYPE sample_set_actual_data_length(IMediaSample2 *This, LONG lLen)
 {
 	struct ks_sample *s = from_sample(This);
 
@@ -336,7 +348,7 @@ static HRESULT STDMETHODCALLTYPE sample_set_actual_data_length(IMediaSample *Thi
 	return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_get_media_type(IMediaSample *This,
+static HRESULT STDMETHODCALLTYPE sample_get_media_type(IMediaSample2 *This,
 						       AM_MEDIA_TYPE **ppMediaType)
 {
 	struct ks_sample *s = from_sample(This);
@@ -349,7 +361,7 @@ static HRESULT STDMETHODCALLTYPE sample_get_media_type(IMediaSample *This,
 	return media_type_copy(s->media_type, ppMediaType);
 }
 
-static HRESULT STDMETHODCALLTYPE sample_set_media_type(IMediaSample *This,
+static HRESULT STDMETHODCALLTYPE sample_set_media_type(IMediaSample2 *This,
 						       AM_MEDIA_TYPE *pMediaType)
 {
 	struct ks_sample *s = from_sample(This);
@@ -366,18 +378,18 @@ static HRESULT STDMETHODCALLTYPE sample_set_media_type(IMediaSample *This,
 	return hr;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_is_discontinuity(IMediaSample *This)
+static HRESULT STDMETHODCALLTYPE sample_is_discontinuity(IMediaSample2 *This)
 {
 	return flag_result(from_sample(This)->discontinuity);
 }
 
-static HRESULT STDMETHODCALLTYPE sample_set_discontinuity(IMediaSample *This, BOOL bDiscontinuity)
+static HRESULT STDMETHODCALLTYPE sample_set_discontinuity(IMediaSample2 *This, BOOL bDiscontinuity)
 {
 	from_sample(This)->discontinuity = bDiscontinuity;
 	return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_get_media_time(IMediaSample *This, LONGLONG *pTimeStart,
+static HRESULT STDMETHODCALLTYPE sample_get_media_time(IMediaSample2 *This, LONGLONG *pTimeStart,
 						       LONGLONG *pTimeEnd)
 {
 	struct ks_sample *s = from_sample(This);
@@ -391,7 +403,7 @@ static HRESULT STDMETHODCALLTYPE sample_get_media_time(IMediaSample *This, LONGL
 	return S_OK;
 }
 
-static HRESULT STDMETHODCALLTYPE sample_set_media_time(IMediaSample *This, LONGLONG *pTimeStart,
+static HRESULT STDMETHODCALLTYPE sample_set_media_time(IMediaSample2 *This, LONGLONG *pTimeStart,
 						       LONGLONG *pTimeEnd)
 {
 	struct ks_sample *s = from_sample(This);
@@ -408,7 +420,128 @@ static HRESULT STDMETHODCALLTYPE sample_set_media_time(IMediaSample *This, LONGL
 	return S_OK;
 }
 
-static const IMediaSampleVtbl sample_vtbl = {
+/* ksproxy copies OptionsFlags into dwSampleFlags as they are: the values agree. */
+KSALLOC_STATIC_ASSERT(AM_SAMPLE_SPLICEPOINT == KSSTREAM_HEADER_OPTIONSF_SPLICEPOINT &&
+			      AM_SAMPLE_PREROLL == KSSTREAM_HEADER_OPTIONSF_PREROLL &&
+			      AM_SAMPLE_DATADISCONTINUITY ==
+				      KSSTREAM_HEADER_OPTIONSF_DATADISCONTINUITY &&
+			      AM_SAMPLE_TYPECHANGED == KSSTREAM_HEADER_OPTIONSF_TYPECHANGED &&
+			      AM_SAMPLE_TIMEVALID == KSSTREAM_HEADER_OPTIONSF_TIMEVALID &&
+			      AM_SAMPLE_TIMEDISCONTINUITY ==
+				      KSSTREAM_HEADER_OPTIONSF_TIMEDISCONTINUITY &&
+			      AM_SAMPLE_FLUSH_ON_PAUSE == KSSTREAM_HEADER_OPTIONSF_FLUSHONPAUSE &&
+			      AM_SAMPLE_STOPVALID == KSSTREAM_HEADER_OPTIONSF_DURATIONVALID &&
+			      AM_SAMPLE_ENDOFSTREAM == KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM,
+		      "AM_SAMPLE_* and KSSTREAM_HEADER_OPTIONSF_* agree");
+
+/* The AM_SAMPLE_* flags the sample keeps apart from its booleans. */
+#define OTHER_FLAGS (AM_SAMPLE_TIMEDISCONTINUITY | AM_SAMPLE_FLUSH_ON_PAUSE | AM_SAMPLE_ENDOFSTREAM)
+#define KNOWN_FLAGS                                                                \
+	(AM_SAMPLE_SPLICEPOINT | AM_SAMPLE_PREROLL | AM_SAMPLE_DATADISCONTINUITY | \
+	 AM_SAMPLE_TYPECHANGED | AM_SAMPLE_TIMEVALID | AM_SAMPLE_STOPVALID | OTHER_FLAGS)
+
+/* Whether the first @n bytes of an AM_SAMPLE2_PROPERTIES hold the whole of @field. */
+#define HOLDS(n, field)                                                                          \
+	(offsetof(AM_SAMPLE2_PROPERTIES, field) + sizeof(((AM_SAMPLE2_PROPERTIES *)0)->field) <= \
+	 (n))
+
+static HRESULT STDMETHODCALLTYPE sample_get_properties(IMediaSample2 *This, DWORD cbProperties,
+						       BYTE *pbProperties)
+{
+	struct ks_sample *s = from_sample(This);
+	AM_SAMPLE2_PROPERTIES p;
+
+	if (cbProperties == 0)
+		return S_OK;
+	if (!pbProperties)
+		return E_POINTER;
+	memset(&p, 0, sizeof(p));
+	p.cbData = cbProperties < sizeof(p) ? cbProperties : (DWORD)sizeof(p);
+	p.dwTypeSpecificFlags = s->type_specific_flags;
+	p.dwSampleFlags = (s->sync_point ? AM_SAMPLE_SPLICEPOINT : 0) |
+			  (s->preroll ? AM_SAMPLE_PREROLL : 0) |
+			  (s->discontinuity ? AM_SAMPLE_DATADISCONTINUITY : 0) |
+			  (s->media_type ? AM_SAMPLE_TYPECHANGED : 0) |
+			  (s->time_valid ? AM_SAMPLE_TIMEVALID : 0) |
+			  (s->stop_valid ? AM_SAMPLE_STOPVALID : 0) | s->other_flags;
+	p.lActual = s->actual;
+	p.tStart = s->start;
+	p.tStop = s->end;
+	p.dwStreamId = s->stream_id;
+	p.pMediaType = s->media_type;
+	p.pbBuffer = s->buffer;
+	p.cbBuffer = s->size;
+	memcpy(pbProperties, &p, p.cbData);
+	return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE sample_set_properties(IMediaSample2 *This, DWORD cbProperties,
+						       const BYTE *pbProperties)
+{
+	struct ks_sample *s = from_sample(This);
+	AM_MEDIA_TYPE *media_type = NULL;
+	AM_SAMPLE2_PROPERTIES p;
+	size_t n = cbProperties;
+
+	/* Too short to say how long it is: nothing to set. */
+	if (!HOLDS(n, cbData))
+		return S_OK;
+	if (!pbProperties)
+		return E_POINTER;
+	memset(&p, 0, sizeof(p));
+	memcpy(&p, pbProperties, n < sizeof(p) ? n : sizeof(p));
+	if (p.cbData < n)
+		n = p.cbData;
+	if (n > sizeof(p) || p.cbData > sizeof(p))
+		return E_INVALIDARG;
+	/* Every check first, so that a failure sets nothing. */
+	if (HOLDS(n, dwSampleFlags) && (p.dwSampleFlags & ~(DWORD)KNOWN_FLAGS))
+		return E_INVALIDARG;
+	if (HOLDS(n, pbBuffer) && p.pbBuffer && p.pbBuffer != s->buffer)
+		return E_INVALIDARG;
+	if (HOLDS(n, cbBuffer) && p.cbBuffer && p.cbBuffer != s->size)
+		return E_INVALIDARG;
+	if (HOLDS(n, lActual) && (p.lActual < 0 || p.lActual > s->size))
+		return E_INVALIDARG;
+	if (HOLDS(n, pMediaType) && (p.dwSampleFlags & AM_SAMPLE_TYPECHANGED)) {
+		HRESULT hr;
+
+		if (!p.pMediaType)
+			return E_POINTER;
+		if (p.pMediaType->cbFormat > 0 && !p.pMediaType->pbFormat)
+			return E_POINTER;
+		hr = media_type_copy(p.pMediaType, &media_type);
+		if (FAILED(hr))
+			return hr;
+	}
+
+	if (HOLDS(n, dwTypeSpecificFlags))
+		s->type_specific_flags = p.dwTypeSpecificFlags;
+	if (HOLDS(n, dwSampleFlags)) {
+		s->sync_point = p.dwSampleFlags & AM_SAMPLE_SPLICEPOINT;
+		s->preroll = p.dwSampleFlags & AM_SAMPLE_PREROLL;
+		s->discontinuity = p.dwSampleFlags & AM_SAMPLE_DATADISCONTINUITY;
+		s->time_valid = p.dwSampleFlags & AM_SAMPLE_TIMEVALID;
+		/* GetTime knows a stop only with a start. */
+		s->stop_valid = s->time_valid && (p.dwSampleFlags & AM_SAMPLE_STOPVALID);
+		s->other_flags = p.dwSampleFlags & OTHER_FLAGS;
+	}
+	if (HOLDS(n, lActual))
+		s->actual = p.lActual;
+	if (HOLDS(n, tStart))
+		s->start = p.tStart;
+	if (HOLDS(n, tStop))
+		s->end = p.tStop;
+	if (HOLDS(n, dwStreamId))
+		s->stream_id = p.dwStreamId;
+	if (media_type) {
+		media_type_free(s->media_type);
+		s->media_type = media_type;
+	}
+	return S_OK;
+}
+
+static const IMediaSample2Vtbl sample_vtbl = {
 	.QueryInterface = sample_query_interface,
 	.AddRef = sample_add_ref,
 	.Release = sample_release,
@@ -428,6 +561,8 @@ static const IMediaSampleVtbl sample_vtbl = {
 	.SetDiscontinuity = sample_set_discontinuity,
 	.GetMediaTime = sample_get_media_time,
 	.SetMediaTime = sample_set_media_time,
+	.GetProperties = sample_get_properties,
+	.SetProperties = sample_set_properties,
 };
 
 /* ---- IMemAllocator ---------------------------------------------------------------------- */
@@ -480,7 +615,10 @@ static HRESULT STDMETHODCALLTYPE mem_set_properties(IMemAllocatorCallbackTemp *T
 	};
 
 	pthread_mutex_lock(&a->lock);
-	if (atomic_load(&a->committed)) {
+	if (a->consumer) {
+		/* The stream's pool is its producer's to shape. */
+		hr = VFW_E_WRONG_STATE;
+	} else if (atomic_load(&a->committed)) {
 		hr = VFW_E_ALREADY_COMMITTED;
 	} else if (atomic_load(&a->frames_out) > 0) {
 		hr = VFW_E_BUFFERS_OUTSTANDING;
@@ -582,6 +720,15 @@ static HRESULT STDMETHODCALLTYPE mem_commit(IMemAllocatorCallbackTemp *This)
 	int r;
 
 	pthread_mutex_lock(&a->lock);
+	/*
+	 * A consumer's commit is its own: the stream's pool is its producer's, which a consumer
+	 * must not decommit (nor commit) for it.
+	 */
+	if (a->consumer) {
+		atomic_store(&a->committed, true);
+		pthread_mutex_unlock(&a->lock);
+		return S_OK;
+	}
 	/* While committed nothing can have been granted since: there is nothing to apply. */
 	if (!atomic_load(&a->committed)) {
 		if (a->granted.cbBuffer == 0)
@@ -616,7 +763,8 @@ static HRESULT STDMETHODCALLTYPE mem_decommit(IMemAllocatorCallbackTemp *This)
 	 * held stay valid: nothing is freed until they come back, as with Windows' allocators.
 	 */
 	pthread_mutex_lock(&a->lock);
-	r = ksalloc_pool_set_committed(a->pool, false);
+	/* A consumer's decommit is its own, as its commit (mem_commit()). */
+	r = a->consumer ? 0 : ksalloc_pool_set_committed(a->pool, false);
 	if (r == 0)
 		atomic_store(&a->committed, false);
 	pthread_mutex_unlock(&a->lock);
@@ -635,6 +783,9 @@ static HRESULT STDMETHODCALLTYPE mem_get_buffer(IMemAllocatorCallbackTemp *This,
 	if (!ppBuffer)
 		return E_POINTER;
 	*ppBuffer = NULL;
+	/* A consumer's samples come from its stream (KsStreamReceiveSample). */
+	if (a->consumer)
+		return VFW_E_WRONG_STATE;
 	if (!atomic_load(&a->committed))
 		return VFW_E_NOT_COMMITTED;
 	/* Allocated before the frame, so that running out of memory never strands a frame. */
@@ -667,7 +818,7 @@ static HRESULT STDMETHODCALLTYPE mem_get_buffer(IMemAllocatorCallbackTemp *This,
 	s->buffer = (BYTE *)s->frame.data + cut.cbPrefix;
 	s->size = cut.cbBuffer;
 	s->actual = cut.cbBuffer;
-	*ppBuffer = &s->iface;
+	*ppBuffer = as_media_sample(s);
 	return S_OK;
 }
 
@@ -682,9 +833,9 @@ static HRESULT STDMETHODCALLTYPE mem_release_buffer(IMemAllocatorCallbackTemp *T
 	if (!pBuffer)
 		return E_POINTER;
 	/* Any COM object starts with its vtable pointer, so this read is safe for any sample. */
-	if (pBuffer->lpVtbl != &sample_vtbl)
+	if ((const void *)pBuffer->lpVtbl != (const void *)&sample_vtbl)
 		return E_INVALIDARG;
-	s = from_sample(pBuffer);
+	s = from_sample((IMediaSample2 *)pBuffer);
 	/* A sample still referenced would dangle: only its own last Release may give it back. */
 	if (s->allocator != a || atomic_load(&s->refs) != 0)
 		return E_INVALIDARG;
@@ -743,6 +894,81 @@ static HRESULT STDMETHODCALLTYPE mem_get_free_count(IMemAllocatorCallbackTemp *T
 			      0;
 	*plBuffersFree = free_frames > INT32_MAX ? INT32_MAX : (LONG)free_frames;
 	return S_OK;
+}
+
+/* ---- samples of received frames --------------------------------------------------------- */
+
+struct ks_sample *ks_sample_new(void)
+{
+	return calloc(1, sizeof(struct ks_sample));
+}
+
+void ks_sample_free(struct ks_sample *s)
+{
+	free(s);
+}
+
+/*
+ * A KSTIME in REFERENCE_TIME's 100-ns units: @value * @num / @den, where 0/0 (or any 0
+ * denominator) reads as 1/1. Saturates rather than wraps.
+ */
+static REFERENCE_TIME reference_time(int64_t value, uint32_t num, uint32_t den)
+{
+	__extension__ __int128 t;
+
+	if (den == 0 || num == den)
+		return value;
+	t = (__int128)value * num / den;
+	if (t > INT64_MAX)
+		return INT64_MAX;
+	if (t < INT64_MIN)
+		return INT64_MIN;
+	return (REFERENCE_TIME)t;
+}
+
+IMediaSample *ks_sample_received(struct ks_sample *s, struct ks_allocator *a,
+				 const struct ksalloc_frame *frame,
+				 const struct ksalloc_frame_meta *meta)
+{
+	uint32_t flags = meta->options_flags;
+
+	*s = (struct ks_sample){ .iface.lpVtbl = &sample_vtbl };
+	atomic_init(&s->refs, 1);
+	/* As GetBuffer's samples: the sample keeps its allocator until it comes back. */
+	s->allocator = a;
+	ks_allocator_ref(a);
+	s->frame = *frame;
+	s->buffer = frame->data;
+	s->size = frame->size > INT32_MAX ? INT32_MAX : (LONG)frame->size;
+	s->actual = meta->data_used > (uint32_t)s->size ? s->size : (LONG)meta->data_used;
+	/*
+	 * ksproxy's read completion (KsCompleteIo): TIMEVALID gives the start, DURATIONVALID
+	 * with it the stop = start + Duration, in the KSTIME's scale.
+	 */
+	if (flags & KSSTREAM_HEADER_OPTIONSF_TIMEVALID) {
+		s->time_valid = true;
+		s->start = reference_time(meta->presentation_time, meta->time_numerator,
+					  meta->time_denominator);
+		if (flags & KSSTREAM_HEADER_OPTIONSF_DURATIONVALID) {
+			s->stop_valid = true;
+			REFERENCE_TIME duration = reference_time(
+				meta->duration, meta->time_numerator, meta->time_denominator);
+
+			if (__builtin_add_overflow(s->start, duration, &s->end))
+				s->end = duration < 0 ? INT64_MIN : INT64_MAX;
+		}
+	}
+	s->sync_point = flags & KSSTREAM_HEADER_OPTIONSF_SPLICEPOINT;
+	s->preroll = flags & KSSTREAM_HEADER_OPTIONSF_PREROLL;
+	s->discontinuity = flags & KSSTREAM_HEADER_OPTIONSF_DATADISCONTINUITY;
+	/*
+	 * IMediaSample2's view, as ksproxy's: the type-specific flags, and TIMEDISCONTINUITY
+	 * (and the other flags of the same value) in dwSampleFlags. TYPECHANGED stays out: the
+	 * sample has no AM_MEDIA_TYPE to go with it.
+	 */
+	s->type_specific_flags = meta->type_specific_flags;
+	s->other_flags = flags & OTHER_FLAGS;
+	return as_media_sample(s);
 }
 
 static const IMemAllocatorCallbackTempVtbl mem_allocator_vtbl = {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The allocator object of the KS shim (object.h): its lifetime, the IUnknown its two
- * interfaces share, and the frames it holds. Like the rest of the shim it translates, and
- * keeps only the state the Windows shape needs.
+ * interfaces share, the frames it holds, and its end of a stream. Like the rest of the shim
+ * it translates, and keeps only the state the Windows shape needs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -81,6 +81,41 @@ undo_client:
 	return r;
 }
 
+int ks_allocator_new_consumer(const char *name, const struct ksalloc_stream_open_options *opts,
+			      struct ks_allocator **ret_allocator)
+{
+	struct ks_allocator *a;
+	int r;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	atomic_init(&a->refs, 1);
+	a->consumer = true;
+
+	r = ksalloc_client_open(NULL, &a->client);
+	if (r == 0)
+		r = ksalloc_stream_open(a->client, name, opts, &a->stream);
+	if (r < 0)
+		goto undo_client;
+	/* The stream opened its pool for it, and closes it. */
+	a->pool = ksalloc_stream_get_pool(a->stream);
+	r = locks_init(a);
+	if (r < 0)
+		goto undo_stream;
+	atomic_init(&a->frames_out, 0);
+	a->notify = NULL;
+	*ret_allocator = a;
+	return 0;
+
+undo_stream:
+	ksalloc_stream_close(a->stream);
+undo_client:
+	ksalloc_client_close(a->client);
+	free(a);
+	return r;
+}
+
 ULONG ks_allocator_ref(struct ks_allocator *a)
 {
 	return atomic_fetch_add(&a->refs, 1) + 1;
@@ -97,7 +132,10 @@ ULONG ks_allocator_unref(struct ks_allocator *a)
 		pthread_rwlock_destroy(&a->pool_lock);
 		pthread_mutex_destroy(&a->notify_lock);
 		pthread_mutex_destroy(&a->lock);
-		ksalloc_pool_close(a->pool);
+		/* Detaches: a consumer's frames go back, a producer's consumers see it go. */
+		ksalloc_stream_close(a->stream);
+		if (!a->consumer)
+			ksalloc_pool_close(a->pool);
 		ksalloc_client_close(a->client);
 		free(a);
 	}
@@ -134,6 +172,9 @@ int ks_allocator_acquire(struct ks_allocator *a, uint32_t timeout_ms,
 {
 	int r;
 
+	/* A consumer's frames come from its stream (ks_allocator_receive). */
+	if (a->consumer)
+		return -EBUSY;
 	pthread_rwlock_rdlock(&a->pool_lock);
 	r = ksalloc_pool_acquire(a->pool, timeout_ms, ret_frame);
 	if (r == 0) {
@@ -152,9 +193,43 @@ int ks_allocator_release(struct ks_allocator *a, const struct ksalloc_frame *fra
 	 * and so the mapping in place, until the decrement below, which comes after the last
 	 * access.
 	 */
-	int r = ksalloc_pool_release(a->pool, frame);
+	int r = a->consumer ? ksalloc_stream_release(a->stream, frame) :
+			      ksalloc_pool_release(a->pool, frame);
 
 	if (r == 0)
 		atomic_fetch_sub(&a->frames_out, 1);
+	return r;
+}
+
+int ks_allocator_publish(struct ks_allocator *a, const struct ksalloc_frame *frame,
+			 const struct ksalloc_frame_meta *meta, uint32_t timeout_ms)
+{
+	int r;
+
+	if (a->consumer || !a->stream)
+		return -EBUSY;
+	/*
+	 * No lock, as for a release: the frame is ours, so frames_out keeps the mapping in place
+	 * until the decrement, after the publish is done with it.
+	 */
+	r = ksalloc_stream_publish(a->stream, frame, meta, timeout_ms);
+	if (r >= 0)
+		atomic_fetch_sub(&a->frames_out, 1);
+	return r;
+}
+
+int ks_allocator_receive(struct ks_allocator *a, uint32_t timeout_ms,
+			 struct ksalloc_frame *ret_frame, struct ksalloc_frame_meta *ret_meta)
+{
+	int r;
+
+	if (!a->consumer)
+		return -EBUSY;
+	/* As an acquire: the frame arrives in the pool's mapping, which must not move under it. */
+	pthread_rwlock_rdlock(&a->pool_lock);
+	r = ksalloc_stream_receive(a->stream, timeout_ms, ret_frame, ret_meta);
+	if (r == 0)
+		atomic_fetch_add(&a->frames_out, 1);
+	pthread_rwlock_unlock(&a->pool_lock);
 	return r;
 }

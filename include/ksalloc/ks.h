@@ -5,10 +5,14 @@
 
 /*
  * <ksalloc/ks.h>: the allocator part of Windows' ks.h: the framing and status structures, the
- * KSALLOCATOR_* flags, the stream-allocator property, method and event ids, and the GUIDs of
- * memory types and property sets; and from wdm.h, POOL_TYPE and the FILE_*_ALIGNMENT masks.
+ * KSALLOCATOR_* flags, the stream-allocator property, method and event ids, the GUIDs of
+ * memory types and property sets, and what a frame of a stream carries (KSTIME,
+ * KSSTREAM_HEADER and its KSSTREAM_HEADER_OPTIONSF_* flags); and from wdm.h, POOL_TYPE and
+ * the FILE_*_ALIGNMENT masks.
  * <ksalloc/ksproxy.h> includes it.
  */
+
+#include <stddef.h>
 
 #include <ksalloc/_ksalloc-common.h>
 #include <ksalloc/guiddef.h>
@@ -306,6 +310,90 @@ typedef struct {
 } KSSTREAMALLOCATOR_STATUS_EX, *PKSSTREAMALLOCATOR_STATUS_EX;
 KSALLOC_STATIC_ASSERT(sizeof(KSSTREAMALLOCATOR_STATUS_EX) == 120,
 		      "KSSTREAMALLOCATOR_STATUS_EX is 120 bytes");
+
+/*
+ * A time in a stream: Time * Numerator / Denominator is in 100-ns units (REFERENCE_TIME);
+ * ksproxy writes Numerator = Denominator = 1. Audio streams may count bytes instead.
+ */
+typedef struct {
+	LONGLONG Time;
+	ULONG Numerator;
+	ULONG Denominator;
+} KSTIME, *PKSTIME;
+KSALLOC_STATIC_ASSERT(sizeof(KSTIME) == 16, "KSTIME is 16 bytes");
+KSALLOC_STATIC_ASSERT(offsetof(KSTIME, Time) == 0, "KSTIME.Time is at 0");
+KSALLOC_STATIC_ASSERT(offsetof(KSTIME, Numerator) == 8, "KSTIME.Numerator is at 8");
+KSALLOC_STATIC_ASSERT(offsetof(KSTIME, Denominator) == 12, "KSTIME.Denominator is at 12");
+
+/* KSSTREAM_HEADER.OptionsFlags. The low ones have the values of DirectShow's AM_SAMPLE_*. */
+#define KSSTREAM_HEADER_OPTIONSF_SPLICEPOINT 0x00000001 /* a sync point (key frame) */
+#define KSSTREAM_HEADER_OPTIONSF_PREROLL 0x00000002     /* not to be presented */
+/* A break in the data before this packet; the packet needs no data. */
+#define KSSTREAM_HEADER_OPTIONSF_DATADISCONTINUITY 0x00000004
+#define KSSTREAM_HEADER_OPTIONSF_TYPECHANGED 0x00000008 /* the data format changed */
+#define KSSTREAM_HEADER_OPTIONSF_TIMEVALID 0x00000010   /* PresentationTime is set */
+/* A break in time after this packet. */
+#define KSSTREAM_HEADER_OPTIONSF_TIMEDISCONTINUITY 0x00000040
+#define KSSTREAM_HEADER_OPTIONSF_FLUSHONPAUSE 0x00000080
+#define KSSTREAM_HEADER_OPTIONSF_DURATIONVALID 0x00000100 /* Duration is set */
+#define KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM 0x00000200   /* the last packet of the stream */
+#define KSSTREAM_HEADER_OPTIONSF_BUFFEREDTRANSFER 0x00000400
+#define KSSTREAM_HEADER_OPTIONSF_VRAM_DATA_TRANSFER 0x00000800
+#define KSSTREAM_HEADER_OPTIONSF_METADATA 0x00001000
+#define KSSTREAM_HEADER_OPTIONSF_ENDOFPHOTOSEQUENCE 0x00002000
+#define KSSTREAM_HEADER_OPTIONSF_FRAMEINFO 0x00004000 /* a KS_FRAME_INFO follows the header */
+#define KSSTREAM_HEADER_OPTIONSF_PERSIST_SAMPLE 0x00008000
+#define KSSTREAM_HEADER_OPTIONSF_SAMPLE_PERSISTED 0x00010000
+#define KSSTREAM_HEADER_TRACK_COMPLETION_NUMBERS 0x00020000 /* sic: no OPTIONSF_ in its name */
+#define KSSTREAM_HEADER_OPTIONSF_SECUREBUFFERTRANSFER 0x00040000
+#define KSSTREAM_HEADER_OPTIONSF_LOOPEDDATA 0x80000000
+
+/*
+ * What travels with a frame of a stream (IOCTL_KS_WRITE_STREAM / _READ_STREAM on Windows,
+ * KsStreamDeliver() / KsStreamReceive() of <ksalloc/ksproxy.h> here). On Windows Size counts
+ * a type-specific extension that follows the header; ksalloc carries none (Size is
+ * sizeof(KSSTREAM_HEADER)). Data is an address in the process that reads it.
+ */
+typedef struct {
+	ULONG Size;              /* sizeof(KSSTREAM_HEADER) + bytes of extension */
+	ULONG TypeSpecificFlags; /* format-specific (KS_VIDEO_FLAG_* ...) */
+	KSTIME PresentationTime; /* valid with KSSTREAM_HEADER_OPTIONSF_TIMEVALID */
+	LONGLONG Duration;       /* PresentationTime's units; valid with _DURATIONVALID */
+	ULONG FrameExtent;       /* bytes of the frame at Data */
+	ULONG DataUsed;          /* bytes of it that hold data */
+	PVOID Data;              /* the frame */
+	ULONG OptionsFlags;      /* KSSTREAM_HEADER_OPTIONSF_* */
+	/* As Windows' ks.h: only where pointers are 8 bytes (_WIN64), 48 bytes without it. */
+#if defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ == 8
+	ULONG Reserved; /* 0 */
+#endif
+} KSSTREAM_HEADER, *PKSSTREAM_HEADER;
+/* Windows' x86-64 layout, field by field. */
+#if defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ == 8
+KSALLOC_STATIC_ASSERT(sizeof(KSSTREAM_HEADER) == 56, "KSSTREAM_HEADER is 56 bytes");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, Size) == 0, "KSSTREAM_HEADER.Size is at 0");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, TypeSpecificFlags) == 4,
+		      "KSSTREAM_HEADER.TypeSpecificFlags is at 4");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, PresentationTime) == 8,
+		      "KSSTREAM_HEADER.PresentationTime is at 8");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, PresentationTime.Time) == 8,
+		      "KSSTREAM_HEADER.PresentationTime.Time is at 8");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, PresentationTime.Numerator) == 16,
+		      "KSSTREAM_HEADER.PresentationTime.Numerator is at 16");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, PresentationTime.Denominator) == 20,
+		      "KSSTREAM_HEADER.PresentationTime.Denominator is at 20");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, Duration) == 24,
+		      "KSSTREAM_HEADER.Duration is at 24");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, FrameExtent) == 32,
+		      "KSSTREAM_HEADER.FrameExtent is at 32");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, DataUsed) == 36,
+		      "KSSTREAM_HEADER.DataUsed is at 36");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, Data) == 40, "KSSTREAM_HEADER.Data is at 40");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, OptionsFlags) == 48,
+		      "KSSTREAM_HEADER.OptionsFlags is at 48");
+KSALLOC_STATIC_ASSERT(offsetof(KSSTREAM_HEADER, Reserved) == 52,
+		      "KSSTREAM_HEADER.Reserved is at 52");
+#endif
 
 #ifdef __cplusplus
 }

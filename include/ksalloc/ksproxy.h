@@ -19,12 +19,15 @@
  * - <ksalloc/guiddef.h>: GUID, IID, REFIID, IsEqualGUID(), DEFINE_GUID().
  * - <ksalloc/unknwn.h>: IUnknown, STDAPI.
  * - <ksalloc/ks.h>: KSALLOCATOR_FRAMING(_EX), KSSTREAMALLOCATOR_STATUS(_EX), the KSALLOCATOR_*
- *   flags, KSMEMORY_TYPE_* and the other KS GUIDs, POOL_TYPE, FILE_*_ALIGNMENT.
+ *   flags, KSMEMORY_TYPE_* and the other KS GUIDs, POOL_TYPE, FILE_*_ALIGNMENT, and KSTIME,
+ *   KSSTREAM_HEADER and the KSSTREAM_HEADER_OPTIONSF_* flags.
  * - <ksalloc/strmif.h>: IMemAllocator, IMemAllocatorCallbackTemp, IMediaSample,
  *   ALLOCATOR_PROPERTIES, AM_MEDIA_TYPE, REFERENCE_TIME.
  * - This file: what Windows' ksproxy.h has (IKsAllocator, IKsAllocatorEx,
  *   ALLOCATOR_PROPERTIES_EX, KSALLOCATORMODE, the PIPE_* types), and the Linux entry points
- *   (KsOpenAllocator(), KsCreateNamedAllocator(Ex), KsAllocateFrame(), KsFreeFrame()).
+ *   (KsOpenAllocator(), KsCreateNamedAllocator(Ex), KsAllocateFrame(), KsFreeFrame()), with
+ *   streams: frames and their KSSTREAM_HEADERs from one process to others (KsCreateStream(),
+ *   KsOpenStream(), KsStreamDeliver(), KsStreamReceive(), KsStreamReceiveSample()).
  *
  * What the IKsAllocatorEx object returned by KsOpenAllocator() does:
  * - KsGetAllocatorStatus() sends one request to the daemon, ksallocd, and waits for its reply;
@@ -435,14 +438,18 @@ KSALLOC_STATIC_ASSERT(sizeof(KSALLOC_FRAME) == 32, "KSALLOC_FRAME is 32 bytes");
  * Returns S_OK; E_POINTER for a NULL argument; VFW_E_TIMEOUT if no frame came free in time;
  * VFW_E_NOT_COMMITTED if the pool is decommitted (IMemAllocator_Decommit) or was destroyed,
  * also for a waiter when that happens while it waits; HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA)
- * (0x80070718) if this allocator holds as many frames as the daemon lets one session hold.
+ * (0x80070718) if this allocator holds as many frames as the daemon lets one session hold;
+ * VFW_E_WRONG_STATE if the allocator consumes a stream (KsOpenStream): its frames come from
+ * KsStreamReceive().
  */
 KSALLOC_EXPORT HRESULT KsAllocateFrame(IKsAllocatorEx *Allocator, ULONG TimeoutMs,
 				       KSALLOC_FRAME *Frame);
 
 /*
  * KsFreeFrame() - give back a frame from KsAllocateFrame(). If a thread waits for a frame of the
- * pool, the frame goes to it directly; a system call is made only then.
+ * pool, the frame goes to it directly; a system call is made only then. On an allocator from
+ * KsOpenStream(), give back a frame from KsStreamReceive(): the last of the stream's consumers
+ * to free it returns it to the pool.
  *
  * Returns S_OK; E_POINTER for a NULL argument; E_INVALIDARG if @Frame is not a frame of this
  * pool; E_HANDLE if @Frame is an old handle (the frame was freed and acquired again since);
@@ -450,6 +457,202 @@ KSALLOC_EXPORT HRESULT KsAllocateFrame(IKsAllocatorEx *Allocator, ULONG TimeoutM
  * E_ACCESSDENIED if another process (or allocator object) holds the frame.
  */
 KSALLOC_EXPORT HRESULT KsFreeFrame(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Frame);
+
+/*
+ * ---- Streams: frames that travel from one process to others ---------------------------------
+ *
+ * On Windows the pins of connected filters share an allocator: the upstream pin allocates a
+ * frame, sends it downstream described by a KSSTREAM_HEADER (<ksalloc/ks.h>), and whoever is
+ * done with it frees it. ksalloc does the same across processes: a producer's allocator
+ * delivers frames of its pool into a named stream, and each of up to 32 consumer allocators,
+ * in any processes, receives every frame, in order, and frees it. The frame is not copied
+ * (each process maps the pool's memory), and it goes back to the pool when the last consumer
+ * frees it. Delivering, receiving and freeing are operations on shared memory: no request to
+ * the daemon, and no system call unless somebody has to wait.
+ *
+ *	producer				consumer, in another process
+ *	KsOpenAllocator("video", &Pro);
+ *	KsCreateStream(Pro, "camera");
+ *						KsOpenStream("camera", NULL, &Con);
+ *	KsAllocateFrame(Pro, INFINITE, &Frame);
+ *	(fill Frame.Data, and Header)
+ *	KsStreamDeliver(Pro, &Frame, &Header, INFINITE);
+ *						KsStreamReceive(Con, INFINITE, &Frame, &Header);
+ *						(read Header.Data)
+ *						KsFreeFrame(Con, &Frame);
+ *
+ * A DirectShow consumer takes the frame as an IMediaSample instead (KsStreamReceiveSample()),
+ * whose last Release frees it.
+ *
+ * A consumer that falls behind loses frames or holds the producer back, as its policy says;
+ * the first frame it receives after losing any carries
+ * KSSTREAM_HEADER_OPTIONSF_DATADISCONTINUITY.
+ */
+
+/* What a consumer does when its queue is full and the producer delivers a frame. */
+typedef enum {
+	/* Lossless: KsStreamDeliver waits (up to its TimeoutMs) for room in this consumer's queue. */
+	KsStreamPolicy_Block = 0,
+	KsStreamPolicy_DropNewest = 1, /* the new frame skips this consumer */
+	KsStreamPolicy_DropOldest = 2, /* the oldest frame queued for it makes room */
+	KsStreamPolicy_Latest = 3,     /* a queue of one: only the newest frame waits (previews) */
+} KSALLOC_STREAM_POLICY;
+
+/* How KsOpenStream() attaches a consumer. All zero (or NULL) gives the defaults. */
+typedef struct KSALLOC_STREAM_OPTIONS {
+	KSALLOC_STREAM_POLICY Policy; /* default KsStreamPolicy_Block */
+	ULONG Depth;                  /* frames queued for this consumer at most, 1 to 64; 0: 4 */
+	ULONG MaxHeld; /* frames it may hold at once (received and not yet freed); 0: 8 */
+	BOOL ReadOnly; /* map the frames read-only, even where the caller may produce */
+} KSALLOC_STREAM_OPTIONS, *PKSALLOC_STREAM_OPTIONS;
+KSALLOC_STATIC_ASSERT(sizeof(KSALLOC_STREAM_OPTIONS) == 16, "KSALLOC_STREAM_OPTIONS is 16 bytes");
+
+/*
+ * KsCreateStream() - make @Allocator the producer of the stream called @StreamName: the frames
+ * it delivers with KsStreamDeliver() go to the stream's consumers. The stream is created on
+ * the allocator's pool (mode 0660: the caller's user and group may produce and consume), or,
+ * when it exists and has no producer (the daemon's config declares it, or its producer's
+ * allocator was released, or its process died), attached to. It stays bound to the allocator until the allocator's last
+ * Release, which detaches it: unless the stream was ended, its consumers then get
+ * HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE) after its last frame. Call it before the first
+ * KsStreamDeliver(); one thread at a time delivers into a stream.
+ *
+ * Returns S_OK;
+ * E_POINTER for a NULL argument;
+ * E_INVALIDARG if @StreamName is not a valid name (as a pool's: at most 63 bytes);
+ * VFW_E_WRONG_STATE if @Allocator already has a stream (it produces into one, or consumes from
+ *	one: KsOpenStream) or the stream has a producer (also one that ended it, until its
+ *	allocator is released);
+ * HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE) (0x80070011) if the stream exists on another pool;
+ * E_ACCESSDENIED if the caller may not produce into the stream;
+ * the daemon errors listed at KsOpenAllocator().
+ */
+KSALLOC_EXPORT HRESULT KsCreateStream(IKsAllocatorEx *Allocator, const char *StreamName);
+
+/*
+ * KsOpenStream() - attach to the stream called @StreamName as a consumer: a new allocator object
+ * whose KsStreamReceive() and KsStreamReceiveSample() take the frames delivered from then on,
+ * and whose KsFreeFrame() gives them back. The object is an allocator of the stream's pool
+ * (KsGetAllocatorStatus, KsGetProperties and IMemAllocator_GetProperties describe that pool),
+ * but its frames come from the stream: KsAllocateFrame() and IMemAllocator_GetBuffer() on it
+ * fail with VFW_E_WRONG_STATE, and so does IMemAllocator_SetProperties() (the pool is the
+ * producer's to shape); its IMemAllocator_Commit() and _Decommit() change only what the object
+ * itself reports, never the pool the producer allocates from. Its last Release detaches it and
+ * gives back every frame queued for it or received and not yet freed (a sample holds a
+ * reference to it, so samples are all released by then).
+ * @Options: how this consumer is served (caller-owned; NULL: the defaults).
+ * @Allocator: receives the new object with one reference, or NULL on failure.
+ *
+ * Returns S_OK;
+ * E_POINTER if @StreamName or @Allocator is NULL;
+ * E_INVALIDARG if @StreamName is not a valid name, or @Options asks for an unknown Policy or a
+ *	Depth above 64;
+ * HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND) (0x80070002) if there is no such stream (no producer
+ *	made it, and the daemon's config does not declare it);
+ * HRESULT_FROM_WIN32(ERROR_REQ_NOT_ACCEP) (0x80070047) if it has 32 consumers already;
+ * E_ACCESSDENIED if the caller may not consume from it;
+ * the daemon errors listed at KsOpenAllocator(); E_OUTOFMEMORY.
+ */
+KSALLOC_EXPORT HRESULT KsOpenStream(const char *StreamName, const KSALLOC_STREAM_OPTIONS *Options,
+				    IKsAllocatorEx **Allocator);
+
+/*
+ * KsStreamDeliver() - producer: send @Frame, taken from @Allocator with KsAllocateFrame() and
+ * filled, to the consumers of @Allocator's stream, described by @Header: the part of
+ * IOCTL_KS_WRITE_STREAM that a frame of a shared allocator needs.
+ * @Header: caller-owned. Size must be sizeof(KSSTREAM_HEADER) (no extension is carried), Data
+ *	@Frame->Data, FrameExtent at most @Frame->Size and DataUsed at most FrameExtent.
+ *	TypeSpecificFlags, PresentationTime, Duration, DataUsed and OptionsFlags travel with the
+ *	frame; the receiver's Data and FrameExtent are its own.
+ * @TimeoutMs: how long to wait when a consumer of policy KsStreamPolicy_Block has a full queue:
+ *	0 does not wait, INFINITE waits for as long as it takes.
+ * On success the frame belongs to the consumers: neither free it nor touch it again.
+ *
+ * End of stream: @Frame NULL with a @Header whose OptionsFlags has
+ * KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM and whose DataUsed is 0 (a data-less end-of-stream
+ * packet, as Windows sends one) ends the stream: each consumer receives the frames delivered
+ * before, then the end. A frame delivered with ENDOFSTREAM is delivered, then ends the stream
+ * the same way.
+ *
+ * Returns S_OK when the frame reached at least one consumer, or the stream ended;
+ * S_FALSE when it reached none (no consumer is attached, or each dropped it as its policy
+ *	says): the frame is back in the pool;
+ * E_POINTER for a NULL @Allocator or @Header, or a NULL @Frame without end of stream;
+ * E_INVALIDARG if @Header breaks a rule above, or @Frame is not a frame this allocator holds;
+ * VFW_E_WRONG_STATE if @Allocator produces into no stream (see KsCreateStream);
+ * VFW_E_TIMEOUT if a KsStreamPolicy_Block consumer had no room in time: no consumer got the
+ *	frame, which is still the caller's;
+ * HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE) (0x8007006D) if the stream was ended (see below);
+ * E_ACCESSDENIED if another producer has taken the stream over;
+ * VFW_E_NOT_COMMITTED if the daemon dropped the stream, or is gone.
+ * Ending a stream that is ended already is no error (S_OK). When a frame delivered with
+ * ENDOFSTREAM reached the consumers but the end failed, the end's error is returned: the frame
+ * is the consumers' all the same. An allocator whose stream ended delivers no more frames
+ * (HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE), "the pipe has been ended"; the frame stays the
+ * caller's); once it is released, another allocator may produce into the stream
+ * (KsCreateStream).
+ */
+KSALLOC_EXPORT HRESULT KsStreamDeliver(IKsAllocatorEx *Allocator, KSALLOC_FRAME *Frame,
+				       const KSSTREAM_HEADER *Header, ULONG TimeoutMs);
+
+/*
+ * KsStreamReceive() - consumer: take the next frame of @Allocator's stream (from KsOpenStream):
+ * the part of IOCTL_KS_READ_STREAM that a frame of a shared allocator needs.
+ * @TimeoutMs: how long to wait for one: 0 does not wait, INFINITE waits for as long as it takes.
+ * @Frame: receives the frame, to be given back with KsFreeFrame(@Allocator, @Frame). Its Data
+ *	is the frame's memory in this process, read-only when the caller may not produce into the
+ *	stream (or asked for ReadOnly): Access says which.
+ * @Header: caller-owned; receives the producer's header as this process sees it: Size
+ *	sizeof(KSSTREAM_HEADER), Data @Frame->Data, FrameExtent @Frame->Size, Reserved 0, and
+ *	TypeSpecificFlags, PresentationTime, Duration, DataUsed and OptionsFlags as delivered,
+ *	with KSSTREAM_HEADER_OPTIONSF_DATADISCONTINUITY added on the first frame after frames were
+ *	lost for this consumer, and _TYPECHANGED on the first after the stream's format changed.
+ *
+ * Returns S_OK;
+ * S_FALSE at the end of the stream (its producer ended it; reported once, after every frame it
+ *	delivered): @Header is then a data-less end-of-stream packet (OptionsFlags
+ *	KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM, Size sizeof(KSSTREAM_HEADER), all else 0) and @Frame
+ *	no frame (Data NULL, Size 0, DmaBufFd -1): there is nothing to free. A later call waits
+ *	for the frames of the stream's next producer;
+ * HRESULT_FROM_WIN32(ERROR_BROKEN_PIPE) (0x8007006D) once, after its last frame, when the
+ *	producer went without ending the stream (released its allocator, or died); a later call
+ *	waits for the next producer's frames;
+ * VFW_E_TIMEOUT if no frame came in time (also at once with @TimeoutMs 0);
+ * HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA) (0x80070718) if this consumer holds MaxHeld
+ *	frames: free one first;
+ * VFW_E_NOT_COMMITTED if the daemon dropped the stream, or is gone;
+ * VFW_E_WRONG_STATE if @Allocator does not consume a stream (it is not from KsOpenStream);
+ * E_POINTER for a NULL argument.
+ * On failure @Frame and @Header are left untouched.
+ */
+KSALLOC_EXPORT HRESULT KsStreamReceive(IKsAllocatorEx *Allocator, ULONG TimeoutMs,
+				       KSALLOC_FRAME *Frame, KSSTREAM_HEADER *Header);
+
+/*
+ * KsStreamReceiveSample() - consumer: as KsStreamReceive(), the frame as an IMediaSample, its
+ * properties taken from the header as ksproxy takes them on a read completion:
+ *	GetPointer: the frame's memory in this process (read-only as KsStreamReceive says);
+ *	GetSize: the frame's size (FrameExtent); GetActualDataLength: DataUsed;
+ *	GetTime: with TIMEVALID the start is PresentationTime in 100-ns units
+ *		(Time * Numerator / Denominator; a Denominator of 0 reads as 1/1), and with
+ *		DURATIONVALID too the stop is start + Duration (S_OK), without it
+ *		VFW_S_NO_STOP_TIME; without TIMEVALID, VFW_E_SAMPLE_TIME_NOT_SET;
+ *	IsSyncPoint: SPLICEPOINT; IsPreroll: PREROLL; IsDiscontinuity: DATADISCONTINUITY;
+ *	no media type and no media times;
+ *	and, through IMediaSample2 (QueryInterface: the same pointer), GetProperties:
+ *	dwTypeSpecificFlags TypeSpecificFlags, dwSampleFlags the flags above as AM_SAMPLE_*
+ *	plus TIMEDISCONTINUITY, FLUSHONPAUSE and ENDOFSTREAM as delivered (never TYPECHANGED:
+ *	there is no AM_MEDIA_TYPE to go with it), dwStreamId AM_STREAM_MEDIA.
+ * The sample's setters change the sample, not what other consumers see. Its last Release
+ * gives the frame back, as KsFreeFrame() would; it holds a reference to @Allocator until then.
+ * @Sample: receives the sample with one reference; NULL on failure and at the end of the
+ *	stream.
+ *
+ * Returns what KsStreamReceive() returns (S_FALSE: the end of the stream, no sample), and
+ * E_OUTOFMEMORY.
+ */
+KSALLOC_EXPORT HRESULT KsStreamReceiveSample(IKsAllocatorEx *Allocator, ULONG TimeoutMs,
+					     IMediaSample **Sample);
 
 #ifdef __cplusplus
 }

@@ -6,8 +6,9 @@
 /*
  * <ksalloc/strmif.h>: DirectShow's allocator and its samples, as Windows' strmif.h has them:
  * IMemAllocator, IMemAllocatorCallbackTemp, IMemAllocatorNotifyCallbackTemp, IMediaSample,
- * ALLOCATOR_PROPERTIES, AM_MEDIA_TYPE, REFERENCE_TIME and the AM_GBF_* flags; and
- * CLSID_MemoryAllocator (uuids.h). <ksalloc/ksproxy.h> includes it.
+ * IMediaSample2, ALLOCATOR_PROPERTIES, AM_MEDIA_TYPE, AM_SAMPLE2_PROPERTIES, REFERENCE_TIME,
+ * the AM_GBF_* and AM_SAMPLE_* flags; and CLSID_MemoryAllocator (uuids.h).
+ * <ksalloc/ksproxy.h> includes it.
  */
 
 #include <stddef.h>
@@ -39,6 +40,8 @@ typedef LONGLONG REFERENCE_TIME;
 	{ 0x56a8689c, 0x0ad4, 0x11ce, { 0xb0, 0x3a, 0x00, 0x20, 0xaf, 0x0b, 0xa7, 0x70 } }
 #define STATIC_IID_IMediaSample \
 	{ 0x56a8689a, 0x0ad4, 0x11ce, { 0xb0, 0x3a, 0x00, 0x20, 0xaf, 0x0b, 0xa7, 0x70 } }
+#define STATIC_IID_IMediaSample2 \
+	{ 0x36b73884, 0xc2c8, 0x11cf, { 0x8b, 0x46, 0x00, 0x80, 0x5f, 0x6c, 0xef, 0x60 } }
 #define STATIC_IID_IMemAllocatorCallbackTemp \
 	{ 0x379a0cf0, 0xc1de, 0x11d2, { 0xab, 0xf5, 0x00, 0xa0, 0xc9, 0x05, 0xf3, 0x75 } }
 #define STATIC_IID_IMemAllocatorNotifyCallbackTemp \
@@ -49,6 +52,7 @@ typedef LONGLONG REFERENCE_TIME;
 
 extern KSALLOC_EXPORT const GUID IID_IMemAllocator;
 extern KSALLOC_EXPORT const GUID IID_IMediaSample;
+extern KSALLOC_EXPORT const GUID IID_IMediaSample2;
 extern KSALLOC_EXPORT const GUID IID_IMemAllocatorCallbackTemp;
 extern KSALLOC_EXPORT const GUID IID_IMemAllocatorNotifyCallbackTemp;
 extern KSALLOC_EXPORT const GUID CLSID_MemoryAllocator;
@@ -59,6 +63,7 @@ typedef IMemAllocator *PMEMALLOCATOR;
 typedef struct IMemAllocatorCallbackTemp IMemAllocatorCallbackTemp;
 typedef struct IMemAllocatorNotifyCallbackTemp IMemAllocatorNotifyCallbackTemp;
 typedef struct IMediaSample IMediaSample;
+typedef struct IMediaSample2 IMediaSample2;
 
 /*
  * Structures. Field names, anonymous unions and sizes are Windows'; the asserts after each one
@@ -99,6 +104,48 @@ KSALLOC_STATIC_ASSERT(offsetof(AM_MEDIA_TYPE, pbFormat) == 0x50,
 		      "AM_MEDIA_TYPE.pbFormat is at 0x50");
 #endif
 
+/* AM_SAMPLE2_PROPERTIES.dwSampleFlags. The low ones are KSSTREAM_HEADER_OPTIONSF_*'s values. */
+typedef enum tagAM_SAMPLE_PROPERTY_FLAGS {
+	AM_SAMPLE_SPLICEPOINT = 0x1,
+	AM_SAMPLE_PREROLL = 0x2,
+	AM_SAMPLE_DATADISCONTINUITY = 0x4,
+	AM_SAMPLE_TYPECHANGED = 0x8,
+	AM_SAMPLE_TIMEVALID = 0x10,
+	AM_SAMPLE_TIMEDISCONTINUITY = 0x40,
+	AM_SAMPLE_FLUSH_ON_PAUSE = 0x80,
+	AM_SAMPLE_STOPVALID = 0x100,
+	AM_SAMPLE_ENDOFSTREAM = 0x200,
+	AM_STREAM_MEDIA = 0,
+	AM_STREAM_CONTROL = 1,
+} AM_SAMPLE_PROPERTY_FLAGS;
+
+/* What IMediaSample2's GetProperties and SetProperties carry: a sample's properties at once. */
+typedef struct tagAM_SAMPLE2_PROPERTIES {
+	DWORD cbData;              /* bytes of this structure that are meant (a prefix of it) */
+	DWORD dwTypeSpecificFlags; /* format-specific (KSSTREAM_HEADER.TypeSpecificFlags) */
+	DWORD dwSampleFlags;       /* AM_SAMPLE_* */
+	LONG lActual;              /* GetActualDataLength */
+	REFERENCE_TIME tStart;     /* with AM_SAMPLE_TIMEVALID */
+	REFERENCE_TIME tStop;      /* with AM_SAMPLE_STOPVALID */
+	DWORD dwStreamId;          /* AM_STREAM_MEDIA, or AM_STREAM_CONTROL */
+	AM_MEDIA_TYPE *pMediaType; /* with AM_SAMPLE_TYPECHANGED; the sample's own, not a copy */
+	BYTE *pbBuffer;            /* GetPointer */
+	LONG cbBuffer;             /* GetSize */
+} AM_SAMPLE2_PROPERTIES;
+#if defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ == 8
+KSALLOC_STATIC_ASSERT(sizeof(AM_SAMPLE2_PROPERTIES) == 64, "AM_SAMPLE2_PROPERTIES is 64 bytes");
+KSALLOC_STATIC_ASSERT(offsetof(AM_SAMPLE2_PROPERTIES, lActual) == 12,
+		      "AM_SAMPLE2_PROPERTIES.lActual is at 12");
+KSALLOC_STATIC_ASSERT(offsetof(AM_SAMPLE2_PROPERTIES, tStart) == 16,
+		      "AM_SAMPLE2_PROPERTIES.tStart is at 16");
+KSALLOC_STATIC_ASSERT(offsetof(AM_SAMPLE2_PROPERTIES, pMediaType) == 40,
+		      "AM_SAMPLE2_PROPERTIES.pMediaType is at 40");
+KSALLOC_STATIC_ASSERT(offsetof(AM_SAMPLE2_PROPERTIES, pbBuffer) == 48,
+		      "AM_SAMPLE2_PROPERTIES.pbBuffer is at 48");
+KSALLOC_STATIC_ASSERT(offsetof(AM_SAMPLE2_PROPERTIES, cbBuffer) == 56,
+		      "AM_SAMPLE2_PROPERTIES.cbBuffer is at 56");
+#endif
+
 /*
  * A buffer of an allocator, with the properties a stream gives it: times, flags, media type.
  * The samples of ksalloc's IMemAllocator are frames of its pool. As on Windows, a sample is
@@ -108,7 +155,10 @@ KSALLOC_STATIC_ASSERT(offsetof(AM_MEDIA_TYPE, pbFormat) == 0x50,
 /* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
 /* clang-format off */
 typedef struct IMediaSampleVtbl {
-	/* 0: QueryInterface - answers IID_IUnknown and IID_IMediaSample, with the same pointer. */
+	/*
+	 * 0: QueryInterface - answers IID_IUnknown, IID_IMediaSample and IID_IMediaSample2,
+	 * with the same pointer.
+	 */
 	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMediaSample *This, REFIID riid,
 						   void **ppvObject);
 
@@ -125,6 +175,8 @@ typedef struct IMediaSampleVtbl {
 	/*
 	 * 3: GetPointer - *@ppBuffer receives the sample's memory: the frame's start plus the
 	 * allocator's cbPrefix. It is shared memory, writable, valid until the last Release.
+	 * (A sample of KsStreamReceiveSample() is a whole frame of a stream, read-only where
+	 * the consumer may not write: see <ksalloc/ksproxy.h>.)
 	 * Returns S_OK, or E_POINTER if @ppBuffer is NULL.
 	 */
 	HRESULT(STDMETHODCALLTYPE *GetPointer)(IMediaSample *This, BYTE **ppBuffer);
@@ -245,6 +297,100 @@ struct IMediaSample {
 	((This)->lpVtbl->SetMediaTime(This, pTimeStart, pTimeEnd))
 
 /*
+ * IMediaSample with its properties at once. ksalloc's samples are all IMediaSample2s:
+ * QueryInterface(IID_IMediaSample2) on one answers with the same pointer.
+ */
+/* One slot a line (clang-format would take "HRESULT(STDMETHODCALLTYPE *Slot)" for a call). */
+/* clang-format off */
+typedef struct IMediaSample2Vtbl {
+	/* 0-18: as in IMediaSampleVtbl, with This typed as IMediaSample2. */
+	HRESULT(STDMETHODCALLTYPE *QueryInterface)(IMediaSample2 *This, REFIID riid,
+						   void **ppvObject);
+	ULONG(STDMETHODCALLTYPE *AddRef)(IMediaSample2 *This);
+	ULONG(STDMETHODCALLTYPE *Release)(IMediaSample2 *This);
+	HRESULT(STDMETHODCALLTYPE *GetPointer)(IMediaSample2 *This, BYTE **ppBuffer);
+	LONG(STDMETHODCALLTYPE *GetSize)(IMediaSample2 *This);
+	HRESULT(STDMETHODCALLTYPE *GetTime)(IMediaSample2 *This, REFERENCE_TIME *pTimeStart,
+					    REFERENCE_TIME *pTimeEnd);
+	HRESULT(STDMETHODCALLTYPE *SetTime)(IMediaSample2 *This, REFERENCE_TIME *pTimeStart,
+					    REFERENCE_TIME *pTimeEnd);
+	HRESULT(STDMETHODCALLTYPE *IsSyncPoint)(IMediaSample2 *This);
+	HRESULT(STDMETHODCALLTYPE *SetSyncPoint)(IMediaSample2 *This, BOOL bIsSyncPoint);
+	HRESULT(STDMETHODCALLTYPE *IsPreroll)(IMediaSample2 *This);
+	HRESULT(STDMETHODCALLTYPE *SetPreroll)(IMediaSample2 *This, BOOL bIsPreroll);
+	LONG(STDMETHODCALLTYPE *GetActualDataLength)(IMediaSample2 *This);
+	HRESULT(STDMETHODCALLTYPE *SetActualDataLength)(IMediaSample2 *This, LONG lLen);
+	HRESULT(STDMETHODCALLTYPE *GetMediaType)(IMediaSample2 *This, AM_MEDIA_TYPE **ppMediaType);
+	HRESULT(STDMETHODCALLTYPE *SetMediaType)(IMediaSample2 *This, AM_MEDIA_TYPE *pMediaType);
+	HRESULT(STDMETHODCALLTYPE *IsDiscontinuity)(IMediaSample2 *This);
+	HRESULT(STDMETHODCALLTYPE *SetDiscontinuity)(IMediaSample2 *This, BOOL bDiscontinuity);
+	HRESULT(STDMETHODCALLTYPE *GetMediaTime)(IMediaSample2 *This, LONGLONG *pTimeStart,
+						 LONGLONG *pTimeEnd);
+	HRESULT(STDMETHODCALLTYPE *SetMediaTime)(IMediaSample2 *This, LONGLONG *pTimeStart,
+						 LONGLONG *pTimeEnd);
+
+	/*
+	 * 19: GetProperties - copy the first @cbProperties bytes (at most
+	 * sizeof(AM_SAMPLE2_PROPERTIES)) of the sample's AM_SAMPLE2_PROPERTIES into
+	 * @pbProperties; cbData says how many were copied. pMediaType is the sample's own type
+	 * (with AM_SAMPLE_TYPECHANGED; else NULL): not a copy, valid while the sample is and its
+	 * type is not set again. Returns S_OK (also for @cbProperties 0), or E_POINTER.
+	 */
+	HRESULT(STDMETHODCALLTYPE *GetProperties)(IMediaSample2 *This, DWORD cbProperties,
+						  BYTE *pbProperties);
+
+	/*
+	 * 20: SetProperties - set the properties in the first @cbProperties bytes of the
+	 * AM_SAMPLE2_PROPERTIES at @pbProperties (no more than its cbData says); fewer bytes than
+	 * cbData itself set nothing. pbBuffer and cbBuffer cannot change: they must be 0 or the
+	 * sample's. A media type given with AM_SAMPLE_TYPECHANGED is copied. Returns S_OK;
+	 * E_POINTER; E_INVALIDARG for an unknown flag, a size above the structure's, another
+	 * buffer, or an lActual beyond the buffer; E_OUTOFMEMORY. Nothing is set on failure.
+	 */
+	HRESULT(STDMETHODCALLTYPE *SetProperties)(IMediaSample2 *This, DWORD cbProperties,
+						  const BYTE *pbProperties);
+} IMediaSample2Vtbl;
+/* clang-format on */
+
+struct IMediaSample2 {
+	const struct IMediaSample2Vtbl *lpVtbl;
+};
+
+#define IMediaSample2_QueryInterface(This, riid, ppvObject) \
+	((This)->lpVtbl->QueryInterface(This, riid, ppvObject))
+#define IMediaSample2_AddRef(This) ((This)->lpVtbl->AddRef(This))
+#define IMediaSample2_Release(This) ((This)->lpVtbl->Release(This))
+#define IMediaSample2_GetPointer(This, ppBuffer) ((This)->lpVtbl->GetPointer(This, ppBuffer))
+#define IMediaSample2_GetSize(This) ((This)->lpVtbl->GetSize(This))
+#define IMediaSample2_GetTime(This, pTimeStart, pTimeEnd) \
+	((This)->lpVtbl->GetTime(This, pTimeStart, pTimeEnd))
+#define IMediaSample2_SetTime(This, pTimeStart, pTimeEnd) \
+	((This)->lpVtbl->SetTime(This, pTimeStart, pTimeEnd))
+#define IMediaSample2_IsSyncPoint(This) ((This)->lpVtbl->IsSyncPoint(This))
+#define IMediaSample2_SetSyncPoint(This, bIsSyncPoint) \
+	((This)->lpVtbl->SetSyncPoint(This, bIsSyncPoint))
+#define IMediaSample2_IsPreroll(This) ((This)->lpVtbl->IsPreroll(This))
+#define IMediaSample2_SetPreroll(This, bIsPreroll) ((This)->lpVtbl->SetPreroll(This, bIsPreroll))
+#define IMediaSample2_GetActualDataLength(This) ((This)->lpVtbl->GetActualDataLength(This))
+#define IMediaSample2_SetActualDataLength(This, lLen) \
+	((This)->lpVtbl->SetActualDataLength(This, lLen))
+#define IMediaSample2_GetMediaType(This, ppMediaType) \
+	((This)->lpVtbl->GetMediaType(This, ppMediaType))
+#define IMediaSample2_SetMediaType(This, pMediaType) \
+	((This)->lpVtbl->SetMediaType(This, pMediaType))
+#define IMediaSample2_IsDiscontinuity(This) ((This)->lpVtbl->IsDiscontinuity(This))
+#define IMediaSample2_SetDiscontinuity(This, bDiscontinuity) \
+	((This)->lpVtbl->SetDiscontinuity(This, bDiscontinuity))
+#define IMediaSample2_GetMediaTime(This, pTimeStart, pTimeEnd) \
+	((This)->lpVtbl->GetMediaTime(This, pTimeStart, pTimeEnd))
+#define IMediaSample2_SetMediaTime(This, pTimeStart, pTimeEnd) \
+	((This)->lpVtbl->SetMediaTime(This, pTimeStart, pTimeEnd))
+#define IMediaSample2_GetProperties(This, cbProperties, pbProperties) \
+	((This)->lpVtbl->GetProperties(This, cbProperties, pbProperties))
+#define IMediaSample2_SetProperties(This, cbProperties, pbProperties) \
+	((This)->lpVtbl->SetProperties(This, cbProperties, pbProperties))
+
+/*
  * DirectShow's allocator. The object from KsOpenAllocator() / KsCreateNamedAllocator() answers
  * QueryInterface(IID_IMemAllocator) with it, and its samples are the frames of the pool.
  *
@@ -260,6 +406,9 @@ struct IMediaSample {
  *   (KsCreateNamedAllocator) can take, and only while no other process has it open.
  * - Samples keep their frame, and their allocator, until their last Release, whatever happens
  *   to the allocator meanwhile (Decommit, its own last Release).
+ * - An allocator that consumes a stream (KsOpenStream in <ksalloc/ksproxy.h>) hands out no
+ *   buffers and shapes nothing: GetBuffer and SetProperties fail with VFW_E_WRONG_STATE, and
+ *   its Commit and Decommit are its own, leaving the pool to the stream's producer.
  * - Any thread may call any method; GetBuffer and sample releases may run in many at once.
  *   IKsAllocatorEx_KsGetProperties() follows what SetProperties stores and Commit applies.
  */
@@ -329,7 +478,8 @@ typedef struct IMemAllocatorVtbl {
 	 *	bits are hints and ignored.
 	 * Returns S_OK; E_POINTER; VFW_E_NOT_COMMITTED when the allocator or the pool is
 	 * decommitted, also when that happens during the wait; VFW_E_TIMEOUT with AM_GBF_NOWAIT
-	 * when every frame is in use; E_OUTOFMEMORY.
+	 * when every frame is in use; E_OUTOFMEMORY; VFW_E_WRONG_STATE on an allocator that
+	 * consumes a stream (KsOpenStream), whose samples come from KsStreamReceiveSample().
 	 */
 	HRESULT(STDMETHODCALLTYPE *GetBuffer)(IMemAllocator *This, IMediaSample **ppBuffer,
 					      REFERENCE_TIME *pStartTime,

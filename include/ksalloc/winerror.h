@@ -93,6 +93,9 @@ typedef int32_t HRESULT;
 #ifndef ERROR_OUTOFMEMORY
 #define ERROR_OUTOFMEMORY 14
 #endif
+#ifndef ERROR_NOT_SAME_DEVICE
+#define ERROR_NOT_SAME_DEVICE 17
+#endif
 #ifndef ERROR_NOT_SUPPORTED
 #define ERROR_NOT_SUPPORTED 50
 #endif
@@ -110,9 +113,6 @@ typedef int32_t HRESULT;
 #endif
 #ifndef ERROR_REQ_NOT_ACCEP
 #define ERROR_REQ_NOT_ACCEP 71
-#endif
-#ifndef ERROR_NOT_SAME_DEVICE
-#define ERROR_NOT_SAME_DEVICE 17
 #endif
 #ifndef ERROR_BUFFER_OVERFLOW
 #define ERROR_BUFFER_OVERFLOW 111

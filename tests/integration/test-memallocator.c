@@ -983,6 +983,100 @@ START_TEST(test_sample_media_type_is_copied_in_and_out)
 }
 END_TEST
 
+START_TEST(test_sample_properties_come_and_go_at_once_through_imediasample2)
+{
+	static BYTE format[4] = { 1, 2, 3, 4 };
+	AM_MEDIA_TYPE mt = { .cbFormat = sizeof(format), .pbFormat = format };
+	AM_SAMPLE2_PROPERTIES p, q;
+	IMediaSample2 *s2 = NULL;
+	IMediaSample *sample;
+	IKsAllocatorEx *ex;
+	IMemAllocator *mem;
+	AM_MEDIA_TYPE *got = NULL;
+	REFERENCE_TIME t0, t1;
+	BYTE *ptr;
+
+	start();
+	mem = open_mem("video", &ex);
+	sample = get_buffer(mem);
+	ptr = pointer_of(sample);
+	ck_assert_hr_eq(IMediaSample_QueryInterface(sample, &IID_IMediaSample2, (void **)&s2),
+			S_OK);
+	ck_assert_ptr_eq(s2, sample);
+
+	/* A new sample: no flags, the whole buffer, the sample's pointer and size. */
+	memset(&p, 0xa5, sizeof(p));
+	ck_assert_hr_eq(IMediaSample2_GetProperties(s2, sizeof(p), (BYTE *)&p), S_OK);
+	ck_assert_uint_eq(p.cbData, sizeof(p));
+	ck_assert_uint_eq(p.dwSampleFlags, 0);
+	ck_assert_uint_eq(p.dwTypeSpecificFlags, 0);
+	ck_assert_int_eq(p.lActual, 4096);
+	ck_assert_ptr_eq(p.pbBuffer, ptr);
+	ck_assert_int_eq(p.cbBuffer, 4096);
+	ck_assert_ptr_null(p.pMediaType);
+
+	/* Everything at once; IMediaSample's getters see it. */
+	p.dwTypeSpecificFlags = 0x21;
+	p.dwSampleFlags = AM_SAMPLE_SPLICEPOINT | AM_SAMPLE_TIMEVALID | AM_SAMPLE_STOPVALID |
+			  AM_SAMPLE_TIMEDISCONTINUITY | AM_SAMPLE_TYPECHANGED;
+	p.lActual = 100;
+	p.tStart = 1000;
+	p.tStop = 2000;
+	p.pMediaType = &mt;
+	ck_assert_hr_eq(IMediaSample2_SetProperties(s2, sizeof(p), (const BYTE *)&p), S_OK);
+	ck_assert_hr_eq(IMediaSample_IsSyncPoint(sample), S_OK);
+	ck_assert_hr_eq(IMediaSample_IsPreroll(sample), S_FALSE);
+	ck_assert_int_eq(IMediaSample_GetActualDataLength(sample), 100);
+	ck_assert_hr_eq(IMediaSample_GetTime(sample, &t0, &t1), S_OK);
+	ck_assert_int_eq(t0, 1000);
+	ck_assert_int_eq(t1, 2000);
+	ck_assert_hr_eq(IMediaSample_GetMediaType(sample, &got), S_OK);
+	ck_assert_int_eq(memcmp(got->pbFormat, format, sizeof(format)), 0);
+	free(got->pbFormat);
+	free(got);
+	/* ...and GetProperties gives it back, the media type being the sample's own copy. */
+	ck_assert_hr_eq(IMediaSample2_GetProperties(s2, sizeof(q), (BYTE *)&q), S_OK);
+	ck_assert_uint_eq(q.dwTypeSpecificFlags, 0x21);
+	ck_assert_uint_eq(q.dwSampleFlags, p.dwSampleFlags);
+	ck_assert_int_eq(q.lActual, 100);
+	ck_assert_ptr_nonnull(q.pMediaType);
+	ck_assert_ptr_ne(q.pMediaType, &mt);
+	ck_assert_uint_eq(q.pMediaType->cbFormat, sizeof(format));
+
+	/* A prefix: only what it holds is copied, or set. */
+	memset(&q, 0, sizeof(q));
+	ck_assert_hr_eq(IMediaSample2_GetProperties(s2, 12, (BYTE *)&q), S_OK);
+	ck_assert_uint_eq(q.cbData, 12);
+	ck_assert_uint_eq(q.dwSampleFlags, p.dwSampleFlags);
+	ck_assert_int_eq(q.lActual, 0);
+	p = (AM_SAMPLE2_PROPERTIES){ .cbData = 12, .dwSampleFlags = AM_SAMPLE_PREROLL };
+	ck_assert_hr_eq(IMediaSample2_SetProperties(s2, sizeof(p), (const BYTE *)&p), S_OK);
+	ck_assert_hr_eq(IMediaSample_IsPreroll(sample), S_OK);
+	ck_assert_hr_eq(IMediaSample_GetTime(sample, &t0, &t1), VFW_E_SAMPLE_TIME_NOT_SET);
+	ck_assert_int_eq(IMediaSample_GetActualDataLength(sample), 100);
+
+	/* Refused, and nothing set: another buffer, a length beyond it, an unknown flag. */
+	p = (AM_SAMPLE2_PROPERTIES){ .cbData = sizeof(p), .pbBuffer = ptr + 1, .lActual = 5 };
+	ck_assert_hr_eq(IMediaSample2_SetProperties(s2, sizeof(p), (const BYTE *)&p), E_INVALIDARG);
+	p = (AM_SAMPLE2_PROPERTIES){ .cbData = sizeof(p), .lActual = 4097 };
+	ck_assert_hr_eq(IMediaSample2_SetProperties(s2, sizeof(p), (const BYTE *)&p), E_INVALIDARG);
+	p = (AM_SAMPLE2_PROPERTIES){ .cbData = sizeof(p), .dwSampleFlags = 0x20, .lActual = 5 };
+	ck_assert_hr_eq(IMediaSample2_SetProperties(s2, sizeof(p), (const BYTE *)&p), E_INVALIDARG);
+	p = (AM_SAMPLE2_PROPERTIES){ .cbData = sizeof(p) + 1 };
+	ck_assert_hr_eq(IMediaSample2_SetProperties(s2, sizeof(p), (const BYTE *)&p), E_INVALIDARG);
+	p = (AM_SAMPLE2_PROPERTIES){ .cbData = sizeof(p), .dwSampleFlags = AM_SAMPLE_TYPECHANGED };
+	ck_assert_hr_eq(IMediaSample2_SetProperties(s2, sizeof(p), (const BYTE *)&p), E_POINTER);
+	ck_assert_int_eq(IMediaSample_GetActualDataLength(sample), 100);
+	ck_assert_hr_eq(IMediaSample2_GetProperties(s2, sizeof(p), NULL), E_POINTER);
+	ck_assert_hr_eq(IMediaSample2_GetProperties(s2, 0, NULL), S_OK);
+
+	ck_assert_uint_eq(IMediaSample2_Release(s2), 1);
+	ck_assert_uint_eq(IMediaSample_Release(sample), 0);
+	close_mem(mem, ex);
+	stop();
+}
+END_TEST
+
 START_TEST(test_a_sample_outlives_the_allocator_released_before_it)
 {
 	struct ksalloc_client *client;
@@ -1179,6 +1273,7 @@ static Suite *memallocator_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_sample_times_flags_and_length_behave_like_windows);
 	tcase_add_test(tc, test_sample_media_type_is_copied_in_and_out);
+	tcase_add_test(tc, test_sample_properties_come_and_go_at_once_through_imediasample2);
 	tcase_add_test(tc, test_a_sample_outlives_the_allocator_released_before_it);
 	tcase_add_test(tc, test_release_buffer_takes_only_its_own_released_samples);
 	suite_add_tcase(s, tc);

@@ -28,6 +28,7 @@ START_TEST(test_hresult_maps_each_documented_errno)
 	ck_assert_int_eq(hresult_from_errno(-EPROTO), E_UNEXPECTED);
 	ck_assert_int_eq(hresult_from_errno(-EUSERS), (HRESULT)0x80070047);
 	ck_assert_int_eq(hresult_from_errno(-EBADF), E_HANDLE);
+	ck_assert_int_eq(hresult_from_errno(-EXDEV), (HRESULT)0x80070011);
 	ck_assert_int_eq(hresult_to_errno(hresult_from_errno(-EXDEV)), -EXDEV);
 	ck_assert_int_eq(hresult_to_errno(hresult_from_errno(-E2BIG)), -E2BIG);
 }
@@ -44,9 +45,9 @@ END_TEST
 START_TEST(test_hresult_round_trips_through_the_wire)
 {
 	/* What the daemon sends, the client reads back as the errno it started from. */
-	static const int errors[] = { EINVAL, EFAULT,     ENOMEM,       EACCES, ENOENT,
-				      EEXIST, EOPNOTSUPP, ECONNREFUSED, ETIME,  ETIMEDOUT,
-				      EPIPE,  EBADMSG,    EPROTO,       EUSERS, EBADF };
+	static const int errors[] = { EINVAL,     EFAULT,       ENOMEM, EACCES,    ENOENT, EEXIST,
+				      EOPNOTSUPP, ECONNREFUSED, ETIME,  ETIMEDOUT, EPIPE,  EBADMSG,
+				      EPROTO,     EUSERS,       EBADF,  EXDEV };
 
 	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
 		ck_assert_int_eq(hresult_to_errno(hresult_from_errno(-errors[i])), -errors[i]);

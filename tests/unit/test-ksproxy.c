@@ -167,6 +167,49 @@ START_TEST(test_ksstreamallocator_status_ex_has_windows_offsets)
 }
 END_TEST
 
+START_TEST(test_kstime_has_windows_offsets)
+{
+	ck_assert_offset(KSTIME, Time, 0);
+	ck_assert_offset(KSTIME, Numerator, 8);
+	ck_assert_offset(KSTIME, Denominator, 12);
+	ck_assert_uint_eq(sizeof(KSTIME), 16);
+	ck_assert_uint_eq(sizeof(((KSTIME *)0)->Time), 8);
+	ck_assert((((KSTIME){ .Time = -1 }).Time) < 0); /* LONGLONG: signed */
+}
+END_TEST
+
+START_TEST(test_ksstream_header_has_windows_offsets)
+{
+	ck_assert_offset(KSSTREAM_HEADER, Size, 0);
+	ck_assert_offset(KSSTREAM_HEADER, TypeSpecificFlags, 4);
+	ck_assert_offset(KSSTREAM_HEADER, PresentationTime, 8);
+	ck_assert_offset(KSSTREAM_HEADER, PresentationTime.Time, 8);
+	ck_assert_offset(KSSTREAM_HEADER, PresentationTime.Numerator, 16);
+	ck_assert_offset(KSSTREAM_HEADER, PresentationTime.Denominator, 20);
+	ck_assert_offset(KSSTREAM_HEADER, Duration, 24);
+	ck_assert_offset(KSSTREAM_HEADER, FrameExtent, 32);
+	ck_assert_offset(KSSTREAM_HEADER, DataUsed, 36);
+	ck_assert_offset(KSSTREAM_HEADER, Data, 40);
+	ck_assert_offset(KSSTREAM_HEADER, OptionsFlags, 48);
+	ck_assert_offset(KSSTREAM_HEADER, Reserved, 52);
+	ck_assert_uint_eq(sizeof(KSSTREAM_HEADER), 56);
+	ck_assert_uint_eq(_Alignof(KSSTREAM_HEADER), 8);
+	/* Headers in one IRP are walked by Size: an array of them has no gaps. */
+	ck_assert_uint_eq(sizeof(KSSTREAM_HEADER[2]), 112);
+}
+END_TEST
+
+START_TEST(test_ksalloc_stream_options_layout)
+{
+	ck_assert_offset(KSALLOC_STREAM_OPTIONS, Policy, 0);
+	ck_assert_offset(KSALLOC_STREAM_OPTIONS, Depth, 4);
+	ck_assert_offset(KSALLOC_STREAM_OPTIONS, MaxHeld, 8);
+	ck_assert_offset(KSALLOC_STREAM_OPTIONS, ReadOnly, 12);
+	ck_assert_uint_eq(sizeof(KSALLOC_STREAM_OPTIONS), 16);
+	ck_assert_uint_eq(sizeof(KSALLOC_STREAM_POLICY), 4);
+}
+END_TEST
+
 START_TEST(test_pipe_dimensions_has_windows_offsets)
 {
 	ck_assert_offset(PIPE_DIMENSIONS, AllocatorPin, 0);
@@ -299,6 +342,7 @@ START_TEST(test_win32_error_codes_have_windows_values)
 	ck_assert_int_eq(ERROR_INVALID_HANDLE, 6);
 	ck_assert_int_eq(ERROR_INVALID_DATA, 13);
 	ck_assert_int_eq(ERROR_OUTOFMEMORY, 14);
+	ck_assert_int_eq(ERROR_NOT_SAME_DEVICE, 17);
 	ck_assert_int_eq(ERROR_NOT_SUPPORTED, 50);
 	ck_assert_int_eq(ERROR_INVALID_PARAMETER, 87);
 	ck_assert_int_eq(ERROR_BROKEN_PIPE, 109);
@@ -329,6 +373,43 @@ START_TEST(test_requirement_and_option_flags_have_windows_values)
 	ck_assert_uint_eq(KSALLOCATOR_OPTIONF_COMPATIBLE, 0x1);
 	ck_assert_uint_eq(KSALLOCATOR_OPTIONF_SYSTEM_MEMORY, 0x2);
 	ck_assert_uint_eq(KSALLOCATOR_OPTIONF_VALID, 0x3);
+}
+END_TEST
+
+START_TEST(test_stream_header_options_flags_have_windows_values)
+{
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_SPLICEPOINT, 0x1);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_PREROLL, 0x2);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_DATADISCONTINUITY, 0x4);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_TYPECHANGED, 0x8);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_TIMEVALID, 0x10);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_TIMEDISCONTINUITY, 0x40);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_FLUSHONPAUSE, 0x80);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_DURATIONVALID, 0x100);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_ENDOFSTREAM, 0x200);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_BUFFEREDTRANSFER, 0x400);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_VRAM_DATA_TRANSFER, 0x800);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_METADATA, 0x1000);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_ENDOFPHOTOSEQUENCE, 0x2000);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_FRAMEINFO, 0x4000);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_PERSIST_SAMPLE, 0x8000);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_SAMPLE_PERSISTED, 0x10000);
+	ck_assert_uint_eq(KSSTREAM_HEADER_TRACK_COMPLETION_NUMBERS, 0x20000);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_SECUREBUFFERTRANSFER, 0x40000);
+	ck_assert_uint_eq(KSSTREAM_HEADER_OPTIONSF_LOOPEDDATA, 0x80000000u);
+	/* The flag word holds the top bit without sign trouble. */
+	ck_assert_uint_eq((KSSTREAM_HEADER){ .OptionsFlags = KSSTREAM_HEADER_OPTIONSF_LOOPEDDATA }
+				  .OptionsFlags,
+			  0x80000000u);
+}
+END_TEST
+
+START_TEST(test_stream_policies_have_their_documented_values)
+{
+	ck_assert_int_eq(KsStreamPolicy_Block, 0);
+	ck_assert_int_eq(KsStreamPolicy_DropNewest, 1);
+	ck_assert_int_eq(KsStreamPolicy_DropOldest, 2);
+	ck_assert_int_eq(KsStreamPolicy_Latest, 3);
 }
 END_TEST
 
@@ -558,6 +639,8 @@ static const struct named_guid named_guids[] = {
 	  "56a8689c-0ad4-11ce-b03a-0020af0ba770" },
 	{ "IID_IMediaSample", &IID_IMediaSample, STATIC_IID_IMediaSample,
 	  "56a8689a-0ad4-11ce-b03a-0020af0ba770" },
+	{ "IID_IMediaSample2", &IID_IMediaSample2, STATIC_IID_IMediaSample2,
+	  "36b73884-c2c8-11cf-8b46-00805f6cef60" },
 	{ "IID_IMemAllocatorCallbackTemp", &IID_IMemAllocatorCallbackTemp,
 	  STATIC_IID_IMemAllocatorCallbackTemp, "379a0cf0-c1de-11d2-abf5-00a0c905f375" },
 	{ "IID_IMemAllocatorNotifyCallbackTemp", &IID_IMemAllocatorNotifyCallbackTemp,
@@ -784,6 +867,56 @@ START_TEST(test_imediasample_vtbl_has_windows_slots)
 	ck_assert_slot(IMediaSampleVtbl, GetMediaTime, 17);
 	ck_assert_slot(IMediaSampleVtbl, SetMediaTime, 18);
 	ck_assert_uint_eq(sizeof(IMediaSampleVtbl), 19 * 8);
+}
+END_TEST
+
+START_TEST(test_imediasample2_vtbl_extends_imediasample)
+{
+	ck_assert_slot(IMediaSample2Vtbl, QueryInterface, 0);
+	ck_assert_slot(IMediaSample2Vtbl, GetPointer, 3);
+	ck_assert_slot(IMediaSample2Vtbl, GetActualDataLength, 11);
+	ck_assert_slot(IMediaSample2Vtbl, SetMediaTime, 18);
+	ck_assert_slot(IMediaSample2Vtbl, GetProperties, 19);
+	ck_assert_slot(IMediaSample2Vtbl, SetProperties, 20);
+	ck_assert_uint_eq(sizeof(IMediaSample2Vtbl), 21 * 8);
+	/* Its first 19 slots are IMediaSample's, one for one. */
+	ck_assert_uint_eq(offsetof(IMediaSample2Vtbl, SetMediaTime),
+			  offsetof(IMediaSampleVtbl, SetMediaTime));
+	ck_assert_uint_eq(offsetof(IMediaSample2Vtbl, GetMediaType),
+			  offsetof(IMediaSampleVtbl, GetMediaType));
+}
+END_TEST
+
+START_TEST(test_am_sample2_properties_has_windows_offsets)
+{
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, cbData, 0);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, dwTypeSpecificFlags, 4);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, dwSampleFlags, 8);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, lActual, 12);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, tStart, 16);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, tStop, 24);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, dwStreamId, 32);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, pMediaType, 40);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, pbBuffer, 48);
+	ck_assert_offset(AM_SAMPLE2_PROPERTIES, cbBuffer, 56);
+	ck_assert_uint_eq(sizeof(AM_SAMPLE2_PROPERTIES), 64);
+}
+END_TEST
+
+START_TEST(test_am_sample_flags_have_windows_values)
+{
+	ck_assert_int_eq(AM_SAMPLE_SPLICEPOINT, 0x1);
+	ck_assert_int_eq(AM_SAMPLE_PREROLL, 0x2);
+	ck_assert_int_eq(AM_SAMPLE_DATADISCONTINUITY, 0x4);
+	ck_assert_int_eq(AM_SAMPLE_TYPECHANGED, 0x8);
+	ck_assert_int_eq(AM_SAMPLE_TIMEVALID, 0x10);
+	ck_assert_int_eq(AM_SAMPLE_TIMEDISCONTINUITY, 0x40);
+	ck_assert_int_eq(AM_SAMPLE_FLUSH_ON_PAUSE, 0x80);
+	ck_assert_int_eq(AM_SAMPLE_STOPVALID, 0x100);
+	ck_assert_int_eq(AM_SAMPLE_ENDOFSTREAM, 0x200);
+	ck_assert_int_eq(AM_STREAM_MEDIA, 0);
+	ck_assert_int_eq(AM_STREAM_CONTROL, 1);
+	ck_assert_uint_eq(sizeof(AM_SAMPLE_PROPERTY_FLAGS), 4);
 }
 END_TEST
 
@@ -1066,11 +1199,15 @@ static Suite *ksproxy_suite(void)
 	tcase_add_test(tc, test_ksallocator_framing_ex_has_windows_offsets);
 	tcase_add_test(tc, test_ksstreamallocator_status_has_windows_offsets);
 	tcase_add_test(tc, test_ksstreamallocator_status_ex_has_windows_offsets);
+	tcase_add_test(tc, test_kstime_has_windows_offsets);
+	tcase_add_test(tc, test_ksstream_header_has_windows_offsets);
+	tcase_add_test(tc, test_ksalloc_stream_options_layout);
 	tcase_add_test(tc, test_pipe_dimensions_has_windows_offsets);
 	tcase_add_test(tc, test_pipe_termination_has_windows_offsets);
 	tcase_add_test(tc, test_allocator_properties_has_windows_offsets);
 	tcase_add_test(tc, test_allocator_properties_ex_has_windows_offsets);
 	tcase_add_test(tc, test_am_media_type_has_windows_offsets);
+	tcase_add_test(tc, test_am_sample2_properties_has_windows_offsets);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("constants");
@@ -1081,6 +1218,9 @@ static Suite *ksproxy_suite(void)
 	tcase_add_test(tc, test_base_macros_have_windows_values);
 	tcase_add_test(tc, test_requirement_and_option_flags_have_windows_values);
 	tcase_add_test(tc, test_pipe_flags_have_windows_values);
+	tcase_add_test(tc, test_stream_header_options_flags_have_windows_values);
+	tcase_add_test(tc, test_stream_policies_have_their_documented_values);
+	tcase_add_test(tc, test_am_sample_flags_have_windows_values);
 	tcase_add_test(tc, test_file_alignment_values_are_masks);
 	tcase_add_test(tc, test_enum_values_match_windows);
 	tcase_add_test(tc, test_pool_types_match_wdm);
@@ -1108,6 +1248,7 @@ static Suite *ksproxy_suite(void)
 	tcase_add_test(tc, test_imemallocator_vtbl_has_windows_slots);
 	tcase_add_test(tc, test_imemallocator_callback_vtbls_have_windows_slots);
 	tcase_add_test(tc, test_imediasample_vtbl_has_windows_slots);
+	tcase_add_test(tc, test_imediasample2_vtbl_extends_imediasample);
 	tcase_add_test(tc, test_imediasample_lengths_are_32_bit_like_windows_long);
 	tcase_add_test(tc, test_objects_start_with_their_vtable_pointer);
 	tcase_add_test(tc, test_call_macros_reach_their_own_slots);
