@@ -58,19 +58,31 @@ void events_unsubscribe(struct events *ev, struct session *s)
 	ev->n_subscribed--;
 }
 
-/* Drops before now are no news to anyone: the counters' last values become theirs now. */
-static void scan_drops(struct events *ev, bool note)
+/*
+ * STREAM_DROPS for each consumer whose counter grew since it was last read,
+ * unless it was told of less than EVENTS_DROPS_INTERVAL_MS ago (the counter
+ * is read then: the event says all it lost since the last). Without @note,
+ * drops before @now are no news to anyone: the counters' values become the
+ * last seen.
+ */
+static void scan_drops(struct events *ev, uint64_t now, bool note)
 {
 	struct stream *st;
 
 	list_for_each_entry(st, storage_streams(ev->storage), link)
 		for (uint32_t slot = 0; slot < SHM_STREAM_CONSUMERS; slot++) {
-			uint32_t dropped = stream_consumer_new_drops(st, slot);
+			uint32_t dropped;
 
-			if (dropped && note)
-				events_note_stream(ev, EVENTS_STREAM_DROPS, st, st->consumers[slot],
-						   session_find(ev->sessions, st->consumers[slot]),
-						   dropped);
+			if (note && st->drops_told_ms[slot] &&
+			    now - st->drops_told_ms[slot] < EVENTS_DROPS_INTERVAL_MS)
+				continue;
+			dropped = stream_consumer_new_drops(st, slot);
+			if (!dropped || !note)
+				continue;
+			st->drops_told_ms[slot] = now;
+			events_note_stream(ev, EVENTS_STREAM_DROPS, st, st->consumers[slot],
+					   session_find(ev->sessions, st->consumers[slot]),
+					   dropped);
 		}
 }
 
@@ -90,7 +102,7 @@ int events_subscribe(struct events *ev, struct session *s, const char *name, uin
 	events_unsubscribe(ev, s); /* a new subscription replaces the old */
 	/* Nobody was subscribed, so no tick kept up with the drop counters. */
 	if (!ev->n_subscribed)
-		scan_drops(ev, false);
+		scan_drops(ev, pool_now_ms(), false);
 	s->sub = sub;
 	ev->n_subscribed++;
 	log_debug("session %u (%s): subscribed to %s, every %u ms", s->id, s->name,
@@ -483,7 +495,7 @@ void events_tick_at(struct events *ev, uint64_t now, struct arena *arena, events
 {
 	struct session *s, *next;
 
-	scan_drops(ev, true);
+	scan_drops(ev, now, true);
 	list_for_each_entry_safe(s, next, ev->sessions, link) {
 		if (!s->sub)
 			continue;

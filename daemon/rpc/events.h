@@ -26,6 +26,12 @@
 
 /* How often the daemon looks at subscribed pools, while anyone is subscribed. */
 #define EVENTS_TICK_MS 20
+/*
+ * STREAM_DROPS for one consumer at most this often: a consumer that lags for
+ * long is told of every EVENTS_DROPS_INTERVAL_MS, with all it lost since, not
+ * at every tick.
+ */
+#define EVENTS_DROPS_INTERVAL_MS 100
 
 /* Frames taken back from a session that ended, for the subscribers' RECLAIMED events. */
 struct events_reclaim {
@@ -42,7 +48,7 @@ struct events_reclaim {
 enum events_stream_kind {
 	EVENTS_STREAM_PRODUCER_GONE, /* its producer closed or died */
 	EVENTS_STREAM_CONSUMER_GONE, /* a consumer closed or died: frames, what it gave back */
-	EVENTS_STREAM_DROPS,         /* frames were dropped for a consumer since the last tick */
+	EVENTS_STREAM_DROPS,         /* frames were dropped for a consumer: frames, how many */
 };
 
 struct events_stream_note {
@@ -120,7 +126,8 @@ void events_note_stream(struct events *ev, enum events_stream_kind kind, const s
  * Every EVENTS_TICK_MS while events_active(): sends each subscriber the
  * events due (STATUS at most every interval per pool, DRY, HELD_TOO_LONG,
  * RECLAIMED, GONE, and the STREAM_* ones: STREAM_DROPS for each consumer
- * whose dropped counter grew since the last tick) through @push. @arena is reset before it returns.
+ * whose dropped counter grew, at most every EVENTS_DROPS_INTERVAL_MS) through
+ * @push. @arena is reset before it returns.
  */
 void events_tick(struct events *ev, struct arena *arena, events_push_fn push, void *data);
 

@@ -142,6 +142,7 @@ int stream_add_consumer(struct stream *s, uint32_t session, uint32_t policy, uin
 		s->read_only[c] = read_only;
 		s->n_consumers++;
 		s->drops_seen[c] = 0; /* stream_consumer_attach() zeroes the counter */
+		s->drops_told_ms[c] = 0;
 		stream_consumer_attach(&s->sm, c, session, policy, depth, max_held);
 		*ret_slot = c;
 		return 0;
@@ -166,6 +167,7 @@ int stream_restore_consumer(struct stream *s, uint32_t slot, uint32_t session, b
 	s->consumers[slot] = session;
 	s->read_only[slot] = read_only;
 	s->n_consumers++;
+	s->drops_told_ms[slot] = 0;
 	/* What was dropped while no daemon ran is not reported. */
 	s->drops_seen[slot] =
 		atomic_load_explicit(&s->sm.consumers[slot].dropped, memory_order_relaxed);

@@ -35,6 +35,7 @@ struct stream {
 	uint32_t n_consumers;
 	/* Each consumer's dropped counter as stream_consumer_new_drops() last read it. */
 	uint64_t drops_seen[SHM_STREAM_CONSUMERS];
+	uint64_t drops_told_ms[SHM_STREAM_CONSUMERS]; /* events.c: its last STREAM_DROPS; 0: none */
 };
 
 /*

@@ -464,8 +464,8 @@ struct ksalloc_event {
  * ksalloc_subscription_get_fd() is readable (poll, epoll, a libuv poll
  * handle). The daemon looks at subscribed pools every 20 ms: a pool that runs
  * dry for less than that may not be reported. The events of the streams on the
- * pool come too (those the user may read): STREAM_DROPS says what a consumer
- * lost since the daemon looked last. Returns 0 and *ret_subscription,
+ * pool come too (those the user may read): STREAM_DROPS says what a lagging
+ * consumer lost, at most every 100 ms. Returns 0 and *ret_subscription,
  * -ENOENT (no such pool to be seen), -EINVAL, or an error of
  * ksalloc_client_open(); ksalloc_client_open_error() describes a failure.
  */
