@@ -5,9 +5,9 @@
  * readable; each event is translated into a struct ksalloc_event.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +114,7 @@ static int subscription_read(struct ksalloc_subscription *s, struct ksalloc_even
 			continue;
 		w = reply->event;
 		e.kind = event_kinds[w->kind];
+		/* Kinds after GONE are all unknown to a program built before them. */
 		if (!streams && e.kind >= KSALLOC_EVENT_STREAM_PRODUCER_GONE)
 			continue;
 		snprintf(e.pool, sizeof(e.pool), "%s", w->pool);
