@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,8 @@ int ksalloc_subscription_open(const struct ksalloc_client_options *client_opts,
 	sub.name = (char *)(opts && opts->pool ? opts->pool : "");
 	sub.interval_ms = opts ? opts->interval_ms : 0;
 	sub.hold_threshold_ms = opts ? opts->hold_threshold_ms : 0;
+	/* Always: a program built before streams skips them (subscription_read()). */
+	sub.streams = true;
 	req.body_case = KSALLOC__REQUEST__BODY_SUBSCRIBE;
 	req.subscribe = &sub;
 	pthread_mutex_lock(&c->lock);
@@ -81,9 +85,17 @@ static const enum ksalloc_event_kind event_kinds[] = {
 	[KSALLOC__EVENT__KIND__HELD_TOO_LONG] = KSALLOC_EVENT_HELD_TOO_LONG,
 	[KSALLOC__EVENT__KIND__RECLAIMED] = KSALLOC_EVENT_RECLAIMED,
 	[KSALLOC__EVENT__KIND__GONE] = KSALLOC_EVENT_GONE,
+	[KSALLOC__EVENT__KIND__STREAM_PRODUCER_GONE] = KSALLOC_EVENT_STREAM_PRODUCER_GONE,
+	[KSALLOC__EVENT__KIND__STREAM_CONSUMER_GONE] = KSALLOC_EVENT_STREAM_CONSUMER_GONE,
+	[KSALLOC__EVENT__KIND__STREAM_DROPS] = KSALLOC_EVENT_STREAM_DROPS,
 };
 
-int ksalloc_subscription_read(struct ksalloc_subscription *s, struct ksalloc_event *ret_event)
+/*
+ * The next event into the first @size bytes of *@ret_event; without @streams,
+ * the STREAM_* events are read and skipped.
+ */
+static int subscription_read(struct ksalloc_subscription *s, struct ksalloc_event *ret_event,
+			     bool streams, size_t size)
 {
 	struct ksalloc_client *c = s->client;
 
@@ -102,20 +114,58 @@ int ksalloc_subscription_read(struct ksalloc_subscription *s, struct ksalloc_eve
 			continue;
 		w = reply->event;
 		e.kind = event_kinds[w->kind];
+		/* Kinds after GONE are all unknown to a program built before them. */
+		if (!streams && e.kind >= KSALLOC_EVENT_STREAM_PRODUCER_GONE)
+			continue;
 		snprintf(e.pool, sizeof(e.pool), "%s", w->pool);
 		e.time_ms = w->time_ms;
 		e.frames = w->frames;
 		e.frames_total = w->frames_total;
 		e.size_bytes = w->size_bytes;
+		snprintf(e.stream, sizeof(e.stream), "%s", w->stream);
 		if (w->holder)
 			holder_from_wire(w->holder, &e.holder);
 		if (w->status && stats_from_wire(w->status, &e.stats) < 0) {
 			client_set_error(c, "out of memory");
 			return -ENOMEM;
 		}
-		*ret_event = e;
+		memcpy(ret_event, &e, size);
 		return 0;
 	}
+}
+
+/*
+ * ksalloc_subscription_read() is versioned, as glibc versions what changed
+ * its structs: programs built against struct ksalloc_event without its stream
+ * field (LIBKSALLOC_1) are linked to one that writes the fields before it
+ * and no STREAM_* event, whose kinds they do not know; those built since
+ * (LIBKSALLOC_1.1, the default) to one that returns all. Both are exported
+ * under their version only (libksalloc.sym hides the names below).
+ */
+#if defined(__has_attribute)
+#if __has_attribute(symver)
+#define KSALLOC_SYMVER(impl, versioned) __attribute__((symver(versioned)))
+#endif
+#endif
+#ifndef KSALLOC_SYMVER
+#define KSALLOC_SYMVER(impl, versioned) __asm__(".symver " #impl ", " versioned);
+#endif
+
+KSALLOC_EXPORT int ksalloc_subscription_read_1(struct ksalloc_subscription *s,
+					       struct ksalloc_event *ret_event);
+KSALLOC_EXPORT int ksalloc_subscription_read_1_1(struct ksalloc_subscription *s,
+						 struct ksalloc_event *ret_event);
+
+KSALLOC_SYMVER(ksalloc_subscription_read_1, "ksalloc_subscription_read@LIBKSALLOC_1")
+int ksalloc_subscription_read_1(struct ksalloc_subscription *s, struct ksalloc_event *ret_event)
+{
+	return subscription_read(s, ret_event, false, offsetof(struct ksalloc_event, stream));
+}
+
+KSALLOC_SYMVER(ksalloc_subscription_read_1_1, "ksalloc_subscription_read@@LIBKSALLOC_1.1")
+int ksalloc_subscription_read_1_1(struct ksalloc_subscription *s, struct ksalloc_event *ret_event)
+{
+	return subscription_read(s, ret_event, true, sizeof(*ret_event));
 }
 
 void ksalloc_event_clear(struct ksalloc_event *e)

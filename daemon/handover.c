@@ -479,6 +479,7 @@ static bool restore_session(struct handover *h, const struct state_session *ss)
 		.sub_pool = ss->subscribed ? ss->sub_pool : NULL,
 		.sub_interval_ms = ss->sub_interval_ms,
 		.sub_hold_ms = ss->sub_hold_ms,
+		.sub_streams = ss->sub_streams,
 	};
 
 	for (size_t j = 0; j < h->n_passed; j++) {
@@ -515,12 +516,22 @@ static void finish_streams(struct handover *h)
 		uint32_t freed = 0;
 
 		if (st->producer && !session_find(&h->rpc->sessions, st->producer)) {
-			freed += stream_drop_producer(st);
+			uint32_t id = st->producer, n = stream_drop_producer(st);
+
+			events_note_stream(&h->rpc->events, EVENTS_STREAM_PRODUCER_GONE, st, id,
+					   NULL, n);
+			freed += n;
 			log_info("stream %s: its producer did not come back", st->name);
 		}
 		for (uint32_t c = 0; c < SHM_STREAM_CONSUMERS; c++)
-			if (st->consumers[c] && !session_find(&h->rpc->sessions, st->consumers[c]))
-				freed += stream_remove_consumer(st, c);
+			if (st->consumers[c] &&
+			    !session_find(&h->rpc->sessions, st->consumers[c])) {
+				uint32_t id = st->consumers[c], n = stream_remove_consumer(st, c);
+
+				events_note_stream(&h->rpc->events, EVENTS_STREAM_CONSUMER_GONE, st,
+						   id, NULL, n);
+				freed += n;
+			}
 		if (freed)
 			log_info("stream %s: %u frames of clients gone while no daemon ran: "
 				 "reclaimed",
@@ -748,7 +759,8 @@ static int encode_state(struct handover *h, const struct live *live, size_t n, u
 			};
 			strcpy(ss->name, s->name);
 			ss->subscribed = events_subscription_get(s, &sub_pool, &ss->sub_interval_ms,
-								 &ss->sub_hold_ms);
+								 &ss->sub_hold_ms,
+								 &ss->sub_streams);
 			if (ss->subscribed)
 				strcpy(ss->sub_pool, sub_pool);
 		}

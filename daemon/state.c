@@ -117,7 +117,8 @@ int state_encode(const struct state *st, uint8_t **ret_buf, size_t *ret_len)
 		put_u64(&w, s->connected_ms);
 		put_u32(&w, s->n_groups);
 		put_u32(&w, s->n_bindings);
-		put_u32(&w, s->subscribed);
+		put_u32(&w, (uint32_t)s->subscribed | (uint32_t)(s->subscribed && s->sub_streams)
+							      << 1);
 		put(&w, s->sub_pool, sizeof(s->sub_pool));
 		put_u32(&w, s->sub_interval_ms);
 		put_u32(&w, s->sub_hold_ms);
@@ -201,10 +202,13 @@ static bool text_ok(const char *s, size_t size)
 	return true;
 }
 
-/* A session's subscription: none (all zero), or a pool name or "" and an interval from the floor. */
+/*
+ * A session's subscription: none (all zero), or a pool name or "" and an
+ * interval from the floor; @subscribed is 1, or 3 with the streams' events.
+ */
 static bool subscription_ok(const struct state_session *s, uint32_t subscribed)
 {
-	if (subscribed > 1)
+	if (subscribed > 3 || subscribed == 2)
 		return false;
 	if (!subscribed)
 		return !s->sub_pool[0] && !s->sub_interval_ms && !s->sub_hold_ms;
@@ -337,7 +341,8 @@ int state_decode(const uint8_t *buf, size_t len, uint32_t version, struct state 
 			s->sub_interval_ms = get_u32(&r);
 			s->sub_hold_ms = get_u32(&r);
 		}
-		s->subscribed = subscribed == 1;
+		s->subscribed = subscribed & 1;
+		s->sub_streams = subscribed & 2;
 		if (r.failed)
 			break;
 		if (s->id == 0 || pid <= 0 || !text_ok(s->name, sizeof(s->name)) ||

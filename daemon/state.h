@@ -38,7 +38,10 @@
  * reader takes version 1 too (sessions without subscriptions): a daemon of
  * the version before hands over to this one on an upgrade.
  */
-/* 3: the streams follow the sessions (a reader takes 1 and 2: no streams). */
+/*
+ * 3: the streams follow the sessions (a reader takes 1 and 2: no streams);
+ * a session's subscribed word is 3 when it asked for the streams' events.
+ */
 #define STATE_VERSION 3u
 #define STATE_VERSION_MIN 1u
 /* Bounds for a reader: far beyond any config, far below what would hurt. */
@@ -92,6 +95,7 @@ struct state_session {
 	char sub_pool[SHM_NAME_MAX]; /* "": every pool it may see */
 	uint32_t sub_interval_ms;
 	uint32_t sub_hold_ms;
+	bool sub_streams; /* SubscribeRequest.streams: bit 1 of the image's subscribed word */
 };
 
 enum {

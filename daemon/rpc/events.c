@@ -34,6 +34,7 @@ struct subscription {
 	char name[SHM_NAME_MAX]; /* "": every pool the session may see */
 	uint32_t interval_ms;
 	uint32_t hold_ms; /* 0: no HELD_TOO_LONG */
+	bool streams;     /* the STREAM_* events too */
 	struct watch *watches;
 	uint32_t n_watches;
 	struct held_note *held;
@@ -57,8 +58,36 @@ void events_unsubscribe(struct events *ev, struct session *s)
 	ev->n_subscribed--;
 }
 
+/*
+ * STREAM_DROPS for each consumer whose counter grew since it was last read,
+ * unless it was told of less than EVENTS_DROPS_INTERVAL_MS ago (the counter
+ * is read then: the event says all it lost since the last). Without @note,
+ * drops before @now are no news to anyone: the counters' values become the
+ * last seen.
+ */
+static void scan_drops(struct events *ev, uint64_t now, bool note)
+{
+	struct stream *st;
+
+	list_for_each_entry(st, storage_streams(ev->storage), link)
+		for (uint32_t slot = 0; slot < SHM_STREAM_CONSUMERS; slot++) {
+			uint32_t dropped;
+
+			if (note && st->drops_told_ms[slot] &&
+			    now - st->drops_told_ms[slot] < EVENTS_DROPS_INTERVAL_MS)
+				continue;
+			dropped = stream_consumer_new_drops(st, slot);
+			if (!dropped || !note)
+				continue;
+			st->drops_told_ms[slot] = now;
+			events_note_stream(ev, EVENTS_STREAM_DROPS, st, st->consumers[slot],
+					   session_find(ev->sessions, st->consumers[slot]),
+					   dropped);
+		}
+}
+
 int events_subscribe(struct events *ev, struct session *s, const char *name, uint32_t interval_ms,
-		     uint32_t hold_ms)
+		     uint32_t hold_ms, bool streams)
 {
 	struct subscription *sub = calloc(1, sizeof(*sub));
 
@@ -69,7 +98,11 @@ int events_subscribe(struct events *ev, struct session *s, const char *name, uin
 	if (sub->interval_ms < INTERVAL_MIN_MS)
 		sub->interval_ms = INTERVAL_MIN_MS;
 	sub->hold_ms = hold_ms;
+	sub->streams = streams;
 	events_unsubscribe(ev, s); /* a new subscription replaces the old */
+	/* Nobody was subscribed, so no tick kept up with the drop counters. */
+	if (!ev->n_subscribed)
+		scan_drops(ev, pool_now_ms(), false);
 	s->sub = sub;
 	ev->n_subscribed++;
 	log_debug("session %u (%s): subscribed to %s, every %u ms", s->id, s->name,
@@ -78,10 +111,11 @@ int events_subscribe(struct events *ev, struct session *s, const char *name, uin
 }
 
 bool events_subscription_get(const struct session *s, const char **ret_name,
-			     uint32_t *ret_interval_ms, uint32_t *ret_hold_ms)
+			     uint32_t *ret_interval_ms, uint32_t *ret_hold_ms, bool *ret_streams)
 {
 	if (!s->sub)
 		return false;
+	*ret_streams = s->sub->streams;
 	*ret_name = s->sub->name;
 	*ret_interval_ms = s->sub->interval_ms;
 	*ret_hold_ms = s->sub->hold_ms;
@@ -109,6 +143,34 @@ void events_note_reclaim(struct events *ev, const struct session *s, const struc
 				      .time_ms = pool_now_ms() };
 	snprintf(n->pool, sizeof(n->pool), "%s", p->name);
 	snprintf(n->name, sizeof(n->name), "%s", s->name);
+}
+
+void events_note_stream(struct events *ev, enum events_stream_kind kind, const struct stream *st,
+			uint32_t session_id, const struct session *s, uint32_t frames)
+{
+	struct events_stream_note *n;
+
+	if (!ev->n_subscribed)
+		return;
+	if (ev->n_stream_notes == EVENTS_STREAM_NOTES_MAX) {
+		memmove(ev->stream_notes, ev->stream_notes + 1,
+			sizeof(ev->stream_notes[0]) * (EVENTS_STREAM_NOTES_MAX - 1));
+		ev->n_stream_notes--;
+	}
+	n = &ev->stream_notes[ev->n_stream_notes++];
+	*n = (struct events_stream_note){ .kind = kind,
+					  .pool_access = st->pool->access,
+					  .stream_access = st->access,
+					  .session_id = session_id,
+					  .frames = frames,
+					  .time_ms = pool_now_ms() };
+	snprintf(n->pool, sizeof(n->pool), "%s", st->pool->name);
+	snprintf(n->stream, sizeof(n->stream), "%s", st->name);
+	if (s) {
+		n->pid = (uint32_t)s->pid;
+		n->uid = (uint32_t)s->uid;
+		snprintf(n->name, sizeof(n->name), "%s", s->name);
+	}
 }
 
 static struct watch *find_watch(struct subscription *sub, uint32_t pool_id)
@@ -340,6 +402,46 @@ static int tick_reclaims(const struct events *ev, struct session *s, struct aren
 	return 0;
 }
 
+static const Ksalloc__Event__Kind stream_kinds[] = {
+	[EVENTS_STREAM_PRODUCER_GONE] = KSALLOC__EVENT__KIND__STREAM_PRODUCER_GONE,
+	[EVENTS_STREAM_CONSUMER_GONE] = KSALLOC__EVENT__KIND__STREAM_CONSUMER_GONE,
+	[EVENTS_STREAM_DROPS] = KSALLOC__EVENT__KIND__STREAM_DROPS,
+};
+
+/*
+ * The STREAM_* events, to a subscriber that asked for them and covers the
+ * stream's pool, and may read both the pool and the stream.
+ */
+static int tick_streams(const struct events *ev, struct session *s, const struct peer *peer,
+			struct arena *arena, events_push_fn push, void *data)
+{
+	if (!s->sub->streams)
+		return 0;
+	for (uint32_t i = 0; i < ev->n_stream_notes; i++) {
+		const struct events_stream_note *n = &ev->stream_notes[i];
+		Ksalloc__Event *e;
+		int r;
+
+		if (!covers(s->sub, n->pool) ||
+		    !access_allows(&n->pool_access, peer, ACCESS_READ) ||
+		    !access_allows(&n->stream_access, peer, ACCESS_READ))
+			continue;
+		e = new_event(arena, stream_kinds[n->kind], n->pool, n->time_ms);
+		if (e && (e->holder = ARENA_NEW(arena, Ksalloc__Holder, ksalloc__holder__init))) {
+			e->stream = (char *)n->stream;
+			e->holder->session_id = n->session_id;
+			e->holder->pid = n->pid;
+			e->holder->uid = n->uid;
+			e->holder->name = (char *)n->name;
+			e->frames = n->frames;
+		}
+		r = push_event(s, e, false, push, data);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Every event due to @s; GONE for the pools it watched that are no more. */
 static int tick_session(struct events *ev, struct session *s, struct arena *arena, uint64_t now,
 			events_push_fn push, void *data)
@@ -352,6 +454,8 @@ static int tick_session(struct events *ev, struct session *s, struct arena *aren
 
 	sub->ticks++;
 	r = tick_reclaims(ev, s, arena, push, data);
+	if (r == 0)
+		r = tick_streams(ev, s, &peer, arena, push, data);
 	while (r == 0 && (p = storage_next(ev->storage, &id))) {
 		if (covers(sub, p->name) && access_allows(&p->access, &peer, ACCESS_READ))
 			r = tick_pool(ev, s, p, arena, now, push, data);
@@ -391,6 +495,7 @@ void events_tick_at(struct events *ev, uint64_t now, struct arena *arena, events
 {
 	struct session *s, *next;
 
+	scan_drops(ev, now, true);
 	list_for_each_entry_safe(s, next, ev->sessions, link) {
 		if (!s->sub)
 			continue;
@@ -401,4 +506,5 @@ void events_tick_at(struct events *ev, uint64_t now, struct arena *arena, events
 		arena_reset(arena);
 	}
 	ev->n_reclaims = 0;
+	ev->n_stream_notes = 0;
 }

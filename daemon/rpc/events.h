@@ -20,11 +20,18 @@
 #include "daemon/rpc/reply.h"
 #include "daemon/rpc/session.h"
 #include "daemon/storage/storage.h"
+#include "daemon/storage/stream.h"
 #include "proto/arena.h"
 #include "shm/layout.h"
 
 /* How often the daemon looks at subscribed pools, while anyone is subscribed. */
 #define EVENTS_TICK_MS 20
+/*
+ * STREAM_DROPS for one consumer at most this often: a consumer that lags for
+ * long is told of every EVENTS_DROPS_INTERVAL_MS, with all it lost since, not
+ * at every tick.
+ */
+#define EVENTS_DROPS_INTERVAL_MS 100
 
 /* Frames taken back from a session that ended, for the subscribers' RECLAIMED events. */
 struct events_reclaim {
@@ -37,6 +44,26 @@ struct events_reclaim {
 };
 #define EVENTS_RECLAIMS_MAX 64 /* noted between two ticks; beyond, the oldest are dropped */
 
+/* What happened to a stream, for the subscribers that asked for streams (SubscribeRequest.streams). */
+enum events_stream_kind {
+	EVENTS_STREAM_PRODUCER_GONE, /* its producer closed or died */
+	EVENTS_STREAM_CONSUMER_GONE, /* a consumer closed or died: frames, what it gave back */
+	EVENTS_STREAM_DROPS,         /* frames were dropped for a consumer: frames, how many */
+};
+
+struct events_stream_note {
+	enum events_stream_kind kind;
+	char pool[SHM_NAME_MAX];
+	char stream[SHM_NAME_MAX];
+	/* As they were when it happened: the stream and the session may be gone by the tick. */
+	struct pool_access pool_access, stream_access;
+	uint32_t session_id, pid, uid;
+	char name[SESSION_NAME_MAX];
+	uint32_t frames;
+	uint64_t time_ms;
+};
+#define EVENTS_STREAM_NOTES_MAX 64 /* between two ticks; beyond, the oldest are dropped */
+
 /* The state of every subscription together; each session's own hangs off session->sub. */
 struct events {
 	struct storage *storage;     /* borrowed */
@@ -44,6 +71,8 @@ struct events {
 	uint32_t n_subscribed;
 	struct events_reclaim reclaims[EVENTS_RECLAIMS_MAX];
 	uint32_t n_reclaims;
+	struct events_stream_note stream_notes[EVENTS_STREAM_NOTES_MAX];
+	uint32_t n_stream_notes;
 };
 
 /*
@@ -61,11 +90,12 @@ void events_init(struct events *ev, struct storage *storage, const struct list *
 /*
  * Subscribes @s to the events of pool @name ("": every pool it may see),
  * STATUS at most every @interval_ms (0: the default, 100; at least 10), and
- * HELD_TOO_LONG for frames held @hold_ms or longer (0: none). A subscription
- * @s had is replaced. Returns 0, or -ENOMEM and the old one stays.
+ * HELD_TOO_LONG for frames held @hold_ms or longer (0: none), and with
+ * @streams the STREAM_* events of the streams on those pools it may read. A
+ * subscription @s had is replaced. Returns 0, or -ENOMEM and the old one stays.
  */
 int events_subscribe(struct events *ev, struct session *s, const char *name, uint32_t interval_ms,
-		     uint32_t hold_ms);
+		     uint32_t hold_ms, bool streams);
 
 /*
  * What @s subscribed to, as events_subscribe() took it (the interval after
@@ -75,7 +105,7 @@ int events_subscribe(struct events *ev, struct session *s, const char *name, uin
  * *ret_name points into the subscription: valid until it ends.
  */
 bool events_subscription_get(const struct session *s, const char **ret_name,
-			     uint32_t *ret_interval_ms, uint32_t *ret_hold_ms);
+			     uint32_t *ret_interval_ms, uint32_t *ret_hold_ms, bool *ret_streams);
 
 /* Ends @s's subscription, if it has one (rpc_remove_session()). */
 void events_unsubscribe(struct events *ev, struct session *s);
@@ -85,9 +115,19 @@ void events_note_reclaim(struct events *ev, const struct session *s, const struc
 			 uint32_t frames);
 
 /*
+ * Notes what happened to stream @st: its producer or a consumer, session
+ * @session_id (@s: that session, or NULL when it is gone), left it, giving
+ * back @frames; for the next tick's STREAM_* events.
+ */
+void events_note_stream(struct events *ev, enum events_stream_kind kind, const struct stream *st,
+			uint32_t session_id, const struct session *s, uint32_t frames);
+
+/*
  * Every EVENTS_TICK_MS while events_active(): sends each subscriber the
  * events due (STATUS at most every interval per pool, DRY, HELD_TOO_LONG,
- * RECLAIMED, GONE) through @push. @arena is reset before it returns.
+ * RECLAIMED, GONE, and the STREAM_* ones: STREAM_DROPS for each consumer
+ * whose dropped counter grew, at most every EVENTS_DROPS_INTERVAL_MS) through
+ * @push. @arena is reset before it returns.
  */
 void events_tick(struct events *ev, struct arena *arena, events_push_fn push, void *data);
 

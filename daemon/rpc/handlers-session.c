@@ -87,7 +87,7 @@ void handle_subscribe(struct rpc_call *c)
 	}
 	r = ARENA_NEW(c->arena, Ksalloc__SubscribeReply, ksalloc__subscribe_reply__init);
 	if (!r || events_subscribe(&c->rpc->events, c->session, q->name, q->interval_ms,
-				   q->hold_threshold_ms) < 0) {
+				   q->hold_threshold_ms, q->streams) < 0) {
 		call_fail_oom(c);
 		return;
 	}

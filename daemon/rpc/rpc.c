@@ -148,7 +148,7 @@ int rpc_restore_session(struct rpc *rpc, struct session *s, const struct session
 	 * is not kept).
 	 */
 	if (r->sub_pool && events_subscribe(&rpc->events, s, r->sub_pool, r->sub_interval_ms,
-					    r->sub_hold_ms) < 0) {
+					    r->sub_hold_ms, r->sub_streams) < 0) {
 		free(bindings);
 		session_deinit(s);
 		return -ENOMEM;
@@ -179,6 +179,7 @@ void rpc_stream_leave(struct rpc *rpc, struct stream *st, const struct session *
 		uint32_t freed = stream_drop_producer(st);
 
 		pool_note_reclaim(st->pool, freed);
+		events_note_stream(&rpc->events, EVENTS_STREAM_PRODUCER_GONE, st, s->id, s, freed);
 		log_info("stream %s: producer session %u (%s, pid %d) %s%s", st->name, s->id,
 			 s->name, (int)s->pid, why,
 			 freed ? "; its frame in flight back to the pool" : "");
@@ -190,6 +191,7 @@ void rpc_stream_leave(struct rpc *rpc, struct stream *st, const struct session *
 			continue;
 		freed = stream_remove_consumer(st, slot);
 		pool_note_reclaim(st->pool, freed);
+		events_note_stream(&rpc->events, EVENTS_STREAM_CONSUMER_GONE, st, s->id, s, freed);
 		log_info("stream %s: consumer session %u (%s, pid %d) in slot %u %s; %u frames "
 			 "back to pool %s",
 			 st->name, s->id, s->name, (int)s->pid, slot, why, freed, st->pool->name);

@@ -98,4 +98,5 @@ struct session_restore {
 	const char *sub_pool; /* "": every pool it may see */
 	uint32_t sub_interval_ms;
 	uint32_t sub_hold_ms;
+	bool sub_streams;
 };

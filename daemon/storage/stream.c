@@ -141,6 +141,8 @@ int stream_add_consumer(struct stream *s, uint32_t session, uint32_t policy, uin
 		s->consumers[c] = session;
 		s->read_only[c] = read_only;
 		s->n_consumers++;
+		s->drops_seen[c] = 0; /* stream_consumer_attach() zeroes the counter */
+		s->drops_told_ms[c] = 0;
 		stream_consumer_attach(&s->sm, c, session, policy, depth, max_held);
 		*ret_slot = c;
 		return 0;
@@ -165,7 +167,25 @@ int stream_restore_consumer(struct stream *s, uint32_t slot, uint32_t session, b
 	s->consumers[slot] = session;
 	s->read_only[slot] = read_only;
 	s->n_consumers++;
+	s->drops_told_ms[slot] = 0;
+	/* What was dropped while no daemon ran is not reported. */
+	s->drops_seen[slot] =
+		atomic_load_explicit(&s->sm.consumers[slot].dropped, memory_order_relaxed);
 	return 0;
+}
+
+uint32_t stream_consumer_new_drops(struct stream *s, uint32_t slot)
+{
+	uint64_t now, seen;
+
+	if (slot >= SHM_STREAM_CONSUMERS || !s->consumers[slot])
+		return 0;
+	now = atomic_load_explicit(&s->sm.consumers[slot].dropped, memory_order_relaxed);
+	seen = s->drops_seen[slot];
+	s->drops_seen[slot] = now;
+	if (now <= seen)
+		return 0;
+	return now - seen > UINT32_MAX ? UINT32_MAX : (uint32_t)(now - seen);
 }
 
 bool stream_unused(const struct stream *s)

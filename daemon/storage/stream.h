@@ -33,6 +33,9 @@ struct stream {
 	uint32_t consumers[SHM_STREAM_CONSUMERS]; /* each slot's session; 0: free */
 	bool read_only[SHM_STREAM_CONSUMERS];
 	uint32_t n_consumers;
+	/* Each consumer's dropped counter as stream_consumer_new_drops() last read it. */
+	uint64_t drops_seen[SHM_STREAM_CONSUMERS];
+	uint64_t drops_told_ms[SHM_STREAM_CONSUMERS]; /* events.c: its last STREAM_DROPS; 0: none */
 };
 
 /*
@@ -76,6 +79,13 @@ uint32_t stream_remove_consumer(struct stream *s, uint32_t slot);
 
 /* Gives slot @slot back to @session, as a daemon before this one had it. */
 int stream_restore_consumer(struct stream *s, uint32_t slot, uint32_t session, bool read_only);
+
+/*
+ * Frames dropped for consumer @slot since the last call (or its attach), as
+ * the producer counts them in the stream's memory: untrusted, so a counter
+ * that went back counts as nothing and the count is clamped. 0 for a free slot.
+ */
+uint32_t stream_consumer_new_drops(struct stream *s, uint32_t slot);
 
 /* Whether nobody has a role in it. */
 bool stream_unused(const struct stream *s);

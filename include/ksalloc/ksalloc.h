@@ -66,6 +66,7 @@ extern "C" {
 #define KSALLOC_DEFAULT_SOCKET "/run/ksallocd/ksallocd.sock"
 #define KSALLOC_DEFAULT_TIMEOUT_MS 5000u
 #define KSALLOC_POOL_NAME_MAX 64    /* bytes, with the NUL */
+#define KSALLOC_STREAM_NAME_MAX 64  /* bytes, with the NUL; names as pools' */
 #define KSALLOC_INFINITE UINT32_MAX /* timeout_ms: wait for as long as it takes */
 #define KSALLOC_BACKEND_NAME_MAX 32 /* bytes, with the NUL: "dmaheap:" and a heap name */
 /* The largest frame alignment a pool honours: a page (a shared mapping is only page aligned). */
@@ -430,6 +431,10 @@ enum ksalloc_event_kind {
 	KSALLOC_EVENT_HELD_TOO_LONG, /* a session has held a frame beyond the threshold */
 	KSALLOC_EVENT_RECLAIMED,     /* frames taken back from a session that ended */
 	KSALLOC_EVENT_GONE,          /* the pool was destroyed (or may no longer be seen) */
+	/* Of the streams on the pool (since LIBKSALLOC_1.1): */
+	KSALLOC_EVENT_STREAM_PRODUCER_GONE, /* a stream's producer closed or died */
+	KSALLOC_EVENT_STREAM_CONSUMER_GONE, /* a stream's consumer closed or died */
+	KSALLOC_EVENT_STREAM_DROPS,         /* frames were dropped for a lagging consumer */
 };
 
 struct ksalloc_event {
@@ -442,7 +447,14 @@ struct ksalloc_event {
 	struct ksalloc_pool_stats stats;
 	/* HELD_TOO_LONG: the session and how long; RECLAIMED: the session that ended. */
 	struct ksalloc_holder holder;
-	uint32_t frames; /* RECLAIMED: frames taken back */
+	uint32_t frames; /* RECLAIMED, STREAM_CONSUMER_GONE: taken back; STREAM_DROPS: dropped */
+	/*
+	 * STREAM_*: the stream, on pool; holder is its producer or consumer. Appended in
+	 * LIBKSALLOC_1.1: a program built against the struct without it is linked to a
+	 * ksalloc_subscription_read() that writes only the fields before, and skips the STREAM_*
+	 * events. Fields are only ever appended here.
+	 */
+	char stream[KSALLOC_STREAM_NAME_MAX];
 };
 
 /*
@@ -451,7 +463,9 @@ struct ksalloc_event {
  * reads with ksalloc_subscription_read() when the fd of
  * ksalloc_subscription_get_fd() is readable (poll, epoll, a libuv poll
  * handle). The daemon looks at subscribed pools every 20 ms: a pool that runs
- * dry for less than that may not be reported. Returns 0 and *ret_subscription,
+ * dry for less than that may not be reported. The events of the streams on the
+ * pool come too (those the user may read): STREAM_DROPS says what a lagging
+ * consumer lost, at most every 100 ms. Returns 0 and *ret_subscription,
  * -ENOENT (no such pool to be seen), -EINVAL, or an error of
  * ksalloc_client_open(); ksalloc_client_open_error() describes a failure.
  */
@@ -467,6 +481,9 @@ KSALLOC_EXPORT int ksalloc_subscription_get_fd(const struct ksalloc_subscription
  * holders with ksalloc_event_clear()), -EAGAIN when none is waiting, -EPIPE
  * when the daemon went away (subscribe again once it is back), or a negative
  * errno. A reader that falls behind misses STATUS events, never the others.
+ * (Versioned: LIBKSALLOC_1.1 returns every event; the LIBKSALLOC_1 one that
+ * programs built before streams are linked to fills the struct as it was and
+ * skips the STREAM_* events.)
  */
 KSALLOC_EXPORT int ksalloc_subscription_read(struct ksalloc_subscription *subscription,
 					     struct ksalloc_event *ret_event);
@@ -505,7 +522,7 @@ ksalloc_subscription_close(struct ksalloc_subscription *subscription);
  * consumer's release writes the pool's control block.
  */
 
-#define KSALLOC_STREAM_NAME_MAX 64       /* bytes, with the NUL; names as pools' */
+/* KSALLOC_STREAM_NAME_MAX is above, with the pools' names. */
 #define KSALLOC_STREAM_MAX_CONSUMERS 32u /* consumers one stream has at once */
 #define KSALLOC_STREAM_DEPTH_MAX 64u     /* frames one consumer's queue holds */
 #define KSALLOC_STREAM_FORMAT_MAX 4096u  /* bytes of a stream's format */
@@ -644,7 +661,8 @@ KSALLOC_EXPORT int ksalloc_stream_open(struct ksalloc_client *client, const char
  */
 KSALLOC_EXPORT int ksalloc_stream_publish(struct ksalloc_stream *stream,
 					  const struct ksalloc_frame *frame,
-					  const struct ksalloc_frame_meta *meta, uint32_t timeout_ms);
+					  const struct ksalloc_frame_meta *meta,
+					  uint32_t timeout_ms);
 
 /*
  * Producer: sets the stream's format (up to KSALLOC_STREAM_FORMAT_MAX bytes,

@@ -9,7 +9,10 @@
 #   with -fvisibility=hidden, so one without it could never be exported.
 # - library: `nm -D --defined-only`, each symbol with its version node.
 # - version script: the names in each node of libksalloc.sym, which must be
-#   names, not patterns.
+#   names, not patterns. A name may be in several nodes (a function versioned
+#   with .symver, as glibc does, when a struct it fills grew): the library
+#   must then export it in each of them, as the default (@@) in the last
+#   node that names it only, and once in any one node.
 # Every difference is printed, naming the symbol and where it is missing; the
 # test fails if there is one. Before that, it checks itself: the same lists
 # with a name taken out of the version script must fail.
@@ -134,12 +137,16 @@ function declaration(d, header,    exported, names, n, i, name) {
 # 2. The library: "name node" for each defined dynamic symbol. Each version
 # node is also an absolute symbol of its own name ("LIBKSALLOC_1" in GNU nm,
 # "LIBKSALLOC_1@@LIBKSALLOC_1" in llvm-nm): those are the library's nodes.
-"$nm" -D --defined-only "$lib" | awk -v nodes="$tmp/lib-nodes" '
+# The default version of each name ("name@@node") goes to lib-defaults.
+"$nm" -D --defined-only "$lib" | awk -v nodes="$tmp/lib-nodes" -v defaults="$tmp/lib-defaults" '
 	NF != 3 { next }
 	{ split($3, v, "@+") }
 	$2 == "A" && (v[2] == "" || v[2] == v[1]) { print v[1] >nodes; next }
+	index($3, "@@") { print v[1], v[2] >defaults }
 	{ print v[1], (v[2] == "" ? "(none)" : v[2]) }
 ' | sort >"$tmp/exported"
+touch "$tmp/lib-defaults"
+sort -o "$tmp/lib-defaults" "$tmp/lib-defaults"
 touch "$tmp/lib-nodes"
 sort -u -o "$tmp/lib-nodes" "$tmp/lib-nodes"
 
@@ -180,6 +187,9 @@ END {
 ' "$sym" >"$tmp/script"
 grep '^global ' "$tmp/script" | awk '{ print $2, $3 }' | sort >"$tmp/listed"
 grep '^node ' "$tmp/script" | awk '{ print $2 }' | sort >"$tmp/nodes"
+# The default node of each name: the last node that names it, in the script's order.
+grep '^global ' "$tmp/script" | awk '{ last[$2] = $3 } END { for (n in last) print n, last[n] }' |
+	sort >"$tmp/defaults"
 
 failures=0
 fail() {
@@ -194,10 +204,10 @@ compare() {
 		echo "  $name ($rest) is not a symbol name: libksalloc.sym must name each export"
 		n=$((n + 1))
 	done < <(grep -v '^[A-Za-z_][A-Za-z0-9_]* ' "$listed" || true)
-	while read -r name; do
-		echo "  libksalloc.sym names $name more than once"
+	while read -r name node; do
+		echo "  libksalloc.sym names $name more than once in $node"
 		n=$((n + 1))
-	done < <(awk '{ print $1 }' "$listed" | uniq -d)
+	done < <(sort "$listed" | uniq -d)
 	while read -r name header visibility; do
 		if [ "$visibility" != default ]; then
 			echo "  $header declares $name without KSALLOC_EXPORT: the library would hide it"
@@ -251,6 +261,17 @@ cmp -s "$tmp/nodes" "$tmp/lib-nodes" ||
 	fail "the library's version nodes ($(tr '\n' ' ' <"$tmp/lib-nodes")) are not" \
 		"libksalloc.sym's ($(tr '\n' ' ' <"$tmp/nodes"))"
 
+# A name in several nodes: the library's default version of it is the last node's.
+while read -r name node; do
+	fail "libksalloc.so.1 exports $name@@$node as the default, but the last node" \
+		"libksalloc.sym names it in is $(awk -v n="$name" '$1 == n { print $2 }' \
+			"$tmp/defaults")"
+done < <(comm -13 "$tmp/defaults" "$tmp/lib-defaults")
+while read -r name node; do
+	fail "libksalloc.sym names $name last in $node, but libksalloc.so.1 has no" \
+		"$name@@$node: programs built now would not get that version"
+done < <(comm -23 "$tmp/defaults" "$tmp/lib-defaults")
+
 # The test tests itself: a version script without one of its names must fail.
 first=$(head -n 1 "$tmp/listed" | awk '{ print $1 }')
 tail -n +2 "$tmp/listed" >"$tmp/listed-without-one"
@@ -259,6 +280,12 @@ if compare "$tmp/declared" "$tmp/exported" "$tmp/listed-without-one" >"$tmp/self
 elif ! grep -q "$first" "$tmp/self-check"; then
 	fail "self-check: a libksalloc.sym without $first failed without naming it:" \
 		"$(cat "$tmp/self-check")"
+fi
+
+# ... and so must one that names a name twice in one node.
+{ cat "$tmp/listed"; head -n 1 "$tmp/listed"; } >"$tmp/listed-twice"
+if compare "$tmp/declared" "$tmp/exported" "$tmp/listed-twice" >"$tmp/self-check"; then
+	fail "self-check: a libksalloc.sym naming $first twice in one node passed"
 fi
 
 if ! compare "$tmp/declared" "$tmp/exported" "$tmp/listed" >"$tmp/differences"; then

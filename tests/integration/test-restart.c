@@ -827,6 +827,8 @@ START_TEST(test_a_subscriber_keeps_receiving_events_across_restarts)
 	struct ksalloc_subscription *s = NULL;
 	struct ksalloc_client *c;
 	struct ksalloc_pool *p = NULL;
+	struct ksalloc_stream *st = NULL;
+	bool producer_gone = false;
 
 	up();
 	ck_assert_msg(ksalloc_subscription_open(NULL, &o, &s) == 0, "%s",
@@ -847,6 +849,22 @@ START_TEST(test_a_subscriber_keeps_receiving_events_across_restarts)
 	}
 	ck_assert_msg(log_has("took over 2 of 2 sessions"), "the subscriber's session was dropped");
 	assert_no_hang_up(s);
+	/* It asked for the streams' events (the library always does): it still has them. */
+	ck_assert_int_eq(ksalloc_stream_create(p, "after", NULL, &st), 0);
+	ksalloc_stream_close(st);
+	for (int i = 0; !producer_gone; i++) {
+		struct pollfd pfd = { .fd = ksalloc_subscription_get_fd(s), .events = POLLIN };
+		struct ksalloc_event e;
+		int r;
+
+		ck_assert_msg(i < 1000, "no STREAM_PRODUCER_GONE within 10 s");
+		ck_assert_int_ge(poll(&pfd, 1, 10), 0);
+		while (!producer_gone && (r = ksalloc_subscription_read(s, &e)) == 0) {
+			producer_gone = e.kind == KSALLOC_EVENT_STREAM_PRODUCER_GONE &&
+					strcmp(e.stream, "after") == 0;
+			ksalloc_event_clear(&e);
+		}
+	}
 	ksalloc_pool_close(p);
 	ksalloc_client_close(c);
 	ksalloc_subscription_close(s);

@@ -23,15 +23,19 @@
 #define HELD_TOO_LONG KSALLOC__EVENT__KIND__HELD_TOO_LONG
 #define RECLAIMED KSALLOC__EVENT__KIND__RECLAIMED
 #define GONE KSALLOC__EVENT__KIND__GONE
+#define PRODUCER_GONE KSALLOC__EVENT__KIND__STREAM_PRODUCER_GONE
+#define CONSUMER_GONE KSALLOC__EVENT__KIND__STREAM_CONSUMER_GONE
+#define DROPS KSALLOC__EVENT__KIND__STREAM_DROPS
 
 /* An event as its subscriber reads it. */
 struct seen {
 	uint32_t to; /* the subscriber's session id */
 	Ksalloc__Event__Kind kind;
 	char pool[SHM_NAME_MAX];
-	uint32_t allocated; /* STATUS, DRY */
-	uint32_t holder;    /* HELD_TOO_LONG, RECLAIMED: the holder's session id */
-	uint32_t frames;    /* HELD_TOO_LONG: held; RECLAIMED: taken back */
+	uint32_t allocated;        /* STATUS, DRY */
+	uint32_t holder;           /* HELD_TOO_LONG, RECLAIMED: the holder's session id */
+	uint32_t frames;           /* HELD_TOO_LONG: held; RECLAIMED: taken back */
+	char stream[SHM_NAME_MAX]; /* STREAM_* */
 };
 
 /* A frame taken by a client, to give back. */
@@ -102,6 +106,7 @@ static int push(struct session *s, struct rpc_reply *out, bool droppable, void *
 	n = &t.seen[t.n_seen++];
 	*n = (struct seen){ .to = s->id, .kind = e->kind, .frames = e->frames };
 	snprintf(n->pool, sizeof(n->pool), "%s", e->pool);
+	snprintf(n->stream, sizeof(n->stream), "%s", e->stream);
 	if (e->status)
 		n->allocated = e->status->allocated_frames;
 	if (e->holder) {
@@ -157,7 +162,14 @@ static const struct seen *the(const struct session *to, Ksalloc__Event__Kind kin
 
 static void subscribe(struct session *s, const char *pool, uint32_t interval_ms, uint32_t hold_ms)
 {
-	ck_assert_int_eq(events_subscribe(&t.fx.rpc.events, s, pool, interval_ms, hold_ms), 0);
+	ck_assert_int_eq(events_subscribe(&t.fx.rpc.events, s, pool, interval_ms, hold_ms, false),
+			 0);
+}
+
+/* Subscribes @s to pool @pool ("": every one) with its streams' events. */
+static void subscribe_streams(struct session *s, const char *pool)
+{
+	ck_assert_int_eq(events_subscribe(&t.fx.rpc.events, s, pool, 0, 0, true), 0);
 }
 
 /* @s takes a frame of pool @name as libksalloc does, opening the pool first as rpc does. */
@@ -394,6 +406,201 @@ START_TEST(test_gone_is_sent_when_a_reload_hides_the_pool)
 }
 END_TEST
 
+/* ---- streams ---- */
+
+/* Stream @name on pool @pool, mode @mode, owned by uid 1000, with @producer producing. */
+static struct stream *make_stream(const char *name, const char *pool, uint32_t mode,
+				  struct session *producer)
+{
+	struct pool_access access = { 1000, 1000, mode };
+	struct stream *st;
+
+	ck_assert_int_eq(storage_add_stream(t.fx.storage, name, storage_find(t.fx.storage, pool),
+					    &access, false, &st),
+			 0);
+	ck_assert_int_eq(stream_set_producer(st, producer->id), 0);
+	return st;
+}
+
+static uint32_t add_consumer(struct stream *st, struct session *s, uint32_t policy, uint32_t depth)
+{
+	uint32_t slot;
+
+	ck_assert_int_eq(stream_add_consumer(st, s->id, policy, depth, 4, false, &slot), 0);
+	return slot;
+}
+
+/* @producer publishes a frame it takes from the stream's pool; returns the consumers reached. */
+static int publish(struct stream *st, struct session *producer)
+{
+	struct taken f = take(producer, st->pool->name);
+	struct stream_publish p = { .index = f.index, .generation = f.generation };
+	struct shm_stream_meta meta = { 0 };
+
+	return stream_publish(&st->sm, producer->id, &p, &meta);
+}
+
+/* The one STREAM_* event of @kind that @to got in the last tick, for stream @stream. */
+static const struct seen *the_stream(const struct session *to, Ksalloc__Event__Kind kind,
+				     const char *stream)
+{
+	const struct seen *e = the(to, kind, "video");
+
+	ck_assert_str_eq(e->stream, stream);
+	return e;
+}
+
+START_TEST(test_stream_producer_gone_is_sent_when_the_producer_leaves)
+{
+	struct stream *st = make_stream("cam", "video", 0660, &t.holder);
+	uint32_t producer = t.holder.id;
+
+	add_consumer(st, &t.other, SHM_STREAM_BLOCK, 4);
+	subscribe_streams(&t.watcher, "video");
+	tick();
+	rpc_remove_session(&t.fx.rpc, &t.holder);
+	tick();
+	ck_assert_uint_eq(the_stream(&t.watcher, PRODUCER_GONE, "cam")->holder, producer);
+	/* Told once. */
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, PRODUCER_GONE, "video"), 0);
+}
+END_TEST
+
+START_TEST(test_stream_consumer_gone_says_what_it_gave_back)
+{
+	struct stream *st = make_stream("cam", "video", 0660, &t.holder);
+	uint32_t consumer = t.other.id;
+	const struct seen *e;
+
+	add_consumer(st, &t.other, SHM_STREAM_BLOCK, 4);
+	subscribe_streams(&t.watcher, "");
+	tick();
+	ck_assert_int_eq(publish(st, &t.holder), 1);
+	ck_assert_int_eq(publish(st, &t.holder), 1);
+	/* Leaving its stream, not the daemon: the stream's event, not a RECLAIMED. */
+	rpc_stream_leave(&t.fx.rpc, st, &t.other, RPC_ROLE_ALL, "closed");
+	tick();
+	e = the_stream(&t.watcher, CONSUMER_GONE, "cam");
+	ck_assert_uint_eq(e->holder, consumer);
+	ck_assert_uint_eq(e->frames, 2);
+	ck_assert_uint_eq(count(&t.watcher, PRODUCER_GONE, "video"), 0);
+}
+END_TEST
+
+START_TEST(test_stream_drops_counts_what_was_dropped_since_the_last_tick)
+{
+	struct stream *st = make_stream("cam", "video", 0660, &t.holder);
+	uint32_t slot;
+
+	slot = add_consumer(st, &t.other, SHM_STREAM_DROP_NEWEST, 1);
+	subscribe_streams(&t.watcher, "video");
+	tick();
+	/* Depth 1, nothing received: the first is queued, the next two are dropped. */
+	ck_assert_int_eq(publish(st, &t.holder), 1);
+	ck_assert_int_eq(publish(st, &t.holder), 0);
+	ck_assert_int_eq(publish(st, &t.holder), 0);
+	tick();
+	ck_assert_uint_eq(the_stream(&t.watcher, DROPS, "cam")->frames, 2);
+	ck_assert_uint_eq(the(&t.watcher, DROPS, "video")->holder, t.other.id);
+	/* Nothing more dropped: nothing more said. */
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, DROPS, "video"), 0);
+	/* More drops, soon after: told of once the interval has passed, all together. */
+	ck_assert_int_eq(publish(st, &t.holder), 0);
+	tick();
+	ck_assert_int_eq(publish(st, &t.holder), 0);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, DROPS, "video"), 0);
+	wait_ms(EVENTS_DROPS_INTERVAL_MS);
+	tick();
+	ck_assert_uint_eq(the(&t.watcher, DROPS, "video")->frames, 2);
+	wait_ms(EVENTS_DROPS_INTERVAL_MS);
+	/* A counter scribbled backwards is no drop; counting on from there is. */
+	atomic_store(&st->sm.consumers[slot].dropped, 1);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, DROPS, "video"), 0);
+	atomic_store(&st->sm.consumers[slot].dropped, 5);
+	tick();
+	ck_assert_uint_eq(the(&t.watcher, DROPS, "video")->frames, 4);
+}
+END_TEST
+
+START_TEST(test_stream_drops_before_anyone_subscribed_are_no_news)
+{
+	struct stream *st = make_stream("cam", "video", 0660, &t.holder);
+
+	add_consumer(st, &t.other, SHM_STREAM_DROP_NEWEST, 1);
+	ck_assert_int_eq(publish(st, &t.holder), 1);
+	ck_assert_int_eq(publish(st, &t.holder), 0);
+	subscribe_streams(&t.watcher, "video");
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, DROPS, "video"), 0);
+}
+END_TEST
+
+START_TEST(test_stream_events_only_to_who_asked_for_them)
+{
+	struct stream *st = make_stream("cam", "video", 0660, &t.holder);
+
+	add_consumer(st, &t.other, SHM_STREAM_DROP_NEWEST, 1);
+	subscribe(&t.watcher, "video", 0, 0);
+	tick();
+	ck_assert_int_eq(publish(st, &t.holder), 1);
+	ck_assert_int_eq(publish(st, &t.holder), 0);
+	rpc_remove_session(&t.fx.rpc, &t.other);
+	rpc_remove_session(&t.fx.rpc, &t.holder);
+	tick();
+	ck_assert_uint_eq(count(&t.watcher, DROPS, "video"), 0);
+	ck_assert_uint_eq(count(&t.watcher, CONSUMER_GONE, "video"), 0);
+	ck_assert_uint_eq(count(&t.watcher, PRODUCER_GONE, "video"), 0);
+}
+END_TEST
+
+START_TEST(test_stream_events_only_for_the_pools_it_covers)
+{
+	struct stream *st = make_stream("cam", "video", 0660, &t.holder);
+
+	add_consumer(st, &t.other, SHM_STREAM_DROP_NEWEST, 1);
+	subscribe_streams(&t.watcher, "audio");
+	tick();
+	ck_assert_int_eq(publish(st, &t.holder), 1);
+	ck_assert_int_eq(publish(st, &t.holder), 0);
+	rpc_remove_session(&t.fx.rpc, &t.other);
+	rpc_remove_session(&t.fx.rpc, &t.holder);
+	tick();
+	for (unsigned i = 0; i < t.n_seen; i++)
+		ck_assert_str_ne(t.seen[i].pool, "video");
+}
+END_TEST
+
+START_TEST(test_stream_events_only_to_who_may_read_pool_and_stream)
+{
+	/* video is 0660 for uid 1000: the stranger may not read it, whatever the stream says. */
+	struct stream *open = make_stream("open", "video", 0666, &t.holder);
+	/* audio is everyone's, but this stream is its owner's alone. */
+	struct stream *closed;
+	struct pool_access owners = { 2000, 2000, 0600 };
+
+	ck_assert_int_eq(storage_add_stream(t.fx.storage, "closed",
+					    storage_find(t.fx.storage, "audio"), &owners, false,
+					    &closed),
+			 0);
+	ck_assert_int_eq(stream_set_producer(closed, t.other.id), 0);
+	subscribe_streams(&t.stranger, "");
+	subscribe_streams(&t.watcher, "");
+	tick();
+	(void)open;
+	rpc_remove_session(&t.fx.rpc, &t.holder);
+	rpc_remove_session(&t.fx.rpc, &t.other);
+	tick();
+	ck_assert_uint_eq(count(&t.stranger, PRODUCER_GONE, "video"), 0);
+	ck_assert_uint_eq(count(&t.stranger, PRODUCER_GONE, "audio"), 0);
+	ck_assert_uint_eq(count(&t.watcher, PRODUCER_GONE, "video"), 1);
+	ck_assert_uint_eq(count(&t.watcher, PRODUCER_GONE, "audio"), 0);
+}
+END_TEST
+
 /* ---- subscribers ---- */
 
 START_TEST(test_a_new_subscription_replaces_the_old)
@@ -474,6 +681,18 @@ static Suite *events_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_gone_is_sent_when_a_watched_pool_is_destroyed);
 	tcase_add_test(tc, test_gone_is_sent_when_a_reload_hides_the_pool);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("streams");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_stream_producer_gone_is_sent_when_the_producer_leaves);
+	tcase_add_test(tc, test_stream_consumer_gone_says_what_it_gave_back);
+	tcase_add_test(tc, test_stream_drops_counts_what_was_dropped_since_the_last_tick);
+	tcase_add_test(tc, test_stream_drops_before_anyone_subscribed_are_no_news);
+	tcase_add_test(tc, test_stream_events_only_to_who_asked_for_them);
+	tcase_add_test(tc, test_stream_events_only_for_the_pools_it_covers);
+	tcase_add_test(tc, test_stream_events_only_to_who_may_read_pool_and_stream);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("subscribers");

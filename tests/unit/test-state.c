@@ -84,6 +84,28 @@ START_TEST(test_a_subscription_is_decoded_as_it_was_encoded)
 }
 END_TEST
 
+START_TEST(test_a_subscription_to_streams_is_bit_1_of_the_flag)
+{
+	struct state_session sessions[2];
+	struct state_pool pool;
+	struct state st, back;
+	const char *reason = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	sample(&st, &pool, sessions);
+	sessions[0].sub_streams = true;
+	ck_assert_int_eq(state_encode(&st, &buf, &len), 0);
+	ck_assert_uint_eq(*(uint32_t *)(buf + sub_offset(0)), 3);
+	ck_assert_int_eq(state_decode(buf, len, STATE_VERSION, &back, &reason), 0);
+	ck_assert(back.sessions[0].subscribed);
+	ck_assert(back.sessions[0].sub_streams);
+	ck_assert(!back.sessions[1].sub_streams);
+	state_clear(&back);
+	free(buf);
+}
+END_TEST
+
 /* Encodes the sample, lets @spoil change it, and expects the decoder to refuse it. */
 static void assert_refused(void (*spoil)(uint8_t *buf))
 {
@@ -105,6 +127,11 @@ static void assert_refused(void (*spoil)(uint8_t *buf))
 static void flag_two(uint8_t *buf)
 {
 	*(uint32_t *)(buf + sub_offset(0)) = 2;
+}
+
+static void flag_four(uint8_t *buf)
+{
+	*(uint32_t *)(buf + sub_offset(0)) = 4;
 }
 
 static void bad_pool_name(uint8_t *buf)
@@ -135,6 +162,7 @@ static void unsubscribed_with_a_hold(uint8_t *buf)
 START_TEST(test_a_malformed_subscription_is_refused)
 {
 	assert_refused(flag_two);
+	assert_refused(flag_four);
 	assert_refused(bad_pool_name);
 	assert_refused(unterminated_pool_name);
 	assert_refused(interval_below_floor);
@@ -232,6 +260,7 @@ static Suite *state_suite(void)
 	TCase *tc = tcase_create("image");
 
 	tcase_add_test(tc, test_a_subscription_is_decoded_as_it_was_encoded);
+	tcase_add_test(tc, test_a_subscription_to_streams_is_bit_1_of_the_flag);
 	tcase_add_test(tc, test_a_malformed_subscription_is_refused);
 	tcase_add_test(tc, test_an_image_of_version_1_is_read_without_subscriptions);
 	tcase_add_test(tc, test_streams_are_decoded_as_they_were_encoded);

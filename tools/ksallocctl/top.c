@@ -89,6 +89,12 @@ static const char *kind_name(enum ksalloc_event_kind kind)
 		return "reclaimed";
 	case KSALLOC_EVENT_GONE:
 		return "gone";
+	case KSALLOC_EVENT_STREAM_PRODUCER_GONE:
+		return "stream-producer-gone";
+	case KSALLOC_EVENT_STREAM_CONSUMER_GONE:
+		return "stream-consumer-gone";
+	case KSALLOC_EVENT_STREAM_DROPS:
+		return "stream-drops";
 	}
 	return "unknown";
 }
@@ -136,6 +142,14 @@ static void print_event_json(const struct ksalloc_event *e, const char *clock)
 		break;
 	case KSALLOC_EVENT_GONE:
 		break;
+	case KSALLOC_EVENT_STREAM_PRODUCER_GONE:
+	case KSALLOC_EVENT_STREAM_CONSUMER_GONE:
+	case KSALLOC_EVENT_STREAM_DROPS:
+		json_object_object_add(o, "stream", json_object_new_string(e->stream));
+		json_object_object_add(o, "holder", ctl_holder_to_json(&e->holder));
+		if (e->kind != KSALLOC_EVENT_STREAM_PRODUCER_GONE)
+			json_object_object_add(o, "frames", json_object_new_uint64(e->frames));
+		break;
 	}
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 						       JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -170,6 +184,14 @@ static void print_event_text(const struct ksalloc_event *e, const char *clock)
 		       e->holder.name, e->frames);
 		break;
 	case KSALLOC_EVENT_GONE:
+		break;
+	case KSALLOC_EVENT_STREAM_PRODUCER_GONE:
+	case KSALLOC_EVENT_STREAM_CONSUMER_GONE:
+	case KSALLOC_EVENT_STREAM_DROPS:
+		printf(" stream %s session %u pid %u name %s", e->stream, e->holder.session_id,
+		       e->holder.pid, e->holder.name);
+		if (e->kind != KSALLOC_EVENT_STREAM_PRODUCER_GONE)
+			printf(" frames %u", e->frames);
 		break;
 	}
 	putchar('\n');
@@ -343,6 +365,21 @@ static void top_update(struct top *t, struct ksalloc_event *e)
 		ctl_format_age(e->holder.oldest_hold_ms, age, sizeof(age));
 		snprintf(t->message, sizeof(t->message), "%s: pid %u (%s) has held a frame for %s",
 			 e->pool, e->holder.pid, e->holder.name, age);
+		break;
+	case KSALLOC_EVENT_STREAM_PRODUCER_GONE:
+		snprintf(t->message, sizeof(t->message),
+			 "%s: stream %s lost its producer, pid %u (%s)", e->pool, e->stream,
+			 e->holder.pid, e->holder.name);
+		break;
+	case KSALLOC_EVENT_STREAM_CONSUMER_GONE:
+		snprintf(t->message, sizeof(t->message),
+			 "%s: stream %s lost consumer pid %u (%s); %u frames back", e->pool,
+			 e->stream, e->holder.pid, e->holder.name, e->frames);
+		break;
+	case KSALLOC_EVENT_STREAM_DROPS:
+		snprintf(t->message, sizeof(t->message),
+			 "%s: stream %s dropped %u frames for pid %u (%s), which lags", e->pool,
+			 e->stream, e->frames, e->holder.pid, e->holder.name);
 		break;
 	}
 }
