@@ -598,9 +598,9 @@ struct ksalloc_stream_consumer_info {
 };
 
 enum ksalloc_stream_state {
-	KSALLOC_STREAM_WAITING = 1, /* no producer yet */
-	KSALLOC_STREAM_FLOWING = 2, /* a producer is attached */
-	KSALLOC_STREAM_ENDED = 3,   /* its producer ended it; a new one may attach */
+	KSALLOC_STREAM_WAITING = 1,       /* no producer yet */
+	KSALLOC_STREAM_FLOWING = 2,       /* a producer is attached */
+	KSALLOC_STREAM_ENDED = 3,         /* its producer ended it; a new one may attach */
 	KSALLOC_STREAM_PRODUCER_GONE = 4, /* its producer closed or died without ending it */
 };
 
