@@ -2,11 +2,11 @@
 #include "shm/frame.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <stdbool.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "shm/wait.h"
 
 /* Handing a frame over is tried with at most this many waiting tenants. */
 #define HANDOFF_ATTEMPTS 4
@@ -23,18 +23,6 @@ void frame_pool_init(struct frame_pool *fp, void *map, const struct shm_layout *
 		.n_slots = layout->n_slots,
 		.frame_stride = layout->frame_stride,
 	};
-}
-
-/* Shared (not private) futexes: the words live in memory that several processes map. */
-static void futex_wake(_Atomic uint32_t *word, int n)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
-}
-
-/* Sleeps while *@word == @value, until @deadline (CLOCK_MONOTONIC), or for ever if NULL. */
-static void futex_wait(_Atomic uint32_t *word, uint32_t value, const struct timespec *deadline)
-{
-	syscall(SYS_futex, word, FUTEX_WAIT_BITSET, value, deadline, NULL, FUTEX_BITSET_MATCH_ANY);
 }
 
 static uint64_t now_coarse_ms(void)
@@ -250,7 +238,7 @@ static bool reserve_handoff(struct shm_slot *s)
 static void wake_slot(struct shm_slot *s, int n)
 {
 	atomic_fetch_add(&s->futex, 1);
-	futex_wake(&s->futex, n);
+	shm_futex_wake(&s->futex, n);
 }
 
 /*
@@ -346,34 +334,6 @@ int frame_release(struct frame_pool *fp, uint32_t tenant, uint32_t index, uint32
 	return 0;
 }
 
-static void deadline_after(struct timespec *ts, uint32_t timeout_ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
-static bool deadline_passed(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
-
-/* The earlier of two CLOCK_MONOTONIC times. */
-static const struct timespec *earlier(const struct timespec *a, const struct timespec *b)
-{
-	if (a->tv_sec != b->tv_sec)
-		return a->tv_sec < b->tv_sec ? a : b;
-	return a->tv_nsec <= b->tv_nsec ? a : b;
-}
-
 int frame_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot, uint32_t *hint,
 		  uint32_t timeout_ms, uint32_t *ret_index, uint32_t *ret_generation)
 {
@@ -403,9 +363,9 @@ int frame_acquire_checked(struct frame_pool *fp, uint32_t tenant, struct shm_slo
 		return -ETIMEDOUT;
 	}
 	if (timeout_ms != FRAME_INFINITE)
-		deadline_after(&deadline, timeout_ms);
+		shm_deadline_after(&deadline, timeout_ms);
 	if (live)
-		deadline_after(&slice_end, live->slice_ms);
+		shm_deadline_after(&slice_end, live->slice_ms);
 
 	/*
 	 * Our place in the queue first, in the slot when no thread of our tenant
@@ -451,30 +411,31 @@ int frame_acquire_checked(struct frame_pool *fp, uint32_t tenant, struct shm_slo
 			r = frame_try_acquire(fp, tenant, slot, hint, ret_index, ret_generation);
 		if (r != -EAGAIN)
 			break;
-		if (timeout_ms != FRAME_INFINITE && deadline_passed(&deadline)) {
+		if (timeout_ms != FRAME_INFINITE && shm_deadline_passed(&deadline)) {
 			r = -ETIMEDOUT;
 			break;
 		}
 		if (!live) {
-			futex_wait(&slot->futex, seq,
-				   timeout_ms == FRAME_INFINITE ? NULL : &deadline);
+			shm_futex_wait(&slot->futex, seq,
+				       timeout_ms == FRAME_INFINITE ? NULL : &deadline);
 			continue;
 		}
 		/*
 		 * Asked here, inside the wait: this thread stays counted and its
 		 * tenant keeps its ticket, so asking never costs it its turn.
 		 */
-		if (deadline_passed(&slice_end)) {
+		if (shm_deadline_passed(&slice_end)) {
 			r = live->check(live->userdata);
 			if (r < 0) {
 				dead = true;
 				break;
 			}
-			deadline_after(&slice_end, live->slice_ms);
+			shm_deadline_after(&slice_end, live->slice_ms);
 		}
-		futex_wait(&slot->futex, seq,
-			   timeout_ms == FRAME_INFINITE ? &slice_end :
-							  earlier(&slice_end, &deadline));
+		shm_futex_wait(&slot->futex, seq,
+			       timeout_ms == FRAME_INFINITE ?
+				       &slice_end :
+				       shm_deadline_earlier(&slice_end, &deadline));
 	}
 	if (leave_waiters(slot, tenant))
 		atomic_fetch_sub(&fp->shared->waiters, 1);

@@ -2,11 +2,11 @@
 #include "shm/stream.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "shm/wait.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -102,44 +102,6 @@ void stream_map_init(struct stream_map *sm, void *map, const struct shm_stream_l
 	};
 }
 
-/* Shared futexes, as in frame.c: the words live in memory several processes map. */
-static void futex_wake(_Atomic uint32_t *word)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-}
-
-static void futex_wait(_Atomic uint32_t *word, uint32_t value, const struct timespec *deadline)
-{
-	syscall(SYS_futex, word, FUTEX_WAIT_BITSET, value, deadline, NULL, FUTEX_BITSET_MATCH_ANY);
-}
-
-static void deadline_after(struct timespec *ts, uint32_t timeout_ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
-static bool deadline_passed(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
-
-static const struct timespec *earlier(const struct timespec *a, const struct timespec *b)
-{
-	if (a->tv_sec != b->tv_sec)
-		return a->tv_sec < b->tv_sec ? a : b;
-	return a->tv_nsec <= b->tv_nsec ? a : b;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -164,9 +126,9 @@ static void waiter_init(struct waiter *w, uint32_t timeout_ms, const struct fram
 	w->live = live;
 	w->timeout_ms = timeout_ms;
 	if (timeout_ms != FRAME_INFINITE)
-		deadline_after(&w->deadline, timeout_ms);
+		shm_deadline_after(&w->deadline, timeout_ms);
 	if (live)
-		deadline_after(&w->slice_end, live->slice_ms);
+		shm_deadline_after(&w->slice_end, live->slice_ms);
 }
 
 static int waiter_sleep(struct waiter *w, _Atomic uint32_t *word)
@@ -175,20 +137,20 @@ static int waiter_sleep(struct waiter *w, _Atomic uint32_t *word)
 	int r;
 
 	if (w->timeout_ms != FRAME_INFINITE) {
-		if (deadline_passed(&w->deadline))
+		if (shm_deadline_passed(&w->deadline))
 			return -ETIMEDOUT;
 		until = &w->deadline;
 	}
 	if (w->live) {
-		if (deadline_passed(&w->slice_end)) {
+		if (shm_deadline_passed(&w->slice_end)) {
 			r = w->live->check(w->live->userdata);
 			if (r < 0)
 				return r;
-			deadline_after(&w->slice_end, w->live->slice_ms);
+			shm_deadline_after(&w->slice_end, w->live->slice_ms);
 		}
-		until = until ? earlier(until, &w->slice_end) : &w->slice_end;
+		until = until ? shm_deadline_earlier(until, &w->slice_end) : &w->slice_end;
 	}
-	futex_wait(word, 1, until);
+	shm_futex_wait(word, 1, until);
 	return 0;
 }
 
@@ -197,7 +159,7 @@ static bool wake_sleeper(_Atomic uint32_t *word)
 {
 	if (atomic_load_explicit(word, memory_order_relaxed) == 0 || atomic_exchange(word, 0) == 0)
 		return false;
-	futex_wake(word);
+	shm_futex_wake(word, INT32_MAX);
 	return true;
 }
 
