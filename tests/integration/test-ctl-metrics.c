@@ -42,39 +42,6 @@ static struct ksalloc_client *client(void)
 	return c;
 }
 
-/* Runs `ksallocctl ARGS...`, wants exit status @want; returns stdout, and stderr in *ret_err. */
-static char *ctl_run(int want, char **ret_err, const char *const *args)
-{
-	const char *argv[16] = { test_binary("ksallocctl") };
-	char *out = NULL, *err = NULL;
-	size_t n = 1;
-	int r;
-
-	for (; *args && n < 15; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	r = test_run((char *const *)argv, &out, &err);
-	ck_assert_msg(r == want, "ksallocctl %s: exit status %d, not %d: %s", argv[1], r, want,
-		      err);
-	if (ret_err)
-		*ret_err = err;
-	else
-		free(err);
-	return out;
-}
-
-/* stdout of a `ksallocctl ARGS...` that succeeds, saying nothing on stderr. */
-#define CTL(...) ctl_ok((const char *const[]){ __VA_ARGS__, NULL })
-
-static char *ctl_ok(const char *const *args)
-{
-	char *err, *out = ctl_run(0, &err, args);
-
-	ck_assert_msg(err[0] == '\0', "ksallocctl %s wrote to stderr: %s", args[0], err);
-	free(err);
-	return out;
-}
-
 /* stderr of a `ksallocctl ARGS...` that fails with a usage error (2). */
 #define CTL_USAGE(...) ctl_usage((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -82,7 +49,7 @@ static char *ctl_usage(const char *const *args)
 {
 	char *err;
 
-	free(ctl_run(2, &err, args));
+	free(test_ctl_run(2, &err, args));
 	return err;
 }
 
@@ -91,7 +58,7 @@ static char *ctl_usage(const char *const *args)
 
 static json_object *ctl_json(json_type type, const char *const *args)
 {
-	char *text = ctl_ok(args);
+	char *text = test_ctl_ok(args);
 	json_object *o = json_tokener_parse(text);
 
 	ck_assert_msg(o && json_object_is_type(o, type), "not JSON of the right type: %.1500s",

@@ -39,38 +39,6 @@ static struct ksalloc_client *client(const char *name)
 	return c;
 }
 
-/* Runs `ksallocctl ARGS...`, wants exit status @want; returns stdout, and stderr in *ret_err. */
-static char *ctl_run(int want, char **ret_err, const char *const *args)
-{
-	const char *argv[16] = { test_binary("ksallocctl") };
-	char *out = NULL, *err = NULL;
-	size_t n = 1;
-	int r;
-
-	for (; *args && n < 15; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	r = test_run((char *const *)argv, &out, &err);
-	ck_assert_msg(r == want, "ksallocctl %s: exit status %d, not %d: %s", argv[1], r, want,
-		      err);
-	if (ret_err)
-		*ret_err = err;
-	else
-		free(err);
-	return out;
-}
-
-#define CTL(...) ctl_ok((const char *const[]){ __VA_ARGS__, NULL })
-
-static char *ctl_ok(const char *const *args)
-{
-	char *err, *out = ctl_run(0, &err, args);
-
-	ck_assert_msg(err[0] == '\0', "ksallocctl %s wrote to stderr: %s", args[0], err);
-	free(err);
-	return out;
-}
-
 /* Fails unless @text has the whole line printf(@fmt, ...). */
 __attribute__((format(printf, 2, 3))) static void assert_line(const char *text, const char *fmt,
 							      ...)
@@ -257,7 +225,7 @@ START_TEST(test_streams_shows_the_producer_and_each_consumer)
 	free(text);
 
 	/* A stream that is not there: 1, and what is wrong. */
-	free(ctl_run(1, &err, (const char *const[]){ "streams", "nosuch", NULL }));
+	free(test_ctl_run(1, &err, (const char *const[]){ "streams", "nosuch", NULL }));
 	ck_assert_str_eq(err, "ksallocctl: streams: no stream named \"nosuch\" (ksallocctl "
 			      "streams shows the streams)\n");
 	free(err);

@@ -169,3 +169,32 @@ fail:
 		close(sock);
 	return -EIO;
 }
+
+char *test_ctl_run(int want, char **ret_err, const char *const *args)
+{
+	const char *argv[16] = { test_binary("ksallocctl") };
+	char *out = NULL, *err = NULL;
+	size_t n = 1;
+	int r;
+
+	for (; *args && n < 15; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	r = test_run((char *const *)argv, &out, &err);
+	ck_assert_msg(r == want, "ksallocctl %s: exit status %d, not %d: %s", argv[1], r, want,
+		      err);
+	if (ret_err)
+		*ret_err = err;
+	else
+		free(err);
+	return out;
+}
+
+char *test_ctl_ok(const char *const *args)
+{
+	char *err, *out = test_ctl_run(0, &err, args);
+
+	ck_assert_msg(err[0] == '\0', "ksallocctl %s wrote to stderr: %s", args[0], err);
+	free(err);
+	return out;
+}

@@ -30,6 +30,17 @@ void test_daemon_down(struct test_daemon *d);
 int test_run(char *const argv[], char **ret_out, char **ret_err);
 
 /*
+ * Runs `ksallocctl ARGS...` (@args NULL-terminated, at most 14), failing the
+ * running Check test unless it exits with @want. Returns its stdout
+ * (malloc'ed); its stderr in *ret_err, or freed when @ret_err is NULL.
+ */
+char *test_ctl_run(int want, char **ret_err, const char *const *args);
+
+/* stdout of a `ksallocctl ARGS...` that succeeds, saying nothing on stderr. */
+char *test_ctl_ok(const char *const *args);
+#define CTL(...) test_ctl_ok((const char *const[]){ __VA_ARGS__, NULL })
+
+/*
  * A client that does not use the library: connects to @socket_path, says
  * hello, opens pool @name and maps the memfd it gets, read-write. Returns 0
  * with the connected socket, the mapping and its size, or -errno.
