@@ -65,8 +65,7 @@ void ksalloc_gst_buffer_set_meta(GstBuffer *b, const struct ksalloc_frame_meta *
 	/* KSTIME's 0/0 reads as 1/1; a ratio with one 0 is meaningless. */
 	if (num == 0 && den == 0)
 		num = den = 1;
-	if ((m->options_flags & KSALLOC_FRAME_TIMEVALID) && m->presentation_time >= 0 && num &&
-	    den)
+	if ((m->options_flags & KSALLOC_FRAME_TIMEVALID) && m->presentation_time >= 0 && num && den)
 		GST_BUFFER_PTS(b) =
 			gst_util_uint64_scale((guint64)m->presentation_time, num * 100, den);
 	if ((m->options_flags & KSALLOC_FRAME_DURATIONVALID) && m->duration >= 0)
