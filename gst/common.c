@@ -42,14 +42,15 @@ void ksalloc_gst_session_unref(KsallocGstSession *s)
 void ksalloc_gst_meta_from_buffer(GstBuffer *b, gsize data_used, struct ksalloc_frame_meta *ret)
 {
 	*ret = (struct ksalloc_frame_meta){ .data_used = (uint32_t)data_used };
+	/* Nanoseconds: 100-ns units scaled by 1/100, for PresentationTime and Duration alike. */
+	ret->time_numerator = 1;
+	ret->time_denominator = 100;
 	if (GST_BUFFER_PTS_IS_VALID(b)) {
 		ret->presentation_time = (int64_t)GST_BUFFER_PTS(b);
-		ret->time_numerator = 1;
-		ret->time_denominator = 100;
 		ret->options_flags |= KSALLOC_FRAME_TIMEVALID;
 	}
 	if (GST_BUFFER_DURATION_IS_VALID(b)) {
-		ret->duration = (int64_t)((GST_BUFFER_DURATION(b) + 50) / 100);
+		ret->duration = (int64_t)GST_BUFFER_DURATION(b);
 		ret->options_flags |= KSALLOC_FRAME_DURATIONVALID;
 	}
 	if (!GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT))
@@ -68,8 +69,9 @@ void ksalloc_gst_buffer_set_meta(GstBuffer *b, const struct ksalloc_frame_meta *
 	if ((m->options_flags & KSALLOC_FRAME_TIMEVALID) && m->presentation_time >= 0 && num && den)
 		GST_BUFFER_PTS(b) =
 			gst_util_uint64_scale((guint64)m->presentation_time, num * 100, den);
-	if ((m->options_flags & KSALLOC_FRAME_DURATIONVALID) && m->duration >= 0)
-		GST_BUFFER_DURATION(b) = (GstClockTime)m->duration * 100;
+	if ((m->options_flags & KSALLOC_FRAME_DURATIONVALID) && m->duration >= 0 && num && den)
+		GST_BUFFER_DURATION(b) =
+			gst_util_uint64_scale((guint64)m->duration, num * 100, den);
 	if (!(m->options_flags & KSALLOC_FRAME_SPLICEPOINT))
 		GST_BUFFER_FLAG_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
 	if (m->options_flags & KSALLOC_FRAME_DATADISCONTINUITY)

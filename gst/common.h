@@ -35,9 +35,9 @@ KsallocGstSession *ksalloc_gst_session_ref(KsallocGstSession *session);
 void ksalloc_gst_session_unref(KsallocGstSession *session);
 
 /*
- * Timing and flags, both ways: the PTS exactly, in ns, as KSTIME with
- * numerator 1 and denominator 100; the duration in KSSTREAM_HEADER's 100-ns
- * units (rounded to the nearest); DELTA_UNIT as the absence of SPLICEPOINT,
+ * Timing and flags, both ways: the PTS and the duration exactly, in ns, as
+ * KSTIME with numerator 1 and denominator 100 (KSSTREAM_HEADER's Duration is
+ * in PresentationTime's units); DELTA_UNIT as the absence of SPLICEPOINT,
  * DISCONT as DATADISCONTINUITY. A received frame's DATADISCONTINUITY (frames
  * were dropped for this consumer) becomes DISCONT. DTS, offsets and metas do
  * not travel.

@@ -538,6 +538,13 @@ static GstFlowReturn gst_ksalloc_src_create(GstPushSrc *push, GstBuffer **ret_bu
 	return ret;
 }
 
+/* The memory cache's free function: indices never received have none. */
+static void memory_unref(gpointer mem)
+{
+	if (mem)
+		gst_memory_unref(mem);
+}
+
 /* Undoes start(), also a start() that failed half-way. */
 static void src_teardown(GstKsallocSrc *src)
 {
@@ -594,7 +601,7 @@ static gboolean gst_ksalloc_src_start(GstBaseSrc *bsrc)
 	g_mutex_unlock(&src->lock);
 	src->fd_allocator = gst_fd_allocator_new();
 	src->dmabuf_allocator = gst_dmabuf_allocator_new();
-	src->memories = g_ptr_array_new_with_free_func((GDestroyNotify)gst_memory_unref);
+	src->memories = g_ptr_array_new_with_free_func(memory_unref);
 
 	r = src_open_stream(src);
 	if (r == -ENOENT) {

@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The GStreamer elements, with the real daemon: ksallocsink under GstHarness
+ * with videotestsrc upstream (zero copies when upstream takes the pool, every
+ * buffer counted when it does not); ksallocsrc under GstHarness (caps,
+ * timestamps, EOS, a flush that wakes it); and pipelines in separate
+ * processes (this binary run again with --pipeline: a child that execs, so
+ * that no GStreamer thread is forked) whose every frame is compared with the
+ * same videotestsrc in one process: 4 consumers, a consumer killed and
+ * started again, a producer killed (an error naming the stream, then a new
+ * producer's frames), a consumer started before the producer, and 100 runs
+ * in a row that all finish. Every wait is on an event (a buffer, a bus
+ * message, a line from a child, a child's exit) with a bound, never on time.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gst/app/gstappsink.h>
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+
+#include <ksalloc/ksalloc.h>
+
+#include "tests/lib/harness.h"
+#include "tests/lib/ksalloc-check.h"
+
+#define CAPS "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
+#define FRAME_SIZE (320 * 240 * 3 / 2)
+
+/* Streams of the config exist before either side: a consumer started first misses nothing. */
+static const char config[] = "[pool video]\n"
+			     "frames = 12\n"
+			     "frame_size = 115200\n"
+			     "\n"
+			     "[pool small]\n"
+			     "frames = 2\n"
+			     "frame_size = 115200\n"
+			     "\n"
+			     "[stream cam]\n"
+			     "pool = video\n"
+			     "\n"
+			     "[stream blocked]\n"
+			     "pool = small\n";
+
+static struct test_daemon daemon_;
+static char self_path[4096];
+
+static void start(void)
+{
+	test_daemon_up(&daemon_, config);
+}
+
+static void stop(void)
+{
+	test_daemon_down(&daemon_);
+}
+
+/* ---- what a pipeline's frames are: one line per buffer ---------------------------------- */
+
+/* "PTS DURATION FLAGS SHA1" of @buffer, as every comparison below makes it. */
+static gchar *describe(GstBuffer *buffer)
+{
+	GstMapInfo map;
+	gchar *sum, *line;
+
+	/* Not ck_assert(): this also runs in --pipeline children, outside any Check test. */
+	if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
+		return g_strdup("(a buffer that does not map)");
+	sum = g_compute_checksum_for_data(G_CHECKSUM_SHA1, map.data, map.size);
+	gst_buffer_unmap(buffer, &map);
+	line = g_strdup_printf("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s %s",
+			       GST_BUFFER_PTS(buffer), GST_BUFFER_DURATION(buffer),
+			       GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT) ? "D" : "-",
+			       sum);
+	g_free(sum);
+	return line;
+}
+
+/*
+ * Runs @desc in this process until EOS: lines of the buffers its appsink "out" got
+ * (NULL-terminated, g_strfreev()), the reference a consumer's frames are compared with.
+ */
+static gchar **run_here(const char *desc)
+{
+	GstElement *pipeline = gst_parse_launch(desc, NULL);
+	GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+	GPtrArray *lines = g_ptr_array_new();
+	GstSample *sample;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_ne(gst_element_set_state(pipeline, GST_STATE_PLAYING),
+			 GST_STATE_CHANGE_FAILURE);
+	while ((sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 30 * GST_SECOND))) {
+		g_ptr_array_add(lines, describe(gst_sample_get_buffer(sample)));
+		gst_sample_unref(sample);
+	}
+	ck_assert(gst_app_sink_is_eos(GST_APP_SINK(out)));
+	gst_element_set_state(pipeline, GST_STATE_NULL);
+	gst_object_unref(out);
+	gst_object_unref(pipeline);
+	g_ptr_array_add(lines, NULL);
+	return (gchar **)g_ptr_array_free(lines, FALSE);
+}
+
+static gchar **reference(const char *pattern, int n)
+{
+	gchar *desc = g_strdup_printf("videotestsrc pattern=%s num-buffers=%d ! " CAPS
+				      " ! appsink name=out sync=false",
+				      pattern, n);
+	gchar **lines = run_here(desc);
+
+	g_free(desc);
+	return lines;
+}
+
+/*
+ * --pipeline DESC: runs DESC to its end; for each buffer its appsink "out" gets, prints
+ * its line; prints "started" once it is set playing (a consumer's stream is open then).
+ * Exits 0 at EOS, 2 with the error on stderr.
+ */
+static int pipeline_main(const char *desc)
+{
+	GError *error = NULL;
+	GstElement *pipeline = gst_parse_launch(desc, &error), *out;
+	GstMessage *msg;
+	GstBus *bus;
+	int status;
+
+	if (!pipeline) {
+		fprintf(stderr, "%s\n", error->message);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	bus = gst_element_get_bus(pipeline);
+	out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+	if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+		return 2;
+	printf("started\n");
+	if (out) {
+		GstSample *sample;
+
+		while ((sample = gst_app_sink_pull_sample(GST_APP_SINK(out)))) {
+			gchar *line = describe(gst_sample_get_buffer(sample));
+
+			printf("%s\n", line);
+			g_free(line);
+			gst_sample_unref(sample);
+		}
+	}
+	msg = gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE,
+					 GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+	status = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS ? 0 : 2;
+	if (status) {
+		gst_message_parse_error(msg, &error, NULL);
+		fprintf(stderr, "error: %s\n", error->message);
+		g_error_free(error);
+	}
+	gst_message_unref(msg);
+	gst_element_set_state(pipeline, GST_STATE_NULL);
+	return status;
+}
+
+/* ---- children ----------------------------------------------------------------------------- */
+
+struct child {
+	pid_t pid;
+	FILE *out; /* its stdout, line by line */
+};
+
+/* This binary with --pipeline @desc, its stdout on a pipe, its stderr on ours. */
+static struct child spawn(const char *desc)
+{
+	struct child c;
+	int fds[2];
+
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	c.pid = fork();
+	ck_assert_int_ge(c.pid, 0);
+	if (c.pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execl(self_path, self_path, "--pipeline", desc, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	c.out = fdopen(fds[0], "r");
+	ck_assert_ptr_nonnull(c.out);
+	return c;
+}
+
+/* The child's next line, without its newline; NULL at its end. */
+static gchar *next_line(struct child *c)
+{
+	char *line = NULL;
+	size_t size = 0;
+	ssize_t n = getline(&line, &size, c->out);
+	gchar *ret;
+
+	if (n <= 0) {
+		free(line);
+		return NULL;
+	}
+	if (line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	ret = g_strdup(line);
+	free(line);
+	return ret;
+}
+
+static void expect_line(struct child *c, const char *want)
+{
+	gchar *line = next_line(c);
+
+	ck_assert_msg(line && strcmp(line, want) == 0, "child %d said \"%s\", not \"%s\"",
+		      (int)c->pid, line ? line : "(its end)", want);
+	g_free(line);
+}
+
+/* Waits for the child's end: its exit status (128 + signal when killed). */
+static int finish(struct child *c)
+{
+	int status;
+
+	fclose(c->out);
+	ck_assert_int_eq(waitpid(c->pid, &status, 0), c->pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Whether a frame received is the one sent: the whole line, or where the producer was
+ * live (its timestamps are its clock's, the reference's are not) the pixels alone.
+ */
+static gboolean same_frame(const char *got, const char *sent, gboolean live)
+{
+	if (!live)
+		return strcmp(got, sent) == 0;
+	return strcmp(strrchr(got, ' '), strrchr(sent, ' ')) == 0;
+}
+
+/* The rest of a consumer's lines must be @want[from...], in order, to its end. */
+static int expect_frames(struct child *c, gchar **want, int from, gboolean live)
+{
+	gchar *line;
+	int i = from;
+
+	while ((line = next_line(c))) {
+		ck_assert_msg(want[i], "frame %d beyond the %d sent: %s", i, i, line);
+		ck_assert_msg(same_frame(line, want[i], live), "frame %d: got %s, sent %s", i, line,
+			      want[i]);
+		g_free(line);
+		i++;
+	}
+	return i;
+}
+
+static struct child producer(const char *pattern, int n, const char *extra)
+{
+	gchar *desc = g_strdup_printf("videotestsrc pattern=%s num-buffers=%d %s ! " CAPS
+				      " ! ksallocsink stream=cam name=sink",
+				      pattern, n, extra);
+	struct child c = spawn(desc);
+
+	g_free(desc);
+	return c;
+}
+
+static struct child consumer(const char *props)
+{
+	gchar *desc =
+		g_strdup_printf("ksallocsrc stream=cam %s ! appsink name=out sync=false", props);
+	struct child c = spawn(desc);
+
+	g_free(desc);
+	expect_line(&c, "started");
+	return c;
+}
+
+/* ---- the sink ------------------------------------------------------------------------------ */
+
+static void sink_run(const char *upstream, int n, guint64 want_copies)
+{
+	GstHarness *h = gst_harness_new_parse("ksallocsink stream=cam sync=false");
+	struct ksalloc_client *c = NULL;
+	struct ksalloc_stream *s = NULL;
+	struct ksalloc_frame_meta meta;
+	struct ksalloc_frame f;
+	gchar *src = g_strdup_printf("%s ! capsfilter caps=\"" CAPS "\"", upstream);
+	gchar **want = reference("ball", n);
+	guint64 copies, published;
+	GstElement *sink;
+
+	ck_assert_int_eq(ksalloc_client_open(NULL, &c), 0);
+	ck_assert_int_eq(ksalloc_stream_open(c, "cam", NULL, &s), 0);
+	gst_harness_add_src_parse(h, src, FALSE);
+	for (int i = 0; i < n; i++) {
+		gchar *sum;
+
+		ck_assert_int_eq(gst_harness_push_from_src(h), GST_FLOW_OK);
+		ck_assert_int_eq(ksalloc_stream_receive(s, 10000, &f, &meta), 0);
+		ck_assert_uint_eq(meta.data_used, FRAME_SIZE);
+		ck_assert(meta.options_flags & KSALLOC_FRAME_TIMEVALID);
+		sum = g_compute_checksum_for_data(G_CHECKSUM_SHA1, f.data, meta.data_used);
+		ck_assert_msg(strstr(want[i], sum), "frame %d: %s, sent %s", i, sum, want[i]);
+		g_free(sum);
+		ck_assert_int_eq(ksalloc_stream_release(s, &f), 0);
+	}
+	sink = gst_harness_find_element(h, "ksallocsink");
+	g_object_get(sink, "copies", &copies, "published", &published, NULL);
+	gst_object_unref(sink);
+	ck_assert_uint_eq(published, n);
+	ck_assert_uint_eq(copies, want_copies);
+	gst_harness_teardown(h);
+	ksalloc_stream_close(s);
+	ksalloc_client_close(c);
+	g_strfreev(want);
+	g_free(src);
+}
+
+START_TEST(test_gst_sink_upstream_writes_into_frames)
+{
+	start();
+	sink_run("videotestsrc pattern=ball", 20, 0);
+	stop();
+}
+END_TEST
+
+START_TEST(test_gst_sink_copies_and_counts_other_buffers)
+{
+	start();
+	sink_run("videotestsrc pattern=ball ! identity drop-allocation=true", 20, 20);
+	stop();
+}
+END_TEST
+
+/* ---- the source ---------------------------------------------------------------------------- */
+
+START_TEST(test_gst_src_caps_timestamps_and_eos)
+{
+	GstHarness *h;
+	gchar **want = reference("smpte", 30);
+	GstCaps *caps, *sent;
+	GstMapInfo map;
+	struct child p;
+	GstEvent *e;
+	int i;
+
+	start();
+	h = gst_harness_new_parse("ksallocsrc stream=cam");
+	gst_harness_play(h);
+	p = producer("smpte", 30, "");
+	for (i = 0; want[i]; i++) {
+		GstBuffer *b = gst_harness_pull(h);
+		gchar *line;
+
+		ck_assert_ptr_nonnull(b);
+		line = describe(b);
+		ck_assert_msg(strcmp(line, want[i]) == 0, "frame %d: got %s, sent %s", i, line,
+			      want[i]);
+		g_free(line);
+		/* The frame is the producer's memory, shared: read-only (a buffer map copies). */
+		ck_assert(!gst_memory_map(gst_buffer_peek_memory(b, 0), &map, GST_MAP_WRITE));
+		gst_buffer_unref(b);
+	}
+	/* The producer's caps, as its videotestsrc fixated them. */
+	caps = gst_pad_get_current_caps(h->sinkpad);
+	sent = gst_caps_from_string(CAPS ",pixel-aspect-ratio=1/1,interlace-mode=progressive");
+	ck_assert_msg(gst_caps_is_subset(caps, sent), "caps %" GST_PTR_FORMAT, caps);
+	gst_caps_unref(sent);
+	gst_caps_unref(caps);
+	while ((e = gst_harness_pull_event(h)) && GST_EVENT_TYPE(e) != GST_EVENT_EOS)
+		gst_event_unref(e);
+	ck_assert_ptr_nonnull(e);
+	gst_event_unref(e);
+	ck_assert_int_eq(finish(&p), 0);
+	gst_harness_teardown(h);
+	g_strfreev(want);
+	stop();
+}
+END_TEST
+
+/* A source waiting for a frame that never comes stops at once when told to. */
+START_TEST(test_gst_src_stop_wakes_its_wait)
+{
+	GstElement *pipeline;
+
+	start();
+	pipeline = gst_parse_launch("ksallocsrc stream=cam ! fakesink", NULL);
+	ck_assert_int_eq(gst_element_set_state(pipeline, GST_STATE_PLAYING),
+			 GST_STATE_CHANGE_ASYNC);
+	ck_assert_int_eq(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+	gst_object_unref(pipeline);
+	stop();
+}
+END_TEST
+
+/* A sink waiting for a frame (the pool's two are held) stops at once when told to. */
+START_TEST(test_gst_sink_stop_wakes_its_acquire)
+{
+	struct ksalloc_client *c = NULL;
+	struct ksalloc_pool *p = NULL;
+	struct ksalloc_frame held[2];
+	GstElement *pipeline;
+	GstBus *bus;
+	GstMessage *m;
+
+	start();
+	ck_assert_int_eq(ksalloc_client_open(NULL, &c), 0);
+	ck_assert_int_eq(ksalloc_pool_open(c, "small", &p), 0);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(ksalloc_pool_acquire(p, 0, &held[i]), 0);
+	pipeline = gst_parse_launch("videotestsrc ! " CAPS " ! ksallocsink stream=blocked", NULL);
+	bus = gst_element_get_bus(pipeline);
+	ck_assert_int_eq(gst_element_set_state(pipeline, GST_STATE_PLAYING),
+			 GST_STATE_CHANGE_ASYNC);
+	/* The stream made, upstream's acquire waits: the pool is exhausted. */
+	m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GST_MESSAGE_STREAM_START);
+	ck_assert_ptr_nonnull(m);
+	gst_message_unref(m);
+	ck_assert_int_eq(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+	gst_object_unref(bus);
+	gst_object_unref(pipeline);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(ksalloc_pool_release(p, &held[i]), 0);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+/* ---- across processes ----------------------------------------------------------------------- */
+
+START_TEST(test_gst_four_consumer_processes_get_every_frame)
+{
+	gchar **want = reference("ball", 60);
+	struct child cons[4], p;
+
+	start();
+	for (int i = 0; i < 4; i++)
+		cons[i] = consumer("");
+	p = producer("ball", 60, "");
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(expect_frames(&cons[i], want, 0, FALSE), 60);
+		ck_assert_int_eq(finish(&cons[i]), 0);
+	}
+	ck_assert_int_eq(finish(&p), 0);
+	g_strfreev(want);
+	stop();
+}
+END_TEST
+
+/* Consumer started first on a stream nobody declared: it waits for the producer. */
+START_TEST(test_gst_consumer_started_before_the_stream_exists)
+{
+	struct child cons, p;
+	gchar *line;
+	int n = 0;
+
+	start();
+	cons = spawn("ksallocsrc stream=adhoc ! appsink name=out sync=false");
+	expect_line(&cons, "started");
+	p = spawn("videotestsrc is-live=true num-buffers=30 ! " CAPS " ! ksallocsink stream=adhoc");
+	while ((line = next_line(&cons))) {
+		n++;
+		g_free(line);
+	}
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(finish(&cons), 0);
+	ck_assert_int_eq(finish(&p), 0);
+	stop();
+}
+END_TEST
+
+/* A consumer killed mid-stream; another started in its place gets the rest, the producer ends. */
+START_TEST(test_gst_consumer_killed_and_started_again)
+{
+	gchar **want = reference("ball", 90);
+	struct child c1, c2, p;
+	gchar *line, *first;
+	int i;
+
+	start();
+	c1 = consumer("");
+	p = producer("ball", 90, "is-live=true");
+	for (i = 0; i < 5; i++) {
+		line = next_line(&c1);
+		ck_assert_msg(same_frame(line, want[i], TRUE), "got %s, sent %s", line, want[i]);
+		g_free(line);
+	}
+	kill(c1.pid, SIGKILL);
+	ck_assert_int_eq(finish(&c1), 128 + SIGKILL);
+	c2 = consumer("");
+	/* It starts where the stream is: find that frame, then every one after it. */
+	first = next_line(&c2);
+	ck_assert_ptr_nonnull(first);
+	for (i = 5; want[i] && !same_frame(first, want[i], TRUE); i++)
+		;
+	ck_assert_msg(want[i], "its first frame was never sent: %s", first);
+	g_free(first);
+	ck_assert_int_eq(expect_frames(&c2, want, i + 1, TRUE), 90);
+	ck_assert_int_eq(finish(&c2), 0);
+	ck_assert_int_eq(finish(&p), 0);
+	g_strfreev(want);
+	stop();
+}
+END_TEST
+
+/* The producer killed: an error naming the stream; then, started again, a new producer's frames. */
+START_TEST(test_gst_producer_killed_then_a_new_one)
+{
+	GstElement *pipeline, *out;
+	gchar **want = reference("ball", 30);
+	GstSample *sample;
+	GError *error = NULL;
+	GstMessage *m;
+	struct child p;
+	GstBus *bus;
+	int i;
+
+	start();
+	pipeline = gst_parse_launch("ksallocsrc stream=cam ! appsink name=out sync=false", NULL);
+	out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+	bus = gst_element_get_bus(pipeline);
+	gst_element_set_state(pipeline, GST_STATE_PLAYING);
+	p = producer("ball", 1000000, "is-live=true");
+	sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 10 * GST_SECOND);
+	ck_assert_ptr_nonnull(sample);
+	gst_sample_unref(sample);
+	kill(p.pid, SIGKILL);
+	ck_assert_int_eq(finish(&p), 128 + SIGKILL);
+	m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+	ck_assert_ptr_nonnull(m);
+	gst_message_parse_error(m, &error, NULL);
+	ck_assert_msg(strstr(error->message, "\"cam\"") && strstr(error->message, "gone"),
+		      "the error: %s", error->message);
+	g_error_free(error);
+	gst_message_unref(m);
+
+	gst_element_set_state(pipeline, GST_STATE_NULL);
+	gst_element_set_state(pipeline, GST_STATE_PLAYING);
+	p = producer("ball", 30, "");
+	for (i = 0; want[i]; i++) {
+		gchar *line;
+
+		sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 10 * GST_SECOND);
+		ck_assert_msg(sample, "frame %d of the new producer did not come", i);
+		line = describe(gst_sample_get_buffer(sample));
+		ck_assert_str_eq(line, want[i]);
+		g_free(line);
+		gst_sample_unref(sample);
+	}
+	ck_assert_int_eq(finish(&p), 0);
+	ck_assert_ptr_null(gst_app_sink_try_pull_sample(GST_APP_SINK(out), 10 * GST_SECOND));
+	ck_assert(gst_app_sink_is_eos(GST_APP_SINK(out)));
+	gst_element_set_state(pipeline, GST_STATE_NULL);
+	gst_object_unref(bus);
+	gst_object_unref(out);
+	gst_object_unref(pipeline);
+	g_strfreev(want);
+	stop();
+}
+END_TEST
+
+/* shmsink hangs in some runs of ten: 100 runs in a row, each finishing with every frame. */
+START_TEST(test_gst_hundred_runs_all_finish)
+{
+	gchar **want = reference("ball", 10);
+	int runs = getenv("KSALLOC_TEST_GST_RUNS") ? atoi(getenv("KSALLOC_TEST_GST_RUNS")) : 100;
+
+	start();
+	for (int run = 0; run < runs; run++) {
+		struct child cons = consumer(""), p = producer("ball", 10, "");
+
+		ck_assert_msg(expect_frames(&cons, want, 0, FALSE) == 10, "run %d", run);
+		ck_assert_int_eq(finish(&cons), 0);
+		ck_assert_int_eq(finish(&p), 0);
+	}
+	g_strfreev(want);
+	stop();
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	Suite *s;
+	TCase *tc;
+	char *dir;
+
+	if (argc == 3 && strcmp(argv[1], "--pipeline") == 0) {
+		gst_init(NULL, NULL);
+		return pipeline_main(argv[2]);
+	}
+	if (readlink("/proc/self/exe", self_path, sizeof(self_path) - 1) <= 0) {
+		perror("test-gst: /proc/self/exe");
+		return 1;
+	}
+	/*
+	 * The plugin as built, and a registry of our own: no system-wide cache is read
+	 * or written, and a registry other builds made is not taken for ours.
+	 */
+	dir = g_dir_make_tmp("ksalloc-gst-XXXXXX", NULL);
+	g_setenv("GST_REGISTRY", g_build_filename(dir, "registry.bin", NULL), TRUE);
+	g_setenv("GST_PLUGIN_PATH", KSALLOC_GST_PLUGIN_DIR, TRUE);
+	/*
+	 * Plugins are scanned here, not in gst-plugin-scanner: a sanitizer build's plugin
+	 * loads only into a process with the sanitizer's runtime, as this one is.
+	 */
+	g_setenv("GST_REGISTRY_FORK", "no", TRUE);
+	gst_init(NULL, NULL);
+	if (!gst_registry_find_plugin(gst_registry_get(), "ksalloc")) {
+		fprintf(stderr, "test-gst: the ksalloc plugin is not in %s\n",
+			KSALLOC_GST_PLUGIN_DIR);
+		return 1;
+	}
+
+	s = suite_create("gst");
+	tc = tcase_create("gst");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_gst_sink_upstream_writes_into_frames);
+	tcase_add_test(tc, test_gst_sink_copies_and_counts_other_buffers);
+	tcase_add_test(tc, test_gst_src_caps_timestamps_and_eos);
+	tcase_add_test(tc, test_gst_src_stop_wakes_its_wait);
+	tcase_add_test(tc, test_gst_sink_stop_wakes_its_acquire);
+	tcase_add_test(tc, test_gst_four_consumer_processes_get_every_frame);
+	tcase_add_test(tc, test_gst_consumer_started_before_the_stream_exists);
+	tcase_add_test(tc, test_gst_consumer_killed_and_started_again);
+	tcase_add_test(tc, test_gst_producer_killed_then_a_new_one);
+	tcase_add_test(tc, test_gst_hundred_runs_all_finish);
+	suite_add_tcase(s, tc);
+	{
+		int r = ksalloc_check_run(s);
+		gchar *reg = g_build_filename(dir, "registry.bin", NULL);
+
+		unlink(reg);
+		rmdir(dir);
+		g_free(reg);
+		return r;
+	}
+}
