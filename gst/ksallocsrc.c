@@ -784,8 +784,10 @@ static void src_install_properties(GObjectClass *gobject_class)
 	g_object_class_install_property(
 		gobject_class, PROP_MAX_HELD,
 		g_param_spec_uint("max-held", "Max held",
-				  "Frames downstream may hold at once (0: the library's, 8)", 0,
-				  G_MAXUINT32, 0, flags));
+				  "Frames downstream may hold at once (0: the library's, 8); "
+				  "below what downstream keeps (a sink keeps its last buffer) "
+				  "the pipeline stalls",
+				  0, G_MAXUINT32, 0, flags));
 	g_object_class_install_property(gobject_class, PROP_IS_LIVE,
 					g_param_spec_boolean("is-live", "Is live",
 							     "Act as a live source", FALSE, flags));
