@@ -487,7 +487,9 @@ static void src_log_drops(GstKsallocSrc *src, const struct ksalloc_frame_meta *m
  * @frame as a buffer: a share of its cached memory, which gives the frame
  * back when freed. The frame travels with the memory rather than the buffer
  * so that a buffer copied to be made writable, which shares the memory,
- * still holds it. On failure the frame is still the caller's.
+ * still holds it. (A share of a part of it, as gst_buffer_copy_region()
+ * makes, refers to the cached memory instead and does not.) On failure the
+ * frame is still the caller's.
  */
 static GstFlowReturn src_wrap_frame(GstKsallocSrc *src, const struct ksalloc_frame *frame,
 				    const struct ksalloc_frame_meta *meta, GstBuffer **ret_buf)
