@@ -174,8 +174,8 @@ struct child {
 	FILE *out; /* its stdout, line by line */
 };
 
-/* This binary with --pipeline @desc, its stdout on a pipe, its stderr on ours. */
-static struct child spawn(const char *desc)
+/* Runs @argv (argv[0] a path or a command), its stdout on a pipe, its stderr on ours. */
+static struct child spawn_argv(char *const argv[])
 {
 	struct child c;
 	int fds[2];
@@ -185,13 +185,19 @@ static struct child spawn(const char *desc)
 	ck_assert_int_ge(c.pid, 0);
 	if (c.pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
-		execl(self_path, self_path, "--pipeline", desc, (char *)NULL);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(fds[1]);
 	c.out = fdopen(fds[0], "r");
 	ck_assert_ptr_nonnull(c.out);
 	return c;
+}
+
+/* This binary with --pipeline @desc. */
+static struct child spawn(const char *desc)
+{
+	return spawn_argv((char *const[]){ self_path, "--pipeline", (char *)desc, NULL });
 }
 
 /* The child's next line, without its newline; NULL at its end. */
@@ -566,6 +572,40 @@ START_TEST(test_gst_producer_killed_then_a_new_one)
 }
 END_TEST
 
+/*
+ * The README's two terminals, with gst-launch-1.0 itself: the consumer (started first, its
+ * stream open once it prerolls) counts every buffer the producer sent, and both end.
+ */
+START_TEST(test_gst_launch_two_terminals)
+{
+	struct child cons, p;
+	gchar *line;
+	int n = 0;
+
+	if (KSALLOC_SANITIZED) {
+		printf("skipped: gst-launch-1.0 cannot load a sanitizer build's plugin\n");
+		return;
+	}
+	start();
+	cons = spawn_argv((char *const[]){ "gst-launch-1.0", "ksallocsrc", "stream=cam", "!",
+					   "fakesink", "silent=false", "-v", NULL });
+	while ((line = next_line(&cons)) && !strstr(line, "Pipeline is PREROLLING"))
+		g_free(line);
+	ck_assert_msg(line, "gst-launch-1.0 ended before prerolling");
+	g_free(line);
+	p = spawn_argv((char *const[]){ "gst-launch-1.0", "-q", "videotestsrc", "num-buffers=30",
+					"!", CAPS, "!", "ksallocsink", "stream=cam", NULL });
+	while ((line = next_line(&cons))) {
+		n += strstr(line, "last-message = chain") && strstr(line, "(115200 bytes");
+		g_free(line);
+	}
+	ck_assert_int_eq(n, 30);
+	ck_assert_int_eq(finish(&cons), 0);
+	ck_assert_int_eq(finish(&p), 0);
+	stop();
+}
+END_TEST
+
 /* shmsink hangs in some runs of ten: 100 runs in a row, each finishing with every frame. */
 START_TEST(test_gst_hundred_runs_all_finish)
 {
@@ -630,6 +670,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_gst_consumer_started_before_the_stream_exists);
 	tcase_add_test(tc, test_gst_consumer_killed_and_started_again);
 	tcase_add_test(tc, test_gst_producer_killed_then_a_new_one);
+	tcase_add_test(tc, test_gst_launch_two_terminals);
 	tcase_add_test(tc, test_gst_hundred_runs_all_finish);
 	suite_add_tcase(s, tc);
 	{
