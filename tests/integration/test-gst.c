@@ -28,6 +28,7 @@
 
 #include <ksalloc/ksalloc.h>
 
+#include "tests/lib/gst-pipeline.h"
 #include "tests/lib/harness.h"
 #include "tests/lib/ksalloc-check.h"
 
@@ -50,7 +51,6 @@ static const char config[] = "[pool video]\n"
 			     "pool = small\n";
 
 static struct test_daemon daemon_;
-static char self_path[4096];
 
 static void start(void)
 {
@@ -62,228 +62,36 @@ static void stop(void)
 	test_daemon_down(&daemon_);
 }
 
-/* ---- what a pipeline's frames are: one line per buffer ---------------------------------- */
-
-/* "PTS DURATION FLAGS SHA1" of @buffer, as every comparison below makes it. */
-static gchar *describe(GstBuffer *buffer)
-{
-	GstMapInfo map;
-	gchar *sum, *line;
-
-	/* Not ck_assert(): this also runs in --pipeline children, outside any Check test. */
-	if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
-		return g_strdup("(a buffer that does not map)");
-	sum = g_compute_checksum_for_data(G_CHECKSUM_SHA1, map.data, map.size);
-	gst_buffer_unmap(buffer, &map);
-	line = g_strdup_printf("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %s %s",
-			       GST_BUFFER_PTS(buffer), GST_BUFFER_DURATION(buffer),
-			       GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DISCONT) ? "D" : "-",
-			       sum);
-	g_free(sum);
-	return line;
-}
-
-/*
- * Runs @desc in this process until EOS: lines of the buffers its appsink "out" got
- * (NULL-terminated, g_strfreev()), the reference a consumer's frames are compared with.
- */
-static gchar **run_here(const char *desc)
-{
-	GstElement *pipeline = gst_parse_launch(desc, NULL);
-	GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
-	GPtrArray *lines = g_ptr_array_new();
-	GstSample *sample;
-
-	ck_assert_ptr_nonnull(out);
-	ck_assert_int_ne(gst_element_set_state(pipeline, GST_STATE_PLAYING),
-			 GST_STATE_CHANGE_FAILURE);
-	while ((sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 30 * GST_SECOND))) {
-		g_ptr_array_add(lines, describe(gst_sample_get_buffer(sample)));
-		gst_sample_unref(sample);
-	}
-	ck_assert(gst_app_sink_is_eos(GST_APP_SINK(out)));
-	gst_element_set_state(pipeline, GST_STATE_NULL);
-	gst_object_unref(out);
-	gst_object_unref(pipeline);
-	g_ptr_array_add(lines, NULL);
-	return (gchar **)g_ptr_array_free(lines, FALSE);
-}
-
 static gchar **reference(const char *pattern, int n)
 {
 	gchar *desc = g_strdup_printf("videotestsrc pattern=%s num-buffers=%d ! " CAPS
 				      " ! appsink name=out sync=false",
 				      pattern, n);
-	gchar **lines = run_here(desc);
+	gchar **lines = gst_test_run_here(desc);
 
 	g_free(desc);
 	return lines;
 }
 
-/*
- * --pipeline DESC: runs DESC to its end; for each buffer its appsink "out" gets, prints
- * its line; prints "started" once it is set playing (a consumer's stream is open then).
- * Exits 0 at EOS, 2 with the error on stderr.
- */
-static int pipeline_main(const char *desc)
-{
-	GError *error = NULL;
-	GstElement *pipeline = gst_parse_launch(desc, &error), *out;
-	GstMessage *msg;
-	GstBus *bus;
-	int status;
-
-	if (!pipeline) {
-		fprintf(stderr, "%s\n", error->message);
-		return 2;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	bus = gst_element_get_bus(pipeline);
-	out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
-	if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-		return 2;
-	printf("started\n");
-	if (out) {
-		GstSample *sample;
-
-		while ((sample = gst_app_sink_pull_sample(GST_APP_SINK(out)))) {
-			gchar *line = describe(gst_sample_get_buffer(sample));
-
-			printf("%s\n", line);
-			g_free(line);
-			gst_sample_unref(sample);
-		}
-	}
-	msg = gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE,
-					 GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-	status = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS ? 0 : 2;
-	if (status) {
-		gst_message_parse_error(msg, &error, NULL);
-		fprintf(stderr, "error: %s\n", error->message);
-		g_error_free(error);
-	}
-	gst_message_unref(msg);
-	gst_element_set_state(pipeline, GST_STATE_NULL);
-	return status;
-}
-
-/* ---- children ----------------------------------------------------------------------------- */
-
-struct child {
-	pid_t pid;
-	FILE *out; /* its stdout, line by line */
-};
-
-/* Runs @argv (argv[0] a path or a command), its stdout on a pipe, its stderr on ours. */
-static struct child spawn_argv(char *const argv[])
-{
-	struct child c;
-	int fds[2];
-
-	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-	c.pid = fork();
-	ck_assert_int_ge(c.pid, 0);
-	if (c.pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	c.out = fdopen(fds[0], "r");
-	ck_assert_ptr_nonnull(c.out);
-	return c;
-}
-
-/* This binary with --pipeline @desc. */
-static struct child spawn(const char *desc)
-{
-	return spawn_argv((char *const[]){ self_path, "--pipeline", (char *)desc, NULL });
-}
-
-/* The child's next line, without its newline; NULL at its end. */
-static gchar *next_line(struct child *c)
-{
-	char *line = NULL;
-	size_t size = 0;
-	ssize_t n = getline(&line, &size, c->out);
-	gchar *ret;
-
-	if (n <= 0) {
-		free(line);
-		return NULL;
-	}
-	if (line[n - 1] == '\n')
-		line[n - 1] = '\0';
-	ret = g_strdup(line);
-	free(line);
-	return ret;
-}
-
-static void expect_line(struct child *c, const char *want)
-{
-	gchar *line = next_line(c);
-
-	ck_assert_msg(line && strcmp(line, want) == 0, "child %d said \"%s\", not \"%s\"",
-		      (int)c->pid, line ? line : "(its end)", want);
-	g_free(line);
-}
-
-/* Waits for the child's end: its exit status (128 + signal when killed). */
-static int finish(struct child *c)
-{
-	int status;
-
-	fclose(c->out);
-	ck_assert_int_eq(waitpid(c->pid, &status, 0), c->pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/*
- * Whether a frame received is the one sent: the whole line, or where the producer was
- * live (its timestamps are its clock's, the reference's are not) the pixels alone.
- */
-static gboolean same_frame(const char *got, const char *sent, gboolean live)
-{
-	if (!live)
-		return strcmp(got, sent) == 0;
-	return strcmp(strrchr(got, ' '), strrchr(sent, ' ')) == 0;
-}
-
-/* The rest of a consumer's lines must be @want[from...], in order, to its end. */
-static int expect_frames(struct child *c, gchar **want, int from, gboolean live)
-{
-	gchar *line;
-	int i = from;
-
-	while ((line = next_line(c))) {
-		ck_assert_msg(want[i], "frame %d beyond the %d sent: %s", i, i, line);
-		ck_assert_msg(same_frame(line, want[i], live), "frame %d: got %s, sent %s", i, line,
-			      want[i]);
-		g_free(line);
-		i++;
-	}
-	return i;
-}
-
-static struct child producer(const char *pattern, int n, const char *extra)
+static struct gst_test_child producer(const char *pattern, int n, const char *extra)
 {
 	gchar *desc = g_strdup_printf("videotestsrc pattern=%s num-buffers=%d %s ! " CAPS
 				      " ! ksallocsink stream=cam name=sink",
 				      pattern, n, extra);
-	struct child c = spawn(desc);
+	struct gst_test_child c = gst_test_spawn(desc);
 
 	g_free(desc);
 	return c;
 }
 
-static struct child consumer(const char *props)
+static struct gst_test_child consumer(const char *props)
 {
 	gchar *desc =
 		g_strdup_printf("ksallocsrc stream=cam %s ! appsink name=out sync=false", props);
-	struct child c = spawn(desc);
+	struct gst_test_child c = gst_test_spawn(desc);
 
 	g_free(desc);
-	expect_line(&c, "started");
+	gst_test_expect_line(&c, "started");
 	return c;
 }
 
@@ -352,7 +160,7 @@ START_TEST(test_gst_src_caps_timestamps_and_eos)
 	gchar **want = reference("smpte", 30);
 	GstCaps *caps, *sent;
 	GstMapInfo map;
-	struct child p;
+	struct gst_test_child p;
 	GstEvent *e;
 	int i;
 
@@ -365,7 +173,7 @@ START_TEST(test_gst_src_caps_timestamps_and_eos)
 		gchar *line;
 
 		ck_assert_ptr_nonnull(b);
-		line = describe(b);
+		line = gst_test_describe(b);
 		ck_assert_msg(strcmp(line, want[i]) == 0, "frame %d: got %s, sent %s", i, line,
 			      want[i]);
 		g_free(line);
@@ -383,7 +191,7 @@ START_TEST(test_gst_src_caps_timestamps_and_eos)
 		gst_event_unref(e);
 	ck_assert_ptr_nonnull(e);
 	gst_event_unref(e);
-	ck_assert_int_eq(finish(&p), 0);
+	ck_assert_int_eq(gst_test_finish(&p), 0);
 	gst_harness_teardown(h);
 	g_strfreev(want);
 	stop();
@@ -444,17 +252,17 @@ END_TEST
 START_TEST(test_gst_four_consumer_processes_get_every_frame)
 {
 	gchar **want = reference("ball", 60);
-	struct child cons[4], p;
+	struct gst_test_child cons[4], p;
 
 	start();
 	for (int i = 0; i < 4; i++)
 		cons[i] = consumer("");
 	p = producer("ball", 60, "");
 	for (int i = 0; i < 4; i++) {
-		ck_assert_int_eq(expect_frames(&cons[i], want, 0, FALSE), 60);
-		ck_assert_int_eq(finish(&cons[i]), 0);
+		ck_assert_int_eq(gst_test_expect_frames(&cons[i], want, 0, FALSE), 60);
+		ck_assert_int_eq(gst_test_finish(&cons[i]), 0);
 	}
-	ck_assert_int_eq(finish(&p), 0);
+	ck_assert_int_eq(gst_test_finish(&p), 0);
 	g_strfreev(want);
 	stop();
 }
@@ -463,21 +271,22 @@ END_TEST
 /* Consumer started first on a stream nobody declared: it waits for the producer. */
 START_TEST(test_gst_consumer_started_before_the_stream_exists)
 {
-	struct child cons, p;
+	struct gst_test_child cons, p;
 	gchar *line;
 	int n = 0;
 
 	start();
-	cons = spawn("ksallocsrc stream=adhoc ! appsink name=out sync=false");
-	expect_line(&cons, "started");
-	p = spawn("videotestsrc is-live=true num-buffers=30 ! " CAPS " ! ksallocsink stream=adhoc");
-	while ((line = next_line(&cons))) {
+	cons = gst_test_spawn("ksallocsrc stream=adhoc ! appsink name=out sync=false");
+	gst_test_expect_line(&cons, "started");
+	p = gst_test_spawn("videotestsrc is-live=true num-buffers=30 ! " CAPS
+			   " ! ksallocsink stream=adhoc");
+	while ((line = gst_test_next_line(&cons))) {
 		n++;
 		g_free(line);
 	}
 	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(finish(&cons), 0);
-	ck_assert_int_eq(finish(&p), 0);
+	ck_assert_int_eq(gst_test_finish(&cons), 0);
+	ck_assert_int_eq(gst_test_finish(&p), 0);
 	stop();
 }
 END_TEST
@@ -486,7 +295,7 @@ END_TEST
 START_TEST(test_gst_consumer_killed_and_started_again)
 {
 	gchar **want = reference("ball", 90);
-	struct child c1, c2, p;
+	struct gst_test_child c1, c2, p;
 	gchar *line, *first;
 	int i;
 
@@ -494,23 +303,24 @@ START_TEST(test_gst_consumer_killed_and_started_again)
 	c1 = consumer("");
 	p = producer("ball", 90, "is-live=true");
 	for (i = 0; i < 5; i++) {
-		line = next_line(&c1);
-		ck_assert_msg(same_frame(line, want[i], TRUE), "got %s, sent %s", line, want[i]);
+		line = gst_test_next_line(&c1);
+		ck_assert_msg(gst_test_same_frame(line, want[i], TRUE), "got %s, sent %s", line,
+			      want[i]);
 		g_free(line);
 	}
 	kill(c1.pid, SIGKILL);
-	ck_assert_int_eq(finish(&c1), 128 + SIGKILL);
+	ck_assert_int_eq(gst_test_finish(&c1), 128 + SIGKILL);
 	c2 = consumer("");
 	/* It starts where the stream is: find that frame, then every one after it. */
-	first = next_line(&c2);
+	first = gst_test_next_line(&c2);
 	ck_assert_ptr_nonnull(first);
-	for (i = 5; want[i] && !same_frame(first, want[i], TRUE); i++)
+	for (i = 5; want[i] && !gst_test_same_frame(first, want[i], TRUE); i++)
 		;
 	ck_assert_msg(want[i], "its first frame was never sent: %s", first);
 	g_free(first);
-	ck_assert_int_eq(expect_frames(&c2, want, i + 1, TRUE), 90);
-	ck_assert_int_eq(finish(&c2), 0);
-	ck_assert_int_eq(finish(&p), 0);
+	ck_assert_int_eq(gst_test_expect_frames(&c2, want, i + 1, TRUE), 90);
+	ck_assert_int_eq(gst_test_finish(&c2), 0);
+	ck_assert_int_eq(gst_test_finish(&p), 0);
 	g_strfreev(want);
 	stop();
 }
@@ -524,7 +334,7 @@ START_TEST(test_gst_producer_killed_then_a_new_one)
 	GstSample *sample;
 	GError *error = NULL;
 	GstMessage *m;
-	struct child p;
+	struct gst_test_child p;
 	GstBus *bus;
 	int i;
 
@@ -538,7 +348,7 @@ START_TEST(test_gst_producer_killed_then_a_new_one)
 	ck_assert_ptr_nonnull(sample);
 	gst_sample_unref(sample);
 	kill(p.pid, SIGKILL);
-	ck_assert_int_eq(finish(&p), 128 + SIGKILL);
+	ck_assert_int_eq(gst_test_finish(&p), 128 + SIGKILL);
 	m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
 	ck_assert_ptr_nonnull(m);
 	gst_message_parse_error(m, &error, NULL);
@@ -555,12 +365,12 @@ START_TEST(test_gst_producer_killed_then_a_new_one)
 
 		sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 10 * GST_SECOND);
 		ck_assert_msg(sample, "frame %d of the new producer did not come", i);
-		line = describe(gst_sample_get_buffer(sample));
+		line = gst_test_describe(gst_sample_get_buffer(sample));
 		ck_assert_str_eq(line, want[i]);
 		g_free(line);
 		gst_sample_unref(sample);
 	}
-	ck_assert_int_eq(finish(&p), 0);
+	ck_assert_int_eq(gst_test_finish(&p), 0);
 	ck_assert_ptr_null(gst_app_sink_try_pull_sample(GST_APP_SINK(out), 10 * GST_SECOND));
 	ck_assert(gst_app_sink_is_eos(GST_APP_SINK(out)));
 	gst_element_set_state(pipeline, GST_STATE_NULL);
@@ -578,7 +388,7 @@ END_TEST
  */
 START_TEST(test_gst_launch_two_terminals)
 {
-	struct child cons, p;
+	struct gst_test_child cons, p;
 	gchar *line;
 	int n = 0;
 
@@ -587,21 +397,22 @@ START_TEST(test_gst_launch_two_terminals)
 		return;
 	}
 	start();
-	cons = spawn_argv((char *const[]){ "gst-launch-1.0", "ksallocsrc", "stream=cam", "!",
-					   "fakesink", "silent=false", "-v", NULL });
-	while ((line = next_line(&cons)) && !strstr(line, "Pipeline is PREROLLING"))
+	cons = gst_test_spawn_argv((char *const[]){ "gst-launch-1.0", "ksallocsrc", "stream=cam",
+						    "!", "fakesink", "silent=false", "-v", NULL });
+	while ((line = gst_test_next_line(&cons)) && !strstr(line, "Pipeline is PREROLLING"))
 		g_free(line);
 	ck_assert_msg(line, "gst-launch-1.0 ended before prerolling");
 	g_free(line);
-	p = spawn_argv((char *const[]){ "gst-launch-1.0", "-q", "videotestsrc", "num-buffers=30",
-					"!", CAPS, "!", "ksallocsink", "stream=cam", NULL });
-	while ((line = next_line(&cons))) {
+	p = gst_test_spawn_argv((char *const[]){ "gst-launch-1.0", "-q", "videotestsrc",
+						 "num-buffers=30", "!", CAPS, "!", "ksallocsink",
+						 "stream=cam", NULL });
+	while ((line = gst_test_next_line(&cons))) {
 		n += strstr(line, "last-message = chain") && strstr(line, "(115200 bytes");
 		g_free(line);
 	}
 	ck_assert_int_eq(n, 30);
-	ck_assert_int_eq(finish(&cons), 0);
-	ck_assert_int_eq(finish(&p), 0);
+	ck_assert_int_eq(gst_test_finish(&cons), 0);
+	ck_assert_int_eq(gst_test_finish(&p), 0);
 	stop();
 }
 END_TEST
@@ -614,11 +425,11 @@ START_TEST(test_gst_hundred_runs_all_finish)
 
 	start();
 	for (int run = 0; run < runs; run++) {
-		struct child cons = consumer(""), p = producer("ball", 10, "");
+		struct gst_test_child cons = consumer(""), p = producer("ball", 10, "");
 
-		ck_assert_msg(expect_frames(&cons, want, 0, FALSE) == 10, "run %d", run);
-		ck_assert_int_eq(finish(&cons), 0);
-		ck_assert_int_eq(finish(&p), 0);
+		ck_assert_msg(gst_test_expect_frames(&cons, want, 0, FALSE) == 10, "run %d", run);
+		ck_assert_int_eq(gst_test_finish(&cons), 0);
+		ck_assert_int_eq(gst_test_finish(&p), 0);
 	}
 	g_strfreev(want);
 	stop();
@@ -629,35 +440,10 @@ int main(int argc, char **argv)
 {
 	Suite *s;
 	TCase *tc;
-	char *dir;
+	int r = gst_test_init(argc, argv, KSALLOC_GST_PLUGIN_DIR);
 
-	if (argc == 3 && strcmp(argv[1], "--pipeline") == 0) {
-		gst_init(NULL, NULL);
-		return pipeline_main(argv[2]);
-	}
-	if (readlink("/proc/self/exe", self_path, sizeof(self_path) - 1) <= 0) {
-		perror("test-gst: /proc/self/exe");
-		return 1;
-	}
-	/*
-	 * The plugin as built, and a registry of our own: no system-wide cache is read
-	 * or written, and a registry other builds made is not taken for ours.
-	 */
-	dir = g_dir_make_tmp("ksalloc-gst-XXXXXX", NULL);
-	g_setenv("GST_REGISTRY", g_build_filename(dir, "registry.bin", NULL), TRUE);
-	g_setenv("GST_PLUGIN_PATH", KSALLOC_GST_PLUGIN_DIR, TRUE);
-	/*
-	 * Plugins are scanned here, not in gst-plugin-scanner: a sanitizer build's plugin
-	 * loads only into a process with the sanitizer's runtime, as this one is.
-	 */
-	g_setenv("GST_REGISTRY_FORK", "no", TRUE);
-	gst_init(NULL, NULL);
-	if (!gst_registry_find_plugin(gst_registry_get(), "ksalloc")) {
-		fprintf(stderr, "test-gst: the ksalloc plugin is not in %s\n",
-			KSALLOC_GST_PLUGIN_DIR);
-		return 1;
-	}
-
+	if (r >= 0)
+		return r;
 	s = suite_create("gst");
 	tc = tcase_create("gst");
 	tcase_set_timeout(tc, 120);
@@ -673,13 +459,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_gst_launch_two_terminals);
 	tcase_add_test(tc, test_gst_hundred_runs_all_finish);
 	suite_add_tcase(s, tc);
-	{
-		int r = ksalloc_check_run(s);
-		gchar *reg = g_build_filename(dir, "registry.bin", NULL);
-
-		unlink(reg);
-		rmdir(dir);
-		g_free(reg);
-		return r;
-	}
+	r = ksalloc_check_run(s);
+	gst_test_cleanup();
+	return r;
 }
