@@ -64,6 +64,7 @@ struct _GstKsallocSrc {
 	gboolean have_format;
 	guint32 format_generation;
 	guint64 sequence; /* the last frame's, to count drops */
+	gboolean discont; /* a frame was dropped here: the next buffer is DISCONT */
 
 	GstCaps *caps; /* the stream's, once a frame brought them; under the object lock */
 
@@ -274,8 +275,8 @@ static GstFlowReturn src_receive(GstKsallocSrc *src, struct ksalloc_frame *ret_f
 
 /* ---- caps --------------------------------------------------------------------------------- */
 
-/* The stream's format as a string, or NULL (an element error posted). */
-static gchar *src_read_format(GstKsallocSrc *src)
+/* The stream's format as a string and its generation, or NULL (an element error posted). */
+static gchar *src_read_format(GstKsallocSrc *src, guint32 *ret_generation)
 {
 	struct ksalloc_stream *stream = src->session->stream;
 	gchar *format = NULL;
@@ -289,7 +290,8 @@ static gchar *src_read_format(GstKsallocSrc *src)
 		if (size <= 0)
 			break;
 		format = g_malloc((gsize)size + 1);
-		n = ksalloc_stream_get_format(stream, format, (size_t)size);
+		n = ksalloc_stream_get_format_generation(stream, format, (size_t)size,
+							 ret_generation);
 	} while (n > size);
 	if (size > 0 && n > 0) {
 		format[n] = '\0';
@@ -303,10 +305,10 @@ static gchar *src_read_format(GstKsallocSrc *src)
 	return NULL;
 }
 
-/* The stream's format as fixed caps, or NULL (an element error posted). */
-static GstCaps *src_read_caps(GstKsallocSrc *src)
+/* The stream's format as fixed caps and its generation, or NULL (an element error posted). */
+static GstCaps *src_read_caps(GstKsallocSrc *src, guint32 *ret_generation)
 {
-	gchar *format = src_read_format(src);
+	gchar *format = src_read_format(src, ret_generation);
 	GstCaps *caps;
 
 	if (!format)
@@ -338,18 +340,31 @@ static GstCaps *src_get_stream_caps(GstKsallocSrc *src)
 	return caps;
 }
 
-/* Renegotiates before a frame in a new format (TYPECHANGED, or the first) goes out. */
+/*
+ * Renegotiates before a frame in a new format (TYPECHANGED, or the first) goes out.
+ * Returns GST_FLOW_CUSTOM_SUCCESS for a frame whose format the producer replaced before
+ * we read it: the stream keeps only the current format, so that frame's caps are gone.
+ */
 static GstFlowReturn src_update_caps(GstKsallocSrc *src, const struct ksalloc_frame_meta *meta)
 {
+	guint32 generation = 0;
 	GstCaps *caps;
 	gboolean ok;
 
 	if (src->have_format && !(meta->options_flags & KSALLOC_FRAME_TYPECHANGED) &&
 	    meta->format_generation == src->format_generation)
 		return GST_FLOW_OK;
-	caps = src_read_caps(src);
+	caps = src_read_caps(src, &generation);
 	if (!caps)
 		return GST_FLOW_ERROR;
+	if (generation != meta->format_generation) {
+		GST_DEBUG_OBJECT(src,
+				 "frame %" G_GUINT64_FORMAT " is in format %u, replaced by %u "
+				 "before it came: dropped",
+				 meta->sequence, meta->format_generation, generation);
+		gst_caps_unref(caps);
+		return GST_FLOW_CUSTOM_SUCCESS;
+	}
 	GST_DEBUG_OBJECT(src, "ksalloc stream %s: format %u, caps %" GST_PTR_FORMAT, src->name,
 			 meta->format_generation, caps);
 
@@ -529,15 +544,25 @@ static GstFlowReturn gst_ksalloc_src_create(GstPushSrc *push, GstBuffer **ret_bu
 		if (ret != GST_FLOW_OK)
 			return ret;
 	}
-	ret = src_receive(src, &frame, &meta);
-	if (ret != GST_FLOW_OK)
-		return ret;
-	ret = src_update_caps(src, &meta);
-	if (ret == GST_FLOW_OK)
-		ret = src_wrap_frame(src, &frame, &meta, ret_buf);
-	if (ret != GST_FLOW_OK)
+	for (;;) {
+		ret = src_receive(src, &frame, &meta);
+		if (ret != GST_FLOW_OK)
+			return ret;
+		ret = src_update_caps(src, &meta);
+		if (ret == GST_FLOW_OK)
+			ret = src_wrap_frame(src, &frame, &meta, ret_buf);
+		if (ret == GST_FLOW_OK)
+			break;
 		ksalloc_stream_release(src->session->stream, &frame);
-	return ret;
+		if (ret != GST_FLOW_CUSTOM_SUCCESS)
+			return ret;
+		/* A frame dropped for its lost format: the next one follows a gap. */
+		src->discont = TRUE;
+	}
+	if (src->discont)
+		GST_BUFFER_FLAG_SET(*ret_buf, GST_BUFFER_FLAG_DISCONT);
+	src->discont = FALSE;
+	return GST_FLOW_OK;
 }
 
 /* The memory cache's free function: indices never received have none. */
@@ -568,6 +593,7 @@ static void src_teardown(GstKsallocSrc *src)
 	GST_OBJECT_UNLOCK(src);
 	g_clear_pointer(&src->name, g_free);
 	src->have_format = FALSE;
+	src->discont = FALSE;
 	src->sequence = 0;
 }
 

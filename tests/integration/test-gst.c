@@ -198,6 +198,130 @@ START_TEST(test_gst_src_caps_timestamps_and_eos)
 }
 END_TEST
 
+/* A sink fed by the test itself: caps @caps, then buffers of @size bytes filled with @seed. */
+static GstHarness *sink_harness(const char *stream, const char *caps)
+{
+	gchar *desc = g_strdup_printf("ksallocsink stream=%s sync=false", stream);
+	GstHarness *h = gst_harness_new_parse(desc);
+
+	g_free(desc);
+	gst_harness_set_src_caps_str(h, caps);
+	return h;
+}
+
+static void push_frame(GstHarness *h, gsize size, guint8 seed, GstClockTime pts)
+{
+	GstBuffer *b = gst_harness_create_buffer(h, size);
+
+	gst_buffer_memset(b, 0, seed, size);
+	GST_BUFFER_PTS(b) = pts;
+	GST_BUFFER_DURATION(b) = 40 * GST_MSECOND;
+	ck_assert_int_eq(gst_harness_push(h, b), GST_FLOW_OK);
+}
+
+static GstHarness *src_harness(const char *props)
+{
+	gchar *desc = g_strdup_printf("ksallocsrc stream=cam %s", props);
+	GstHarness *h = gst_harness_new_parse(desc);
+
+	g_free(desc);
+	gst_harness_play(h);
+	return h;
+}
+
+/* The consumer's next buffer: its frame's size, time and flag, in the caps of its frame. */
+static GstBuffer *expect_frame_in(GstHarness *cons, const char *caps_string, gsize size,
+				  GstClockTime pts, gboolean discont)
+{
+	GstBuffer *b = gst_harness_pull(cons);
+	GstCaps *caps, *want = gst_caps_from_string(caps_string);
+	gchar *got;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(gst_buffer_get_size(b), size);
+	ck_assert_uint_eq(GST_BUFFER_PTS(b), pts);
+	ck_assert_msg(GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DISCONT) == discont,
+		      "the frame of %s at %" G_GUINT64_FORMAT ": DISCONT %d", caps_string, pts,
+		      !discont);
+	caps = gst_pad_get_current_caps(cons->sinkpad);
+	got = gst_caps_to_string(caps);
+	ck_assert_msg(gst_caps_is_subset(caps, want), "the frame of %s came in caps %s",
+		      caps_string, got);
+	g_free(got);
+	gst_caps_unref(want);
+	gst_caps_unref(caps);
+	return b;
+}
+
+/*
+ * The producer's new caps reach the consumer before the first frame in them. A frame
+ * whose caps were replaced before the consumer got to it (the stream keeps only the
+ * current format) is dropped rather than passed on in caps that are not its own.
+ */
+START_TEST(test_gst_src_renegotiates_when_the_caps_change)
+{
+	static const char gray_64[] = "video/x-raw,format=GRAY8,width=64,height=64,framerate=25/1";
+	static const char gray_128[] =
+		"video/x-raw,format=GRAY8,width=128,height=32,framerate=25/1";
+	static const char gray_32[] = "video/x-raw,format=GRAY8,width=32,height=32,framerate=25/1";
+	GstHarness *prod, *cons;
+	GstBuffer *held;
+
+	start();
+	/* max-held=1: while the test holds a buffer, the source cannot take the next frame. */
+	cons = src_harness("max-held=1");
+	prod = sink_harness("cam", gray_64);
+	push_frame(prod, 64 * 64, 1, 0);
+	/* GstBaseSrc marks its first buffer DISCONT. */
+	gst_buffer_unref(expect_frame_in(cons, gray_64, 64 * 64, 0, TRUE));
+	gst_harness_set_src_caps_str(prod, gray_128);
+	push_frame(prod, 128 * 32, 2, 40 * GST_MSECOND);
+	held = expect_frame_in(cons, gray_128, 128 * 32, 40 * GST_MSECOND, FALSE);
+
+	/* Two changes before the consumer can look: the frame between is dropped. */
+	gst_harness_set_src_caps_str(prod, gray_64);
+	push_frame(prod, 64 * 64, 3, 80 * GST_MSECOND);
+	gst_harness_set_src_caps_str(prod, gray_32);
+	push_frame(prod, 32 * 32, 4, 120 * GST_MSECOND);
+	gst_buffer_unref(held);
+	gst_buffer_unref(expect_frame_in(cons, gray_32, 32 * 32, 120 * GST_MSECOND, TRUE));
+	gst_harness_teardown(prod);
+	gst_harness_teardown(cons);
+	stop();
+}
+END_TEST
+
+/*
+ * A consumer of policy latest that downstream keeps busy (it holds its one frame,
+ * max-held=1) gets the newest frame next, marked DISCONT: the ones between were dropped.
+ */
+START_TEST(test_gst_src_marks_discont_after_drops)
+{
+	static const char gray[] = "video/x-raw,format=GRAY8,width=64,height=64,framerate=25/1";
+	GstHarness *prod, *cons;
+	GstBuffer *first, *b;
+
+	start();
+	cons = src_harness("policy=latest max-held=1");
+	prod = sink_harness("cam", gray);
+	push_frame(prod, 64 * 64, 0, 0);
+	first = gst_harness_pull(cons);
+	ck_assert_ptr_nonnull(first);
+	/* The source waits for its frame back: these meet a queue of one. */
+	for (guint8 i = 1; i <= 5; i++)
+		push_frame(prod, 64 * 64, i, i * 40 * GST_MSECOND);
+	gst_buffer_unref(first);
+	b = gst_harness_pull(cons);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(GST_BUFFER_PTS(b), 5 * 40 * GST_MSECOND);
+	ck_assert(GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DISCONT));
+	gst_buffer_unref(b);
+	gst_harness_teardown(prod);
+	gst_harness_teardown(cons);
+	stop();
+}
+END_TEST
+
 /* A source waiting for a frame that never comes stops at once when told to. */
 START_TEST(test_gst_src_stop_wakes_its_wait)
 {
@@ -450,6 +574,8 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_gst_sink_upstream_writes_into_frames);
 	tcase_add_test(tc, test_gst_sink_copies_and_counts_other_buffers);
 	tcase_add_test(tc, test_gst_src_caps_timestamps_and_eos);
+	tcase_add_test(tc, test_gst_src_renegotiates_when_the_caps_change);
+	tcase_add_test(tc, test_gst_src_marks_discont_after_drops);
 	tcase_add_test(tc, test_gst_src_stop_wakes_its_wait);
 	tcase_add_test(tc, test_gst_sink_stop_wakes_its_acquire);
 	tcase_add_test(tc, test_gst_four_consumer_processes_get_every_frame);
