@@ -39,6 +39,14 @@ void ksalloc_gst_session_unref(KsallocGstSession *s)
 	g_free(s);
 }
 
+void ksalloc_gst_session_set_flushing(KsallocGstSession *s, gboolean flushing)
+{
+	if (s && s->pool)
+		ksalloc_pool_set_flushing(s->pool, flushing);
+	if (s && s->stream)
+		ksalloc_stream_set_flushing(s->stream, flushing);
+}
+
 void ksalloc_gst_meta_from_buffer(GstBuffer *b, gsize data_used, struct ksalloc_frame_meta *ret)
 {
 	*ret = (struct ksalloc_frame_meta){ .data_used = (uint32_t)data_used };

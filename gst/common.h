@@ -35,6 +35,12 @@ KsallocGstSession *ksalloc_gst_session_ref(KsallocGstSession *session);
 void ksalloc_gst_session_unref(KsallocGstSession *session);
 
 /*
+ * Flushing for the session's pool and stream, those it has (NULL: nothing): their waits
+ * (acquire, publish, receive) in this process end with -ECANCELED, and do not start.
+ */
+void ksalloc_gst_session_set_flushing(KsallocGstSession *session, gboolean flushing);
+
+/*
  * Timing and flags, both ways: the PTS and the duration exactly, in ns, as
  * KSTIME with numerator 1 and denominator 100 (KSSTREAM_HEADER's Duration is
  * in PresentationTime's units); DELTA_UNIT as the absence of SPLICEPOINT,

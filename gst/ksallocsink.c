@@ -330,10 +330,7 @@ static gboolean sink_unlock(GstBaseSink *sink)
 	GstKsallocSink *self = GST_KSALLOC_SINK(sink);
 
 	g_mutex_lock(&self->lock);
-	if (self->session && self->session->pool)
-		ksalloc_pool_set_flushing(self->session->pool, true);
-	if (self->session && self->session->stream)
-		ksalloc_stream_set_flushing(self->session->stream, true);
+	ksalloc_gst_session_set_flushing(self->session, TRUE);
 	g_mutex_unlock(&self->lock);
 	return TRUE;
 }
@@ -343,10 +340,7 @@ static gboolean sink_unlock_stop(GstBaseSink *sink)
 	GstKsallocSink *self = GST_KSALLOC_SINK(sink);
 
 	g_mutex_lock(&self->lock);
-	if (self->session && self->session->pool)
-		ksalloc_pool_set_flushing(self->session->pool, false);
-	if (self->session && self->session->stream)
-		ksalloc_stream_set_flushing(self->session->stream, false);
+	ksalloc_gst_session_set_flushing(self->session, FALSE);
 	g_mutex_unlock(&self->lock);
 	return TRUE;
 }

@@ -656,8 +656,7 @@ static gboolean gst_ksalloc_src_unlock(GstBaseSrc *bsrc)
 
 	g_mutex_lock(&src->lock);
 	src->flushing = TRUE;
-	if (src->session && src->session->stream)
-		ksalloc_stream_set_flushing(src->session->stream, true);
+	ksalloc_gst_session_set_flushing(src->session, TRUE);
 	g_cond_broadcast(&src->cond);
 	g_mutex_unlock(&src->lock);
 	return TRUE;
@@ -669,8 +668,7 @@ static gboolean gst_ksalloc_src_unlock_stop(GstBaseSrc *bsrc)
 
 	g_mutex_lock(&src->lock);
 	src->flushing = FALSE;
-	if (src->session && src->session->stream)
-		ksalloc_stream_set_flushing(src->session->stream, false);
+	ksalloc_gst_session_set_flushing(src->session, FALSE);
 	g_mutex_unlock(&src->lock);
 	return TRUE;
 }
