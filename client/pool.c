@@ -210,7 +210,12 @@ static int pool_map_as(struct ksalloc_client *c, int fd, const Ksalloc__OpenPool
 				 info.name);
 		return -EBADMSG;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/*
+	 * Faulted in now, every page: an acquire never takes a page fault (a 1080p frame
+	 * is 760 of them, some 30 us of a producer's CPU the first time it writes one).
+	 */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+		   0);
 	if (map == MAP_FAILED) {
 		r = -errno;
 		client_set_error(c, "pool %s: cannot map its memory: %s", info.name, strerror(-r));
