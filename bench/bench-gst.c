@@ -10,7 +10,7 @@
  * It prints one line on stdout:
  *
  *   result status=eos|stalled|timeout|error frames=N seconds=S fps=F cpu_s=C
- *          cpu_ms_per_frame=M [error=MESSAGE]
+ *          cpu_ms_per_frame=M first_ns=T0 last_ns=T1 [error=MESSAGE]
  *
  * - frames: buffers that reached m's sink pad (a buffer list counts its buffers);
  * - seconds: CLOCK_MONOTONIC from the first of them to the last;
@@ -18,6 +18,9 @@
  * - cpu_s: this process's CPU time, user + system, all threads (getrusage
  *   RUSAGE_SELF), from the first buffer to the last, so start and teardown are
  *   left out; cpu_ms_per_frame divides it by frames - 1 as fps does;
+ * - first_ns, last_ns: the first and the last buffer's CLOCK_MONOTONIC, the
+ *   same clock in every process, so that a producer's and a consumer's runs
+ *   can be laid side by side (0 without buffers);
  * - status: eos, the pipeline ended by itself; stalled, no buffer came for
  *   --stall-ms (default 1500) after the first, or none at all in --first-ms
  *   (default 10000) after PLAYING; timeout, the run took --timeout-ms (default
@@ -97,7 +100,7 @@ static volatile sig_atomic_t result_printed;
 static void on_alarm(int sig)
 {
 	static const char hung[] = "result status=hung frames=0 seconds=0 fps=0 cpu_s=0 "
-				   "cpu_ms_per_frame=0\n";
+				   "cpu_ms_per_frame=0 first_ns=0 last_ns=0\n";
 	static const char stuck[] = "bench-gst: setting the pipeline to NULL took over 5 s; "
 				    "left as it was\n";
 
@@ -214,12 +217,15 @@ static void print_result(struct run *run)
 {
 	double seconds = 0, cpu_s = 0, fps = 0, cpu_ms = 0;
 	unsigned long long frames;
+	int64_t first = 0, last = 0;
 
 	g_mutex_lock(&run->lock);
 	frames = run->frames;
 	if (frames > 0) {
 		seconds = (double)(run->last_ns - run->first_ns) / 1e9;
 		cpu_s = usage_s(&run->last_usage) - usage_s(&run->first_usage);
+		first = run->first_ns;
+		last = run->last_ns;
 	}
 	g_mutex_unlock(&run->lock);
 	if (frames > 1 && seconds > 0) {
@@ -227,8 +233,9 @@ static void print_result(struct run *run)
 		cpu_ms = cpu_s * 1000 / (double)(frames - 1);
 	}
 	printf("result status=%s frames=%llu seconds=%.6f fps=%.2f cpu_s=%.6f "
-	       "cpu_ms_per_frame=%.5f",
-	       status_names[run->status], frames, seconds, fps, cpu_s, cpu_ms);
+	       "cpu_ms_per_frame=%.5f first_ns=%lld last_ns=%lld",
+	       status_names[run->status], frames, seconds, fps, cpu_s, cpu_ms, (long long)first,
+	       (long long)last);
 	if (run->error) {
 		/* One line, whatever the message holds. */
 		for (char *c = run->error; *c; c++)
