@@ -115,6 +115,7 @@ int ksalloc_pool_acquire_access(struct ksalloc_pool *p, uint32_t timeout_ms, uin
 			.check = waiter_check,
 			.userdata = &w,
 			.slice_ms = SHM_HEARTBEAT_MS,
+			.cancel = &p->flushing,
 		};
 
 		v = atomic_load_explicit(&p->view, memory_order_acquire);
@@ -183,6 +184,41 @@ int ksalloc_pool_acquire(struct ksalloc_pool *p, uint32_t timeout_ms,
 			 struct ksalloc_frame *ret_frame)
 {
 	return ksalloc_pool_acquire_access(p, timeout_ms, KSALLOC_ACCESS_READ_WRITE, ret_frame);
+}
+
+int ksalloc_pool_set_flushing(struct ksalloc_pool *p, bool flushing)
+{
+	atomic_store(&p->flushing, flushing);
+	/* Our own session's word: no other process's waiter wakes. */
+	if (flushing)
+		frame_wake_slot(atomic_load_explicit(&p->view, memory_order_acquire)->slot);
+	return 0;
+}
+
+/* The view that handed out @frame: the current one, or an older one its frames still live in. */
+static const struct pool_view *frame_view(const struct ksalloc_pool *p,
+					  const struct ksalloc_frame *frame)
+{
+	for (const struct pool_view *v = atomic_load_explicit(&p->view, memory_order_acquire); v;
+	     v = v->older)
+		if (v->pool_id == frame->pool_id)
+			return v;
+	return NULL;
+}
+
+int ksalloc_pool_get_memfd(struct ksalloc_pool *p, const struct ksalloc_frame *frame, int *ret_fd,
+			   uint64_t *ret_offset)
+{
+	const struct pool_view *v = frame_view(p, frame);
+
+	if (!v || frame->index >= v->frames.n_frames)
+		return -EINVAL;
+	if (v->memfd < 0)
+		return -ENODEV;
+	*ret_fd = v->memfd;
+	*ret_offset = (uint64_t)((const uint8_t *)frame_data(&v->frames, frame->index) -
+				 (const uint8_t *)v->map);
+	return 0;
 }
 
 int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *frame)

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -56,6 +57,8 @@ static struct pool_view *view_free(struct pool_view *v)
 			close(v->dmabuf_fds[i]);
 	free(v->frame_maps);
 	free(v->dmabuf_fds);
+	if (v->memfd >= 0)
+		close(v->memfd);
 	if (v->map)
 		munmap(v->map, v->map_size);
 	free(v);
@@ -158,6 +161,24 @@ static int view_protect(struct pool_view *v)
 	return 0;
 }
 
+/*
+ * Keeps the pool's memfd for ksalloc_pool_get_memfd(): a read-only consumer's is a new
+ * read-only open of the same memory (through /proc), so that nobody maps it writable
+ * from what we hand out.
+ */
+static int view_keep_memfd(struct pool_view *v, int fd, bool read_only)
+{
+	char path[64];
+
+	if (read_only) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		v->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	} else {
+		v->memfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	}
+	return v->memfd < 0 ? -errno : 0;
+}
+
 static int pool_map_as(struct ksalloc_client *c, int fd, const Ksalloc__OpenPoolReply *open,
 		       bool read_only, struct ksalloc_pool *p)
 {
@@ -214,6 +235,7 @@ static int pool_map_as(struct ksalloc_client *c, int fd, const Ksalloc__OpenPool
 	}
 	view->map = map;
 	view->map_size = (size_t)st.st_size;
+	view->memfd = -1;
 	frame_pool_init(&view->frames, map, &layout, info.status.framing.frames);
 	view->slot = &view->frames.slots[slot];
 	view->session_id = c->session_id;
@@ -230,6 +252,12 @@ static int pool_map_as(struct ksalloc_client *c, int fd, const Ksalloc__OpenPool
 	if (read_only && (r = view_protect(view)) < 0) {
 		client_set_error(c, "pool %s: cannot map its frames read-only: %s", info.name,
 				 strerror(-r));
+		view_free(view);
+		return r;
+	}
+	if (!(layout.flags & SHM_LAYOUT_EXTERNAL_FRAMES) &&
+	    (r = view_keep_memfd(view, fd, read_only)) < 0) {
+		client_set_error(c, "pool %s: cannot keep its memfd: %s", info.name, strerror(-r));
 		view_free(view);
 		return r;
 	}

@@ -44,6 +44,11 @@ struct pool_view {
 	int *dmabuf_fds;
 	/* Frames that are only dma-bufs (SHM_LAYOUT_EXTERNAL_FRAMES): frame i's mapping. */
 	void **frame_maps;
+	/*
+	 * The memfd that holds the frames, for ksalloc_pool_get_memfd(): read-only where the
+	 * frames are mapped so; -1 for SHM_LAYOUT_EXTERNAL_FRAMES.
+	 */
+	int memfd;
 };
 
 struct ksalloc_pool {
@@ -53,6 +58,7 @@ struct ksalloc_pool {
 	_Atomic(struct pool_view *) view;
 	_Atomic bool gone;     /* the daemon came back without this pool */
 	_Atomic uint32_t hint; /* where the next acquire starts looking: the last frame freed */
+	_Atomic bool flushing; /* ksalloc_pool_set_flushing(): acquires do not wait */
 
 	struct client_attachment attachment; /* on the client's list: reopened after a reconnect */
 	struct ksalloc_pool_info info;       /* under the client's lock */

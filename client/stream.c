@@ -43,6 +43,7 @@ struct ksalloc_stream {
 	size_t map_size;
 	struct stream_map sm;
 	_Atomic bool gone;            /* the connection it was opened on is lost */
+	_Atomic bool flushing;        /* ksalloc_stream_set_flushing(): no waiting */
 	_Atomic uint32_t seen_epoch;  /* the producer epoch whose end was last reported */
 	_Atomic uint32_t format_seen; /* the format generation of the last frame received */
 	struct client_attachment attachment;
@@ -328,7 +329,8 @@ int ksalloc_stream_publish(struct ksalloc_stream *s, const struct ksalloc_frame 
 	struct ksalloc_client *c = s->client;
 	struct frame_liveness live = { .check = stream_check,
 				       .userdata = s,
-				       .slice_ms = SHM_HEARTBEAT_MS };
+				       .slice_ms = SHM_HEARTBEAT_MS,
+				       .cancel = &s->flushing };
 	struct stream_publish p = { .timeout_ms = timeout_ms, .live = &live };
 	struct shm_stream_meta m;
 	int r;
@@ -378,6 +380,14 @@ int ksalloc_stream_get_format(struct ksalloc_stream *s, void *buf, size_t size)
 	if (size && !buf)
 		return -EINVAL;
 	return stream_get_format(&s->sm, buf, size, NULL);
+}
+
+int ksalloc_stream_set_flushing(struct ksalloc_stream *s, bool flushing)
+{
+	atomic_store(&s->flushing, flushing);
+	if (flushing)
+		stream_wake(&s->sm, s->producer, s->slot);
+	return 0;
 }
 
 int ksalloc_stream_end(struct ksalloc_stream *s)
@@ -456,7 +466,8 @@ int ksalloc_stream_receive(struct ksalloc_stream *s, uint32_t timeout_ms,
 {
 	struct frame_liveness live = { .check = stream_check,
 				       .userdata = s,
-				       .slice_ms = SHM_HEARTBEAT_MS };
+				       .slice_ms = SHM_HEARTBEAT_MS,
+				       .cancel = &s->flushing };
 	struct pool_view *v = s->view;
 	struct stream_received rx;
 	uint32_t epoch = atomic_load_explicit(&s->seen_epoch, memory_order_relaxed), flags;

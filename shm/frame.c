@@ -415,6 +415,11 @@ int frame_acquire_checked(struct frame_pool *fp, uint32_t tenant, struct shm_slo
 			r = -ETIMEDOUT;
 			break;
 		}
+		/* After the futex word's read: a wake that follows the store changes it. */
+		if (frame_wait_cancelled(live)) {
+			r = -ECANCELED;
+			break;
+		}
 		if (!live) {
 			shm_futex_wait(&slot->futex, seq,
 				       timeout_ms == FRAME_INFINITE ? NULL : &deadline);

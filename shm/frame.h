@@ -20,6 +20,7 @@
  * can leave them off by one, never a frame lost or a waiter unwoken.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "shm/layout.h"
@@ -83,6 +84,12 @@ struct frame_liveness {
 	uint32_t slice_ms; /* how long a waiter sleeps between checks; not 0 */
 	/* The caller's CLOCK_MONOTONIC_COARSE read (ms) of just before; 0: none. */
 	uint64_t now_ms;
+	/*
+	 * While true (NULL: never), a wait ends with -ECANCELED instead of sleeping.
+	 * Whoever sets it wakes the waiters after the store: frame_wake_slot(), or
+	 * stream_wake() for a stream's.
+	 */
+	const _Atomic bool *cancel;
 };
 
 /*
@@ -95,6 +102,12 @@ struct frame_liveness {
 int frame_acquire_checked(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 			  uint32_t *hint, uint32_t timeout_ms, const struct frame_liveness *live,
 			  uint32_t *ret_index, uint32_t *ret_generation);
+
+/* Whether @live asks its waits to end (ksalloc_pool_set_flushing()). */
+static inline bool frame_wait_cancelled(const struct frame_liveness *live)
+{
+	return live && live->cancel && atomic_load(live->cancel);
+}
 
 /* Wakes every thread waiting in @slot, to look at the pool, its slot and its liveness again. */
 void frame_wake_slot(struct shm_slot *slot);

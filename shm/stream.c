@@ -113,7 +113,7 @@ static uint64_t now_ns(void)
 /*
  * A waiting thread's sleep: until *@word changes from 1, the deadline, or the
  * liveness slice, whichever comes first. Returns 0 to look again, -ETIMEDOUT,
- * or the liveness check's errno.
+ * -ECANCELED, or the liveness check's errno.
  */
 struct waiter {
 	const struct frame_liveness *live;
@@ -136,6 +136,9 @@ static int waiter_sleep(struct waiter *w, _Atomic uint32_t *word)
 	const struct timespec *until = NULL;
 	int r;
 
+	/* Looked at after the caller announced its sleep in @word: stream_wake() clears it. */
+	if (frame_wait_cancelled(w->live))
+		return -ECANCELED;
 	if (w->timeout_ms != FRAME_INFINITE) {
 		if (shm_deadline_passed(&w->deadline))
 			return -ETIMEDOUT;
@@ -783,6 +786,15 @@ uint32_t stream_consumer_detach(struct stream_map *sm, uint32_t slot)
 	wake_sleeper(&sc->sleeping);
 	wake_sleeper(&sm->shared->producer_sleeping);
 	return n;
+}
+
+void stream_wake(struct stream_map *sm, bool producer, uint32_t slot)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (producer)
+		wake_sleeper(&sm->shared->producer_sleeping);
+	else if (slot < SHM_STREAM_CONSUMERS)
+		wake_sleeper(&sm->consumers[slot].sleeping);
 }
 
 void stream_producer_attach(struct stream_map *sm, uint32_t producer)

@@ -275,6 +275,12 @@ int stream_receive(struct stream_map *sm, uint32_t slot, uint32_t tenant, uint32
 /* The epoch a new consumer starts from: the end of a producer before it is not its news. */
 uint32_t stream_consumer_epoch(const struct stream_map *sm);
 
+/*
+ * Wakes the producer's wait for room (@producer), or consumer @slot's wait for a frame,
+ * to look again: at its liveness's cancel word, which the caller stored before.
+ */
+void stream_wake(struct stream_map *sm, bool producer, uint32_t slot);
+
 /* Whether consumer @slot has a frame, or news, waiting (what its pollable fd says). */
 bool stream_consumer_ready(const struct stream_map *sm, uint32_t slot, uint32_t seen_epoch);
 

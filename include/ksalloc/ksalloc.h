@@ -385,6 +385,33 @@ KSALLOC_EXPORT int ksalloc_pool_release(struct ksalloc_pool *pool,
 					const struct ksalloc_frame *frame);
 
 /*
+ * Wakes this handle's waiting acquires and keeps it from waiting: while
+ * @flushing is true, ksalloc_pool_acquire() on @pool returns -ECANCELED where
+ * it would wait (a free frame is still taken), and acquires waiting in it now,
+ * in any thread, return -ECANCELED at once. Only this process's waiters on
+ * this pool wake: the wake goes to its own session's futex word, never to
+ * other processes'. Set false to wait again. What a framework's flush, stop
+ * or shutdown from another thread needs (GstBufferPool's flush_start).
+ * Returns 0.
+ */
+KSALLOC_EXPORT int ksalloc_pool_set_flushing(struct ksalloc_pool *pool, bool flushing);
+
+/*
+ * Where @frame's bytes live, for wrapping them in another framework's memory
+ * without copying (GStreamer's GstFdMemory, a V4L2 or DRM import of the
+ * memfd): *ret_fd is the pool's memfd, sealed against resizing, and
+ * *ret_offset the frame's offset in it. The fd is the pool's, open until
+ * ksalloc_pool_close(): dup() it to keep it. Opened read-only where the
+ * pool's frames are (a stream consumer without the right to produce), so a
+ * writable mapping of it fails. Returns 0, -EINVAL (not a frame of this
+ * pool), or -ENODEV when the frames are in no memfd (dmaheap pools: use
+ * frame->dmabuf_fd).
+ */
+KSALLOC_EXPORT int ksalloc_pool_get_memfd(struct ksalloc_pool *pool,
+					  const struct ksalloc_frame *frame, int *ret_fd,
+					  uint64_t *ret_offset);
+
+/*
  * Commits or decommits the pool for every session that uses it. While
  * decommitted, acquire fails with -ESHUTDOWN and waiters are woken to fail
  * so; frames already held stay valid. Returns 0 or a negative errno.
@@ -719,6 +746,16 @@ KSALLOC_EXPORT int ksalloc_stream_release(struct ksalloc_stream *stream,
  * woken like a receive that waits: once per sleep).
  */
 KSALLOC_EXPORT int ksalloc_stream_get_fd(struct ksalloc_stream *stream);
+
+/*
+ * As ksalloc_pool_set_flushing(), for this handle's waits: while @flushing,
+ * ksalloc_stream_receive() and ksalloc_stream_publish() return -ECANCELED
+ * where they would wait (for a frame, or for room at a BLOCK consumer), and
+ * those waiting now wake to return it. Only this handle's waiter wakes (its
+ * consumer's sleep word, or its producer's); queued frames stay queued.
+ * Returns 0.
+ */
+KSALLOC_EXPORT int ksalloc_stream_set_flushing(struct ksalloc_stream *stream, bool flushing);
 
 /* The pool the stream's frames come from (a consumer's is opened for it). */
 KSALLOC_EXPORT struct ksalloc_pool *ksalloc_stream_get_pool(const struct ksalloc_stream *stream);

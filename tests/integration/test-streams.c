@@ -11,11 +11,13 @@
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -670,6 +672,240 @@ START_TEST(test_streams_declared_in_the_config)
 }
 END_TEST
 
+/* A thread's wait: an acquire, receive or publish, and what it returned. */
+struct waiting {
+	pthread_t thread;
+	struct ksalloc_pool *pool;
+	struct ksalloc_stream *stream;
+	struct ksalloc_frame frame;
+	int r;
+};
+
+static void *acquire_waiting(void *userdata)
+{
+	struct waiting *w = userdata;
+
+	w->r = ksalloc_pool_acquire(w->pool, KSALLOC_INFINITE, &w->frame);
+	return NULL;
+}
+
+static void *receive_waiting(void *userdata)
+{
+	struct waiting *w = userdata;
+
+	w->r = ksalloc_stream_receive(w->stream, KSALLOC_INFINITE, &w->frame, NULL);
+	return NULL;
+}
+
+static void *publish_waiting(void *userdata)
+{
+	struct waiting *w = userdata;
+
+	w->r = ksalloc_stream_publish(w->stream, &w->frame, NULL, KSALLOC_INFINITE);
+	return NULL;
+}
+
+static int join(struct waiting *w)
+{
+	ck_assert_int_eq(pthread_join(w->thread, NULL), 0);
+	return w->r;
+}
+
+/*
+ * A child process that waits like us on pool @pool_name (@stream_name NULL) or stream
+ * @stream_name: says so on the pipe it returns, then exits 0 once it got a frame.
+ */
+static pid_t spawn_waiter(const char *pool_name, const char *stream_name, int *ret_ready)
+{
+	int ready[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ksalloc_client *c = client();
+		struct ksalloc_stream *s = NULL;
+		struct ksalloc_pool *p = NULL;
+		struct ksalloc_frame f;
+
+		close(ready[0]);
+		if (stream_name) {
+			if (ksalloc_stream_open(c, stream_name, NULL, &s) < 0 ||
+			    write(ready[1], "r", 1) != 1)
+				_exit(2);
+			_exit(ksalloc_stream_receive(s, 30000, &f, NULL) == 0 ? 0 : 3);
+		}
+		if (ksalloc_pool_open(c, pool_name, &p) < 0 || write(ready[1], "r", 1) != 1)
+			_exit(2);
+		_exit(ksalloc_pool_acquire(p, 30000, &f) == 0 ? 0 : 3);
+	}
+	close(ready[1]);
+	*ret_ready = ready[0];
+	return pid;
+}
+
+/*
+ * Flushing a pool handle wakes its own waiting acquire with -ECANCELED and keeps it from
+ * waiting; another process waiting on the same pool sleeps on and gets the next frame.
+ */
+START_TEST(test_streams_flushing_wakes_only_this_pool_handle)
+{
+	struct ksalloc_frame held[4], f;
+	struct waiting w = { 0 };
+	struct ksalloc_client *c;
+	int ready;
+	pid_t pid;
+	char b;
+
+	start();
+	c = client();
+	w.pool = pool_open(c, "small");
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(ksalloc_pool_acquire(w.pool, 0, &held[i]), 0);
+	pid = spawn_waiter("small", NULL, &ready);
+	ck_assert_int_eq(read(ready, &b, 1), 1);
+	close(ready);
+	ck_assert_int_eq(pthread_create(&w.thread, NULL, acquire_waiting, &w), 0);
+
+	ck_assert_int_eq(ksalloc_pool_set_flushing(w.pool, true), 0);
+	ck_assert_int_eq(join(&w), -ECANCELED);
+	/* While flushing nothing waits, not even with a timeout. */
+	ck_assert_int_eq(ksalloc_pool_acquire(w.pool, KSALLOC_INFINITE, &f), -ECANCELED);
+	/* The other process still waits: the frame given back is its. */
+	ck_assert_int_eq(ksalloc_pool_release(w.pool, &held[0]), 0);
+	ck_assert_int_eq(wait_exit(pid), 0);
+
+	/* Flushing over, it waits again: for the frame the other process's exit gives back. */
+	ck_assert_int_eq(ksalloc_pool_set_flushing(w.pool, false), 0);
+	ck_assert_int_eq(ksalloc_pool_acquire(w.pool, KSALLOC_INFINITE, &held[0]), 0);
+	/* Flushing, it still takes a frame that is free. */
+	ck_assert_int_eq(ksalloc_pool_release(w.pool, &held[1]), 0);
+	ck_assert_int_eq(ksalloc_pool_set_flushing(w.pool, true), 0);
+	ck_assert_int_eq(ksalloc_pool_acquire(w.pool, KSALLOC_INFINITE, &held[1]), 0);
+	ck_assert_int_eq(ksalloc_pool_set_flushing(w.pool, false), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(ksalloc_pool_release(w.pool, &held[i]), 0);
+	assert_all_frames_back(w.pool);
+	ksalloc_pool_close(w.pool);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+/*
+ * Flushing a stream handle: its receive and its blocked publish wake with -ECANCELED
+ * (the frame stays the producer's), another process's consumer sleeps on and gets the
+ * frame, and queued frames stay queued for after the flush.
+ */
+START_TEST(test_streams_flushing_wakes_only_this_stream_handle)
+{
+	struct waiting rx = { 0 }, tx = { 0 };
+	struct ksalloc_stream *slow;
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	struct ksalloc_frame f;
+	int ready;
+	pid_t pid;
+	char b;
+
+	start();
+	c = client();
+	p = pool_open(c, "video");
+	tx.stream = producer(p, "cam");
+	rx.stream = consumer(c, "cam", KSALLOC_STREAM_DROP_OLDEST, 4, 4);
+	pid = spawn_waiter(NULL, "cam", &ready);
+	ck_assert_int_eq(read(ready, &b, 1), 1);
+	close(ready);
+
+	ck_assert_int_eq(pthread_create(&rx.thread, NULL, receive_waiting, &rx), 0);
+	ck_assert_int_eq(ksalloc_stream_set_flushing(rx.stream, true), 0);
+	ck_assert_int_eq(join(&rx), -ECANCELED);
+	ck_assert_int_eq(ksalloc_stream_receive(rx.stream, KSALLOC_INFINITE, &f, NULL), -ECANCELED);
+	/* The other process's consumer slept on: the frame reaches both. */
+	ck_assert_int_eq(send_one(p, tx.stream, 1, 0), 2);
+	ck_assert_int_eq(wait_exit(pid), 0);
+	ck_assert_int_eq(ksalloc_stream_set_flushing(rx.stream, false), 0);
+	ck_assert_int_eq(ksalloc_stream_receive(rx.stream, 0, &f, NULL), 0);
+	ck_assert(check(&f, 1, 1000 + 1));
+	ck_assert_int_eq(ksalloc_stream_release(rx.stream, &f), 0);
+
+	/* A producer waiting for a BLOCK consumer's room. */
+	slow = consumer(c, "cam", KSALLOC_STREAM_BLOCK, 1, 4);
+	/* The child's consumer may not be detached yet: it has room, and it is not asserted. */
+	ck_assert_int_ge(send_one(p, tx.stream, 2, 0), 2);
+	ck_assert_int_eq(ksalloc_pool_acquire(p, 0, &tx.frame), 0);
+	ck_assert_int_eq(pthread_create(&tx.thread, NULL, publish_waiting, &tx), 0);
+	ck_assert_int_eq(ksalloc_stream_set_flushing(tx.stream, true), 0);
+	ck_assert_int_eq(join(&tx), -ECANCELED);
+	ck_assert_int_eq(ksalloc_pool_release(p, &tx.frame), 0);
+	ck_assert_int_eq(ksalloc_stream_set_flushing(tx.stream, false), 0);
+
+	ksalloc_stream_close(slow);
+	ksalloc_stream_close(rx.stream);
+	ksalloc_stream_close(tx.stream);
+	assert_all_frames_back(p);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
+/*
+ * A frame's memfd and offset show its bytes (what GstFdMemory wraps); a read-only
+ * consumer's memfd cannot be mapped writable.
+ */
+START_TEST(test_streams_frame_memfd_and_offset)
+{
+	const struct ksalloc_stream_open_options ro_options = { .read_only = true };
+	struct ksalloc_stream *s, *ro;
+	struct ksalloc_client *c;
+	struct ksalloc_pool *p;
+	struct ksalloc_frame f, got;
+	uint64_t offset;
+	uint8_t *map;
+	int fd;
+
+	start();
+	c = client();
+	p = pool_open(c, "video");
+	s = producer(p, "cam");
+	ck_assert_int_eq(ksalloc_stream_open(c, "cam", &ro_options, &ro), 0);
+	ck_assert_int_eq(ksalloc_pool_acquire(p, 0, &f), 0);
+	fill(&f, 7, f.size);
+	ck_assert_int_eq(ksalloc_pool_get_memfd(p, &f, &fd, &offset), 0);
+	map = mmap(NULL, offset + f.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	ck_assert_int_eq(memcmp(map + offset, f.data, f.size), 0);
+	munmap(map, offset + f.size);
+	ck_assert_int_eq(ksalloc_stream_publish(s, &f, NULL, 0), 1);
+
+	ck_assert_int_eq(ksalloc_stream_receive(ro, 0, &got, NULL), 0);
+	ck_assert_int_eq(ksalloc_pool_get_memfd(ksalloc_stream_get_pool(ro), &got, &fd, &offset),
+			 0);
+	ck_assert_ptr_eq(mmap(NULL, offset + got.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
+			 MAP_FAILED);
+	ck_assert_int_eq(errno, EACCES);
+	map = mmap(NULL, offset + got.size, PROT_READ, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	ck_assert_int_eq(memcmp(map + offset, got.data, got.size), 0);
+	munmap(map, offset + got.size);
+	/* Not a frame of this pool. */
+	got.pool_id++;
+	ck_assert_int_eq(ksalloc_pool_get_memfd(ksalloc_stream_get_pool(ro), &got, &fd, &offset),
+			 -EINVAL);
+	got.pool_id--;
+	ck_assert_int_eq(ksalloc_stream_release(ro, &got), 0);
+
+	ksalloc_stream_close(ro);
+	ksalloc_stream_close(s);
+	assert_all_frames_back(p);
+	ksalloc_pool_close(p);
+	ksalloc_client_close(c);
+	stop();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("streams");
@@ -684,6 +920,9 @@ int main(void)
 	tcase_add_test(tc, test_streams_pollable_fd_and_limits);
 	tcase_add_test(tc, test_streams_read_only_consumer_cannot_write);
 	tcase_add_test(tc, test_streams_declared_in_the_config);
+	tcase_add_test(tc, test_streams_flushing_wakes_only_this_pool_handle);
+	tcase_add_test(tc, test_streams_flushing_wakes_only_this_stream_handle);
+	tcase_add_test(tc, test_streams_frame_memfd_and_offset);
 	suite_add_tcase(s, tc);
 
 	return ksalloc_check_run(s);
