@@ -373,8 +373,11 @@ for pattern in patterns:
                 cpu += f" ({len(with_cpu)} runs)"
         else:
             cpu = "-"
-        cpu_ratio = paired({r: sum(x["cpu"]) for r, x in with_cpu.items()}, floor_cpu)
-        fps_ratio = paired({r: x["fps"] for r, x in s.items() if x["ok"]}, floor_fps)
+        if variant == "floor":
+            cpu_ratio = fps_ratio = "1"
+        else:
+            cpu_ratio = paired({r: sum(x["cpu"]) for r, x in with_cpu.items()}, floor_cpu)
+            fps_ratio = paired({r: x["fps"] for r, x in s.items() if x["ok"]}, floor_fps)
         done = [x for x in s.values() if x["ok"]]
         lost = "-"
         if done and variant != "floor":
