@@ -100,7 +100,7 @@ start_ksallocd() {
 		>"$tmp/ksallocd.log" 2>&1 &
 	ksallocd=$!
 	wait_for ksallocd 200 "$build/bin/ksallocctl" --socket "$tmp/ksallocd.sock" list \
-		>/dev/null 2>&1
+		>/dev/null 2>&1 || { cat "$tmp/ksallocd.log" >&2; return 1; }
 }
 
 # pipewire on the default /usr/share/pipewire/pipewire.conf, without D-Bus (it says it cannot
@@ -109,7 +109,8 @@ start_ksallocd() {
 start_pipewire() {
 	pipewire >"$tmp/pipewire.log" 2>&1 &
 	pipewire=$!
-	wait_for pipewire 200 test -S "$XDG_RUNTIME_DIR/pipewire-0"
+	wait_for pipewire 200 test -S "$XDG_RUNTIME_DIR/pipewire-0" ||
+		{ cat "$tmp/pipewire.log" >&2; return 1; }
 }
 
 # port DIRECTION NODE: NODE's first port as pw-link lists it (-o outputs, -i inputs).
