@@ -10,7 +10,8 @@
  * It prints one line on stdout:
  *
  *   result status=eos|stalled|timeout|error frames=N seconds=S fps=F cpu_s=C
- *          cpu_ms_per_frame=M first_ns=T0 last_ns=T1 [error=MESSAGE]
+ *          cpu_ms_per_frame=M first_ns=T0 last_ns=T1 first_offset=O0 last_offset=O1
+ *          [error=MESSAGE]
  *
  * - frames: buffers that reached m's sink pad (a buffer list counts its buffers);
  * - seconds: CLOCK_MONOTONIC from the first of them to the last;
@@ -21,6 +22,10 @@
  * - first_ns, last_ns: the first and the last buffer's CLOCK_MONOTONIC, the
  *   same clock in every process, so that a producer's and a consumer's runs
  *   can be laid side by side (0 without buffers);
+ * - first_offset, last_offset: the first and the last buffer's GST_BUFFER_OFFSET,
+ *   which videotestsrc sets to the frame's number from 0, when a transport
+ *   carries it: where a consumer's frames began and ended in the producer's
+ *   (-1 when unset);
  * - status: eos, the pipeline ended by itself; stalled, no buffer came for
  *   --stall-ms (default 1500) after the first, or none at all in --first-ms
  *   (default 10000) after PLAYING; timeout, the run took --timeout-ms (default
@@ -80,6 +85,8 @@ struct run {
 	unsigned long long frames;
 	int64_t first_ns;
 	int64_t last_ns;
+	guint64 first_offset;
+	guint64 last_offset;
 	struct rusage first_usage;
 	struct rusage last_usage;
 
@@ -100,7 +107,8 @@ static volatile sig_atomic_t result_printed;
 static void on_alarm(int sig)
 {
 	static const char hung[] = "result status=hung frames=0 seconds=0 fps=0 cpu_s=0 "
-				   "cpu_ms_per_frame=0 first_ns=0 last_ns=0\n";
+				   "cpu_ms_per_frame=0 first_ns=0 last_ns=0 first_offset=-1 "
+				   "last_offset=-1\n";
 	static const char stuck[] = "bench-gst: setting the pipeline to NULL took over 5 s; "
 				    "left as it was\n";
 
@@ -127,15 +135,23 @@ static double usage_s(const struct rusage *u)
 static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct run *run = data;
+	GstBuffer *first, *last;
 	unsigned n = 1;
 	struct rusage usage;
 	int64_t now;
 
 	(void)pad;
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-		n = gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
-	if (n == 0)
-		return GST_PAD_PROBE_OK;
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+		GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+
+		n = gst_buffer_list_length(list);
+		if (n == 0)
+			return GST_PAD_PROBE_OK;
+		first = gst_buffer_list_get(list, 0);
+		last = gst_buffer_list_get(list, n - 1);
+	} else {
+		first = last = GST_PAD_PROBE_INFO_BUFFER(info);
+	}
 	/* Outside the lock: getrusage() of a whole process walks its threads. */
 	getrusage(RUSAGE_SELF, &usage);
 	now = now_ns();
@@ -143,10 +159,12 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
 	if (run->frames == 0) {
 		run->first_ns = now;
 		run->first_usage = usage;
+		run->first_offset = GST_BUFFER_OFFSET(first);
 	}
 	run->frames += n;
 	run->last_ns = now;
 	run->last_usage = usage;
+	run->last_offset = GST_BUFFER_OFFSET(last);
 	g_mutex_unlock(&run->lock);
 	return GST_PAD_PROBE_OK;
 }
@@ -218,6 +236,7 @@ static void print_result(struct run *run)
 	double seconds = 0, cpu_s = 0, fps = 0, cpu_ms = 0;
 	unsigned long long frames;
 	int64_t first = 0, last = 0;
+	long long first_offset = -1, last_offset = -1;
 
 	g_mutex_lock(&run->lock);
 	frames = run->frames;
@@ -226,6 +245,10 @@ static void print_result(struct run *run)
 		cpu_s = usage_s(&run->last_usage) - usage_s(&run->first_usage);
 		first = run->first_ns;
 		last = run->last_ns;
+		if (run->first_offset != GST_BUFFER_OFFSET_NONE)
+			first_offset = (long long)run->first_offset;
+		if (run->last_offset != GST_BUFFER_OFFSET_NONE)
+			last_offset = (long long)run->last_offset;
 	}
 	g_mutex_unlock(&run->lock);
 	if (frames > 1 && seconds > 0) {
@@ -233,9 +256,9 @@ static void print_result(struct run *run)
 		cpu_ms = cpu_s * 1000 / (double)(frames - 1);
 	}
 	printf("result status=%s frames=%llu seconds=%.6f fps=%.2f cpu_s=%.6f "
-	       "cpu_ms_per_frame=%.5f first_ns=%lld last_ns=%lld",
+	       "cpu_ms_per_frame=%.5f first_ns=%lld last_ns=%lld first_offset=%lld last_offset=%lld",
 	       status_names[run->status], frames, seconds, fps, cpu_s, cpu_ms, (long long)first,
-	       (long long)last);
+	       (long long)last, first_offset, last_offset);
 	if (run->error) {
 		/* One line, whatever the message holds. */
 		for (char *c = run->error; *c; c++)
