@@ -4,14 +4,15 @@
  * and counts the buffers that reach the sink pad of the element named "m".
  * bench/run-gst.sh runs it once per process of each transport it compares.
  *
- *   bench-gst [--stall-ms MS] [--first-ms MS] [--timeout-ms MS] DESCRIPTION...
+ *   bench-gst [--stall-ms MS] [--first-ms MS] [--timeout-ms MS] [--property NAME]...
+ *             DESCRIPTION...
  *
  * The words of DESCRIPTION are joined with spaces, as gst-launch-1.0 does.
  * It prints one line on stdout:
  *
  *   result status=eos|stalled|timeout|error frames=N seconds=S fps=F cpu_s=C
  *          cpu_ms_per_frame=M first_ns=T0 last_ns=T1 first_offset=O0 last_offset=O1
- *          [error=MESSAGE]
+ *          [m.NAME=VALUE]... [error=MESSAGE]
  *
  * - frames: buffers that reached m's sink pad (a buffer list counts its buffers);
  * - seconds: CLOCK_MONOTONIC from the first of them to the last;
@@ -26,6 +27,9 @@
  *   which videotestsrc sets to the frame's number from 0, when a transport
  *   carries it: where a consumer's frames began and ended in the producer's
  *   (-1 when unset);
+ * - m.NAME: each --property of m as it was when the run ended, such as
+ *   ksallocsink's "copies" (buffers it had to copy into a frame); "?" when m
+ *   has no such property or it does not convert to a string;
  * - status: eos, the pipeline ended by itself; stalled, no buffer came for
  *   --stall-ms (default 1500) after the first, or none at all in --first-ms
  *   (default 10000) after PLAYING; timeout, the run took --timeout-ms (default
@@ -58,6 +62,7 @@
 #define EXIT_ERROR 1
 #define EXIT_STALLED 2
 #define EXIT_TIMEOUT 3
+#define MAX_PROPERTIES 8
 
 enum run_status {
 	RUN_RUNNING,
@@ -93,6 +98,9 @@ struct run {
 	/* The main loop's own. */
 	enum run_status status;
 	char *error;
+	GstElement *m;
+	const char *properties[MAX_PROPERTIES];
+	unsigned n_properties;
 };
 
 /* What the alarm handlers exit with, and whether the result line is out. */
@@ -230,6 +238,27 @@ static gboolean on_tick(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* " m.NAME=VALUE" for one of m's properties, spaces and all (values of numbers have none). */
+static void print_property(GstElement *m, const char *name)
+{
+	GParamSpec *spec = m ? g_object_class_find_property(G_OBJECT_GET_CLASS(m), name) : NULL;
+	GValue value = G_VALUE_INIT, text = G_VALUE_INIT;
+
+	if (!spec || !(spec->flags & G_PARAM_READABLE)) {
+		printf(" m.%s=?", name);
+		return;
+	}
+	g_value_init(&value, spec->value_type);
+	g_object_get_property(G_OBJECT(m), name, &value);
+	g_value_init(&text, G_TYPE_STRING);
+	if (g_value_transform(&value, &text) && g_value_get_string(&text))
+		printf(" m.%s=%s", name, g_value_get_string(&text));
+	else
+		printf(" m.%s=?", name);
+	g_value_unset(&text);
+	g_value_unset(&value);
+}
+
 /* The result line; error messages go last, since they have spaces in them. */
 static void print_result(struct run *run)
 {
@@ -259,6 +288,8 @@ static void print_result(struct run *run)
 	       "cpu_ms_per_frame=%.5f first_ns=%lld last_ns=%lld first_offset=%lld last_offset=%lld",
 	       status_names[run->status], frames, seconds, fps, cpu_s, cpu_ms, (long long)first,
 	       (long long)last, first_offset, last_offset);
+	for (unsigned i = 0; i < run->n_properties; i++)
+		print_property(run->m, run->properties[i]);
 	if (run->error) {
 		/* One line, whatever the message holds. */
 		for (char *c = run->error; *c; c++)
@@ -288,7 +319,7 @@ static int exit_code_of(enum run_status status)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: bench-gst [--stall-ms MS] [--first-ms MS] [--timeout-ms MS] "
-		   "DESCRIPTION...\n"
+		   "[--property NAME]... DESCRIPTION...\n"
 		   "Runs a gst-launch pipeline and counts the buffers that reach the sink pad\n"
 		   "of the element named m; prints one result line (see the source).\n");
 }
@@ -308,6 +339,7 @@ int main(int argc, char **argv)
 		{ "stall-ms", required_argument, NULL, 's' },
 		{ "first-ms", required_argument, NULL, 'f' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "property", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -339,6 +371,14 @@ int main(int argc, char **argv)
 		case 't':
 			if (parse_ms("timeout-ms", optarg, &run.timeout_ms) < 0)
 				return EXIT_ERROR;
+			break;
+		case 'p':
+			if (run.n_properties == MAX_PROPERTIES) {
+				fprintf(stderr, "bench-gst: at most %d --property\n",
+					MAX_PROPERTIES);
+				return EXIT_ERROR;
+			}
+			run.properties[run.n_properties++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -373,6 +413,7 @@ int main(int argc, char **argv)
 		m = gst_bin_get_by_name(GST_BIN(run.pipeline), "m");
 	if (m)
 		pad = gst_element_get_static_pad(m, "sink");
+	run.m = m;
 	if (!pad) {
 		run.status = RUN_ERROR;
 		run.error = g_strdup("no element named m with a sink pad in the pipeline");
