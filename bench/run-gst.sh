@@ -23,7 +23,7 @@ ensure_packages gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugin
 
 caps=video/x-raw,format=I420,width=1920,height=1080
 patterns=("black 3000" "smpte 2000")
-variants=(floor ksalloc shm shm-copy pipewire)
+variants=(floor ksalloc ksalloc-new shm shm-copy pipewire)
 stall_ms=1500   # no buffer for this long after the first: stalled
 first_ms=10000  # no buffer at all this long after PLAYING: stalled
 timeout_ms=60000 # a whole run, in bench-gst; timeout(1) kills it 15 s later still
@@ -93,9 +93,23 @@ wait_for() {
 	return 1
 }
 
-# ksallocd of this build on a socket of its own; pools are made by ksallocsink from caps.
+# ksallocd of this build on a socket of its own. The config declares one stream per run of
+# the ksalloc variant, ks-ROUND-PATTERN, on a pool of 12 frames of 1080p I420 (what
+# ksallocsink would make for these caps, 12 frames being its default), so that the
+# consumer is subscribed before the producer's first frame. ksalloc-new's streams are not
+# declared: ksallocsink creates them, and a pool for the caps.
 start_ksallocd() {
-	printf '[daemon]\nlog_level = warning\n' >"$tmp/ksallocd.conf"
+	local round p pattern n
+	{
+		printf '[daemon]\nlog_level = warning\n'
+		printf '[pool gst-1080p]\nframes = 12\nframe_size = 3110400\nalignment = 64\n'
+		for round in $(seq "$rounds"); do
+			for p in "${patterns[@]}"; do
+				read -r pattern n <<<"$p"
+				printf '[stream ks-%s-%s]\npool = gst-1080p\n' "$round" "$pattern"
+			done
+		done
+	} >"$tmp/ksallocd.conf"
 	"$build/bin/ksallocd" --config "$tmp/ksallocd.conf" --socket "$tmp/ksallocd.sock" \
 		>"$tmp/ksallocd.log" 2>&1 &
 	ksallocd=$!
@@ -116,6 +130,12 @@ start_pipewire() {
 # port DIRECTION NODE: NODE's first port as pw-link lists it (-o outputs, -i inputs).
 port() {
 	pw-link "$1" 2>/dev/null | grep -m1 "^$2:"
+}
+
+# subscribed STREAM: whether a consumer has joined ksallocd's STREAM.
+subscribed() {
+	"$build/bin/ksallocctl" --socket "$tmp/ksallocd.sock" --json streams "$1" 2>/dev/null |
+		grep -q '"slot":'
 }
 
 # start ROLE DESCRIPTION...: bench-gst in the background; its pid in pid[ROLE].
@@ -165,14 +185,25 @@ run() {
 		procs=()
 		return
 		;;
-	ksalloc)
+	ksalloc | ksalloc-new)
 		daemon=$ksallocd
 		d0=$(cpu_ticks "$daemon")
-		# The consumer first: ksallocsrc waits for the producer to create the stream.
+		if [ "$variant" = ksalloc ]; then
+			name="ks-$round-$pattern" # declared in the config: the consumer joins it now
+		else
+			name="ksnew-$round-$pattern" # made by the sink: the consumer polls for it
+		fi
+		# The consumer first. On a declared stream it is subscribed once it has started
+		# (its port in ksallocctl streams), before the producer starts; ksallocsrc
+		# looks for a stream not created yet every 100 ms, so on ksalloc-new it joins
+		# up to that late and misses what was published before.
 		start cons ksallocsrc "stream=$name" "socket=$tmp/ksallocd.sock" policy=block \
 			${cons_buffers:+"num-buffers=$n"} ! "$caps" ! fakesink name=m sync=false
-		start prod "${src[@]}" ! ksallocsink name=m "stream=$name" \
-			"socket=$tmp/ksallocd.sock" sync=false
+		if [ "$variant" = ksalloc ]; then
+			wait_for "ksallocsrc's subscription" 200 subscribed "$name" || true
+		fi
+		start prod --property copies --property published "${src[@]}" ! ksallocsink name=m \
+			"stream=$name" "socket=$tmp/ksallocd.sock" sync=false
 		;;
 	shm | shm-copy)
 		# The producer first: shmsrc fails unless shmsink's socket is there, and shmsink
@@ -338,12 +369,13 @@ def paired(a, b):
 
 names = {
     "floor": "floor, 1 process",
-    "ksalloc": "ksallocsink → ksallocsrc",
+    "ksalloc": "ksallocsink → ksallocsrc, declared stream",
+    "ksalloc-new": "ksallocsink → ksallocsrc, stream made by the sink",
     "shm": "shmsink → shmsrc, zero-copy",
     "shm-copy": "shm + copy (identity drop-allocation)",
     "pipewire": "pipewiresink → pipewiresrc",
 }
-order = ["floor", "ksalloc", "shm", "shm-copy", "pipewire"]
+order = ["floor", "ksalloc", "ksalloc-new", "shm", "shm-copy", "pipewire"]
 problems = []
 print("| pattern (N) | variant | fps | CPU ms/frame: producer + consumer (+ daemon) = total "
       "| CPU ×floor | fps ×floor | frames lost (complete runs) | complete runs |")
@@ -357,7 +389,7 @@ for pattern in patterns:
         rounds = sorted(k[2] for k in runs if k[:2] == (pattern, variant))
         label = names[variant]
         if not rounds:
-            if variant == "ksalloc" and ksalloc_note:
+            if variant.startswith("ksalloc") and ksalloc_note:
                 print(f"| {pattern} ({n}) | {label} | {ksalloc_note} | | | | | |")
             continue
         s = {r: summary(pattern, variant, r) for r in rounds}
@@ -392,6 +424,15 @@ for pattern in patterns:
                 problems.append(f"{pattern} {variant}, round {r}: {x['why']}, {int(x['frames'])} frames"
                                 + (f" ({'; '.join(errs)})" if errs else ""))
 print()
+for variant in ("ksalloc", "ksalloc-new"):
+    sinks = [r["prod"] for (p, v, _), r in runs.items() if v == variant and "prod" in r]
+    if sinks:
+        copies = sum(int(k.get("m.copies", "0")) for k in sinks if k.get("m.copies", "?") != "?")
+        published = sum(int(k.get("m.published", "0")) for k in sinks if k.get("m.published", "?") != "?")
+        print(f"- {names[variant]}: ksallocsink published {published} buffers over {len(sinks)} runs "
+              f"and copied {copies} of them into a frame (its \"copies\"; 0: upstream wrote into the frames).")
+if any(v.startswith("ksalloc") for (_, v, _) in runs):
+    print()
 if problems:
     print("Runs that did not complete:")
     print()
@@ -405,10 +446,18 @@ cat <<EOT
   m, and for two processes a consumer \`Y ! $caps ! fakesink name=m sync=false\`; every
   sink has sync=false. bench-gst counts the buffers reaching m's sink pad in each process.
   - floor: X = \`fakesink name=m\`, 1 process.
-  - ksalloc: X = \`ksallocsink name=m stream=S socket=...\` (a pool made from the caps),
+  - ksalloc, declared stream: X = \`ksallocsink name=m stream=S socket=...\`,
     Y = \`ksallocsrc stream=S socket=... policy=block${cons_buffers:+ num-buffers=N}\`, on
-    this build's ksallocd (a socket and config of its own, started here). The consumer
-    starts first: ksallocsrc waits for the stream.
+    this build's ksallocd (a socket and config of its own, started here), whose config
+    declares S on a pool of 12 frames of 3110400 B (alignment 64), the size and count
+    ksallocsink picks when it makes a pool itself. The consumer starts first and the
+    producer once \`ksallocctl streams S\` lists the consumer, so no frame is published
+    before it is subscribed.
+  - ksalloc, stream made by the sink: the same pipelines on a stream the config does not
+    declare: ksallocsink creates it with a pool for the caps (12 frames). The consumer
+    starts first, but ksallocsrc looks for a stream that does not exist yet every 100 ms,
+    so it joins up to that long after the producer's first frame and misses those
+    published before (the "frames lost").
   - shm: X = \`shmsink name=m socket-path=S shm-size=40000000 wait-for-connection=true\`,
     Y = \`shmsrc socket-path=S num-buffers=N\` (no caps cross: the consumer restates
     them). The producer starts first (shmsrc fails without the socket; shmsink waits for
