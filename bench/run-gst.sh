@@ -3,7 +3,8 @@
 # (1920x1080 I420) from one GStreamer process to another through ksallocsink/ksallocsrc
 # (gst/, this build's plugin, on this build's ksallocd), shmsink/shmsrc zero-copy and with
 # a copy, and PipeWire 0.3 (its daemon started here), against the floor: the same source
-# into a fakesink in one process. docs/../media.md, section 3, measured the peers first.
+# into a fakesink in one process. The peers and their pipelines are those measured before
+# the plugin was written (the media survey's sections 2 and 3).
 # Builds nothing: scripts/bench builds, then calls this.
 #
 #   bench/run-gst.sh [BUILD_DIR [ROUNDS]]
@@ -24,14 +25,14 @@ ensure_packages gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugin
 caps=video/x-raw,format=I420,width=1920,height=1080
 patterns=("black 3000" "smpte 2000")
 variants=(floor ksalloc ksalloc-new shm shm-copy pipewire)
-stall_ms=1500   # no buffer for this long after the first: stalled
-first_ms=10000  # no buffer at all this long after PLAYING: stalled
-timeout_ms=60000 # a whole run, in bench-gst; timeout(1) kills it 15 s later still
+stall_ms=1500      # no buffer for this long after the first: stalled
+first_ms=10000     # no buffer at all this long after PLAYING: stalled
+timeout_ms=60000   # a whole run, in bench-gst; timeout(1) kills it 15 s later still
 min_cpu_frames=200 # CPU per frame is taken from runs whose consumer got at least this many
 plugin="$build/gst/libgstksalloc.so"
 
 tmp=$(mktemp -d)
-procs=()       # every process started here that may still run
+procs=() # every process started here that may still run
 ksallocd=""
 pipewire=""
 stop_all() {
@@ -173,7 +174,8 @@ alive() {
 failed=()
 run() {
 	local round=$1 pattern=$2 n=$3 variant=$4 tag src d0="" d1 daemon="" name p_port c_port
-	local f p_bench role
+	local f p_bench role shm_before
+	shm_before=$(ls /dev/shm)
 	tag="round=$round pattern=$pattern n=$n variant=$variant"
 	src=(videotestsrc "pattern=$pattern" "num-buffers=$n" ! "$caps")
 	name="gst-$round-$pattern-$$"
@@ -220,7 +222,10 @@ run() {
 	pipewire)
 		if ! alive "$pipewire"; then
 			failed+=("pipewire died before round $round ($pattern); started again")
-			start_pipewire
+			if ! start_pipewire; then
+				failed+=("pipewire would not start again: round $round ($pattern) left out")
+				return
+			fi
 		fi
 		daemon=$pipewire
 		d0=$(cpu_ticks "$daemon")
@@ -250,9 +255,11 @@ run() {
 		echo "$tag role=daemon cpu_s=$(awk -v a="$d0" -v b="$d1" -v hz="$hz" \
 			'BEGIN { print (b - a) / hz }')" >>"$tmp/results"
 	fi
-	# shmsink unlinks its area when it stops; one killed halfway leaves /dev/shm/shmpipe.PID.*.
+	# shmsink unlinks its area when it stops; one killed halfway leaves /dev/shm/shmpipe.PID.*:
+	# those that appeared during this run and whose process is gone go.
 	for f in /dev/shm/shmpipe.*; do
 		[ -e "$f" ] || continue
+		grep -qxF "${f#/dev/shm/}" <<<"$shm_before" && continue
 		p_bench=${f#/dev/shm/shmpipe.}
 		p_bench=${p_bench%%.*}
 		alive "$p_bench" || rm -f "$f"
