@@ -382,6 +382,14 @@ int ksalloc_stream_get_format(struct ksalloc_stream *s, void *buf, size_t size)
 	return stream_get_format(&s->sm, buf, size, NULL);
 }
 
+int ksalloc_stream_get_format_generation(struct ksalloc_stream *s, void *buf, size_t size,
+					 uint32_t *ret_generation)
+{
+	if ((size && !buf) || !ret_generation)
+		return -EINVAL;
+	return stream_get_format(&s->sm, buf, size, ret_generation);
+}
+
 int ksalloc_stream_set_flushing(struct ksalloc_stream *s, bool flushing)
 {
 	atomic_store(&s->flushing, flushing);

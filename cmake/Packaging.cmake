@@ -1,6 +1,7 @@
 # CPack: `cpack -G DEB` in a build configured with -DCMAKE_INSTALL_PREFIX=/usr
 # makes ksalloc_<version>-1_<arch>.deb (scripts/package does both). Everything
-# goes into one package: daemon, CLI, library, headers, units, man pages.
+# goes into one package: daemon, CLI, library, headers, units, man pages, the
+# GStreamer plugin.
 #
 # The paths inside the package are the install paths the build was configured
 # with (GNUInstallDirs: multiarch LIBDIR, /etc for prefix /usr, the units'
@@ -18,6 +19,8 @@ processes, which open a pool by name and acquire and release frames zero-copy.
 libksalloc.so.1 is the client library, with the Windows KS-compatible
 <ksalloc/ksproxy.h> (IKsAllocator, KsGetAllocatorStatus) and the native
 <ksalloc/ksalloc.h>. ksallocctl shows the pools and who holds their frames.
+The GStreamer plugin's ksallocsink and ksallocsrc move video between
+processes through them without a copy.
 The daemon runs sandboxed as user ksalloc, socket-activated by systemd.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)

@@ -41,6 +41,8 @@ LAYERS = {
                "libs": ["protobuf-c/"]},
     "tools": {"uses": ["common", "include/ksalloc"], "libs": ["json-c/"]},
     "examples": {"uses": ["include/ksalloc"], "libs": []},
+    # The GStreamer plugin: a client of the public API, as any application is.
+    "gst": {"uses": ["include/ksalloc"], "libs": ["gst/"]},
 }
 
 # Third-party headers: only the layers that list them may include them. Anything else

@@ -16,6 +16,9 @@ KSALLOC_PACKAGES=(
 	scdoc systemd dpkg-dev file
 	# a terminal for ksallocctl top's test (tmux), promtool for ksallocctl metrics' (prometheus)
 	tmux prometheus
+	# the GStreamer plugin (gst/) and its tests: GstHarness, appsink, videotestsrc, gst-inspect
+	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
+	gstreamer1.0-tools
 )
 
 as_root() {

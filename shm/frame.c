@@ -56,8 +56,11 @@ static bool free_word(struct frame_pool *fp, uint32_t index, uint64_t *expect, u
 {
 	atomic_fetch_sub_explicit(&fp->shared->allocated, 1, memory_order_relaxed);
 	if (atomic_compare_exchange_strong(&fp->frames[index].owner, expect,
-					   shm_owner(0, generation)))
+					   shm_owner(0, generation))) {
+		/* On the line the count just wrote: no miss of its own. */
+		atomic_store_explicit(&fp->shared->last_freed, index, memory_order_relaxed);
 		return true;
+	}
 	atomic_fetch_add_explicit(&fp->shared->allocated, 1, memory_order_relaxed);
 	return false;
 }
@@ -69,30 +72,52 @@ int frame_try_acquire(struct frame_pool *fp, uint32_t tenant, struct shm_slot *s
 				    ret_generation);
 }
 
+/* Takes frame @i for @tenant if it is free. */
+static bool try_take(struct frame_pool *fp, uint32_t i, uint32_t tenant, uint32_t *ret_generation)
+{
+	uint64_t w = atomic_load_explicit(&fp->frames[i].owner, memory_order_relaxed);
+	uint32_t generation;
+
+	if (shm_owner_tenant(w) != 0)
+		return false;
+	generation = (shm_owner_generation(w) + 1) & SHM_GENERATION_MASK;
+	if (!atomic_compare_exchange_strong(&fp->frames[i].owner, &w,
+					    shm_owner(tenant, generation)))
+		return false;
+	*ret_generation = generation;
+	return true;
+}
+
 int frame_try_acquire_at(struct frame_pool *fp, uint32_t tenant, struct shm_slot *slot,
 			 uint32_t *hint, uint64_t now_ms, uint32_t *ret_index,
 			 uint32_t *ret_generation)
 {
-	uint32_t n = fp->n_frames, i = *hint < n ? *hint : 0;
+	uint32_t n = fp->n_frames, i = *hint < n ? *hint : 0, generation, k;
+	uint32_t last = atomic_load_explicit(&fp->shared->last_freed, memory_order_relaxed);
 
-	for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
-		uint64_t w = atomic_load_explicit(&fp->frames[i].owner, memory_order_relaxed);
-		uint32_t generation;
-
-		if (shm_owner_tenant(w) != 0)
-			continue;
-		generation = (shm_owner_generation(w) + 1) & SHM_GENERATION_MASK;
-		if (!atomic_compare_exchange_strong(&fp->frames[i].owner, &w,
-						    shm_owner(tenant, generation)))
-			continue;
-		note_acquired(fp, i, now_ms);
-		atomic_fetch_add_explicit(&slot->acquisitions, 1, memory_order_relaxed);
-		*hint = i;
-		*ret_index = i;
-		*ret_generation = generation;
-		return 0;
+	/*
+	 * The hint first (the frame this process freed last), then the frame anyone freed
+	 * last: both warm in a cache. Then every frame, from the hint on.
+	 */
+	if (try_take(fp, i, tenant, &generation))
+		goto taken;
+	if (last < n && last != i && try_take(fp, last, tenant, &generation)) {
+		i = last;
+		goto taken;
+	}
+	for (k = 1; k < n; k++) {
+		i = i + 1 < n ? i + 1 : 0;
+		if (try_take(fp, i, tenant, &generation))
+			goto taken;
 	}
 	return -EAGAIN;
+taken:
+	note_acquired(fp, i, now_ms);
+	atomic_fetch_add_explicit(&slot->acquisitions, 1, memory_order_relaxed);
+	*hint = i;
+	*ret_index = i;
+	*ret_generation = generation;
+	return 0;
 }
 
 /* Picks up a frame that a release handed to @tenant, if there is one. */

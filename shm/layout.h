@@ -117,6 +117,12 @@ struct shm_shared {
 	/* Frames owned right now as counted by acquirers, and the highest it reached. */
 	alignas(SHM_CACHELINE) _Atomic uint32_t allocated;
 	_Atomic uint32_t peak;
+	/*
+	 * The frame freed last, by anyone: still warm in some cache, so acquire looks
+	 * there early (a stream's producer gets back the frame its consumer just let go
+	 * of, rather than the coldest). A hint only: checked against n_frames when read.
+	 */
+	_Atomic uint32_t last_freed;
 };
 
 /*

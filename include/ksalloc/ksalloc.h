@@ -707,6 +707,15 @@ KSALLOC_EXPORT int ksalloc_stream_set_format(struct ksalloc_stream *stream, cons
 KSALLOC_EXPORT int ksalloc_stream_get_format(struct ksalloc_stream *stream, void *buf, size_t size);
 
 /*
+ * As ksalloc_stream_get_format(), and *ret_generation: the generation of the
+ * format copied, which the frames published in it carry in format_generation.
+ * A consumer holding a frame of an older generation knows that the frame's
+ * format was replaced before it could read it.
+ */
+KSALLOC_EXPORT int ksalloc_stream_get_format_generation(struct ksalloc_stream *stream, void *buf,
+							size_t size, uint32_t *ret_generation);
+
+/*
  * Producer: ends the stream. Consumers get what was published, then
  * -EPIPE from receive, once; then they wait for a new producer's frames.
  */

@@ -72,6 +72,7 @@ expected=(
 	usr/share/man/man1/ksallocctl.1.gz
 	usr/share/man/man5/ksallocd.conf.5.gz
 	usr/share/man/man3/ksalloc.3.gz
+	"$libdir/gstreamer-1.0/libgstksalloc.so"
 )
 # "./usr/sbin/ksallocd" or "./usr/lib/.../libksalloc.so -> libksalloc.so.1".
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./||' >"$tmp/files"
@@ -129,6 +130,12 @@ echo "  ksallocctl --help: $(head -n 1 <<<"$out")"
 libs=$(ldd "$root/usr/bin/ksallocctl")
 grep -qF "$root/$libdir/libksalloc.so.1" <<<"$libs" ||
 	fail "ksallocctl does not load the packaged libksalloc.so.1: $libs"
+
+# GStreamer finds the packaged plugin where it looks for system plugins.
+out=$(GST_PLUGIN_SYSTEM_PATH=$root/$libdir/gstreamer-1.0 GST_REGISTRY=$tmp/registry.bin \
+	gst-inspect-1.0 ksallocsink 2>&1) || fail "gst-inspect-1.0 ksallocsink fails on the packaged plugin: $out"
+grep -qF "$root/$libdir/gstreamer-1.0/libgstksalloc.so" <<<"$out" ||
+	fail "gst-inspect-1.0 does not load the packaged plugin: $out"
 
 # The packaged daemon on the packaged config, with a socket of its own.
 socket=$tmp/ksallocd.sock

@@ -344,6 +344,7 @@ START_TEST(test_streams_end_format_new_producer_and_late_consumer)
 	struct ksalloc_frame_meta m;
 	struct ksalloc_frame f;
 	char format[64];
+	uint32_t gen;
 
 	start();
 	c = client();
@@ -364,15 +365,24 @@ START_TEST(test_streams_end_format_new_producer_and_late_consumer)
 	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
 	ck_assert_int_eq(ksalloc_stream_set_format(s, "video/x-raw,width=32", 20), 0);
 	ck_assert_int_eq(send_one(p, s, 3, 0), 1);
+	/* Its format replaced before the consumer read it: the generations tell. */
+	ck_assert_int_eq(ksalloc_stream_set_format(s, "video/x-raw,width=16", 20), 0);
 	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
 	ck_assert(m.options_flags & KSALLOC_FRAME_TYPECHANGED);
+	ck_assert_int_eq(ksalloc_stream_get_format_generation(a, format, sizeof(format), &gen), 20);
+	ck_assert(memcmp(format, "video/x-raw,width=16", 20) == 0);
+	ck_assert_uint_eq(gen, m.format_generation + 1);
+	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
+	ck_assert_int_eq(send_one(p, s, 4, 0), 1);
+	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
+	ck_assert_uint_eq(m.format_generation, gen);
 	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
 
 	/* A consumer attaching mid-stream gets what is published from then on. */
 	late = consumer(cc, "cam", KSALLOC_STREAM_BLOCK, 4, 4);
-	ck_assert_int_eq(send_one(p, s, 4, 0), 2);
+	ck_assert_int_eq(send_one(p, s, 5, 0), 2);
 	ck_assert_int_eq(ksalloc_stream_receive(late, 0, &f, &m), 0);
-	ck_assert_uint_eq(m.sequence, 4);
+	ck_assert_uint_eq(m.sequence, 5);
 	ck_assert(!(m.options_flags & KSALLOC_FRAME_DATADISCONTINUITY));
 	ck_assert_int_eq(ksalloc_stream_release(late, &f), 0);
 	late = ksalloc_stream_close(late);
@@ -380,7 +390,7 @@ START_TEST(test_streams_end_format_new_producer_and_late_consumer)
 	/* The end comes after the frames, once; a second producer is refused meanwhile. */
 	ck_assert_int_eq(ksalloc_stream_end(s), 0);
 	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
-	ck_assert_uint_eq(m.sequence, 4);
+	ck_assert_uint_eq(m.sequence, 5);
 	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
 	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -EPIPE);
 	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -EAGAIN);
@@ -392,10 +402,10 @@ START_TEST(test_streams_end_format_new_producer_and_late_consumer)
 	/* The producer goes without ending: news for the consumer, then a new producer. */
 	s = ksalloc_stream_close(s);
 	s = producer(p, "cam");
-	ck_assert_int_eq(send_one(p, s, 5, 0), 1);
+	ck_assert_int_eq(send_one(p, s, 6, 0), 1);
 	s = ksalloc_stream_close(s);
 	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), 0);
-	ck_assert_uint_eq(m.sequence, 5);
+	ck_assert_uint_eq(m.sequence, 6);
 	ck_assert_int_eq(ksalloc_stream_release(a, &f), 0);
 	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -ECONNRESET);
 	ck_assert_int_eq(ksalloc_stream_receive(a, 0, &f, &m), -EAGAIN);
