@@ -410,7 +410,7 @@ for pattern in patterns:
             if len(meds) > 1:
                 cpu += f" = {fmt(total)}"
             if len(with_cpu) < len(s):
-                cpu += f" ({len(with_cpu)} runs)"
+                cpu += f" ({len(with_cpu)} run{'' if len(with_cpu) == 1 else 's'})"
         else:
             cpu = "-"
         if variant == "floor":
