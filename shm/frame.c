@@ -92,8 +92,7 @@ int frame_try_acquire_at(struct frame_pool *fp, uint32_t tenant, struct shm_slot
 			 uint32_t *hint, uint64_t now_ms, uint32_t *ret_index,
 			 uint32_t *ret_generation)
 {
-	uint32_t n = fp->n_frames, i = *hint < n ? *hint : 0, generation, k;
-	uint32_t last = atomic_load_explicit(&fp->shared->last_freed, memory_order_relaxed);
+	uint32_t n = fp->n_frames, i = *hint < n ? *hint : 0, generation, k, last;
 
 	/*
 	 * The hint first (the frame this process freed last), then the frame anyone freed
@@ -101,6 +100,7 @@ int frame_try_acquire_at(struct frame_pool *fp, uint32_t tenant, struct shm_slot
 	 */
 	if (try_take(fp, i, tenant, &generation))
 		goto taken;
+	last = atomic_load_explicit(&fp->shared->last_freed, memory_order_relaxed);
 	if (last < n && last != i && try_take(fp, last, tenant, &generation)) {
 		i = last;
 		goto taken;
