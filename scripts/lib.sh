@@ -45,12 +45,13 @@ ensure_packages() {
 }
 
 # Installs what scripts/test-hw needs that is missing, and only that: qemu, a static
-# busybox (the guest's userland), zstd (to unpack the kernel) and cpio (the initramfs).
+# busybox (the guest's userland), zstd and xz (to unpack the kernel and its modules)
+# and cpio (the initramfs).
 # ensure_packages sees this empty KSALLOC_PACKAGES (bash scopes locals dynamically), so
 # a machine that only runs an existing build does not get the whole toolchain.
 ensure_hw_packages() {
 	local KSALLOC_PACKAGES=()
-	ensure_packages qemu-system-x86 busybox-static zstd cpio
+	ensure_packages qemu-system-x86 busybox-static zstd xz-utils cpio
 }
 
 jobs() {
