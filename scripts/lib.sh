@@ -16,9 +16,10 @@ KSALLOC_PACKAGES=(
 	scdoc systemd dpkg-dev file
 	# a terminal for ksallocctl top's test (tmux), promtool for ksallocctl metrics' (prometheus)
 	tmux prometheus
-	# the GStreamer plugin (gst/) and its tests: GstHarness, appsink, videotestsrc, gst-inspect
+	# the GStreamer plugin (gst/) and its tests: GstHarness, appsink, videotestsrc, gst-inspect,
+	# v4l2src (in the hardware suite's guest)
 	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
-	gstreamer1.0-tools
+	gstreamer1.0-tools gstreamer1.0-plugins-good
 )
 
 as_root() {

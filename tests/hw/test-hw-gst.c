@@ -38,7 +38,15 @@ static const char config[] = "[pool heap]\n"
 			     "pool = heap\n"
 			     "\n"
 			     "[stream udmacam]\n"
-			     "pool = udma\n";
+			     "pool = udma\n"
+			     "\n"
+			     "[pool heapv4l2]\n"
+			     "frames = 8\n"
+			     "frame_size = 460800\n"
+			     "backend = dmaheap:system\n"
+			     "\n"
+			     "[stream v4l2cam]\n"
+			     "pool = heapv4l2\n";
 
 static struct test_daemon daemon_;
 
@@ -103,6 +111,70 @@ START_TEST(test_gst_udmabuf_frames_travel)
 }
 END_TEST
 
+/* vivid's capture node, by the name sysfs gives it ("vivid-000-vid-cap"), into @path. */
+static gboolean find_vivid_capture(char *path, size_t size)
+{
+	for (int i = 0; i < 16; i++) {
+		gchar *name_file = g_strdup_printf("/sys/class/video4linux/video%d/name", i);
+		gchar *name = NULL;
+		gboolean found = g_file_get_contents(name_file, &name, NULL, NULL) &&
+				 strstr(name, "vid-cap") && strstr(name, "vivid");
+
+		g_free(name_file);
+		g_free(name);
+		if (found) {
+			snprintf(path, size, "/dev/video%d", i);
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/*
+ * A camera writes into the frames: v4l2src io-mode=dmabuf-import takes ksallocsink's pool
+ * and queues its dma-bufs to vivid, and a consumer here gets the frames vivid filled.
+ */
+START_TEST(test_gst_v4l2src_captures_into_dmaheap_frames)
+{
+	GstElement *pipeline = gst_parse_launch("ksallocsrc stream=v4l2cam ! appsink name=out "
+						"sync=false",
+						NULL);
+	GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+	struct gst_test_child p;
+	char device[32];
+	gchar *desc;
+
+	ck_assert_msg(find_vivid_capture(device, sizeof(device)), "no vivid capture node");
+	test_daemon_up(&daemon_, config);
+	ck_assert_int_ne(gst_element_set_state(pipeline, GST_STATE_PLAYING),
+			 GST_STATE_CHANGE_FAILURE);
+	desc = g_strdup_printf("v4l2src device=%s io-mode=dmabuf-import num-buffers=%d ! "
+			       "video/x-raw,format=YUY2,width=640,height=360 ! ksallocsink "
+			       "name=sink stream=v4l2cam",
+			       device, FRAMES);
+	p = gst_test_spawn(desc);
+	for (int i = 0; i < FRAMES; i++) {
+		GstSample *s = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 30 * GST_SECOND);
+		GstBuffer *b;
+
+		ck_assert_msg(s, "frame %d did not come", i);
+		b = gst_sample_get_buffer(s);
+		ck_assert_uint_eq(gst_buffer_get_size(b), 640 * 360 * 2);
+		ck_assert(gst_is_dmabuf_memory(gst_buffer_peek_memory(b, 0)));
+		gst_sample_unref(s);
+	}
+	/* vivid wrote into the dma-bufs itself: nothing was copied. */
+	gst_test_expect_line(&p, "started");
+	gst_test_expect_line(&p, "copies 0");
+	ck_assert_int_eq(gst_test_finish(&p), 0);
+	gst_element_set_state(pipeline, GST_STATE_NULL);
+	gst_object_unref(out);
+	gst_object_unref(pipeline);
+	g_free(desc);
+	test_daemon_down(&daemon_);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s;
@@ -123,6 +195,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_gst_dmaheap_frames_travel);
 	tcase_add_test(tc, test_gst_udmabuf_frames_travel);
+	tcase_add_test(tc, test_gst_v4l2src_captures_into_dmaheap_frames);
 	suite_add_tcase(s, tc);
 	r = ksalloc_check_run(s);
 	gst_test_cleanup();
