@@ -96,24 +96,6 @@ static json_object *find(json_object *a, const char *key, const char *value, uin
 	return NULL;
 }
 
-/* Fails unless @text has the whole line printf(@fmt, ...). */
-__attribute__((format(printf, 2, 3))) static void assert_line(const char *text, const char *fmt,
-							      ...)
-{
-	char line[1024], *p;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line + 1, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
-	line[0] = '\n';
-	strcat(line, "\n");
-	/* As a line: after a newline (or at the very start) and up to one. */
-	p = strstr(text, line);
-	ck_assert_msg(p || strncmp(text, line + 1, strlen(line + 1)) == 0,
-		      "no line \"%.*s\" in:\n%.1500s", (int)strlen(line) - 2, line + 1, text);
-}
-
 /* The session id the daemon gave the process @pid. */
 static uint32_t session_of(struct ksalloc_client *c, pid_t pid)
 {

@@ -39,25 +39,6 @@ static struct ksalloc_client *client(const char *name)
 	return c;
 }
 
-/* Fails unless @text has the whole line printf(@fmt, ...). */
-__attribute__((format(printf, 2, 3))) static void assert_line(const char *text, const char *fmt,
-							      ...)
-{
-	char line[1024];
-	const char *p;
-	size_t len;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	len = strlen(line);
-	for (p = text; (p = strstr(p, line)); p++)
-		if ((p == text || p[-1] == '\n') && p[len] == '\n')
-			return;
-	ck_abort_msg("no line \"%s\" in:\n%s", line, text);
-}
-
 static json_object *get(json_object *o, const char *key)
 {
 	json_object *v = NULL;

@@ -90,25 +90,6 @@ static char *capture(void (*print)(FILE *, const struct ksalloc_stream_info *, s
 	return text;
 }
 
-/* Fails unless @text has the whole line printf(@fmt, ...). */
-__attribute__((format(printf, 2, 3))) static void assert_line(const char *text, const char *fmt,
-							      ...)
-{
-	char line[1024];
-	const char *p;
-	size_t len;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	len = strlen(line);
-	for (p = text; (p = strstr(p, line)); p++)
-		if ((p == text || p[-1] == '\n') && p[len] == '\n')
-			return;
-	ck_abort_msg("no line \"%s\" in:\n%s", line, text);
-}
-
 /* Columns a line takes on a terminal: UTF-8 continuation bytes take none. */
 static size_t columns(const char *line, size_t bytes)
 {
