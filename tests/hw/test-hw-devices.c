@@ -4,6 +4,9 @@
  * into the dma-buf frames of a dmaheap and a udmabuf pool (V4L2_MEMORY_DMABUF),
  * every page of every frame written, and the udmabuf frames read back through
  * the pool's memfd too; vgem, a DRM driver, imports frames of both by PRIME.
+ * examples/v4l2-capture publishes vivid's frames into a stream whose consumers
+ * compare each with a capture into malloc'ed memory, and lives through a
+ * consumer killed while it holds frames; no fd and no dma-buf is left behind.
  * scripts/test-hw loads both drivers in its guest; elsewhere this says why it
  * skips.
  */
@@ -11,11 +14,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
@@ -27,8 +35,8 @@
 #include "tests/lib/ksalloc-check.h"
 
 /*
- * DRM's uapi for the three ioctls used here: Debian 12's linux-libc-dev ships no
- * <drm/drm.h> (libdrm-dev does, a dependency for three definitions).
+ * DRM's uapi for the four ioctls used here: Debian 12's linux-libc-dev ships no
+ * <drm/drm.h> (libdrm-dev does, a dependency for four definitions).
  */
 struct drm_version {
 	int version_major, version_minor, version_patchlevel;
@@ -46,8 +54,11 @@ struct drm_prime_handle {
 struct drm_gem_close {
 	uint32_t handle, pad;
 };
+#define DRM_CLOEXEC O_CLOEXEC
+#define DRM_RDWR O_RDWR
 #define DRM_IOCTL_VERSION _IOWR('d', 0x00, struct drm_version)
 #define DRM_IOCTL_GEM_CLOSE _IOW('d', 0x09, struct drm_gem_close)
+#define DRM_IOCTL_PRIME_HANDLE_TO_FD _IOWR('d', 0x2d, struct drm_prime_handle)
 #define DRM_IOCTL_PRIME_FD_TO_HANDLE _IOWR('d', 0x2e, struct drm_prime_handle)
 
 #define FRAMES 4
@@ -211,7 +222,7 @@ START_TEST(test_vivid_captures_into_udmabuf_frames)
 }
 END_TEST
 
-/* vgem imports a frame of each dma-buf backend by PRIME. */
+/* vgem imports a frame of each dma-buf backend by PRIME, and exports it back. */
 START_TEST(test_vgem_imports_frames)
 {
 	static const char *const backends[] = { "dmaheap:system", "udmabuf" };
@@ -226,10 +237,12 @@ START_TEST(test_vgem_imports_frames)
 						   .frames = 2,
 						   .frame_size = 65536 };
 		struct ksalloc_pool_options o = { .backend = backends[i] };
-		struct drm_prime_handle prime = { 0 };
+		struct drm_prime_handle prime = { 0 }, exported;
 		struct ksalloc_pool *p = NULL;
+		struct stat ours, theirs;
 		struct ksalloc_frame f;
 		char name[16];
+		void *map;
 
 		snprintf(name, sizeof(name), "prime%zu", i);
 		ck_assert_msg(ksalloc_pool_create_with(c, name, &framing, &o, &p) == 0, "%s",
@@ -239,6 +252,22 @@ START_TEST(test_vgem_imports_frames)
 		ck_assert_msg(ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime) == 0,
 			      "%s: PRIME import: %s", backends[i], strerror(errno));
 		ck_assert_uint_ne(prime.handle, 0);
+		/* Exported again, it is the frame's own dma-buf: same object, same bytes. */
+		memset(f.data, 0x5a + (int)i, f.size);
+		exported = (struct drm_prime_handle){ .handle = prime.handle,
+						      .flags = DRM_CLOEXEC | DRM_RDWR };
+		ck_assert_msg(ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &exported) == 0,
+			      "%s: PRIME export: %s", backends[i], strerror(errno));
+		ck_assert_int_eq(fstat(f.dmabuf_fd, &ours), 0);
+		ck_assert_int_eq(fstat(exported.fd, &theirs), 0);
+		ck_assert_msg(ours.st_ino == theirs.st_ino,
+			      "%s: vgem exported another dma-buf than the frame it imported",
+			      backends[i]);
+		map = mmap(NULL, f.size, PROT_READ, MAP_SHARED, exported.fd, 0);
+		ck_assert_ptr_ne(map, MAP_FAILED);
+		ck_assert_int_eq(memcmp(map, f.data, f.size), 0);
+		munmap(map, f.size);
+		close(exported.fd);
 		ck_assert_int_eq(ioctl(fd, DRM_IOCTL_GEM_CLOSE,
 				       &(struct drm_gem_close){ .handle = prime.handle }),
 				 0);
@@ -248,6 +277,365 @@ START_TEST(test_vgem_imports_frames)
 	ksalloc_client_close(c);
 	close(fd);
 	test_daemon_down(&daemon_);
+}
+END_TEST
+
+/*
+ * examples/v4l2-capture and its consumers. With its on-screen text off, vivid
+ * draws the same picture into every frame: one read() into malloc'ed memory
+ * is what every frame published must hold.
+ */
+static const char *const capture_backends[] = { "dmaheap:system", "udmabuf" };
+
+struct reference {
+	char device[32]; /* vivid's capture node */
+	uint8_t *image;  /* malloc'ed */
+	uint32_t size;
+};
+
+/* Sets menu control @name of V4L2 device @fd to its item @item. */
+static void set_menu_control(int fd, const char *name, const char *item)
+{
+	struct v4l2_queryctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
+
+	while (ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0) {
+		if (strcmp((const char *)q.name, name) == 0) {
+			for (int32_t i = q.minimum; i <= q.maximum; i++) {
+				struct v4l2_querymenu m = { .id = q.id, .index = (uint32_t)i };
+
+				if (ioctl(fd, VIDIOC_QUERYMENU, &m) == 0 &&
+				    strcmp((const char *)m.name, item) == 0) {
+					struct v4l2_control c = { .id = q.id, .value = i };
+
+					ck_assert_int_eq(ioctl(fd, VIDIOC_S_CTRL, &c), 0);
+					return;
+				}
+			}
+			ck_abort_msg("control \"%s\" has no item \"%s\"", name, item);
+		}
+		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+	}
+	ck_abort_msg("vivid has no control \"%s\"", name);
+}
+
+/* vivid at WIDTHxHEIGHT YUYV, without its text, and one frame of it read into @ref. */
+static void take_reference(struct reference *ref)
+{
+	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	ssize_t n;
+	int fd = -1;
+
+	for (int i = 0; i < 16 && fd < 0; i++) {
+		snprintf(ref->device, sizeof(ref->device), "/dev/video%d", i);
+		fd = open(ref->device, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && !is_vivid_capture(fd)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	ck_assert_msg(fd >= 0, "no vivid capture node in /dev/video*");
+	set_menu_control(fd, "OSD Text Mode", "None");
+	fmt.fmt.pix = (struct v4l2_pix_format){ .width = WIDTH,
+						.height = HEIGHT,
+						.pixelformat = V4L2_PIX_FMT_YUYV,
+						.field = V4L2_FIELD_NONE };
+	ck_assert_int_eq(ioctl(fd, VIDIOC_S_FMT, &fmt), 0);
+	ref->size = fmt.fmt.pix.sizeimage;
+	ref->image = malloc(ref->size);
+	ck_assert_ptr_nonnull(ref->image);
+	n = read(fd, ref->image, ref->size);
+	ck_assert_msg(n == (ssize_t)ref->size, "read() of a frame from %s: %zd bytes (%s)",
+		      ref->device, n, n < 0 ? strerror(errno) : "short");
+	close(fd);
+}
+
+/* The dma-bufs that exist on the machine (the guest's debugfs counts them), or -1. */
+static int count_dmabufs(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "re");
+	char line[256];
+	int n = -1;
+
+	ck_assert_msg(f, "/sys/kernel/debug/dma_buf/bufinfo: %s (debugfs mounted?)",
+		      strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Total %d objects", &n) == 1)
+			break;
+	fclose(f);
+	ck_assert_int_ge(n, 0);
+	return n;
+}
+
+static int count_fds_of(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2; /* . and .. */
+}
+
+/*
+ * What is wrong with frame @f of a stream v4l2-capture feeds from vivid, or NULL:
+ * its bytes are @ref's (and, from a udmabuf pool, the same through the pool's
+ * memfd), its time is the driver's (CLOCK_MONOTONIC: within 10 s of its publish),
+ * after the frame before's (@last_pts).
+ * Plain C without Check, for the consumer process that gets killed.
+ */
+static const char *frame_problem(struct ksalloc_stream *s, const struct reference *ref,
+				 const struct ksalloc_frame *f, const struct ksalloc_frame_meta *m,
+				 int64_t *last_pts)
+{
+	static char why[160];
+	const uint8_t *data = f->data;
+	uint64_t offset;
+	int memfd;
+
+	if (m->data_used != ref->size) {
+		snprintf(why, sizeof(why), "frame %" PRIu64 ": %u bytes, not %u", m->sequence,
+			 m->data_used, ref->size);
+		return why;
+	}
+	for (uint32_t i = 0; i < ref->size; i++)
+		if (data[i] != ref->image[i]) {
+			snprintf(why, sizeof(why),
+				 "frame %" PRIu64
+				 " (index %u): byte %u is 0x%02x, vivid drew 0x%02x",
+				 m->sequence, f->index, i, data[i], ref->image[i]);
+			return why;
+		}
+	if (ksalloc_pool_get_memfd(ksalloc_stream_get_pool(s), f, &memfd, &offset) == 0) {
+		uint8_t *map = mmap(NULL, offset + f->size, PROT_READ, MAP_SHARED, memfd, 0);
+		bool same = map != MAP_FAILED && memcmp(map + offset, data, ref->size) == 0;
+
+		if (map != MAP_FAILED)
+			munmap(map, offset + f->size);
+		if (!same) {
+			snprintf(why, sizeof(why),
+				 "frame %" PRIu64 ": not the same through the memfd", m->sequence);
+			return why;
+		}
+	}
+	/* vivid stamps its frames start + sequence x period: not always before the publish. */
+	if ((m->options_flags & (KSALLOC_FRAME_TIMEVALID | KSALLOC_FRAME_SPLICEPOINT)) !=
+		    (KSALLOC_FRAME_TIMEVALID | KSALLOC_FRAME_SPLICEPOINT) ||
+	    m->presentation_time <= *last_pts ||
+	    llabs(m->presentation_time * 100 - (int64_t)m->publish_ns) > 10000000000) {
+		snprintf(why, sizeof(why),
+			 "frame %" PRIu64 ": flags 0x%x, time %" PRId64 " after %" PRId64
+			 ", published at %" PRIu64 " ns: not the driver's monotonic timestamp",
+			 m->sequence, m->options_flags, m->presentation_time, *last_pts,
+			 m->publish_ns);
+		return why;
+	}
+	*last_pts = m->presentation_time;
+	return NULL;
+}
+
+/* v4l2-capture @args (NULL-terminated, at most 8) on @ref's device; its first lines checked. */
+static struct test_child start_capture(const struct reference *ref, const char *backend,
+				       const char *const *args)
+{
+	char *argv[16] = { (char *)test_binary("v4l2-capture"), "--device", (char *)ref->device };
+	char want[128], *line;
+	struct test_child c;
+	int n = 3;
+
+	while (*args)
+		argv[n++] = (char *)*args++;
+	c = test_spawn(argv);
+	line = test_child_line(&c);
+	snprintf(want, sizeof(want), "pool cam: 4 frames of %u bytes on %s", ref->size, backend);
+	ck_assert_msg(line && strcmp(line, want) == 0, "v4l2-capture said \"%s\", not \"%s\"",
+		      line ? line : "(nothing)", want);
+	free(line);
+	line = test_child_line(&c);
+	snprintf(want, sizeof(want),
+		 "stream cam from %s: video/x-raw,format=YUY2,width=%d,height=%d,framerate=",
+		 ref->device, WIDTH, HEIGHT);
+	ck_assert_msg(line && strncmp(line, want, strlen(want)) == 0,
+		      "v4l2-capture said \"%s\", not \"%s...\"", line ? line : "(nothing)", want);
+	free(line);
+	return c;
+}
+
+/*
+ * Its last line: @frames captured, all published; returns how many the device
+ * lost (no free frame then), which the DATADISCONTINUITY frames must agree with.
+ */
+static uint64_t expect_summary(struct test_child *c, uint64_t frames, uint64_t discontinuities)
+{
+	uint64_t captured = 0, published = 0, lost = 0, damaged = 0;
+	unsigned first = 0, last = 0;
+	char *line = test_child_line(c);
+
+	ck_assert_msg(line && sscanf(line,
+				     "stream cam: %" SCNu64 " frames captured (driver sequence %u "
+				     "to %u), %" SCNu64 " published, %" SCNu64
+				     " lost at the device, %" SCNu64 " damaged",
+				     &captured, &first, &last, &published, &lost, &damaged) == 6,
+		      "v4l2-capture's summary: \"%s\"", line ? line : "(nothing)");
+	ck_assert_msg(strstr(line, ", ended"), "%s: the stream was not ended", line);
+	free(line);
+	ck_assert_uint_eq(captured, frames);
+	ck_assert_uint_eq(published, frames);
+	ck_assert_uint_eq(damaged, 0);
+	ck_assert_uint_eq(last - first + 1, captured + lost);
+	ck_assert_msg((lost == 0) == (discontinuities == 0),
+		      "%" PRIu64 " frames lost at the device, %" PRIu64 " marked discontinuous",
+		      lost, discontinuities);
+	return lost;
+}
+
+/*
+ * A declared stream on a declared pool: the consumer is attached first, so
+ * it gets every one of v4l2-capture's 30 frames, each as vivid drew it, then
+ * the end; the capture's fds stay as many, and the dma-bufs go with the daemon.
+ */
+START_TEST(test_capture_program_feeds_a_stream)
+{
+	const char *backend = capture_backends[_i];
+	struct ksalloc_stream_open_options so = { .policy = KSALLOC_STREAM_BLOCK };
+	struct reference ref;
+	struct ksalloc_client *c = NULL;
+	struct ksalloc_stream *s = NULL;
+	struct ksalloc_frame f;
+	struct ksalloc_frame_meta m;
+	struct test_child cap;
+	int64_t last_pts = 0;
+	uint64_t received = 0, discontinuities = 0;
+	int dmabufs = count_dmabufs(), fds = 0, r;
+	char config[256];
+
+	take_reference(&ref);
+	snprintf(config, sizeof(config),
+		 "[pool cam]\nframes = 4\nframe_size = %u\nbackend = %s\n\n[stream cam]\npool = "
+		 "cam\n",
+		 ref.size, backend);
+	test_daemon_up(&daemon_, config);
+	ck_assert_int_eq(ksalloc_client_open(NULL, &c), 0);
+	ck_assert_msg(ksalloc_stream_open(c, "cam", &so, &s) == 0, "%s", ksalloc_client_error(c));
+	cap = start_capture(&ref, backend, (const char *const[]){ "--frames", "30", "cam", NULL });
+	while ((r = ksalloc_stream_receive(s, 30000, &f, &m)) == 0) {
+		const char *why = frame_problem(s, &ref, &f, &m, &last_pts);
+
+		ck_assert_msg(!why, "%s: %s", backend, why);
+		discontinuities += !!(m.options_flags & KSALLOC_FRAME_DATADISCONTINUITY);
+		received++;
+		if (received == 5)
+			fds = count_fds_of(cap.pid);
+		else if (received == 25)
+			ck_assert_int_eq(count_fds_of(cap.pid), fds);
+		ck_assert_int_eq(ksalloc_stream_release(s, &f), 0);
+	}
+	ck_assert_msg(r == -EPIPE, "receive: %s, not the end of the stream", strerror(-r));
+	ck_assert_uint_eq(received, 30);
+	expect_summary(&cap, 30, discontinuities);
+	ck_assert_int_eq(test_child_finish(&cap), 0);
+	ksalloc_stream_close(s);
+	ksalloc_client_close(c);
+	test_daemon_down(&daemon_);
+	ck_assert_int_eq(count_dmabufs(), dmabufs);
+	free(ref.image);
+}
+END_TEST
+
+/*
+ * A consumer that takes 10 frames, then holds 2 and stops reading, is killed:
+ * v4l2-capture, which made the pool and the stream, goes on; the next consumer
+ * gets good frames from all 4 of the pool's (the dead one's came back to the
+ * driver); SIGINT ends the capture cleanly, without an fd more than before.
+ */
+START_TEST(test_capture_program_survives_a_killed_consumer)
+{
+	const char *backend = capture_backends[_i];
+	struct reference ref;
+	struct ksalloc_client *c = NULL;
+	struct ksalloc_stream *s = NULL;
+	struct ksalloc_frame f;
+	struct ksalloc_frame_meta m;
+	struct test_child cap;
+	int64_t last_pts = 0;
+	uint64_t received = 0;
+	uint32_t seen = 0; /* the frame indices received after the kill, as bits */
+	int dmabufs = count_dmabufs(), fds, status, r;
+	char said[160] = "", *line;
+	int report[2];
+	pid_t consumer;
+
+	take_reference(&ref);
+	test_daemon_up(&daemon_, "");
+	cap = start_capture(&ref, backend,
+			    (const char *const[]){ "--backend", backend, "--buffers", "4", "cam",
+						   NULL });
+	fds = count_fds_of(cap.pid);
+
+	ck_assert_int_eq(pipe2(report, O_CLOEXEC), 0);
+	consumer = fork();
+	ck_assert_int_ge(consumer, 0);
+	if (consumer == 0) {
+		const char *why = NULL;
+		int n = 0;
+
+		close(report[0]);
+		if (ksalloc_client_open(NULL, &c) < 0 ||
+		    ksalloc_stream_open(c, "cam", NULL, &s) < 0)
+			why = "cannot open stream cam";
+		for (; !why && n < 12; n++) {
+			if (ksalloc_stream_receive(s, 30000, &f, &m) < 0)
+				why = "receive failed";
+			else if (!(why = frame_problem(s, &ref, &f, &m, &last_pts)) && n < 10)
+				ksalloc_stream_release(s, &f);
+		}
+		/* 10 received and given back, 2 held: now it waits to be killed. */
+		dprintf(report[1], "%s", why ? why : "holding");
+		close(report[1]);
+		pause();
+		_exit(1);
+	}
+	close(report[1]);
+	ck_assert_int_gt(read(report[0], said, sizeof(said) - 1), 0);
+	close(report[0]);
+	ck_assert_msg(strcmp(said, "holding") == 0, "the first consumer: %s", said);
+	ck_assert_int_eq(kill(consumer, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(consumer, &status, 0), consumer);
+
+	ck_assert_int_eq(ksalloc_client_open(NULL, &c), 0);
+	ck_assert_msg(ksalloc_stream_open(c, "cam", NULL, &s) == 0, "%s", ksalloc_client_error(c));
+	while (received < 20) {
+		const char *why;
+
+		ck_assert_int_eq(ksalloc_stream_receive(s, 30000, &f, &m), 0);
+		why = frame_problem(s, &ref, &f, &m, &last_pts);
+		ck_assert_msg(!why, "%s: %s", backend, why);
+		seen |= 1u << f.index;
+		received++;
+		ck_assert_int_eq(ksalloc_stream_release(s, &f), 0);
+	}
+	ck_assert_msg(seen == 0xf, "after the kill, frames 0x%x of the pool's 0xf came", seen);
+	ck_assert_int_eq(count_fds_of(cap.pid), fds);
+
+	/* SIGINT: what was published comes, then the end. */
+	ck_assert_int_eq(kill(cap.pid, SIGINT), 0);
+	while ((r = ksalloc_stream_receive(s, 30000, &f, &m)) == 0)
+		ck_assert_int_eq(ksalloc_stream_release(s, &f), 0);
+	ck_assert_msg(r == -EPIPE, "receive: %s, not the end of the stream", strerror(-r));
+	line = test_child_line(&cap);
+	ck_assert_msg(line && strstr(line, " published, ") && strstr(line, ", ended"),
+		      "v4l2-capture's summary: \"%s\"", line ? line : "(nothing)");
+	free(line);
+	ck_assert_int_eq(test_child_finish(&cap), 0);
+	ksalloc_stream_close(s);
+	ksalloc_client_close(c);
+	test_daemon_down(&daemon_);
+	ck_assert_int_eq(count_dmabufs(), dmabufs);
+	free(ref.image);
 }
 END_TEST
 
@@ -271,6 +659,8 @@ int main(void)
 	tcase_add_test(tc, test_vivid_captures_into_dmaheap_frames);
 	tcase_add_test(tc, test_vivid_captures_into_udmabuf_frames);
 	tcase_add_test(tc, test_vgem_imports_frames);
+	tcase_add_loop_test(tc, test_capture_program_feeds_a_stream, 0, 2);
+	tcase_add_loop_test(tc, test_capture_program_survives_a_killed_consumer, 0, 2);
 	suite_add_tcase(s, tc);
 	return ksalloc_check_run(s);
 }

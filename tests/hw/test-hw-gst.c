@@ -58,7 +58,7 @@ static void frames_travel_as_dmabufs(const char *stream)
 	gchar *desc = g_strdup_printf("ksallocsrc stream=%s ! appsink name=out sync=false", stream);
 	GstElement *pipeline = gst_parse_launch(desc, NULL);
 	GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
-	struct gst_test_child p;
+	struct test_child p;
 	gchar *line;
 	int i;
 
@@ -89,7 +89,7 @@ static void frames_travel_as_dmabufs(const char *stream)
 	/* Upstream wrote into the dma-bufs: nothing was copied. */
 	gst_test_expect_line(&p, "started");
 	gst_test_expect_line(&p, "copies 0");
-	ck_assert_int_eq(gst_test_finish(&p), 0);
+	ck_assert_int_eq(test_child_finish(&p), 0);
 
 	gst_element_set_state(pipeline, GST_STATE_NULL);
 	gst_object_unref(out);
@@ -140,7 +140,7 @@ START_TEST(test_gst_v4l2src_captures_into_dmaheap_frames)
 						"sync=false",
 						NULL);
 	GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
-	struct gst_test_child p;
+	struct test_child p;
 	char device[32];
 	gchar *desc;
 
@@ -166,7 +166,7 @@ START_TEST(test_gst_v4l2src_captures_into_dmaheap_frames)
 	/* vivid wrote into the dma-bufs itself: nothing was copied. */
 	gst_test_expect_line(&p, "started");
 	gst_test_expect_line(&p, "copies 0");
-	ck_assert_int_eq(gst_test_finish(&p), 0);
+	ck_assert_int_eq(test_child_finish(&p), 0);
 	gst_element_set_state(pipeline, GST_STATE_NULL);
 	gst_object_unref(out);
 	gst_object_unref(pipeline);

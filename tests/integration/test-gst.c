@@ -73,22 +73,22 @@ static gchar **reference(const char *pattern, int n)
 	return lines;
 }
 
-static struct gst_test_child producer(const char *pattern, int n, const char *extra)
+static struct test_child producer(const char *pattern, int n, const char *extra)
 {
 	gchar *desc = g_strdup_printf("videotestsrc pattern=%s num-buffers=%d %s ! " CAPS
 				      " ! ksallocsink stream=cam name=sink",
 				      pattern, n, extra);
-	struct gst_test_child c = gst_test_spawn(desc);
+	struct test_child c = gst_test_spawn(desc);
 
 	g_free(desc);
 	return c;
 }
 
-static struct gst_test_child consumer(const char *props)
+static struct test_child consumer(const char *props)
 {
 	gchar *desc =
 		g_strdup_printf("ksallocsrc stream=cam %s ! appsink name=out sync=false", props);
-	struct gst_test_child c = gst_test_spawn(desc);
+	struct test_child c = gst_test_spawn(desc);
 
 	g_free(desc);
 	gst_test_expect_line(&c, "started");
@@ -160,7 +160,7 @@ START_TEST(test_gst_src_caps_timestamps_and_eos)
 	gchar **want = reference("smpte", 30);
 	GstCaps *caps, *sent;
 	GstMapInfo map;
-	struct gst_test_child p;
+	struct test_child p;
 	GstEvent *e;
 	int i;
 
@@ -191,7 +191,7 @@ START_TEST(test_gst_src_caps_timestamps_and_eos)
 		gst_event_unref(e);
 	ck_assert_ptr_nonnull(e);
 	gst_event_unref(e);
-	ck_assert_int_eq(gst_test_finish(&p), 0);
+	ck_assert_int_eq(test_child_finish(&p), 0);
 	gst_harness_teardown(h);
 	g_strfreev(want);
 	stop();
@@ -376,7 +376,7 @@ END_TEST
 START_TEST(test_gst_four_consumer_processes_get_every_frame)
 {
 	gchar **want = reference("ball", 60);
-	struct gst_test_child cons[4], p;
+	struct test_child cons[4], p;
 
 	start();
 	for (int i = 0; i < 4; i++)
@@ -384,9 +384,9 @@ START_TEST(test_gst_four_consumer_processes_get_every_frame)
 	p = producer("ball", 60, "");
 	for (int i = 0; i < 4; i++) {
 		ck_assert_int_eq(gst_test_expect_frames(&cons[i], want, 0, FALSE), 60);
-		ck_assert_int_eq(gst_test_finish(&cons[i]), 0);
+		ck_assert_int_eq(test_child_finish(&cons[i]), 0);
 	}
-	ck_assert_int_eq(gst_test_finish(&p), 0);
+	ck_assert_int_eq(test_child_finish(&p), 0);
 	g_strfreev(want);
 	stop();
 }
@@ -395,7 +395,7 @@ END_TEST
 /* Consumer started first on a stream nobody declared: it waits for the producer. */
 START_TEST(test_gst_consumer_started_before_the_stream_exists)
 {
-	struct gst_test_child cons, p;
+	struct test_child cons, p;
 	gchar *line;
 	int n = 0;
 
@@ -409,8 +409,8 @@ START_TEST(test_gst_consumer_started_before_the_stream_exists)
 		g_free(line);
 	}
 	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(gst_test_finish(&cons), 0);
-	ck_assert_int_eq(gst_test_finish(&p), 0);
+	ck_assert_int_eq(test_child_finish(&cons), 0);
+	ck_assert_int_eq(test_child_finish(&p), 0);
 	stop();
 }
 END_TEST
@@ -419,7 +419,7 @@ END_TEST
 START_TEST(test_gst_consumer_killed_and_started_again)
 {
 	gchar **want = reference("ball", 90);
-	struct gst_test_child c1, c2, p;
+	struct test_child c1, c2, p;
 	gchar *line, *first;
 	int i;
 
@@ -433,7 +433,7 @@ START_TEST(test_gst_consumer_killed_and_started_again)
 		g_free(line);
 	}
 	kill(c1.pid, SIGKILL);
-	ck_assert_int_eq(gst_test_finish(&c1), 128 + SIGKILL);
+	ck_assert_int_eq(test_child_finish(&c1), 128 + SIGKILL);
 	c2 = consumer("");
 	/* It starts where the stream is: find that frame, then every one after it. */
 	first = gst_test_next_line(&c2);
@@ -443,8 +443,8 @@ START_TEST(test_gst_consumer_killed_and_started_again)
 	ck_assert_msg(want[i], "its first frame was never sent: %s", first);
 	g_free(first);
 	ck_assert_int_eq(gst_test_expect_frames(&c2, want, i + 1, TRUE), 90);
-	ck_assert_int_eq(gst_test_finish(&c2), 0);
-	ck_assert_int_eq(gst_test_finish(&p), 0);
+	ck_assert_int_eq(test_child_finish(&c2), 0);
+	ck_assert_int_eq(test_child_finish(&p), 0);
 	g_strfreev(want);
 	stop();
 }
@@ -458,7 +458,7 @@ START_TEST(test_gst_producer_killed_then_a_new_one)
 	GstSample *sample;
 	GError *error = NULL;
 	GstMessage *m;
-	struct gst_test_child p;
+	struct test_child p;
 	GstBus *bus;
 	int i;
 
@@ -472,7 +472,7 @@ START_TEST(test_gst_producer_killed_then_a_new_one)
 	ck_assert_ptr_nonnull(sample);
 	gst_sample_unref(sample);
 	kill(p.pid, SIGKILL);
-	ck_assert_int_eq(gst_test_finish(&p), 128 + SIGKILL);
+	ck_assert_int_eq(test_child_finish(&p), 128 + SIGKILL);
 	m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
 	ck_assert_ptr_nonnull(m);
 	gst_message_parse_error(m, &error, NULL);
@@ -494,7 +494,7 @@ START_TEST(test_gst_producer_killed_then_a_new_one)
 		g_free(line);
 		gst_sample_unref(sample);
 	}
-	ck_assert_int_eq(gst_test_finish(&p), 0);
+	ck_assert_int_eq(test_child_finish(&p), 0);
 	ck_assert_ptr_null(gst_app_sink_try_pull_sample(GST_APP_SINK(out), 10 * GST_SECOND));
 	ck_assert(gst_app_sink_is_eos(GST_APP_SINK(out)));
 	gst_element_set_state(pipeline, GST_STATE_NULL);
@@ -512,7 +512,7 @@ END_TEST
  */
 START_TEST(test_gst_launch_two_terminals)
 {
-	struct gst_test_child cons, p;
+	struct test_child cons, p;
 	gchar *line;
 	int n = 0;
 
@@ -521,22 +521,21 @@ START_TEST(test_gst_launch_two_terminals)
 		return;
 	}
 	start();
-	cons = gst_test_spawn_argv((char *const[]){ "gst-launch-1.0", "ksallocsrc", "stream=cam",
-						    "!", "fakesink", "silent=false", "-v", NULL });
+	cons = test_spawn((char *const[]){ "gst-launch-1.0", "ksallocsrc", "stream=cam", "!",
+					   "fakesink", "silent=false", "-v", NULL });
 	while ((line = gst_test_next_line(&cons)) && !strstr(line, "Pipeline is PREROLLING"))
 		g_free(line);
 	ck_assert_msg(line, "gst-launch-1.0 ended before prerolling");
 	g_free(line);
-	p = gst_test_spawn_argv((char *const[]){ "gst-launch-1.0", "-q", "videotestsrc",
-						 "num-buffers=30", "!", CAPS, "!", "ksallocsink",
-						 "stream=cam", NULL });
+	p = test_spawn((char *const[]){ "gst-launch-1.0", "-q", "videotestsrc", "num-buffers=30",
+					"!", CAPS, "!", "ksallocsink", "stream=cam", NULL });
 	while ((line = gst_test_next_line(&cons))) {
 		n += strstr(line, "last-message = chain") && strstr(line, "(115200 bytes");
 		g_free(line);
 	}
 	ck_assert_int_eq(n, 30);
-	ck_assert_int_eq(gst_test_finish(&cons), 0);
-	ck_assert_int_eq(gst_test_finish(&p), 0);
+	ck_assert_int_eq(test_child_finish(&cons), 0);
+	ck_assert_int_eq(test_child_finish(&p), 0);
 	stop();
 }
 END_TEST
@@ -549,11 +548,11 @@ START_TEST(test_gst_hundred_runs_all_finish)
 
 	start();
 	for (int run = 0; run < runs; run++) {
-		struct gst_test_child cons = consumer(""), p = producer("ball", 10, "");
+		struct test_child cons = consumer(""), p = producer("ball", 10, "");
 
 		ck_assert_msg(gst_test_expect_frames(&cons, want, 0, FALSE) == 10, "run %d", run);
-		ck_assert_int_eq(gst_test_finish(&cons), 0);
-		ck_assert_int_eq(gst_test_finish(&p), 0);
+		ck_assert_int_eq(test_child_finish(&cons), 0);
+		ck_assert_int_eq(test_child_finish(&p), 0);
 	}
 	g_strfreev(want);
 	stop();

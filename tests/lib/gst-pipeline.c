@@ -132,68 +132,29 @@ static int pipeline_main(const char *desc)
 	return status;
 }
 
-/* Runs @argv (argv[0] a path or a command), its stdout on a pipe, its stderr on ours. */
-struct gst_test_child gst_test_spawn_argv(char *const argv[])
-{
-	struct gst_test_child c;
-	int fds[2];
-
-	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-	c.pid = fork();
-	ck_assert_int_ge(c.pid, 0);
-	if (c.pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	c.out = fdopen(fds[0], "r");
-	ck_assert_ptr_nonnull(c.out);
-	return c;
-}
-
 /* This binary with --pipeline @desc. */
-struct gst_test_child gst_test_spawn(const char *desc)
+struct test_child gst_test_spawn(const char *desc)
 {
-	return gst_test_spawn_argv((char *const[]){ self_path, "--pipeline", (char *)desc, NULL });
+	return test_spawn((char *const[]){ self_path, "--pipeline", (char *)desc, NULL });
 }
 
 /* The child's next line, without its newline; NULL at its end. */
-gchar *gst_test_next_line(struct gst_test_child *c)
+gchar *gst_test_next_line(struct test_child *c)
 {
-	char *line = NULL;
-	size_t size = 0;
-	ssize_t n = getline(&line, &size, c->out);
-	gchar *ret;
+	char *line = test_child_line(c);
+	gchar *ret = g_strdup(line);
 
-	if (n <= 0) {
-		free(line);
-		return NULL;
-	}
-	if (line[n - 1] == '\n')
-		line[n - 1] = '\0';
-	ret = g_strdup(line);
 	free(line);
 	return ret;
 }
 
-void gst_test_expect_line(struct gst_test_child *c, const char *want)
+void gst_test_expect_line(struct test_child *c, const char *want)
 {
 	gchar *line = gst_test_next_line(c);
 
 	ck_assert_msg(line && strcmp(line, want) == 0, "child %d said \"%s\", not \"%s\"",
 		      (int)c->pid, line ? line : "(its end)", want);
 	g_free(line);
-}
-
-/* Waits for the child's end: its exit status (128 + signal when killed). */
-int gst_test_finish(struct gst_test_child *c)
-{
-	int status;
-
-	fclose(c->out);
-	ck_assert_int_eq(waitpid(c->pid, &status, 0), c->pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /*
@@ -208,7 +169,7 @@ gboolean gst_test_same_frame(const char *got, const char *sent, gboolean live)
 }
 
 /* The rest of a consumer's lines must be @want[from...], in order, to its end. */
-int gst_test_expect_frames(struct gst_test_child *c, gchar **want, int from, gboolean live)
+int gst_test_expect_frames(struct test_child *c, gchar **want, int from, gboolean live)
 {
 	gchar *line;
 	int i = from;

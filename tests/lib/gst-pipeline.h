@@ -8,6 +8,8 @@
 
 #include <gst/gst.h>
 
+#include "tests/lib/harness.h"
+
 /*
  * First thing in main(): runs a --pipeline child to its end and returns its exit
  * status; otherwise points GStreamer at @plugin_dir (unless GST_PLUGIN_PATH is set) and a
@@ -27,30 +29,18 @@ gchar *gst_test_describe(GstBuffer *buffer);
  */
 gchar **gst_test_run_here(const char *desc);
 
-/* A child: its stdout, line by line. */
-struct gst_test_child {
-	pid_t pid;
-	FILE *out;
-};
-
 /*
  * This binary with --pipeline @desc: it prints "started" once set playing (a consumer's
  * stream is open then), a line per buffer its appsink "out" gets, "copies N" at the end
  * where its element "sink" counts copies; exits 0 at EOS, 2 on an error (on stderr).
  */
-struct gst_test_child gst_test_spawn(const char *desc);
-
-/* @argv (argv[0] a path, or a command on $PATH), its stdout on a pipe, stderr ours. */
-struct gst_test_child gst_test_spawn_argv(char *const argv[]);
+struct test_child gst_test_spawn(const char *desc);
 
 /* The child's next line, without its newline (g_free()); NULL at its end. */
-gchar *gst_test_next_line(struct gst_test_child *c);
+gchar *gst_test_next_line(struct test_child *c);
 
 /* The next line must be @want. */
-void gst_test_expect_line(struct gst_test_child *c, const char *want);
-
-/* Waits for the child's end: its exit status (128 + the signal when killed). */
-int gst_test_finish(struct gst_test_child *c);
+void gst_test_expect_line(struct test_child *c, const char *want);
 
 /*
  * Whether a frame received (@got) is the one sent: the whole line, or where the producer
@@ -59,4 +49,4 @@ int gst_test_finish(struct gst_test_child *c);
 gboolean gst_test_same_frame(const char *got, const char *sent, gboolean live);
 
 /* The rest of the child's lines must be @want[@from...], in order, to its end: the count. */
-int gst_test_expect_frames(struct gst_test_child *c, gchar **want, int from, gboolean live);
+int gst_test_expect_frames(struct test_child *c, gchar **want, int from, gboolean live);

@@ -80,6 +80,49 @@ int test_run(char *const argv[], char **ret_out, char **ret_err)
 	return status;
 }
 
+struct test_child test_spawn(char *const argv[])
+{
+	struct test_child c;
+	int fds[2];
+
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	c.pid = fork();
+	ck_assert_int_ge(c.pid, 0);
+	if (c.pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	c.out = fdopen(fds[0], "r");
+	ck_assert_ptr_nonnull(c.out);
+	return c;
+}
+
+char *test_child_line(struct test_child *c)
+{
+	char *line = NULL;
+	size_t size = 0;
+	ssize_t n = getline(&line, &size, c->out);
+
+	if (n <= 0) {
+		free(line);
+		return NULL;
+	}
+	if (line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	return line;
+}
+
+int test_child_finish(struct test_child *c)
+{
+	int status;
+
+	fclose(c->out);
+	ck_assert_int_eq(waitpid(c->pid, &status, 0), c->pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int test_count_fds(void)
 {
 	int n = test_dir_count("/proc/self/fd");

@@ -9,6 +9,7 @@
  */
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "tests/lib/daemon.h"
@@ -28,6 +29,21 @@ void test_daemon_down(struct test_daemon *d);
  * *ret_out and *ret_err (may be NULL) receive malloc'ed output.
  */
 int test_run(char *const argv[], char **ret_out, char **ret_err);
+
+/* A program running beside the test: its stdout on a pipe, read line by line. */
+struct test_child {
+	pid_t pid;
+	FILE *out;
+};
+
+/* Starts @argv (argv[0] a path, or a command on $PATH), its stdout on a pipe, stderr ours. */
+struct test_child test_spawn(char *const argv[]);
+
+/* The child's next line, without its newline (malloc'ed); NULL at its end. */
+char *test_child_line(struct test_child *c);
+
+/* Waits for the child's end: its exit status (128 + the signal when killed). */
+int test_child_finish(struct test_child *c);
 
 /*
  * Runs `ksallocctl ARGS...` (@args NULL-terminated, at most 14), failing the
