@@ -27,6 +27,20 @@
 
 #include "common/list.h"
 #include "proto/arena.h"
+
+/*
+ * Binds @impl to @versioned ("name@NODE", or "name@@NODE" for the default): a
+ * public function whose struct grew stays, in its old node, for the programs
+ * built against that node (libksalloc.sym says how).
+ */
+#if defined(__has_attribute)
+#if __has_attribute(symver)
+#define KSALLOC_SYMVER(impl, versioned) __attribute__((symver(versioned)))
+#endif
+#endif
+#ifndef KSALLOC_SYMVER
+#define KSALLOC_SYMVER(impl, versioned) __asm__(".symver " #impl ", " versioned);
+#endif
 #include "proto/protocol.h"
 
 struct ksalloc_client {

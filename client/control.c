@@ -7,9 +7,11 @@
  * and the caller's.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ksalloc/ksalloc.h>
 
@@ -183,12 +185,13 @@ int ksalloc_client_list_sessions(struct ksalloc_client *c,
 	return 0;
 }
 
-int ksalloc_client_list_backends(struct ksalloc_client *c,
-				 struct ksalloc_backend_info **ret_backends, size_t *ret_n_backends)
+/* Entries of @entry_size bytes: struct ksalloc_backend_info, or as far as an old node knew it. */
+static int list_backends(struct ksalloc_client *c, struct ksalloc_backend_info **ret_backends,
+			 size_t *ret_n_backends, size_t entry_size)
 {
 	Ksalloc__Request req = KSALLOC__REQUEST__INIT;
 	Ksalloc__ListBackendsRequest list = KSALLOC__LIST_BACKENDS_REQUEST__INIT;
-	struct ksalloc_backend_info *backends = NULL;
+	uint8_t *backends = NULL;
 	const Ksalloc__ListBackendsReply *w;
 	Ksalloc__Reply *reply;
 	int r;
@@ -200,26 +203,65 @@ int ksalloc_client_list_backends(struct ksalloc_client *c,
 	if (r < 0)
 		goto out;
 	w = reply->list_backends;
-	if (w->n_backends && !(backends = calloc(w->n_backends, sizeof(*backends)))) {
+	if (w->n_backends && !(backends = calloc(w->n_backends, entry_size))) {
 		client_set_error(c, "out of memory");
 		r = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < w->n_backends; i++) {
 		const Ksalloc__BackendInfo *b = w->backends[i];
+		struct ksalloc_backend_info e = {
+			.available = b->available,
+			.dmabuf_frames = b->dmabuf_frames,
+			/* A daemon newer than this library may know more ways. */
+			.contiguity = b->contiguity <= KSALLOC_CONTIGUITY_WHOLE ?
+					      (enum ksalloc_contiguity)b->contiguity :
+					      KSALLOC_CONTIGUITY_UNKNOWN,
+			.max_frame_size = b->max_frame_size,
+		};
 
-		snprintf(backends[i].name, sizeof(backends[i].name), "%s", b->name);
-		snprintf(backends[i].description, sizeof(backends[i].description), "%s",
-			 b->description);
-		snprintf(backends[i].reason, sizeof(backends[i].reason), "%s", b->reason);
-		backends[i].available = b->available;
-		backends[i].dmabuf_frames = b->dmabuf_frames;
+		snprintf(e.name, sizeof(e.name), "%s", b->name);
+		snprintf(e.description, sizeof(e.description), "%s", b->description);
+		snprintf(e.reason, sizeof(e.reason), "%s", b->reason);
+		memcpy(backends + i * entry_size, &e, entry_size);
 	}
-	*ret_backends = backends;
+	*ret_backends = (struct ksalloc_backend_info *)backends;
 	*ret_n_backends = w->n_backends;
 out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+/*
+ * ksalloc_client_list_backends() is versioned (client/subscription.c says
+ * why): programs built against struct ksalloc_backend_info without its
+ * contiguity (LIBKSALLOC_1) get entries of the size they know.
+ */
+#define KSALLOC_BACKEND_INFO_1_SIZE                      \
+	(offsetof(struct ksalloc_backend_info, reason) + \
+	 sizeof(((struct ksalloc_backend_info *)0)->reason))
+
+KSALLOC_EXPORT int ksalloc_client_list_backends_1(struct ksalloc_client *c,
+						  struct ksalloc_backend_info **ret_backends,
+						  size_t *ret_n_backends);
+KSALLOC_EXPORT int ksalloc_client_list_backends_1_2(struct ksalloc_client *c,
+						    struct ksalloc_backend_info **ret_backends,
+						    size_t *ret_n_backends);
+
+KSALLOC_SYMVER(ksalloc_client_list_backends_1, "ksalloc_client_list_backends@LIBKSALLOC_1")
+int ksalloc_client_list_backends_1(struct ksalloc_client *c,
+				   struct ksalloc_backend_info **ret_backends,
+				   size_t *ret_n_backends)
+{
+	return list_backends(c, ret_backends, ret_n_backends, KSALLOC_BACKEND_INFO_1_SIZE);
+}
+
+KSALLOC_SYMVER(ksalloc_client_list_backends_1_2, "ksalloc_client_list_backends@@LIBKSALLOC_1.2")
+int ksalloc_client_list_backends_1_2(struct ksalloc_client *c,
+				     struct ksalloc_backend_info **ret_backends,
+				     size_t *ret_n_backends)
+{
+	return list_backends(c, ret_backends, ret_n_backends, sizeof(struct ksalloc_backend_info));
 }
 
 int ksalloc_client_daemon_stats(struct ksalloc_client *c, struct ksalloc_daemon_stats *ret_stats)

@@ -142,15 +142,6 @@ static int subscription_read(struct ksalloc_subscription *s, struct ksalloc_even
  * (LIBKSALLOC_1.1, the default) to one that returns all. Both are exported
  * under their version only (libksalloc.sym hides the names below).
  */
-#if defined(__has_attribute)
-#if __has_attribute(symver)
-#define KSALLOC_SYMVER(impl, versioned) __attribute__((symver(versioned)))
-#endif
-#endif
-#ifndef KSALLOC_SYMVER
-#define KSALLOC_SYMVER(impl, versioned) __asm__(".symver " #impl ", " versioned);
-#endif
-
 KSALLOC_EXPORT int ksalloc_subscription_read_1(struct ksalloc_subscription *s,
 					       struct ksalloc_event *ret_event);
 KSALLOC_EXPORT int ksalloc_subscription_read_1_1(struct ksalloc_subscription *s,

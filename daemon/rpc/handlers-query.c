@@ -169,6 +169,7 @@ void handle_list_backends(struct rpc_call *c)
 	for (size_t i = 0; i < n; i++) {
 		Ksalloc__BackendInfo *w =
 			ARENA_NEW(c->arena, Ksalloc__BackendInfo, ksalloc__backend_info__init);
+		struct backend_limits limits;
 		struct backend_error why;
 
 		if (!w || !(w->name = arena_strdup(c->arena, list[i].name))) {
@@ -179,6 +180,9 @@ void handle_list_backends(struct rpc_call *c)
 		/* The row names the backend: the reason needs not say it again. */
 		w->available = backend_check(&list[i], &why) == 0;
 		w->dmabuf_frames = backend_has_dmabuf_frames(&list[i]);
+		backend_limits(&list[i], &limits);
+		w->contiguity = limits.contiguity;
+		w->max_frame_size = limits.max_frame_size;
 		if (!w->available && !(w->reason = arena_strdup(c->arena, why.message))) {
 			call_fail_oom(c);
 			return;

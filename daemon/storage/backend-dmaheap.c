@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <linux/dma-heap.h>
 
@@ -42,6 +43,24 @@ static int dmaheap_frame_export(int device, int memfd, uint64_t offset, uint64_t
 	return (int)alloc.fd;
 }
 
+/*
+ * The kernel's own heaps (Documentation/userspace-api/dma-buf-heaps.rst): "system"
+ * gives pages from anywhere; a CMA heap, named after its CMA area (which
+ * /sys/kernel/mm/cma lists), gives each buffer as one physically contiguous run.
+ * Of other heaps (a vendor's) the kernel says nothing.
+ */
+static void dmaheap_limits(const char *heap, struct backend_limits *ret)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/cma/%s", heap);
+	if (strcmp(heap, "system") == 0 || strcmp(heap, "system_uncached") == 0)
+		ret->contiguity = BACKEND_CONTIGUITY_PAGES;
+	else if (strcmp(heap, "linux,cma") == 0 || strcmp(heap, "reserved") == 0 ||
+		 strcmp(heap, "default_cma_region") == 0 || access(path, F_OK) == 0)
+		ret->contiguity = BACKEND_CONTIGUITY_WHOLE;
+}
+
 const struct backend_ops backend_dmaheap = {
 	.name = "dmaheap",
 	.description = "one dma-buf per frame from a DMA-BUF heap (/dev/dma_heap/<heap>)",
@@ -49,4 +68,5 @@ const struct backend_ops backend_dmaheap = {
 	.layout_flags = SHM_LAYOUT_DMABUF_FRAMES | SHM_LAYOUT_EXTERNAL_FRAMES,
 	.device_open = dmaheap_device_open,
 	.frame_export = dmaheap_frame_export,
+	.limits = dmaheap_limits,
 };

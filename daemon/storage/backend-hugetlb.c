@@ -17,23 +17,6 @@
 
 #define HUGEPAGES_DIR "/sys/kernel/mm/hugepages/hugepages-2048kB"
 
-/* Reads the number in @path. Returns it (>= 0) or -errno. */
-static long read_count(const char *path)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
 /*
  * Huge pages must be reserved beforehand (vm.nr_hugepages); a pool takes
  * whole 2 MiB pages of them when pool.c maps its memfd, which is where a
@@ -41,7 +24,7 @@ static long read_count(const char *path)
  */
 static int hugetlb_probe(const char *heap, struct backend_error *err)
 {
-	long reserved = read_count(HUGEPAGES_DIR "/nr_hugepages");
+	long reserved = backend_read_count(HUGEPAGES_DIR "/nr_hugepages");
 
 	if (reserved < 0)
 		return backend_fail(err, -ENODEV, "this kernel has no 2 MiB huge pages: %s: %s",
@@ -58,4 +41,5 @@ const struct backend_ops backend_hugetlb = {
 	.memfd_flags = MFD_HUGETLB | MFD_HUGE_2MB,
 	.layout_flags = SHM_LAYOUT_HUGE_PAGES,
 	.probe = hugetlb_probe,
+	.contiguity = BACKEND_CONTIGUITY_HUGE_PAGES,
 };

@@ -5,4 +5,5 @@
 const struct backend_ops backend_memfd = {
 	.name = "memfd",
 	.description = "shared memory (sealed memfd)",
+	.contiguity = BACKEND_CONTIGUITY_PAGES,
 };

@@ -10,6 +10,7 @@
 #include "shm/layout.h"
 
 #define UDMABUF_DEVICE "/dev/udmabuf"
+#define UDMABUF_SIZE_LIMIT "/sys/module/udmabuf/parameters/size_limit_mb"
 
 /*
  * The pool's frames stay in its sealed memfd, mapped by every client as
@@ -27,17 +28,40 @@ static int udmabuf_device_open(const char *heap, struct backend_error *err)
 	return fd;
 }
 
+/* The largest dma-buf udmabuf makes (its size_limit_mb, 64 MiB by default), or 0. */
+static uint64_t udmabuf_max_size(void)
+{
+	long mb = backend_read_count(UDMABUF_SIZE_LIMIT);
+
+	return mb > 0 ? (uint64_t)mb << 20 : 0;
+}
+
+static void udmabuf_limits(const char *heap, struct backend_limits *ret)
+{
+	ret->max_frame_size = udmabuf_max_size();
+}
+
 static int udmabuf_frame_export(int device, int memfd, uint64_t offset, uint64_t size,
 				struct backend_error *err)
 {
+	uint64_t max = udmabuf_max_size();
 	struct udmabuf_create create = {
 		.memfd = (uint32_t)memfd,
 		.flags = UDMABUF_FLAGS_CLOEXEC,
 		.offset = offset,
 		.size = size,
 	};
-	int fd = ioctl(device, UDMABUF_CREATE, &create);
+	int fd;
 
+	/* The kernel's EINVAL would not say that the size is what it refuses. */
+	if (max && size > max)
+		return backend_fail(
+			err, -E2BIG,
+			"frames of %llu bytes: udmabuf makes dma-bufs of %llu MiB at most "
+			"(%s)",
+			(unsigned long long)size, (unsigned long long)(max >> 20),
+			UDMABUF_SIZE_LIMIT);
+	fd = ioctl(device, UDMABUF_CREATE, &create);
 	if (fd < 0)
 		return backend_fail(err, -errno, "%s: UDMABUF_CREATE of %llu bytes: %s",
 				    UDMABUF_DEVICE, (unsigned long long)size, strerror(errno));
@@ -50,4 +74,6 @@ const struct backend_ops backend_udmabuf = {
 	.layout_flags = SHM_LAYOUT_PAGE_FRAMES | SHM_LAYOUT_DMABUF_FRAMES,
 	.device_open = udmabuf_device_open,
 	.frame_export = udmabuf_frame_export,
+	.contiguity = BACKEND_CONTIGUITY_PAGES,
+	.limits = udmabuf_limits,
 };

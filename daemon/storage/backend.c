@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,29 @@ int backend_resolve(const char *name, struct backend *ret, struct backend_error 
 			len = sizeof(why) - 1;
 	}
 	return backend_fail(err, -ENODEV, "no hardware backend on this machine (%s)", why);
+}
+
+void backend_limits(const struct backend *b, struct backend_limits *ret)
+{
+	*ret = (struct backend_limits){ .contiguity = b->ops->contiguity };
+	if (b->ops->limits)
+		b->ops->limits(backend_heap(b), ret);
+}
+
+long backend_read_count(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
 }
 
 bool backend_has_dmabuf_frames(const struct backend *b)

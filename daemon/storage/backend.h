@@ -25,6 +25,24 @@
 #define BACKEND_NAME_MAX 32 /* "dmaheap:" and a heap name, with the NUL */
 #define BACKEND_DEVICE "device"
 
+/*
+ * How the memory of a frame lies in physical memory: what a device without an
+ * IOMMU or scatter-gather cares about. Values of the wire's
+ * BackendInfo.contiguity and of enum ksalloc_contiguity.
+ */
+enum backend_contiguity {
+	BACKEND_CONTIGUITY_UNKNOWN = 0,    /* the kernel does not say */
+	BACKEND_CONTIGUITY_PAGES = 1,      /* pages anywhere */
+	BACKEND_CONTIGUITY_HUGE_PAGES = 2, /* runs of 2 MiB huge pages */
+	BACKEND_CONTIGUITY_WHOLE = 3,      /* each frame one physically contiguous run (CMA) */
+};
+
+/* What a device importing a backend's frames may care about, where the kernel tells it. */
+struct backend_limits {
+	enum backend_contiguity contiguity;
+	uint64_t max_frame_size; /* bytes one frame may have; 0: the kernel states no limit */
+};
+
 /* Why a backend cannot do what was asked: one line for a person. */
 struct backend_error {
 	char message[256];
@@ -54,6 +72,10 @@ struct backend_ops {
 	 */
 	int (*frame_export)(int device, int memfd, uint64_t offset, uint64_t size,
 			    struct backend_error *err);
+	/* How its frames lie in memory, unless limits() says more. */
+	enum backend_contiguity contiguity;
+	/* Fills @ret as the kernel tells it today (for @heap); NULL: contiguity alone. */
+	void (*limits)(const char *heap, struct backend_limits *ret);
 };
 
 /* A backend as a pool uses it: the ops, and the heap for dmaheap. */
@@ -95,6 +117,12 @@ int backend_probe(const struct backend *b, struct backend_error *err);
  * saying why each is missing when there is none.
  */
 int backend_resolve(const char *name, struct backend *ret, struct backend_error *err);
+
+/* What a device importing @b's frames may care about (backend_ops.limits). */
+void backend_limits(const struct backend *b, struct backend_limits *ret);
+
+/* Reads the number in file @path (sysfs, procfs). Returns it (>= 0) or -errno. */
+long backend_read_count(const char *path);
 
 /* Whether the frames of @b's pools are dma-bufs. */
 bool backend_has_dmabuf_frames(const struct backend *b);

@@ -180,6 +180,17 @@ struct ksalloc_session_info {
 	uint64_t connected_ms; /* how long ago it connected */
 };
 
+/*
+ * How the memory of a backend's frame lies in physical memory: what a device
+ * without an IOMMU or scatter-gather DMA cares about.
+ */
+enum ksalloc_contiguity {
+	KSALLOC_CONTIGUITY_UNKNOWN = 0,    /* the kernel does not say (a vendor's heap) */
+	KSALLOC_CONTIGUITY_PAGES = 1,      /* pages from anywhere */
+	KSALLOC_CONTIGUITY_HUGE_PAGES = 2, /* runs of 2 MiB huge pages */
+	KSALLOC_CONTIGUITY_WHOLE = 3,      /* each frame one physically contiguous run (CMA) */
+};
+
 /* A backend of the daemon's machine, as ksallocctl backends shows it. */
 struct ksalloc_backend_info {
 	char name[KSALLOC_BACKEND_NAME_MAX]; /* what ksalloc_pool_options.backend takes */
@@ -187,6 +198,9 @@ struct ksalloc_backend_info {
 	bool available;     /* the daemon can make pools on it */
 	bool dmabuf_frames; /* its frames are dma-bufs a device can import */
 	char reason[256];   /* why not, when not available */
+	/* Since LIBKSALLOC_1.2: what a device importing its frames cares about, as the kernel says. */
+	enum ksalloc_contiguity contiguity;
+	uint64_t max_frame_size; /* bytes the kernel lets one frame have; 0: it states no limit */
 };
 
 /* How ksalloc_pool_create_with() makes a pool. */
@@ -325,8 +339,9 @@ KSALLOC_EXPORT int ksalloc_pool_create_with(struct ksalloc_client *client, const
 
 /*
  * The backends of the daemon's machine, each with whether the daemon can use
- * it and why not. *ret_backends is malloc'ed: free() it. Returns 0 or a
- * negative errno.
+ * it and why not, and how its frames lie in memory and how large they may be
+ * where the kernel says. *ret_backends is malloc'ed: free() it. Returns 0 or
+ * a negative errno.
  */
 KSALLOC_EXPORT int ksalloc_client_list_backends(struct ksalloc_client *client,
 						struct ksalloc_backend_info **ret_backends,

@@ -350,10 +350,36 @@ START_TEST(test_ksallocctl_backends_shows_the_hardware_ones_available)
 
 	test_daemon_up(&daemon_, "");
 	ck_assert_int_eq(test_run(argv, &out, NULL), 0);
-	ck_assert_msg(strstr(out, "dmaheap:system       yes"), "%s", out);
-	ck_assert_msg(strstr(out, "udmabuf              yes"), "%s", out);
-	ck_assert_msg(strstr(out, "hugetlb              yes"), "%s", out);
+	/* The limits a device cares about, as this kernel tells them (udmabuf's: 64 MiB). */
+	ck_assert_msg(strstr(out, "dmaheap:system       yes       yes     pages      -         "),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "udmabuf              yes       yes     pages      64 MiB    "),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "hugetlb              yes       no      huge-pages -         "),
+		      "%s", out);
 	free(out);
+	test_daemon_down(&daemon_);
+}
+END_TEST
+
+/* A udmabuf frame beyond the kernel's size_limit_mb is refused, saying so. */
+START_TEST(test_udmabuf_frame_beyond_the_kernels_limit_is_refused)
+{
+	const struct ksalloc_framing f = { .pool_type = 1,
+					   .frames = 1,
+					   .frame_size = (64u << 20) + 4096 };
+	const struct ksalloc_pool_options o = { .backend = "udmabuf" };
+	struct ksalloc_client *c = NULL;
+	struct ksalloc_pool *p = NULL;
+
+	test_daemon_up(&daemon_, "");
+	ck_assert_int_eq(ksalloc_client_open(NULL, &c), 0);
+	ck_assert_int_lt(ksalloc_pool_create_with(c, "big", &f, &o, &p), 0);
+	ck_assert_msg(strstr(ksalloc_client_error(c),
+			     "frames of 67112960 bytes: udmabuf makes dma-bufs of 64 MiB at most "
+			     "(/sys/module/udmabuf/parameters/size_limit_mb)"),
+		      "%s", ksalloc_client_error(c));
+	ksalloc_client_close(c);
 	test_daemon_down(&daemon_);
 }
 END_TEST
@@ -544,6 +570,7 @@ static Suite *hw_suite(void)
 	tcase_add_test(tc, test_frame_fds_come_in_batches_and_none_leaks);
 	tcase_add_test(tc, test_ks_device_memory_gives_frames_with_their_dmabuf);
 	tcase_add_test(tc, test_ksallocctl_backends_shows_the_hardware_ones_available);
+	tcase_add_test(tc, test_udmabuf_frame_beyond_the_kernels_limit_is_refused);
 	tcase_add_test(tc, test_dmabuf_pools_survive_restarts_with_a_frame_held);
 	tcase_add_test(tc, test_a_dmabuf_pool_with_a_forged_frame_is_dropped);
 	tcase_add_test(tc, test_a_dmabuf_pool_that_goes_leaves_the_store_with_its_frames);

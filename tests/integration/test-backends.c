@@ -7,8 +7,10 @@
  * kernel with DMA-BUF heaps and udmabuf: tests/hw/test-hw.c, in qemu.
  */
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +117,22 @@ static void assert_row(json_object *all, const char *name, bool available, const
 	}
 }
 
+/* Row @name says its frames lie in memory as @contiguity, and of at most @max bytes (0: null). */
+static void assert_limits(json_object *all, const char *name, const char *contiguity, uint64_t max)
+{
+	json_object *row = backend_row(all, name), *v;
+
+	ck_assert_msg(row, "backend %s is not listed", name);
+	ck_assert(json_object_object_get_ex(row, "contiguity", &v));
+	ck_assert_str_eq(json_object_get_string(v), contiguity);
+	ck_assert(json_object_object_get_ex(row, "max_frame_size", &v));
+	if (max)
+		ck_assert_uint_eq(json_object_get_uint64(v), max);
+	else
+		ck_assert_msg(json_object_is_type(v, json_type_null), "%s: max_frame_size %s", name,
+			      json_object_get_string(v));
+}
+
 static int create(struct ksalloc_client *c, const char *name, uint32_t frames, uint32_t size,
 		  const char *backend, bool locked, struct ksalloc_pool **ret_pool)
 {
@@ -150,6 +168,15 @@ START_TEST(test_backends_lists_each_and_says_why_one_is_missing)
 			   "/dev/dma_heap/system: No such file or directory");
 	assert_row(all, "udmabuf", exists("/dev/udmabuf"),
 		   exists("/dev/udmabuf") ? NULL : "/dev/udmabuf: No such file or directory");
+	/* Where frames lie, which a device cares about, as this kernel says (none: no limit). */
+	assert_limits(all, "memfd", "pages", 0);
+	assert_limits(all, "hugetlb", "huge-pages", 0);
+	assert_limits(all, "dmaheap:system", "pages", 0);
+	assert_limits(all, "udmabuf", "pages",
+		      exists("/sys/module/udmabuf/parameters/size_limit_mb") ?
+			      (uint64_t)read_long("/sys/module/udmabuf/parameters/size_limit_mb")
+				      << 20 :
+			      0);
 	json_object_put(all);
 
 	/* hugetlb follows the reserve, as the daemon sees it at the time of asking. */
@@ -170,11 +197,55 @@ START_TEST(test_backends_lists_each_and_says_why_one_is_missing)
 		char *out = NULL;
 
 		ck_assert_int_eq(test_run(argv, &out, NULL), 0);
-		ck_assert_ptr_nonnull(strstr(out, "BACKEND"));
+		ck_assert_msg(strstr(out, "BACKEND              AVAILABLE DMA-BUF CONTIGUITY MAX "
+					  "FRAME DESCRIPTION, OR WHY NOT\n"),
+			      "%s", out);
+		ck_assert_msg(strstr(out, "\nmemfd                yes       no      pages      -  "
+					  "       shared memory (sealed memfd)\n"),
+			      "%s", out);
 		ck_assert_ptr_nonnull(strstr(out, "memfd"));
 		ck_assert_ptr_nonnull(strstr(out, "dmaheap:system"));
 		free(out);
 	}
+	test_daemon_down(&daemon_);
+}
+END_TEST
+
+/*
+ * A program built before struct ksalloc_backend_info grew (LIBKSALLOC_1) indexes
+ * entries of the size it knew, up to the end of reason: it gets them.
+ */
+START_TEST(test_list_backends_of_the_first_release_keeps_its_entries)
+{
+	typedef int list_fn(struct ksalloc_client *, struct ksalloc_backend_info **, size_t *);
+	const size_t size_1 = offsetof(struct ksalloc_backend_info, reason) +
+			      sizeof(((struct ksalloc_backend_info *)0)->reason);
+	list_fn *list_1 =
+		(list_fn *)dlvsym(RTLD_DEFAULT, "ksalloc_client_list_backends", "LIBKSALLOC_1");
+	struct ksalloc_backend_info *now = NULL, *then = NULL;
+	struct ksalloc_client *c;
+	size_t n_now, n_then;
+
+	ck_assert_msg(list_1, "no ksalloc_client_list_backends@LIBKSALLOC_1: %s", dlerror());
+	test_daemon_up(&daemon_, "");
+	c = client();
+	ck_assert_int_eq(ksalloc_client_list_backends(c, &now, &n_now), 0);
+	ck_assert_int_eq(list_1(c, &then, &n_then), 0);
+	ck_assert_uint_eq(n_then, n_now);
+	ck_assert_uint_ge(n_now, 4);
+	for (size_t i = 0; i < n_now; i++) {
+		/* Bytes, not a struct: an old entry is not aligned as today's struct is. */
+		const char *old = (const char *)then + i * size_1;
+
+		ck_assert_str_eq(old + offsetof(struct ksalloc_backend_info, name), now[i].name);
+		ck_assert_str_eq(old + offsetof(struct ksalloc_backend_info, reason),
+				 now[i].reason);
+		ck_assert_int_eq(old[offsetof(struct ksalloc_backend_info, available)],
+				 now[i].available);
+	}
+	free(now);
+	free(then);
+	ksalloc_client_close(c);
 	test_daemon_down(&daemon_);
 }
 END_TEST
@@ -517,6 +588,7 @@ static Suite *backends_suite(void)
 	tcase_add_unchecked_fixture(tc, save_huge_pages, restore_huge_pages);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_backends_lists_each_and_says_why_one_is_missing);
+	tcase_add_test(tc, test_list_backends_of_the_first_release_keeps_its_entries);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refusals");

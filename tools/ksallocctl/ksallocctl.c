@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,21 @@ static int cmd_destroy(struct ctl *ctl, const char *name)
 	return 0;
 }
 
+static const char *contiguity_name(enum ksalloc_contiguity c)
+{
+	switch (c) {
+	case KSALLOC_CONTIGUITY_PAGES:
+		return "pages";
+	case KSALLOC_CONTIGUITY_HUGE_PAGES:
+		return "huge-pages";
+	case KSALLOC_CONTIGUITY_WHOLE:
+		return "whole";
+	case KSALLOC_CONTIGUITY_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
 static int cmd_backends(struct ctl *ctl)
 {
 	struct ksalloc_backend_info *backends;
@@ -254,6 +270,13 @@ static int cmd_backends(struct ctl *ctl)
 							      json_object_new_string(b->reason));
 			json_object_object_add(o, "dmabuf_frames",
 					       json_object_new_boolean(b->dmabuf_frames));
+			json_object_object_add(
+				o, "contiguity",
+				json_object_new_string(contiguity_name(b->contiguity)));
+			json_object_object_add(o, "max_frame_size",
+					       b->max_frame_size ?
+						       json_object_new_uint64(b->max_frame_size) :
+						       NULL);
 			json_object_object_add(o, "description",
 					       json_object_new_string(b->description));
 			json_object_array_add(array, o);
@@ -261,11 +284,16 @@ static int cmd_backends(struct ctl *ctl)
 		free(backends);
 		return print_json(array);
 	}
-	printf("%-20s %-9s %s\n", "BACKEND", "AVAILABLE", "DESCRIPTION, OR WHY NOT");
+	printf("%-20s %-9s %-7s %-10s %-9s %s\n", "BACKEND", "AVAILABLE", "DMA-BUF", "CONTIGUITY",
+	       "MAX FRAME", "DESCRIPTION, OR WHY NOT");
 	for (size_t i = 0; i < n; i++) {
 		const struct ksalloc_backend_info *b = &backends[i];
+		char max[24] = "-";
 
-		printf("%-20s %-9s %s\n", b->name, b->available ? "yes" : "no",
+		if (b->max_frame_size)
+			snprintf(max, sizeof(max), "%" PRIu64 " MiB", b->max_frame_size >> 20);
+		printf("%-20s %-9s %-7s %-10s %-9s %s\n", b->name, b->available ? "yes" : "no",
+		       b->dmabuf_frames ? "yes" : "no", contiguity_name(b->contiguity), max,
 		       b->available ? b->description : b->reason);
 	}
 	free(backends);
