@@ -466,14 +466,18 @@ static struct test_child start_capture(const struct reference *ref, const char *
 }
 
 /*
- * Its last line: @frames captured, all published; returns how many the device
- * lost (no free frame then), which the DATADISCONTINUITY frames must agree with.
+ * The capture's end: its last line says the stream was ended, with nothing
+ * damaged; where this consumer saw every frame (@frames, not 0) it counts
+ * them all published, and lost frames at the device exactly when frames came
+ * marked DATADISCONTINUITY (@discontinuities). It exits 0; the test's client
+ * and daemon go, and the dma-bufs with them, back to @dmabufs.
  */
-static uint64_t expect_summary(struct test_child *c, uint64_t frames, uint64_t discontinuities)
+static void end_capture(struct test_child *cap, uint64_t frames, uint64_t discontinuities,
+			struct ksalloc_stream *s, struct ksalloc_client *c, int dmabufs)
 {
 	uint64_t captured = 0, published = 0, lost = 0, damaged = 0;
 	unsigned first = 0, last = 0;
-	char *line = test_child_line(c);
+	char *line = test_child_line(cap);
 
 	ck_assert_msg(line && sscanf(line,
 				     "stream cam: %" SCNu64 " frames captured (driver sequence %u "
@@ -483,14 +487,23 @@ static uint64_t expect_summary(struct test_child *c, uint64_t frames, uint64_t d
 		      "v4l2-capture's summary: \"%s\"", line ? line : "(nothing)");
 	ck_assert_msg(strstr(line, ", ended"), "%s: the stream was not ended", line);
 	free(line);
-	ck_assert_uint_eq(captured, frames);
-	ck_assert_uint_eq(published, frames);
 	ck_assert_uint_eq(damaged, 0);
 	ck_assert_uint_eq(last - first + 1, captured + lost);
-	ck_assert_msg((lost == 0) == (discontinuities == 0),
-		      "%" PRIu64 " frames lost at the device, %" PRIu64 " marked discontinuous",
-		      lost, discontinuities);
-	return lost;
+	/* A stop may come while the last frame waits for room: it goes back unpublished. */
+	ck_assert_uint_le(published, captured);
+	if (frames) {
+		ck_assert_uint_eq(captured, frames);
+		ck_assert_uint_eq(published, frames);
+		ck_assert_msg((lost == 0) == (discontinuities == 0),
+			      "%" PRIu64 " frames lost at the device, %" PRIu64
+			      " marked discontinuous",
+			      lost, discontinuities);
+	}
+	ck_assert_int_eq(test_child_finish(cap), 0);
+	ksalloc_stream_close(s);
+	ksalloc_client_close(c);
+	test_daemon_down(&daemon_);
+	ck_assert_int_eq(count_dmabufs(), dmabufs);
 }
 
 /*
@@ -536,12 +549,7 @@ START_TEST(test_capture_program_feeds_a_stream)
 	}
 	ck_assert_msg(r == -EPIPE, "receive: %s, not the end of the stream", strerror(-r));
 	ck_assert_uint_eq(received, 30);
-	expect_summary(&cap, 30, discontinuities);
-	ck_assert_int_eq(test_child_finish(&cap), 0);
-	ksalloc_stream_close(s);
-	ksalloc_client_close(c);
-	test_daemon_down(&daemon_);
-	ck_assert_int_eq(count_dmabufs(), dmabufs);
+	end_capture(&cap, 30, discontinuities, s, c, dmabufs);
 	free(ref.image);
 }
 END_TEST
@@ -565,7 +573,7 @@ START_TEST(test_capture_program_survives_a_killed_consumer)
 	uint64_t received = 0;
 	uint32_t seen = 0; /* the frame indices received after the kill, as bits */
 	int dmabufs = count_dmabufs(), fds, status, r;
-	char said[160] = "", *line;
+	char said[160] = "";
 	int report[2];
 	pid_t consumer;
 
@@ -626,15 +634,7 @@ START_TEST(test_capture_program_survives_a_killed_consumer)
 	while ((r = ksalloc_stream_receive(s, 30000, &f, &m)) == 0)
 		ck_assert_int_eq(ksalloc_stream_release(s, &f), 0);
 	ck_assert_msg(r == -EPIPE, "receive: %s, not the end of the stream", strerror(-r));
-	line = test_child_line(&cap);
-	ck_assert_msg(line && strstr(line, " published, ") && strstr(line, ", ended"),
-		      "v4l2-capture's summary: \"%s\"", line ? line : "(nothing)");
-	free(line);
-	ck_assert_int_eq(test_child_finish(&cap), 0);
-	ksalloc_stream_close(s);
-	ksalloc_client_close(c);
-	test_daemon_down(&daemon_);
-	ck_assert_int_eq(count_dmabufs(), dmabufs);
+	end_capture(&cap, 0, 0, s, c, dmabufs);
 	free(ref.image);
 }
 END_TEST
