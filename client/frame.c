@@ -25,7 +25,8 @@ int pool_view_sync(const struct pool_view *v, uint32_t index, uint64_t when, uin
 {
 	struct dma_buf_sync sync = { .flags = when };
 
-	if (!v->dmabuf_fds)
+	/* A device's access is between it and the exporter: the CPU's caches are not involved. */
+	if (!v->dmabuf_fds || access == KSALLOC_ACCESS_DEVICE)
 		return 0;
 	if (access & KSALLOC_ACCESS_READ)
 		sync.flags |= DMA_BUF_SYNC_READ;
@@ -103,7 +104,8 @@ int ksalloc_pool_acquire_access(struct ksalloc_pool *p, uint32_t timeout_ms, uin
 	struct pool_view *v;
 	int r;
 
-	if (access == 0 || (access & ~KSALLOC_ACCESS_READ_WRITE))
+	if (access != KSALLOC_ACCESS_DEVICE &&
+	    (access == 0 || (access & ~KSALLOC_ACCESS_READ_WRITE)))
 		return -EINVAL;
 	/*
 	 * At most twice: a second time only in a view that a reconnect made just now
@@ -248,11 +250,12 @@ int ksalloc_pool_release(struct ksalloc_pool *p, const struct ksalloc_frame *fra
 	if (v->dmabuf_fds && frame->index < v->frames.n_frames &&
 	    atomic_load(&v->frames.frames[frame->index].owner) ==
 		    shm_owner(v->session_id, frame->generation)) {
+		uint32_t access = frame->access;
+
 		/* A frame whose access was lost on the way (0) ends both directions. */
-		r = pool_view_sync(v, frame->index, DMA_BUF_SYNC_END,
-				   frame->access & KSALLOC_ACCESS_READ_WRITE ?
-					   frame->access & KSALLOC_ACCESS_READ_WRITE :
-					   KSALLOC_ACCESS_READ_WRITE);
+		if (access != KSALLOC_ACCESS_DEVICE && !(access & KSALLOC_ACCESS_READ_WRITE))
+			access = KSALLOC_ACCESS_READ_WRITE;
+		r = pool_view_sync(v, frame->index, DMA_BUF_SYNC_END, access);
 		if (r < 0)
 			return r;
 	}

@@ -287,7 +287,8 @@ static int refill(struct capture *c)
 	for (;;) {
 		uint32_t timeout = c->n_queued ? 0 : SLICE_MS;
 		struct ksalloc_frame f;
-		int r = ksalloc_pool_acquire(c->pool, timeout, &f);
+		/* Only the device writes into it: no CPU cache to keep in step. */
+		int r = ksalloc_pool_acquire_access(c->pool, timeout, KSALLOC_ACCESS_DEVICE, &f);
 
 		if (r == -ETIMEDOUT)
 			return 0;

@@ -82,6 +82,12 @@ extern "C" {
 #define KSALLOC_ACCESS_READ 0x1u
 #define KSALLOC_ACCESS_WRITE 0x2u
 #define KSALLOC_ACCESS_READ_WRITE 0x3u
+/*
+ * The CPU does not touch the frame: a device fills or reads it through its
+ * dma-buf (a camera capturing into it), and no DMA_BUF_IOCTL_SYNC is made.
+ * Alone, not with READ or WRITE. Since LIBKSALLOC_1.2.
+ */
+#define KSALLOC_ACCESS_DEVICE 0x4u
 
 struct ksalloc_client;
 struct ksalloc_pool;
@@ -382,8 +388,9 @@ KSALLOC_EXPORT int ksalloc_pool_acquire(struct ksalloc_pool *pool, uint32_t time
  * is a dma-buf, the CPU's access to it starts here (DMA_BUF_IOCTL_SYNC_START
  * in that direction) and ends in ksalloc_pool_release() (SYNC_END): one
  * system call each, which shared-memory frames do not make.
- * ksalloc_pool_acquire() asks for KSALLOC_ACCESS_READ_WRITE. Also returns
- * -EINVAL for an @access that is none of those.
+ * ksalloc_pool_acquire() asks for KSALLOC_ACCESS_READ_WRITE;
+ * KSALLOC_ACCESS_DEVICE makes neither call. Also returns -EINVAL for an
+ * @access that is none of those.
  */
 KSALLOC_EXPORT int ksalloc_pool_acquire_access(struct ksalloc_pool *pool, uint32_t timeout_ms,
 					       uint32_t access, struct ksalloc_frame *ret_frame);

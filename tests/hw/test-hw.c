@@ -189,6 +189,7 @@ START_TEST(test_cpu_access_is_bracketed_with_dma_buf_sync)
 {
 	struct ksalloc_client *c;
 	struct ksalloc_pool *p, *shm;
+	struct ksalloc_stream *s;
 	struct ksalloc_frame f;
 
 	test_daemon_up(&daemon_, "[pool plain]\nframes = 2\nframe_size = 4K\n");
@@ -213,7 +214,20 @@ START_TEST(test_cpu_access_is_bracketed_with_dma_buf_sync)
 	ck_assert_uint_eq(syncs[0].flags, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	ck_assert_uint_eq(syncs[1].flags, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	ck_assert_int_eq(ksalloc_pool_acquire_access(p, 0, 0, &f), -EINVAL);
-	ck_assert_int_eq(ksalloc_pool_acquire_access(p, 0, 4, &f), -EINVAL);
+	ck_assert_int_eq(ksalloc_pool_acquire_access(p, 0, 8, &f), -EINVAL);
+	ck_assert_int_eq(
+		ksalloc_pool_acquire_access(p, 0, KSALLOC_ACCESS_DEVICE | KSALLOC_ACCESS_READ, &f),
+		-EINVAL);
+
+	/* A frame only a device touches makes no call: not in acquire, release or publish. */
+	n_syncs = 0;
+	ck_assert_int_eq(ksalloc_pool_acquire_access(p, 0, KSALLOC_ACCESS_DEVICE, &f), 0);
+	ck_assert_int_eq(ksalloc_pool_release(p, &f), 0);
+	ck_assert_int_eq(ksalloc_stream_create(p, "cam", NULL, &s), 0);
+	ck_assert_int_eq(ksalloc_pool_acquire_access(p, 0, KSALLOC_ACCESS_DEVICE, &f), 0);
+	ck_assert_int_eq(ksalloc_stream_publish(s, &f, NULL, 0), 0);
+	ck_assert_uint_eq(n_syncs, 0);
+	ksalloc_stream_close(s);
 
 	/* A release the library refuses ends no access (the frame is not ours). */
 	n_syncs = 0;
