@@ -440,10 +440,13 @@ static void *poller_main(void *userdata)
 static void poll_drained(struct ksalloc_stream *s)
 {
 	uint64_t count;
+	ssize_t n;
 
 	if (s->event_fd < 0)
 		return;
-	(void)read(s->event_fd, &count, sizeof(count));
+	/* Emptied: how many it counted, or EAGAIN (it was empty), does not matter. */
+	n = read(s->event_fd, &count, sizeof(count));
+	(void)n;
 	atomic_fetch_add(&s->poll_seq, 1);
 	syscall(SYS_futex, &s->poll_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
