@@ -12,8 +12,9 @@ KSALLOC_PACKAGES=(
 	valgrind
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler check
 	libsystemd-dev libinih-dev libjson-c-dev
-	# man pages; systemd-analyze for the unit tests; dpkg-shlibdeps and file for cpack -G DEB
-	scdoc systemd dpkg-dev file
+	# man pages; systemd-analyze for the unit tests; the Debian packages (scripts/package,
+	# which installs their build dependencies itself) and lintian, which test-package runs
+	scdoc systemd dpkg-dev lintian
 	# a terminal for ksallocctl top's test (tmux), promtool for ksallocctl metrics' (prometheus)
 	tmux prometheus
 	# the GStreamer plugin (gst/) and its tests: GstHarness, appsink, videotestsrc, gst-inspect,
