@@ -7,8 +7,9 @@
  * frame it gets: intact (a checksum, read again just before it gives the
  * frame back: nobody wrote it meanwhile), its stream sequence strictly rising
  * (none delivered twice), the producer's own count rising within a producer,
- * and exactly one -ECONNRESET between the last frame of a killed producer and
- * the first of the next. A consumer that sees a violation exits with a status
+ * and exactly one -ECONNRESET for each producer killed between two frames it
+ * gets (one between the last frame of a killed producer and the first of the
+ * next; more where a producer went before any of its frames reached it). A consumer that sees a violation exits with a status
  * saying which. After each round every process is killed or ended, and the
  * whole pool must come back. Every wait is on an event (a pipe, a process's
  * exit, a frame coming back to the pool); the only time limits are the
@@ -51,7 +52,7 @@ enum {
 	EXIT_TWICE = 3,    /* a stream sequence did not rise: delivered twice, or out of order */
 	EXIT_CHECKSUM = 4, /* the bytes are not what the producer wrote */
 	EXIT_WRITER = 5,   /* the bytes changed while the consumer held the frame */
-	EXIT_RESET = 6,    /* not exactly one -ECONNRESET between two producers' frames */
+	EXIT_RESET = 6,    /* not one -ECONNRESET for each producer gone between two frames */
 	EXIT_ERRNO = 7,    /* receive, release or publish failed unexpectedly */
 	EXIT_STALL = 8,    /* the producer waited GUARD_MS for a frame or for room */
 };
@@ -61,7 +62,7 @@ static const char *const exit_names[] = {
 	[EXIT_TWICE] = "a frame delivered twice or out of order",
 	[EXIT_CHECKSUM] = "a frame's bytes are not the producer's",
 	[EXIT_WRITER] = "a frame written while a consumer held it",
-	[EXIT_RESET] = "not exactly one -ECONNRESET between two producers",
+	[EXIT_RESET] = "not one -ECONNRESET for each producer gone between two frames",
 	[EXIT_ERRNO] = "an unexpected errno",
 	[EXIT_STALL] = "the producer stalled",
 };
@@ -250,8 +251,13 @@ static void run_consumer(uint32_t i, uint32_t shape, int events)
 		if (meta.sequence <= last_sequence || h.gen < last.gen ||
 		    (h.gen == last.gen && h.seq <= last.seq))
 			_exit(EXIT_TWICE);
-		/* The parent starts a producer only once each live consumer saw the reset. */
-		if (last.gen != 0 && (h.gen == last.gen ? resets != 0 : resets != 1))
+		/*
+		 * Producers gen+1, gen+2, ... were all started while this consumer was
+		 * attached, and each was killed (the parent starts the next only once
+		 * every live consumer saw the reset): one reset each, even for a
+		 * producer none of whose frames reached this consumer.
+		 */
+		if (last.gen != 0 && resets != h.gen - last.gen)
 			_exit(EXIT_RESET);
 		resets = 0;
 		last = h;
