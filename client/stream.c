@@ -276,7 +276,7 @@ int ksalloc_stream_open(struct ksalloc_client *c, const char *name,
 	r = stream_map_fd(c, s, fds[0]);
 	if (r < 0)
 		goto fail;
-	atomic_store(&s->seen_epoch, stream_consumer_epoch(&s->sm));
+	atomic_store(&s->seen_epoch, stream_consumer_start_epoch(&s->sm, s->slot));
 	s->attachment.reattach = stream_reattach;
 	s->attachment.lost = stream_lost;
 	client_attach(c, &s->attachment);

@@ -571,6 +571,14 @@ uint32_t stream_consumer_epoch(const struct stream_map *sm)
 	return shm_stream_epoch(s) - (shm_stream_state(s) == SHM_STREAM_FLOWING);
 }
 
+uint32_t stream_consumer_start_epoch(const struct stream_map *sm, uint32_t slot)
+{
+	uint32_t e = slot < SHM_STREAM_CONSUMERS ? atomic_load(&sm->consumers[slot].attach_epoch) :
+						   0;
+
+	return e ? e - 1 : stream_consumer_epoch(sm);
+}
+
 /* Nothing to take: a head and tail further apart than a ring holds (scribbled) count so too. */
 static bool ring_empty(const struct stream_map *sm, uint32_t c)
 {
@@ -752,6 +760,7 @@ void stream_consumer_attach(struct stream_map *sm, uint32_t slot, uint32_t tenan
 	for (uint32_t b = 0; b < SHM_STREAM_LATENCY_BUCKETS; b++)
 		atomic_store(&sc->latency[b], 0);
 	atomic_store(&sc->tail, atomic_load(&sc->head));
+	atomic_store(&sc->attach_epoch, stream_consumer_epoch(sm) + 1);
 	atomic_fetch_add(&sc->attached, 1);
 	atomic_store(&sc->tenant, tenant);
 	atomic_fetch_or(&sm->shared->active, 1u << slot);

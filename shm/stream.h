@@ -138,6 +138,12 @@ struct shm_stream_consumer {
 	_Atomic uint32_t depth; /* 1..SHM_STREAM_RING */
 	_Atomic uint32_t max_held;
 	_Atomic uint32_t attached; /* bumped on each attach */
+	/*
+	 * stream_consumer_epoch() at the attach, + 1 (0: left by a daemon that did
+	 * not set it): a producer that goes while the consumer's open is under
+	 * way is still its news.
+	 */
+	_Atomic uint32_t attach_epoch;
 	/* Written by the producer. */
 	alignas(SHM_CACHELINE) _Atomic uint32_t head;
 	_Atomic uint32_t lost; /* 1: frames were dropped for it since its last receive */
@@ -274,6 +280,13 @@ int stream_receive(struct stream_map *sm, uint32_t slot, uint32_t tenant, uint32
 
 /* The epoch a new consumer starts from: the end of a producer before it is not its news. */
 uint32_t stream_consumer_epoch(const struct stream_map *sm);
+
+/*
+ * The epoch consumer @slot starts from, as the daemon took it when it attached
+ * the consumer (stream_consumer_epoch() then): what the state says by the time
+ * the consumer maps the stream may be a later producer's end already.
+ */
+uint32_t stream_consumer_start_epoch(const struct stream_map *sm, uint32_t slot);
 
 /*
  * Wakes the producer's wait for room (@producer), or consumer @slot's wait for a frame,

@@ -296,6 +296,38 @@ START_TEST(test_stream_end_is_reported_once_after_the_frames)
 }
 END_TEST
 
+/*
+ * A producer that goes while a consumer's open is under way (attached by the
+ * daemon, not mapped yet) is its news: it gets what was published, then the
+ * reset, though the state read at its mapping is that end already.
+ */
+START_TEST(test_stream_producer_gone_during_a_consumers_open_is_its_news)
+{
+	struct stream_received rx;
+	uint32_t epoch;
+
+	setup(8);
+	attach(0, SHM_STREAM_BLOCK, 4, 8);
+	ck_assert_int_eq(publish(1, 0), 1);
+	stream_producer_gone(&t.sm, PRODUCER);
+	/* What the consumer read at its mapping before: the end it would have missed. */
+	ck_assert_uint_eq(stream_consumer_epoch(&t.sm), stream_consumer_start_epoch(&t.sm, 0) + 1);
+	epoch = stream_consumer_start_epoch(&t.sm, 0);
+	ck_assert(stream_consumer_ready(&t.sm, 0, epoch));
+	ck_assert_int_eq(receive(0, 0, &rx, &epoch), 0);
+	ck_assert_uint_eq(value_of(&rx), 1);
+	ck_assert_int_eq(receive(0, 0, &rx, &epoch), -ECONNRESET);
+	ck_assert_int_eq(receive(0, 0, &rx, &epoch), -EAGAIN);
+
+	/* Attached after the end: not its news. */
+	attach(1, SHM_STREAM_BLOCK, 4, 8);
+	epoch = stream_consumer_start_epoch(&t.sm, 1);
+	ck_assert(!stream_consumer_ready(&t.sm, 1, epoch));
+	ck_assert_int_eq(receive(1, 0, &rx, &epoch), -EAGAIN);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_stream_format_and_its_generation)
 {
 	char buf[16];
@@ -585,6 +617,7 @@ int main(void)
 	tcase_add_test(tc, test_stream_eviction_of_a_scribbled_entry_stays_in_bounds);
 	tcase_add_test(tc, test_stream_max_held_refuses_receive);
 	tcase_add_test(tc, test_stream_end_is_reported_once_after_the_frames);
+	tcase_add_test(tc, test_stream_producer_gone_during_a_consumers_open_is_its_news);
 	tcase_add_test(tc, test_stream_format_and_its_generation);
 	tcase_add_test(tc,
 		       test_stream_detach_releases_queued_and_held_frames_only_for_that_consumer);
