@@ -38,12 +38,15 @@ begin() {
 	echo
 	echo "== $scenario"
 }
+# ok WHAT and bad WHAT: a check's outcome, on one line.
 ok() {
-	echo "  ok: $*"
+	echo "  ok: $(tr '\n' ' ' <<<"$*" | sed 's/ *$//')"
 }
 bad() {
-	echo "  NOT OK: $*"
-	problems+=("$*")
+	local what
+	what=$(tr '\n' ' ' <<<"$*" | sed 's/ *$//')
+	echo "  NOT OK: $what"
+	problems+=("$what")
 }
 # end SUMMARY: the scenario's PASS or FAIL line (the first problem, and how many more).
 end() {
@@ -159,6 +162,14 @@ for p in "${packages[@]}"; do
 	*) bad "$p is not installed: $s"; installed=0 ;;
 	esac
 done
+# The GStreamer plugin, where a package has it, is found where GStreamer looks.
+if dpkg -L "${packages[@]}" 2>/dev/null | grep -q '/gstreamer-1.0/libgstksalloc\.so$'; then
+	if out=$(gst-inspect-1.0 ksallocsink 2>&1); then
+		ok "gst-inspect-1.0 finds ksallocsink: $(grep -m1 'Filename' <<<"$out" | tr -s ' ')"
+	else
+		bad "gst-inspect-1.0 ksallocsink: $out"
+	fi
+fi
 end "${packages[*]} installed"
 if [ "$installed" -eq 0 ]; then
 	echo "the packages are not installed: no scenario can run"
