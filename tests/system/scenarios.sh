@@ -141,9 +141,10 @@ done
 marker "KSALLOC-SYSTEM-START $(uname -r)"
 echo "== guest: $(uname -r), $(systemctl --version | head -1), $(nproc) CPU," \
 	"$(free -m | awk '/^Mem:/ { print $2 }') MiB"
-echo "   booted: $(systemd-analyze 2>&1 | head -1)"
-marker "KSALLOC-SYSTEM-TIMING multi-user $(systemctl show -p ActiveEnterTimestampMonotonic \
-	--value multi-user.target)"
+# systemd-analyze cannot tell yet: this service is part of the boot.
+up=$(systemctl show -p ActiveEnterTimestampMonotonic --value multi-user.target)
+echo "   multi-user.target reached $((up / 1000)) ms after the kernel started"
+marker "KSALLOC-SYSTEM-TIMING multi-user $up"
 
 # -- 0 install: apt installs every package of the .debs, offline.
 begin 0 install
