@@ -56,6 +56,13 @@ ensure_hw_packages() {
 	ensure_packages qemu-system-x86 busybox-static zstd xz-utils cpio
 }
 
+# Installs what scripts/test-system needs that is missing, and only that: qemu, mmdebstrap
+# (the guest's root filesystem), zstd and xz (to unpack the kernel) and cpio (the initramfs).
+ensure_system_packages() {
+	local KSALLOC_PACKAGES=()
+	ensure_packages qemu-system-x86 mmdebstrap zstd xz-utils cpio
+}
+
 jobs() {
 	nproc 2>/dev/null || echo 2
 }
