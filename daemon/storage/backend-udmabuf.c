@@ -39,29 +39,20 @@ static uint64_t udmabuf_max_size(void)
 static void udmabuf_limits(const char *heap, struct backend_limits *ret)
 {
 	ret->max_frame_size = udmabuf_max_size();
+	ret->max_frame_size_source = UDMABUF_SIZE_LIMIT;
 }
 
 static int udmabuf_frame_export(int device, int memfd, uint64_t offset, uint64_t size,
 				struct backend_error *err)
 {
-	uint64_t max = udmabuf_max_size();
 	struct udmabuf_create create = {
 		.memfd = (uint32_t)memfd,
 		.flags = UDMABUF_FLAGS_CLOEXEC,
 		.offset = offset,
 		.size = size,
 	};
-	int fd;
+	int fd = ioctl(device, UDMABUF_CREATE, &create);
 
-	/* The kernel's EINVAL would not say that the size is what it refuses. */
-	if (max && size > max)
-		return backend_fail(
-			err, -E2BIG,
-			"frames of %llu bytes: udmabuf makes dma-bufs of %llu MiB at most "
-			"(%s)",
-			(unsigned long long)size, (unsigned long long)(max >> 20),
-			UDMABUF_SIZE_LIMIT);
-	fd = ioctl(device, UDMABUF_CREATE, &create);
 	if (fd < 0)
 		return backend_fail(err, -errno, "%s: UDMABUF_CREATE of %llu bytes: %s",
 				    UDMABUF_DEVICE, (unsigned long long)size, strerror(errno));

@@ -41,6 +41,7 @@ enum backend_contiguity {
 struct backend_limits {
 	enum backend_contiguity contiguity;
 	uint64_t max_frame_size; /* bytes one frame may have; 0: the kernel states no limit */
+	const char *max_frame_size_source; /* where the kernel states it, for messages */
 };
 
 /* Why a backend cannot do what was asked: one line for a person. */

@@ -102,8 +102,18 @@ static int memory_lock(const struct pool *p, void *map, uint64_t size, struct ba
 static int memory_export_frames(const struct pool *p, struct pool_memory *m,
 				struct backend_error *err)
 {
+	struct backend_limits limits;
 	int device, r = 0;
 
+	/* Said once for the pool: the kernel's refusal of each frame would not say why. */
+	backend_limits(&p->backend, &limits);
+	if (limits.max_frame_size && m->layout.frame_stride > limits.max_frame_size)
+		return backend_fail(
+			err, -E2BIG,
+			"frames of %llu bytes: %s makes dma-bufs of %llu MiB at most (%s)",
+			(unsigned long long)m->layout.frame_stride, p->backend.name,
+			(unsigned long long)(limits.max_frame_size >> 20),
+			limits.max_frame_size_source);
 	m->frame_fds = malloc(m->frames * sizeof(*m->frame_fds));
 	if (!m->frame_fds)
 		return backend_fail(err, -ENOMEM, "out of memory");
