@@ -68,15 +68,16 @@ struct drm_gem_close {
 
 static struct test_daemon daemon_;
 
-/* The first node in /dev whose driver is @driver (V4L2 or DRM, by @is_it), or -1. */
-static int open_device(const char *prefix, int (*is_it)(int fd))
+/*
+ * The first node @prefix<N> that @is_it (a V4L2 or DRM driver), or -1; its path in
+ * @path (@size bytes) where given.
+ */
+static int find_device(const char *prefix, int (*is_it)(int fd), char *path, size_t size)
 {
-	char path[64];
-
 	for (int i = 0; i < 16; i++) {
 		int fd;
 
-		snprintf(path, sizeof(path), "%s%d", prefix, i);
+		snprintf(path, size, "%s%d", prefix, i);
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -85,6 +86,13 @@ static int open_device(const char *prefix, int (*is_it)(int fd))
 		close(fd);
 	}
 	return -1;
+}
+
+static int open_device(const char *prefix, int (*is_it)(int fd))
+{
+	char path[64];
+
+	return find_device(prefix, is_it, path, sizeof(path));
 }
 
 /* vivid's capture node: the driver, and single-planar capture with streaming. */
@@ -323,16 +331,8 @@ static void take_reference(struct reference *ref)
 {
 	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
 	ssize_t n;
-	int fd = -1;
+	int fd = find_device("/dev/video", is_vivid_capture, ref->device, sizeof(ref->device));
 
-	for (int i = 0; i < 16 && fd < 0; i++) {
-		snprintf(ref->device, sizeof(ref->device), "/dev/video%d", i);
-		fd = open(ref->device, O_RDWR | O_CLOEXEC);
-		if (fd >= 0 && !is_vivid_capture(fd)) {
-			close(fd);
-			fd = -1;
-		}
-	}
 	ck_assert_msg(fd >= 0, "no vivid capture node in /dev/video*");
 	set_menu_control(fd, "OSD Text Mode", "None");
 	fmt.fmt.pix = (struct v4l2_pix_format){ .width = WIDTH,
