@@ -104,9 +104,12 @@ static void print_format(struct consumer *c)
 	printf("format: %s\n", n ? format : "(none)");
 }
 
-/* Checks frame @f as stream-producer wrote it; returns false, saying why, if it is not. */
+/*
+ * Checks frame @f as stream-producer wrote it and returns the number it
+ * carries in *@ret_number; returns false, saying why, if it is not.
+ */
 static bool check(struct consumer *c, const struct ksalloc_frame *f,
-		  const struct ksalloc_frame_meta *m)
+		  const struct ksalloc_frame_meta *m, uint64_t *ret_number)
 {
 	const uint8_t *data = f->data;
 	uint64_t number, sum;
@@ -138,6 +141,7 @@ static bool check(struct consumer *c, const struct ksalloc_frame *f,
 			m->sequence, number, c->last_sequence, c->last_number);
 		return false;
 	}
+	*ret_number = number;
 	return true;
 }
 
@@ -151,7 +155,7 @@ static int drain(struct consumer *c)
 	for (;;) {
 		struct ksalloc_frame_meta m;
 		struct ksalloc_frame f;
-		uint64_t dropped = 0;
+		uint64_t dropped = 0, number = 0;
 		bool ok;
 		int r;
 
@@ -160,8 +164,11 @@ static int drain(struct consumer *c)
 			return r;
 		if (m.options_flags & KSALLOC_FRAME_TYPECHANGED)
 			print_format(c);
-		ok = check(c, &f, &m);
-		/* Done with its memory: the last consumer's release gives it back to the pool. */
+		ok = check(c, &f, &m, &number);
+		/*
+		 * Done with its memory: the last consumer's release gives it back to the
+		 * pool, where the producer may fill it again at once. Not read after.
+		 */
 		r = ksalloc_stream_release(c->stream, &f);
 		if (!ok)
 			return 1;
@@ -175,7 +182,7 @@ static int drain(struct consumer *c)
 		else
 			c->first_sequence = m.sequence;
 		c->last_sequence = m.sequence;
-		memcpy(&c->last_number, f.data, sizeof(c->last_number));
+		c->last_number = number;
 		for (int i = 0; i < 2; i++)
 			count(i ? &c->total : &c->second, dropped,
 			      m.options_flags & KSALLOC_FRAME_DATADISCONTINUITY,
